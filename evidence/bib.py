@@ -1,0 +1,440 @@
+"""Lossless reading, editing and atomic writing of ``.bib`` files.
+
+bibtexparser (v2) splits and parses the file; this module keeps the original text beside the
+parsed :class:`bibtexparser.Library` and records where every block sits in it. Writing is
+splicing: an edit replaces only the characters of the field it changes, so every other byte
+(comments, ``@string`` macros, field order, quoting, blank lines, CRLF endings, a BOM) is kept.
+bibtexparser's own writer re-renders every block, which is why it is not used for saving.
+
+This is the only module that writes ``.bib`` files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bibtexparser
+from bibtexparser.library import Library
+from bibtexparser.model import Block, Entry
+
+from evidence.errors import BibFileError, EditError
+
+__all__ = [
+    "BibDocument",
+    "FieldSpan",
+    "append_text",
+    "parse_bib",
+    "read_bib",
+    "scan_fields",
+    "set_fields",
+    "sha256_text",
+    "write_bib",
+]
+
+_BOM = "\ufeff"
+
+# bibtexparser logs every failed block as a warning; evidence reports them as problems instead.
+logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
+
+
+@dataclass(frozen=True)
+class FieldSpan:
+    """Where one ``key = value`` field sits inside an entry's raw text (character offsets)."""
+
+    key: str
+    key_start: int
+    value_start: int
+    value_end: int
+    comma_end: int  # end of the trailing comma, or == value_end when there is none
+    has_comma: bool
+
+
+@dataclass
+class BibDocument:
+    """A parsed ``.bib`` file together with its exact original text.
+
+    Attributes
+    ----------
+    path
+        The path as given (used in messages).
+    text
+        The decoded text, without a leading BOM.
+    library
+        bibtexparser's parse of ``text`` (default parse stack: macros resolved, enclosing
+        braces and quotes removed).
+    bom
+        Whether the file started with a UTF-8 byte-order mark (kept on writing).
+    """
+
+    path: str
+    text: str
+    library: Library
+    bom: bool = False
+    _spans: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    @property
+    def newline(self) -> str:
+        """The file's dominant line ending, used for inserted lines."""
+        crlf = self.text.count("\r\n")
+        return "\r\n" if crlf and crlf * 2 >= self.text.count("\n") else "\n"
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the file's bytes as read (to detect concurrent changes)."""
+        return sha256_text(self.text, self.bom)
+
+    def span(self, block: Block) -> tuple[int, int] | None:
+        """Character span of ``block`` in :attr:`text`, or ``None`` if it could not be located."""
+        return self._spans.get(id(block))
+
+    def entry(self, key: str) -> Entry:
+        """The entry with citation key ``key`` (raises :class:`EditError` if there is none)."""
+        entry = self.library.entries_dict.get(key)
+        if entry is None:
+            raise EditError(f"{self.path}: no entry with key {key!r}")
+        return entry
+
+
+def sha256_text(text: str, bom: bool = False) -> str:
+    """SHA-256 hex digest of ``text`` encoded as the file stores it."""
+    return hashlib.sha256(((_BOM if bom else "") + text).encode("utf-8")).hexdigest()
+
+
+def read_bib(path: str | os.PathLike[str]) -> BibDocument:
+    """Read and parse a ``.bib`` file, keeping its exact text.
+
+    Raises
+    ------
+    BibFileError
+        If the file is missing, is a directory, is empty, or is not valid UTF-8; the message
+        is one line saying which.
+    """
+    p = Path(path)
+    shown = str(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise BibFileError(f"{shown}: no such file") from None
+    except IsADirectoryError:
+        raise BibFileError(f"{shown}: is a directory, not a .bib file") from None
+    except PermissionError:
+        raise BibFileError(f"{shown}: permission denied") from None
+    except OSError as exc:
+        raise BibFileError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise BibFileError(f"{shown}: file is empty (expected BibTeX entries)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BibFileError(
+            f"{shown}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}); re-save the file as UTF-8"
+        ) from None
+    return parse_bib(text, shown)
+
+
+def parse_bib(text: str, path: str = "<string>") -> BibDocument:
+    """Parse BibTeX ``text`` into a :class:`BibDocument` (locating every block in the text)."""
+    bom = text.startswith(_BOM)
+    if bom:
+        text = text[1:]
+    library = bibtexparser.parse_string(text)
+    doc = BibDocument(path=path, text=text, library=library, bom=bom)
+    pos = 0
+    find = text.find
+    for block in library.blocks:
+        raw = block.raw
+        if not raw:
+            continue
+        start = find(raw, pos)
+        if start < 0:
+            continue
+        end = start + len(raw)
+        doc._spans[id(block)] = (start, end)
+        pos = end
+    return doc
+
+
+# --------------------------------------------------------------------------- field scanning
+
+_KEY_RE = re.compile(r"\s*([^\s=,{}()\"#]+)\s*=\s*", re.S)
+_HEAD_RE = re.compile(r"@\s*[A-Za-z][\w-]*\s*([{(])\s*[^,\s]*\s*,?", re.S)
+
+
+def _scan_value(raw: str, i: int, close: str) -> int:
+    """Index just past the value (a ``#``-concatenation of tokens) starting at ``i``."""
+    n = len(raw)
+    while True:
+        while i < n and raw[i].isspace():
+            i += 1
+        if i >= n:
+            raise EditError("unterminated field value")
+        ch = raw[i]
+        if ch == "{":
+            depth = 0
+            while i < n:
+                if raw[i] == "{" and (i == 0 or raw[i - 1] != "\\"):
+                    depth += 1
+                elif raw[i] == "}" and raw[i - 1] != "\\":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                i += 1
+            if i >= n:
+                raise EditError("unbalanced braces in field value")
+            i += 1
+        elif ch == '"':
+            i += 1
+            depth = 0
+            while i < n and not (raw[i] == '"' and depth == 0 and raw[i - 1] != "\\"):
+                if raw[i] == "{":
+                    depth += 1
+                elif raw[i] == "}":
+                    depth -= 1
+                i += 1
+            if i >= n:
+                raise EditError("unterminated quoted field value")
+            i += 1
+        else:
+            start = i
+            while i < n and not raw[i].isspace() and raw[i] not in ",#" + close:
+                i += 1
+            if i == start:
+                raise EditError(f"expected a field value, found {raw[i]!r}")
+        j = i
+        while j < n and raw[j].isspace():
+            j += 1
+        if j < n and raw[j] == "#":
+            i = j + 1
+            continue
+        return i
+
+
+def scan_fields(raw: str) -> list[FieldSpan]:
+    """Locate every field of an entry's raw text (``@type{key, a = {..}, b = 1}``).
+
+    Used only for entries being edited, so loading stays as fast as bibtexparser alone.
+    """
+    head = _HEAD_RE.match(raw)
+    if head is None:
+        raise EditError("not an entry")
+    close = "}" if head.group(1) == "{" else ")"
+    i = head.end()
+    spans: list[FieldSpan] = []
+    n = len(raw)
+    while True:
+        m = _KEY_RE.match(raw, i)
+        if m is None:
+            break
+        key_start = m.start(1)
+        value_start = m.end()
+        value_end = _scan_value(raw, value_start, close)
+        j = value_end
+        while j < n and raw[j].isspace():
+            j += 1
+        has_comma = j < n and raw[j] == ","
+        comma_end = j + 1 if has_comma else value_end
+        spans.append(FieldSpan(m.group(1), key_start, value_start, value_end, comma_end, has_comma))
+        i = comma_end
+        if not has_comma:
+            break
+    return spans
+
+
+# --------------------------------------------------------------------------- editing
+
+
+def _check_balanced(value: str) -> None:
+    depth = 0
+    for i, ch in enumerate(value):
+        if ch == "{" and (i == 0 or value[i - 1] != "\\"):
+            depth += 1
+        elif ch == "}" and (i == 0 or value[i - 1] != "\\"):
+            depth -= 1
+            if depth < 0:
+                break
+    if depth != 0:
+        raise EditError(f"value {value!r} has unbalanced braces")
+
+
+def _render_value(value: str, old_raw: str | None) -> str:
+    """Enclose ``value`` the way the field it replaces was enclosed (braces by default)."""
+    _check_balanced(value)
+    if old_raw is not None:
+        if old_raw.startswith('"') and old_raw.endswith('"') and '"' not in value:
+            return f'"{value}"'
+        if old_raw.isdigit() and value.isdigit():
+            return value
+    return "{" + value + "}"
+
+
+def _line_start(text: str, i: int) -> int:
+    return text.rfind("\n", 0, i) + 1
+
+
+def _edit_entry_raw(raw: str, values: Mapping[str, str | None], newline: str) -> str:
+    spans = scan_fields(raw)
+    by_key = {s.key.lower(): s for s in spans}
+    edits: list[tuple[int, int, str]] = []
+    additions: list[tuple[str, str]] = []
+    for name, value in values.items():
+        span = by_key.get(name.lower())
+        if value is None:
+            if span is None:
+                continue
+            start, end = span.key_start, span.comma_end
+            ls = _line_start(raw, start)
+            if not raw[ls:start].strip():
+                # the field starts its line: remove the whole line(s), newline included
+                rest = raw[end:]
+                stripped = rest.lstrip(" \t")
+                if stripped.startswith("\r\n") or stripped.startswith("\n"):
+                    end += len(rest) - len(stripped) + (2 if stripped.startswith("\r\n") else 1)
+                    start = ls
+            else:
+                while end < len(raw) and raw[end] in " \t":
+                    end += 1
+            edits.append((start, end, ""))
+        elif span is not None:
+            old = raw[span.value_start : span.value_end]
+            new = _render_value(value, old)
+            if new != old:
+                edits.append((span.value_start, span.value_end, new))
+        else:
+            additions.append((name, value))
+
+    if additions:
+        removed = {name.lower() for name, value in values.items() if value is None}
+        remaining = [s for s in spans if s.key.lower() not in removed]
+        anchor = remaining[-1] if remaining else None
+        if anchor is None:
+            head = _HEAD_RE.match(raw)
+            assert head is not None
+            pos = head.end()
+            text = "".join(f"{newline}  {k} = {_render_value(v, None)}," for k, v in additions)
+            edits.append((pos, pos, text))
+        else:
+            ls = _line_start(raw, anchor.key_start)
+            indent = raw[ls : anchor.key_start]
+            inline = bool(indent.strip())
+            eq = raw.index("=", anchor.key_start + len(anchor.key))
+            key_width = eq - anchor.key_start  # key plus padding before "="
+            after_eq = raw[eq + 1 : anchor.value_start]
+            pieces = []
+            for k, v in additions:
+                pad = (
+                    " " * (key_width - len(k))
+                    if key_width > len(anchor.key) + 1 and key_width > len(k)
+                    else raw[anchor.key_start + len(anchor.key) : eq]
+                )
+                line = f"{k}{pad}={after_eq}{_render_value(v, None)}"
+                pieces.append(line)
+            if inline:
+                text = "".join(f", {p}" for p in pieces)
+                if anchor.has_comma:
+                    text = text[2:] + ", "
+                    pos = anchor.comma_end
+                    while pos < len(raw) and raw[pos] in " \t":
+                        pos += 1
+                    edits.append((pos, pos, text))
+                else:
+                    edits.append((anchor.value_end, anchor.value_end, text))
+            elif anchor.has_comma:
+                text = "".join(f"{newline}{indent}{p}," for p in pieces)
+                edits.append((anchor.comma_end, anchor.comma_end, text))
+            else:
+                text = "," + ",".join(f"{newline}{indent}{p}" for p in pieces)
+                edits.append((anchor.value_end, anchor.value_end, text))
+
+    for start, end, new in sorted(edits, reverse=True):
+        raw = raw[:start] + new + raw[end:]
+    return raw
+
+
+def set_fields(doc: BibDocument, key: str, values: Mapping[str, str | None]) -> str:
+    """Return the file text with fields of entry ``key`` set (``None`` removes a field).
+
+    Only the characters of the changed fields change: an existing field keeps its position,
+    key spelling, spacing and quoting style; a new field is appended after the last one with
+    the indentation and alignment of its neighbours; a removed field takes its line with it.
+    Values are BibTeX text (LaTeX allowed) and must have balanced braces.
+
+    Raises
+    ------
+    EditError
+        If there is no such entry, or a value cannot be written as BibTeX.
+    """
+    entry = doc.entry(key)
+    span = doc.span(entry)
+    if span is None:  # pragma: no cover - every parsed entry is located
+        raise EditError(f"{doc.path}: cannot locate entry {key!r} in the file")
+    for name in values:
+        if not re.fullmatch(r"[A-Za-z][\w:.+-]*", name):
+            raise EditError(f"{name!r} is not a valid BibTeX field name")
+    start, end = span
+    new_raw = _edit_entry_raw(doc.text[start:end], values, doc.newline)
+    return doc.text[:start] + new_raw + doc.text[end:]
+
+
+def append_text(doc: BibDocument, bibtex: str) -> str:
+    """Return the file text with ``bibtex`` (one or more blocks) appended after a blank line."""
+    nl = doc.newline
+    body = bibtex.strip("\r\n").replace("\r\n", "\n").replace("\n", nl)
+    text = doc.text
+    if text and not text.endswith("\n"):
+        text += nl
+    if text.strip():
+        text += nl
+    return text + body + nl
+
+
+def iter_entry_lines(doc: BibDocument) -> Iterator[tuple[Entry, int]]:
+    """Each entry with its 1-based first line."""
+    for entry in doc.library.entries:
+        yield entry, (entry.start_line or 0) + 1
+
+
+def write_bib(
+    path: str | os.PathLike[str],
+    text: str,
+    *,
+    bom: bool = False,
+    expected_sha256: str | None = None,
+) -> None:
+    """Atomically replace ``path`` with ``text`` (temporary file in the same folder + rename).
+
+    If ``expected_sha256`` is given, the file is re-read just before the rename and the write
+    is refused (:class:`EditError`) when its content changed since it was read. On any failure
+    the original file is left untouched.
+    """
+    target = Path(path)
+    data = ((_BOM if bom else "") + text).encode("utf-8")
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        if expected_sha256 is not None:
+            current = hashlib.sha256(target.read_bytes()).hexdigest() if target.exists() else ""
+            if current != expected_sha256:
+                raise EditError(
+                    f"{path}: the file changed on disk since it was read; "
+                    "nothing was written (re-run the command)"
+                )
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,42 @@
+"""DataFrames → text for terminals and pipes (text, CSV, JSON). Returns strings; never prints."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+__all__ = ["render_table"]
+
+
+def _jsonable(value: object) -> object:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if hasattr(value, "item"):
+        return value.item()  # numpy scalar
+    return value
+
+
+def render_table(frame: pd.DataFrame, fmt: str = "text", max_colwidth: int = 48) -> str:
+    """Render ``frame`` as ``text`` (aligned columns), ``csv`` or ``json`` (list of records).
+
+    Missing values are empty in text and CSV and ``null`` in JSON; CSV and JSON keep full
+    values, text truncates long cells to ``max_colwidth`` characters.
+    """
+    if fmt == "csv":
+        return frame.to_csv(index=False, lineterminator="\n")
+    if fmt == "json":
+        records = [
+            {col: _jsonable(val) for col, val in zip(frame.columns, row, strict=True)}
+            for row in frame.itertuples(index=False, name=None)
+        ]
+        return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+    if frame.empty:
+        return "(no rows)"
+    shown = frame.astype(object).where(frame.notna(), "")
+    for col in shown.columns:
+        if pd.api.types.is_float_dtype(frame[col].dtype):
+            shown[col] = [f"{v:.3g}" if v != "" else "" for v in shown[col]]
+    return shown.to_string(index=False, max_colwidth=max_colwidth)

@@ -1,0 +1,377 @@
+"""Check a parsed ``.bib`` file against BibTeX rules and the outcome schema.
+
+One pass over the entries turns each into a typed :class:`StudyRecord` (what the tables are
+built from) and collects every :class:`~evidence.errors.Problem` on the way, so all problems
+are reported at once, each with file, line, key and field.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bibtexparser.model import (
+    DuplicateBlockKeyBlock,
+    DuplicateFieldKeyBlock,
+    Entry,
+    ParsingFailedBlock,
+)
+
+from evidence.bib import BibDocument
+from evidence.errors import Problem
+from evidence.schema import (
+    CONTROL_AGENTS,
+    DOI_PATTERN,
+    OUTCOME_SPECS,
+    REQUIRED_FIELDS,
+    STUDY_SPECS,
+    coerce,
+    did_you_mean,
+    parse_outcome_rows,
+)
+
+__all__ = ["OutcomeRecord", "StudyRecord", "check"]
+
+_MONTHS = {
+    m: m.capitalize()
+    for m in ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+}
+
+
+@dataclass
+class OutcomeRecord:
+    """One typed outcome row."""
+
+    line: int
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StudyRecord:
+    """One entry: its BibTeX values (text) and typed outcome-schema values."""
+
+    key: str
+    entry_type: str
+    line: int
+    bib: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    field_lines: dict[str, int] = field(default_factory=dict)
+    outcomes: list[OutcomeRecord] = field(default_factory=list)
+
+
+def _evaluate(value: str, strings: dict[str, str]) -> str:
+    """Value of an unenclosed BibTeX expression: macros and ``#`` concatenation."""
+    out = []
+    for token in _split_concat(value):
+        token = token.strip()
+        if len(token) >= 2 and token[0] in '{"' and token[-1] in '}"':
+            out.append(token[1:-1])
+        elif token.isdigit():
+            out.append(token)
+        else:
+            low = token.lower()
+            out.append(strings.get(low, _MONTHS.get(low, token)))
+    return "".join(out)
+
+
+def _split_concat(value: str) -> list[str]:
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(value):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == '"' and depth == 0:
+            quoted = not quoted
+        elif ch == "#" and depth == 0 and not quoted:
+            parts.append(value[start:i])
+            start = i + 1
+    parts.append(value[start:])
+    return parts
+
+
+class _Collector:
+    def __init__(self, path: str):
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def add(
+        self,
+        line: int,
+        key: str,
+        field_name: str,
+        message: str,
+        allowed: str = "",
+        severity: str = "error",
+    ) -> None:
+        self.problems.append(Problem(self.path, line, key, field_name, message, allowed, severity))
+
+
+def _check_required(rec: StudyRecord, out: _Collector) -> None:
+    for group in REQUIRED_FIELDS.get(rec.entry_type, ()):
+        names = group.split("|")
+        if not any(rec.bib.get(n, "").strip() for n in names):
+            alternatives = " or ".join(names)
+            out.add(
+                rec.line,
+                rec.key,
+                names[0],
+                f"missing required field for @{rec.entry_type}",
+                alternatives if len(names) > 1 else "",
+            )
+
+
+def _check_year(rec: StudyRecord, out: _Collector) -> None:
+    text = rec.bib.get("year") or rec.bib.get("date", "")[:4]
+    name = "year" if "year" in rec.bib else "date"
+    if not text:
+        return
+    last = _dt.date.today().year + 1
+    line = rec.field_lines.get(name, rec.line)
+    try:
+        year = int(text.strip())
+    except ValueError:
+        out.add(line, rec.key, name, f"{text!r} is not a year", f"1900..{last}")
+        return
+    if not 1900 <= year <= last:
+        out.add(line, rec.key, name, f"year {year} out of range", f"1900..{last}")
+        return
+    rec.values["year"] = year
+
+
+def _check_doi(rec: StudyRecord, out: _Collector) -> None:
+    doi = rec.bib.get("doi", "").strip()
+    if not doi:
+        return
+    line = rec.field_lines.get("doi", rec.line)
+    low = doi.lower()
+    for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "doi:"):
+        if low.startswith(prefix):
+            out.add(
+                line,
+                rec.key,
+                "doi",
+                f"write the bare DOI {doi[len(prefix) :]!r}, without {prefix!r}",
+                severity="warning",
+            )
+            doi = doi[len(prefix) :]
+            break
+    if not DOI_PATTERN.fullmatch(doi):
+        out.add(line, rec.key, "doi", f"malformed DOI {doi!r}", "10.NNNN/suffix")
+        return
+    rec.values["doi"] = doi.lower()
+
+
+def _check_outcomes(rec: StudyRecord, raw: str, out: _Collector) -> None:
+    base_line = rec.field_lines["outcomes"]
+    arms = rec.values.get("arms")
+    for row in parse_outcome_rows(raw):
+        line = base_line + row.line_offset
+        for message in row.problems:
+            out.add(line, rec.key, "outcomes", message)
+        values: dict[str, Any] = {}
+        for name, text in row.pairs.items():
+            spec = OUTCOME_SPECS.get(name)
+            label = f"outcomes.{name}"
+            if spec is None:
+                hint = did_you_mean(name, tuple(OUTCOME_SPECS))
+                extra = f"; did you mean {hint!r}?" if hint else ""
+                out.add(
+                    line, rec.key, label, f"unknown outcome key{extra}", ", ".join(OUTCOME_SPECS)
+                )
+                continue
+            value, message = coerce(spec, text)
+            if message:
+                out.add(line, rec.key, label, message, spec.allowed)
+            else:
+                values[name] = value
+                if name == "time":
+                    values["time_text"] = " ".join(text.split())
+        record = OutcomeRecord(line, values)
+        for rule in OUTCOME_RULES:
+            rule(rec, record, row.pairs, arms, out)
+        rec.outcomes.append(record)
+
+
+# ----------------------------------------------------------------------- cross-field rules
+# Each rule is one named function; the tuples below are the whole list, read in order.
+
+
+def _rule_arm_declared(rec, row, pairs, arms, out) -> None:
+    """Every row names an arm, and it is one of the entry's ``arms``."""
+    arm = pairs.get("arm")
+    if not arm:
+        out.add(row.line, rec.key, "outcomes.arm", "outcome row has no arm")
+        return
+    if arms is None:
+        if "arms" not in rec.bib:
+            out.add(row.line, rec.key, "outcomes.arm", "outcome rows need an `arms` field")
+        return
+    if arm not in arms:
+        out.add(
+            row.line,
+            rec.key,
+            "outcomes.arm",
+            f"unknown arm {arm!r}",
+            ", ".join(arms),
+        )
+        return
+    agent = arm if arm in CONTROL_AGENTS else arm.split("-", 1)[0]
+    row.values["agent"] = agent
+
+
+def _rule_responders_need_n(rec, row, pairs, arms, out) -> None:
+    """``responders`` needs ``n`` and lies in 0..n."""
+    r, n = row.values.get("responders"), row.values.get("n")
+    if r is not None and n is None and "n" not in pairs:
+        out.add(row.line, rec.key, "outcomes.responders", "responders given without n")
+    if r is not None and n is not None and r > n:
+        del row.values["responders"]
+        out.add(
+            row.line,
+            rec.key,
+            "outcomes.responders",
+            f"responders={r} exceeds n={n}",
+            "0..n",
+        )
+
+
+def _rule_percent_agrees(rec, row, pairs, arms, out) -> None:
+    """A reported percent agrees with responders/n (to rounding)."""
+    r, n, p = row.values.get("responders"), row.values.get("n"), row.values.get("percent")
+    if r is not None and n and p is not None and r <= n and abs(100 * r / n - p) > 0.51:
+        out.add(
+            row.line,
+            rec.key,
+            "outcomes.percent",
+            f"percent={p:g} disagrees with responders/n = {r}/{n} = {100 * r / n:.1f}%",
+            severity="warning",
+        )
+
+
+def _rule_n_within_enrolled(rec, row, pairs, arms, out) -> None:
+    """An arm's n is at most the study's n_enrolled."""
+    n, enrolled = row.values.get("n"), rec.values.get("n_enrolled")
+    if n is not None and enrolled is not None and n > enrolled:
+        out.add(
+            row.line,
+            rec.key,
+            "outcomes.n",
+            f"n={n} exceeds n_enrolled={enrolled}",
+            f"0..{enrolled}",
+        )
+
+
+OUTCOME_RULES: tuple[Callable[..., None], ...] = (
+    _rule_arm_declared,
+    _rule_responders_need_n,
+    _rule_percent_agrees,
+    _rule_n_within_enrolled,
+)
+
+
+def _rule_analysed_within_enrolled(rec: StudyRecord, out: _Collector) -> None:
+    """``n_analysed`` is at most ``n_enrolled``."""
+    a, e = rec.values.get("n_analysed"), rec.values.get("n_enrolled")
+    if a is not None and e is not None and a > e:
+        line = rec.field_lines.get("n_analysed", rec.line)
+        out.add(line, rec.key, "n_analysed", f"n_analysed={a} exceeds n_enrolled={e}", f"0..{e}")
+
+
+STUDY_RULES: tuple[Callable[[StudyRecord, _Collector], None], ...] = (
+    _check_required,
+    _check_year,
+    _check_doi,
+    _rule_analysed_within_enrolled,
+)
+
+
+# --------------------------------------------------------------------------- the pass
+
+
+def _record(entry: Entry, strings: dict[str, str], out: _Collector) -> StudyRecord:
+    rec = StudyRecord(entry.key, entry.entry_type.lower(), (entry.start_line or 0) + 1)
+    outcomes_raw = None
+    for f in entry.fields:
+        name = f.key.lower()
+        value = f.value if isinstance(f.value, str) else str(f.value)
+        if f.enclosing == "no-enclosing":
+            value = _evaluate(value, strings)
+        rec.bib[name] = value
+        rec.field_lines[name] = (f.start_line or 0) + 1
+        spec = STUDY_SPECS.get(name)
+        if spec is None:
+            continue
+        if spec.kind == "rows":
+            outcomes_raw = value
+            continue
+        typed, message = coerce(spec, value)
+        if message:
+            out.add(rec.field_lines[name], rec.key, name, message, spec.allowed)
+        else:
+            rec.values[name] = typed
+    for rule in STUDY_RULES:
+        rule(rec, out)
+    if outcomes_raw is not None:
+        _check_outcomes(rec, outcomes_raw, out)
+    return rec
+
+
+def check(doc: BibDocument) -> tuple[list[StudyRecord], list[Problem]]:
+    """Typed records of every entry and every problem in ``doc``, in file order."""
+    out = _Collector(doc.path)
+    strings = {s.key.lower(): str(s.value) for s in doc.library.strings}
+    records: list[StudyRecord] = []
+    first_line: dict[str, int] = {}
+    for block in doc.library.blocks:
+        if isinstance(block, Entry):
+            rec = _record(block, strings, out)
+            first_line[block.key] = rec.line
+            records.append(rec)
+        elif isinstance(block, DuplicateBlockKeyBlock):
+            line = (block.start_line or 0) + 1
+            prev = first_line.get(block.key)
+            where = f" (first defined on line {prev})" if prev else ""
+            out.add(line, block.key, "", f"duplicate citation key {block.key!r}{where}")
+        elif isinstance(block, DuplicateFieldKeyBlock):
+            entry = block.ignore_error_block
+            line = (block.start_line or 0) + 1
+            key = entry.key if isinstance(entry, Entry) else ""
+            for name in sorted(block.duplicate_keys):
+                out.add(line, key, name, f"field {name!r} appears more than once in the entry")
+            if isinstance(entry, Entry):
+                rec = _record(entry, strings, out)
+                first_line[key] = rec.line
+                records.append(rec)
+        elif isinstance(block, ParsingFailedBlock):
+            line = (block.start_line or 0) + 1
+            reason = getattr(block.error, "abort_reason", None) or str(block.error)
+            raw = (block.raw or "").lstrip()
+            label = raw.split(",", 1)[0].split("{", 1)[-1].strip() if raw else ""
+            label = label.split()[0] if label else ""
+            key = label if label and "=" not in label and "@" not in label else ""
+            out.add(line, key, "", f"BibTeX syntax error: {' '.join(reason.split())}")
+    _check_duplicate_dois(records, out)
+    out.problems.sort(key=lambda p: (p.line, p.severity != "error"))
+    return records, out.problems
+
+
+def _check_duplicate_dois(records: list[StudyRecord], out: _Collector) -> None:
+    seen: dict[str, StudyRecord] = {}
+    for rec in records:
+        doi = rec.values.get("doi")
+        if not doi:
+            continue
+        if doi in seen:
+            first = seen[doi]
+            out.add(
+                rec.field_lines.get("doi", rec.line),
+                rec.key,
+                "doi",
+                f"DOI {doi} is also on entry {first.key!r} (line {first.line}); "
+                "the same study is entered twice",
+            )
+        else:
+            seen[doi] = rec
