@@ -292,6 +292,17 @@ def _edit_entry_raw(raw: str, values: Mapping[str, str | None], newline: str) ->
                 continue
             start, end = span.key_start, span.comma_end
             ls = _line_start(raw, start)
+            index = spans.index(span)
+            prev = spans[index - 1] if index else None
+            if (
+                not span.has_comma
+                and prev is not None
+                and values.get(prev.key, values.get(prev.key.lower(), "")) is not None
+            ):
+                # last field without a trailing comma: take the separating comma with it,
+                # so the entry keeps its no-trailing-comma style
+                edits.append((prev.value_end, span.value_end, ""))
+                continue
             if not raw[ls:start].strip():
                 # the field starts its line: remove the whole line(s), newline included
                 rest = raw[end:]

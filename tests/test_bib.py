@@ -1,0 +1,284 @@
+"""Lossless I/O: round trips, minimal diffs, atomic writes (evidence.bib)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from evidence.bib import parse_bib, read_bib, scan_fields, set_fields, write_bib
+from evidence.errors import BibFileError, EditError
+
+from .conftest import ROOT, STYLES
+
+ALL_FILES = [pytest.param(p, id=p.name) for p in [*STYLES, ROOT / "studies.bib"]]
+
+
+def _changed_lines(old: str, new: str) -> list[int]:
+    """1-based line numbers of ``old`` that differ in ``new`` (replaced or deleted)."""
+    changed = []
+    matcher = difflib.SequenceMatcher(a=old.splitlines(True), b=new.splitlines(True), autojunk=False)
+    for tag, i1, i2, _, _ in matcher.get_opcodes():
+        if tag != "equal":
+            changed.extend(range(i1 + 1, max(i2, i1 + 1) + 1))
+    return changed
+
+
+def _blocks_outside(doc, key: str) -> list[str]:
+    return [b.raw for b in doc.library.blocks if getattr(b, "key", None) != key]
+
+
+@pytest.mark.parametrize("path", ALL_FILES)
+def test_round_trip_is_byte_identical(path: Path, tmp_path: Path) -> None:
+    doc = read_bib(path)
+    out = tmp_path / path.name
+    write_bib(out, doc.text, bom=doc.bom)
+    assert out.read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("path", ALL_FILES)
+def test_every_block_is_located(path: Path) -> None:
+    doc = read_bib(path)
+    for block in doc.library.blocks:
+        start, end = doc.span(block)
+        assert doc.text[start:end] == block.raw
+
+
+@pytest.mark.parametrize("path", ALL_FILES)
+def test_changing_one_field_changes_only_that_line(path: Path) -> None:
+    doc = read_bib(path)
+    entry = doc.library.entries[len(doc.library.entries) // 2]
+    field = next(f for f in entry.fields if f.key.lower() == "title")
+    new_text = set_fields(doc, entry.key, {field.key: "A New {Title}"})
+    changed = _changed_lines(doc.text, new_text)
+    assert changed == [field.start_line + 1]
+    new_doc = parse_bib(new_text, "x")
+    assert new_doc.library.entries_dict[entry.key]["title"] == "A New {Title}"
+    assert _blocks_outside(new_doc, entry.key) == _blocks_outside(doc, entry.key)
+
+
+@pytest.mark.parametrize("path", ALL_FILES)
+def test_adding_and_removing_a_field_touches_only_that_entry(path: Path) -> None:
+    doc = read_bib(path)
+    entry = doc.library.entries[0]
+    added = parse_bib(set_fields(doc, entry.key, {"x-added": "5"}), "x")
+    new_entry = added.library.entries_dict[entry.key]
+    assert new_entry["x-added"] == "5"
+    assert [f.key for f in new_entry.fields][:-1] == [f.key for f in entry.fields]
+    assert _blocks_outside(added, entry.key) == _blocks_outside(doc, entry.key)
+    # removing it again restores the original bytes exactly
+    assert set_fields(added, entry.key, {"x-added": None}) == doc.text
+
+
+def test_crlf_file_keeps_crlf_on_edit(tmp_bib) -> None:
+    text = "@article{a,\r\n  title = {T},\r\n  year = 2020,\r\n}\r\n"
+    doc = read_bib(tmp_bib(text))
+    new = set_fields(doc, "a", {"doi": "10.1000/x", "title": "U"})
+    assert new == "@article{a,\r\n  title = {U},\r\n  year = 2020,\r\n  doi = {10.1000/x},\r\n}\r\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "values", "expected"),
+    [
+        pytest.param(
+            "@article{a,\n  title = \"Old\",\n  year = 2020\n}\n",
+            {"title": "New"},
+            "@article{a,\n  title = \"New\",\n  year = 2020\n}\n",
+            id="keeps-quotes",
+        ),
+        pytest.param(
+            "@article{a,\n  title = {Old},\n  year = 2020\n}\n",
+            {"year": "2021"},
+            "@article{a,\n  title = {Old},\n  year = 2021\n}\n",
+            id="keeps-bare-number",
+        ),
+        pytest.param(
+            "@article{a,\n  title = {Old},\n  year = 2020\n}\n",
+            {"note": "n"},
+            "@article{a,\n  title = {Old},\n  year = 2020,\n  note = {n}\n}\n",
+            id="adds-comma-when-last-field-has-none",
+        ),
+        pytest.param(
+            "@Article{a,\n  author    = {X},\n  title     = {Old},\n}\n",
+            {"doi": "10.1/x"},
+            "@Article{a,\n  author    = {X},\n  title     = {Old},\n  doi       = {10.1/x},\n}\n",
+            id="keeps-jabref-alignment",
+        ),
+        pytest.param(
+            "@article{a,\n\ttitle = {Old},\n\tyear = {2020}\n}\n",
+            {"title": None},
+            "@article{a,\n\tyear = {2020}\n}\n",
+            id="removes-whole-line",
+        ),
+        pytest.param(
+            "@article{a, title={Old}, year=2020}\n",
+            {"note": "n"},
+            "@article{a, title={Old}, year=2020, note={n}}\n",
+            id="one-line-entry",
+        ),
+        pytest.param(
+            "@article(a,\n  title = {Old},\n)\n",
+            {"title": "Neu"},
+            "@article(a,\n  title = {Neu},\n)\n",
+            id="parenthesised-entry",
+        ),
+        pytest.param(
+            "@string{jp = {J P}}\n@article{a,\n  journal = jp # { Suppl},\n  year = 2020,\n}\n",
+            {"year": "2021"},
+            "@string{jp = {J P}}\n@article{a,\n  journal = jp # { Suppl},\n  year = 2021,\n}\n",
+            id="concatenation-survives",
+        ),
+    ],
+)
+def test_set_fields_minimal_edits(raw: str, values: dict, expected: str) -> None:
+    assert set_fields(parse_bib(raw), "a", values) == expected
+
+
+def test_set_fields_rejects_unbalanced_braces_and_unknown_key() -> None:
+    doc = parse_bib("@article{a,\n  title = {Old},\n}\n")
+    with pytest.raises(EditError, match="unbalanced braces"):
+        set_fields(doc, "a", {"title": "Bad {brace"})
+    with pytest.raises(EditError, match="no entry with key 'zz'"):
+        set_fields(doc, "zz", {"title": "x"})
+    with pytest.raises(EditError, match="not a valid BibTeX field name"):
+        set_fields(doc, "a", {"bad name": "x"})
+
+
+def test_scan_fields_handles_nesting_and_quotes() -> None:
+    raw = '@article{k,\n  a = {x {y} z},\n  b = "q {\\"u} r",\n  c = m # {n},\n  d = 12\n}'
+    spans = scan_fields(raw)
+    assert [s.key for s in spans] == ["a", "b", "c", "d"]
+    assert [raw[s.value_start : s.value_end] for s in spans] == [
+        "{x {y} z}",
+        '"q {\\"u} r"',
+        "m # {n}",
+        "12",
+    ]
+    assert [s.has_comma for s in spans] == [True, True, True, False]
+
+
+# ------------------------------------------------------------------ reading errors
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(b"", "file is empty", id="empty"),
+        pytest.param(b"  \n\n", "file is empty", id="blank"),
+        pytest.param(b"@article{a,\n title = {Caf\xe9}}\n", ":2: not valid UTF-8", id="latin1"),
+    ],
+)
+def test_unreadable_files_give_one_line_errors(tmp_bib, content: bytes, message: str) -> None:
+    with pytest.raises(BibFileError, match=message) as info:
+        read_bib(tmp_bib(content))
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(BibFileError, match="no such file"):
+        read_bib(tmp_path / "nope.bib")
+    with pytest.raises(BibFileError, match="is a directory"):
+        read_bib(tmp_path)
+
+
+def test_bom_is_kept(tmp_bib, tmp_path: Path) -> None:
+    path = tmp_bib("\ufeff@article{a,\n  title = {T},\n}\n".encode())
+    doc = read_bib(path)
+    assert doc.bom and doc.text.startswith("@article")
+    write_bib(path, set_fields(doc, "a", {"title": "U"}), bom=doc.bom)
+    assert path.read_bytes() == "\ufeff@article{a,\n  title = {U},\n}\n".encode()
+
+
+# ------------------------------------------------------------------ atomic writes
+
+
+def test_failed_write_leaves_the_old_file(tmp_bib, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_bib("@article{a, title={Old}}\n")
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        write_bib(path, "@article{a, title={New}}\n")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["test.bib"]
+
+
+def test_write_refuses_when_file_changed_since_read(tmp_bib) -> None:
+    path = tmp_bib("@article{a, title={Old}}\n")
+    doc = read_bib(path)
+    path.write_text("@article{a, title={Someone else}}\n", encoding="utf-8")
+    with pytest.raises(EditError, match="changed on disk"):
+        write_bib(path, set_fields(doc, "a", {"title": "Mine"}), expected_sha256=doc.sha256)
+    assert "Someone else" in path.read_text(encoding="utf-8")
+
+
+def test_write_keeps_permissions(tmp_bib) -> None:
+    path = tmp_bib("@article{a, title={Old}}\n")
+    path.chmod(0o640)
+    write_bib(path, "@article{a, title={New}}\n")
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+# ------------------------------------------------------------------ property-based
+
+_FIELD_NAMES = st.sampled_from(
+    ["title", "note", "year", "doi", "rating", "x-reviewer", "n_enrolled", "abstract", "Title"]
+)
+_PLAIN = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cc", "Cs", "Zl", "Zp"),
+        blacklist_characters="{}\\\"@%",
+    ),
+    max_size=40,
+)
+_VALUES = st.one_of(
+    _PLAIN,
+    st.builds(lambda a, b: f"{a}{{{b}}}", _PLAIN, _PLAIN),
+    st.sampled_from([r"M{\"u}ller", r"\'{e}t{\'e}", "1302--1305", "{GAD} and {SAD}"]),
+    st.none(),
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    path=st.sampled_from([*STYLES, ROOT / "studies.bib"]),
+    data=st.data(),
+)
+def test_random_edits_never_touch_other_entries(path: Path, data) -> None:
+    doc = read_bib(path)
+    entries = doc.library.entries
+    entry = entries[data.draw(st.integers(0, len(entries) - 1), label="entry")]
+    edits = data.draw(st.dictionaries(_FIELD_NAMES, _VALUES, min_size=1, max_size=3), label="edits")
+    lowered = {}
+    for name, value in edits.items():  # BibTeX field names are case-insensitive
+        lowered[name.lower()] = value
+    edits = {k: v for k, v in lowered.items()}
+    new_doc = parse_bib(set_fields(doc, entry.key, edits), "x")
+    assert not new_doc.library.failed_blocks
+    assert _blocks_outside(new_doc, entry.key) == _blocks_outside(doc, entry.key)
+    got = {f.key.lower(): f.value for f in new_doc.library.entries_dict[entry.key].fields}
+    for name, value in edits.items():
+        if value is None:
+            assert name not in got
+        else:
+            assert got[name] == value
+    untouched = {f.key.lower(): f.value for f in entry.fields if f.key.lower() not in edits}
+    assert {k: got[k] for k in untouched} == untouched
+
+
+def test_studies_bib_copy_round_trips_through_edits(studies_bib: Path, tmp_path: Path) -> None:
+    path = tmp_path / "studies.bib"
+    shutil.copy(studies_bib, path)
+    doc = read_bib(path)
+    write_bib(path, set_fields(doc, "glue2017", {"n_enrolled": "13"}), expected_sha256=doc.sha256)
+    changed = _changed_lines(studies_bib.read_text(encoding="utf-8"), path.read_text("utf-8"))
+    line = doc.library.entries_dict["glue2017"].fields_dict["n_enrolled"].start_line + 1
+    assert changed == [line]

@@ -1,0 +1,173 @@
+"""The command line (evidence.cli), through click's CliRunner and a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from evidence.cli import main
+
+from .conftest import ROOT
+
+BAD = (
+    "@article{k,\n"
+    "  author = {A, B},\n"
+    "  title = {T},\n"
+    "  journal = {J},\n"
+    "  year = 2020,\n"
+    "  route = {intravenous},\n"
+    "  n_enrolled = {twelve},\n"
+    "}\n"
+)
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_validate_clean_file_exits_0(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["validate", str(ROOT / "studies.bib")])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr.endswith("16 entries, 0 error(s), 0 warning(s)\n")
+
+
+def test_validate_reports_every_problem_and_exits_1(runner: CliRunner, tmp_bib) -> None:
+    path = tmp_bib(BAD)
+    result = runner.invoke(main, ["validate", "--bib", str(path)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"{path}:6: k: route: unknown value 'intravenous'; did you mean 'IV'? "
+        "(allowed: ';'-separated list of IV, IM, SC, oral, sublingual, intranasal)",
+        f"{path}:7: k: n_enrolled: 'twelve' is not an integer (allowed: integer >= 0)",
+    ]
+
+
+def test_validate_json(runner: CliRunner, tmp_bib) -> None:
+    path = tmp_bib(BAD)
+    result = runner.invoke(main, ["validate", str(path), "--format", "json"])
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)
+    assert [(p["line"], p["key"], p["field"], p["severity"]) for p in problems] == [
+        (6, "k", "route", "error"),
+        (7, "k", "n_enrolled", "error"),
+    ]
+    assert problems[0]["allowed"].startswith("';'-separated list of IV")
+
+
+def test_validate_strict_fails_on_warnings(runner: CliRunner, tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{k,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n  year = 2020,\n"
+        "  doi = {https://doi.org/10.1000/xyz},\n}\n"
+    )
+    assert runner.invoke(main, ["validate", str(path)]).exit_code == 0
+    strict = runner.invoke(main, ["validate", str(path), "--strict"])
+    assert strict.exit_code == 1
+    assert "warning: write the bare DOI '10.1000/xyz'" in strict.stdout
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        pytest.param(lambda d: d / "missing.bib", "no such file", id="missing"),
+        pytest.param(lambda d: d, "is a directory", id="directory"),
+        pytest.param(lambda d: _write(d / "e.bib", b""), "file is empty", id="empty"),
+        pytest.param(lambda d: _write(d / "l.bib", b"\xe9"), "not valid UTF-8", id="latin1"),
+    ],
+)
+def test_unreadable_file_is_one_line_error(runner: CliRunner, tmp_path: Path, setup, message):
+    path = setup(tmp_path)
+    for command in ("validate", "table"):
+        result = runner.invoke(main, [command, str(path)])
+        assert result.exit_code == 1
+        assert result.stderr.count("\n") == 1
+        assert result.stderr.startswith("Error: ") and message in result.stderr
+        assert "Traceback" not in result.output
+
+
+def test_usage_errors_exit_2(runner: CliRunner) -> None:
+    assert runner.invoke(main, ["validate", "--format", "xml"]).exit_code == 2
+    assert runner.invoke(main, ["validate", "a.bib", "--bib", "b.bib"]).exit_code == 2
+    assert runner.invoke(main, ["frobnicate"]).exit_code == 2
+    bad_col = runner.invoke(main, ["table", str(ROOT / "studies.bib"), "--columns", "nope"])
+    assert bad_col.exit_code == 2 and "unknown column(s) nope" in bad_col.stderr
+
+
+def test_table_text_shows_the_terminal_columns(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["table", str(ROOT / "studies.bib")])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == [
+        "key", "year", "first_author", "design", "conditions", "route", "n_enrolled",
+        "n_outcomes", "verification",
+    ]
+    assert len(lines) == 17
+    assert lines[3].split()[:3] == ["glue2017", "2017", "Glue"]
+
+
+def test_table_csv_and_json_have_all_columns(runner: CliRunner) -> None:
+    from evidence.tables import OUTCOME_COLUMNS, STUDY_COLUMNS
+
+    csv = runner.invoke(main, ["table", "--bib", str(ROOT / "studies.bib"), "--format", "csv"])
+    assert csv.stdout.splitlines()[0] == ",".join(STUDY_COLUMNS)
+    out = runner.invoke(main, ["table", str(ROOT / "studies.bib"), "--outcomes", "--format", "json"])
+    rows = json.loads(out.stdout)
+    assert list(rows[0]) == list(OUTCOME_COLUMNS)
+    rod = [r for r in rows if r["key"] == "rodriguez2013"]
+    assert [(r["arm"], r["responders"], r["n"], r["derived"]) for r in rod] == [
+        ("ketamine", 4, 8, True),
+        ("placebo", 0, 7, True),
+    ]
+
+
+def test_table_columns_option(runner: CliRunner) -> None:
+    result = runner.invoke(
+        main, ["table", str(ROOT / "studies.bib"), "--columns", "key,doi", "--format", "csv"]
+    )
+    assert result.stdout.splitlines()[:2] == [
+        "key,doi",
+        "whittaker2021,10.1177/20451253211056743",
+    ]
+
+
+def test_default_bib_is_studies_bib_in_cwd(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "studies.bib").write_text(BAD, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["validate"])
+    assert result.exit_code == 1
+    assert result.stdout.startswith("studies.bib:6: k: route:")
+
+
+def test_validate_does_not_import_plotting_or_excel() -> None:
+    code = (
+        "import sys; from evidence.cli import main\n"
+        "try:\n    main(['validate', sys.argv[1]])\n"
+        "except SystemExit:\n    pass\n"
+        "bad = [m for m in ('matplotlib', 'openpyxl') if m in sys.modules]\n"
+        "print('heavy:', bad)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "studies.bib")],
+        capture_output=True, text=True, check=True,
+    )
+    assert out.stdout.strip() == "heavy: []"
+
+
+def test_python_dash_m_works() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "evidence", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "evidence, version 0.1.0"
