@@ -280,94 +280,99 @@ def _line_start(text: str, i: int) -> int:
     return text.rfind("\n", 0, i) + 1
 
 
-def _edit_entry_raw(raw: str, values: Mapping[str, str | None], newline: str) -> str:
+def _apply(raw: str, edits: list[tuple[int, int, str]]) -> str:
+    """Apply non-overlapping ``(start, end, replacement)`` edits to ``raw``."""
+    for start, end, new in sorted(edits, reverse=True):
+        raw = raw[:start] + new + raw[end:]
+    return raw
+
+
+def _remove_fields(raw: str, names: set[str]) -> str:
+    """``raw`` without the fields in ``names`` (lower-case); each takes its line with it."""
+    spans = scan_fields(raw)
+    edits: list[tuple[int, int, str]] = []
+    for index, span in enumerate(spans):
+        if span.key.lower() not in names:
+            continue
+        prev = spans[index - 1] if index else None
+        if not span.has_comma and prev is not None and prev.key.lower() not in names:
+            # last field without a trailing comma: take the separating comma with it,
+            # so the entry keeps its no-trailing-comma style
+            edits.append((prev.value_end, span.value_end, ""))
+            continue
+        start, end = span.key_start, span.comma_end
+        ls = _line_start(raw, start)
+        rest = raw[end:]
+        stripped = rest.lstrip(" \t")
+        if not raw[ls:start].strip() and stripped.startswith(("\r\n", "\n")):
+            # the field has its own line: remove the whole line, newline included
+            end += len(rest) - len(stripped) + (2 if stripped.startswith("\r\n") else 1)
+            start = ls
+        else:
+            end += len(rest) - len(stripped)
+        edits.append((start, end, ""))
+    return _apply(raw, edits)
+
+
+def _new_field_text(raw: str, anchor: FieldSpan, name: str, value: str) -> str:
+    """``name = {value}`` laid out like the ``anchor`` field (spacing, alignment)."""
+    eq = raw.index("=", anchor.key_start + len(anchor.key))
+    key_width = eq - anchor.key_start  # key plus padding before "="
+    aligned = key_width > len(anchor.key) + 1 and key_width > len(name)
+    pad = " " * (key_width - len(name)) if aligned else raw[anchor.key_start + len(anchor.key) : eq]
+    return f"{name}{pad}={raw[eq + 1 : anchor.value_start]}{_render_value(value, None)}"
+
+
+def _set_values(raw: str, values: Mapping[str, str], newline: str) -> str:
+    """``raw`` with existing fields' values replaced and new fields appended."""
     spans = scan_fields(raw)
     by_key = {s.key.lower(): s for s in spans}
     edits: list[tuple[int, int, str]] = []
     additions: list[tuple[str, str]] = []
     for name, value in values.items():
         span = by_key.get(name.lower())
-        if value is None:
-            if span is None:
-                continue
-            start, end = span.key_start, span.comma_end
-            ls = _line_start(raw, start)
-            index = spans.index(span)
-            prev = spans[index - 1] if index else None
-            if (
-                not span.has_comma
-                and prev is not None
-                and values.get(prev.key, values.get(prev.key.lower(), "")) is not None
-            ):
-                # last field without a trailing comma: take the separating comma with it,
-                # so the entry keeps its no-trailing-comma style
-                edits.append((prev.value_end, span.value_end, ""))
-                continue
-            if not raw[ls:start].strip():
-                # the field starts its line: remove the whole line(s), newline included
-                rest = raw[end:]
-                stripped = rest.lstrip(" \t")
-                if stripped.startswith("\r\n") or stripped.startswith("\n"):
-                    end += len(rest) - len(stripped) + (2 if stripped.startswith("\r\n") else 1)
-                    start = ls
-            else:
-                while end < len(raw) and raw[end] in " \t":
-                    end += 1
-            edits.append((start, end, ""))
-        elif span is not None:
-            old = raw[span.value_start : span.value_end]
-            new = _render_value(value, old)
-            if new != old:
-                edits.append((span.value_start, span.value_end, new))
-        else:
+        if span is None:
             additions.append((name, value))
-
+            continue
+        old = raw[span.value_start : span.value_end]
+        new = _render_value(value, old)
+        if new != old:
+            edits.append((span.value_start, span.value_end, new))
     if additions:
-        removed = {name.lower() for name, value in values.items() if value is None}
-        remaining = [s for s in spans if s.key.lower() not in removed]
-        anchor = remaining[-1] if remaining else None
-        if anchor is None:
+        if not spans:
             head = _HEAD_RE.match(raw)
             assert head is not None
-            pos = head.end()
             text = "".join(f"{newline}  {k} = {_render_value(v, None)}," for k, v in additions)
-            edits.append((pos, pos, text))
+            edits.append((head.end(), head.end(), text))
         else:
+            anchor = spans[-1]
             ls = _line_start(raw, anchor.key_start)
             indent = raw[ls : anchor.key_start]
-            inline = bool(indent.strip())
-            eq = raw.index("=", anchor.key_start + len(anchor.key))
-            key_width = eq - anchor.key_start  # key plus padding before "="
-            after_eq = raw[eq + 1 : anchor.value_start]
-            pieces = []
-            for k, v in additions:
-                pad = (
-                    " " * (key_width - len(k))
-                    if key_width > len(anchor.key) + 1 and key_width > len(k)
-                    else raw[anchor.key_start + len(anchor.key) : eq]
-                )
-                line = f"{k}{pad}={after_eq}{_render_value(v, None)}"
-                pieces.append(line)
-            if inline:
-                text = "".join(f", {p}" for p in pieces)
+            pieces = [_new_field_text(raw, anchor, k, v) for k, v in additions]
+            if indent.strip():  # fields share lines: continue inline
                 if anchor.has_comma:
-                    text = text[2:] + ", "
-                    pos = anchor.comma_end
-                    while pos < len(raw) and raw[pos] in " \t":
-                        pos += 1
-                    edits.append((pos, pos, text))
+                    edits.append(
+                        (anchor.comma_end, anchor.comma_end, "".join(f" {p}," for p in pieces))
+                    )
                 else:
-                    edits.append((anchor.value_end, anchor.value_end, text))
+                    edits.append(
+                        (anchor.value_end, anchor.value_end, "".join(f", {p}" for p in pieces))
+                    )
             elif anchor.has_comma:
                 text = "".join(f"{newline}{indent}{p}," for p in pieces)
                 edits.append((anchor.comma_end, anchor.comma_end, text))
             else:
                 text = "," + ",".join(f"{newline}{indent}{p}" for p in pieces)
                 edits.append((anchor.value_end, anchor.value_end, text))
+    return _apply(raw, edits)
 
-    for start, end, new in sorted(edits, reverse=True):
-        raw = raw[:start] + new + raw[end:]
-    return raw
+
+def _edit_entry_raw(raw: str, values: Mapping[str, str | None], newline: str) -> str:
+    removed = {name.lower() for name, value in values.items() if value is None}
+    if removed:
+        raw = _remove_fields(raw, removed)
+    updates = {name: value for name, value in values.items() if value is not None}
+    return _set_values(raw, updates, newline) if updates else raw
 
 
 def set_fields(doc: BibDocument, key: str, values: Mapping[str, str | None]) -> str:

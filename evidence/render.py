@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-__all__ = ["render_table"]
+__all__ = ["markdown_table", "render_table"]
 
 
 def _jsonable(value: object) -> object:
@@ -40,3 +40,17 @@ def render_table(frame: pd.DataFrame, fmt: str = "text", max_colwidth: int = 48)
         if pd.api.types.is_float_dtype(frame[col].dtype):
             shown[col] = [f"{v:.3g}" if v != "" else "" for v in shown[col]]
     return shown.to_string(index=False, max_colwidth=max_colwidth)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """``frame`` as a GitHub-flavoured Markdown table (``|`` in cells escaped)."""
+
+    def cell(value: object) -> str:
+        if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+            return ""
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return "\n".join([header, rule, *body])

@@ -92,6 +92,24 @@ def _split_concat(value: str) -> list[str]:
     return parts
 
 
+_DOI_PREFIXES = (
+    "https://doi.org/",
+    "http://doi.org/",
+    "https://dx.doi.org/",
+    "http://dx.doi.org/",
+    "doi:",
+)
+
+
+def _strip_enclosing(value: str) -> str:
+    """Remove the outer braces or quotes of a raw field value (for blocks bibtexparser's
+    middlewares skip, such as entries with a duplicate field)."""
+    value = value.strip()
+    if len(value) >= 2 and (value[0], value[-1]) in (("{", "}"), ('"', '"')):
+        return value[1:-1]
+    return value
+
+
 class _Collector:
     def __init__(self, path: str):
         self.path = path
@@ -147,21 +165,15 @@ def _check_doi(rec: StudyRecord, out: _Collector) -> None:
         return
     line = rec.field_lines.get("doi", rec.line)
     low = doi.lower()
-    for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "doi:"):
-        if low.startswith(prefix):
-            out.add(
-                line,
-                rec.key,
-                "doi",
-                f"write the bare DOI {doi[len(prefix) :]!r}, without {prefix!r}",
-                severity="warning",
-            )
-            doi = doi[len(prefix) :]
-            break
-    if not DOI_PATTERN.fullmatch(doi):
+    prefix = next((p for p in _DOI_PREFIXES if low.startswith(p)), "")
+    bare = doi[len(prefix) :].strip()
+    if not DOI_PATTERN.fullmatch(bare):
         out.add(line, rec.key, "doi", f"malformed DOI {doi!r}", "10.NNNN/suffix")
         return
-    rec.values["doi"] = doi.lower()
+    if prefix:
+        message = f"write the bare DOI {bare!r}, without {doi[: len(prefix)]!r}"
+        out.add(line, rec.key, "doi", message, severity="warning")
+    rec.values["doi"] = bare.lower()
 
 
 def _check_outcomes(rec: StudyRecord, raw: str, out: _Collector) -> None:
@@ -291,13 +303,17 @@ STUDY_RULES: tuple[Callable[[StudyRecord, _Collector], None], ...] = (
 # --------------------------------------------------------------------------- the pass
 
 
-def _record(entry: Entry, strings: dict[str, str], out: _Collector) -> StudyRecord:
+def _record(
+    entry: Entry, strings: dict[str, str], out: _Collector, raw: bool = False
+) -> StudyRecord:
     rec = StudyRecord(entry.key, entry.entry_type.lower(), (entry.start_line or 0) + 1)
     outcomes_raw = None
     for f in entry.fields:
         name = f.key.lower()
         value = f.value if isinstance(f.value, str) else str(f.value)
-        if f.enclosing == "no-enclosing":
+        if raw and value[:1] in ("{", '"'):
+            value = _strip_enclosing(value)
+        elif raw or f.enclosing == "no-enclosing":
             value = _evaluate(value, strings)
         rec.bib[name] = value
         rec.field_lines[name] = (f.start_line or 0) + 1
@@ -337,12 +353,15 @@ def check(doc: BibDocument) -> tuple[list[StudyRecord], list[Problem]]:
             out.add(line, block.key, "", f"duplicate citation key {block.key!r}{where}")
         elif isinstance(block, DuplicateFieldKeyBlock):
             entry = block.ignore_error_block
-            line = (block.start_line or 0) + 1
             key = entry.key if isinstance(entry, Entry) else ""
             for name in sorted(block.duplicate_keys):
-                out.add(line, key, name, f"field {name!r} appears more than once in the entry")
+                lines = [f.start_line + 1 for f in entry.fields if f.key == name]
+                message = f"field {name!r} appears more than once in the entry"
+                if len(lines) > 1:
+                    message += f" (first on line {lines[0]})"
+                out.add(lines[-1], key, name, message)
             if isinstance(entry, Entry):
-                rec = _record(entry, strings, out)
+                rec = _record(entry, strings, out, raw=True)
                 first_line[key] = rec.line
                 records.append(rec)
         elif isinstance(block, ParsingFailedBlock):

@@ -22,7 +22,9 @@ ALL_FILES = [pytest.param(p, id=p.name) for p in [*STYLES, ROOT / "studies.bib"]
 def _changed_lines(old: str, new: str) -> list[int]:
     """1-based line numbers of ``old`` that differ in ``new`` (replaced or deleted)."""
     changed = []
-    matcher = difflib.SequenceMatcher(a=old.splitlines(True), b=new.splitlines(True), autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        a=old.splitlines(True), b=new.splitlines(True), autojunk=False
+    )
     for tag, i1, i2, _, _ in matcher.get_opcodes():
         if tag != "equal":
             changed.extend(range(i1 + 1, max(i2, i1 + 1) + 1))
@@ -86,9 +88,9 @@ def test_crlf_file_keeps_crlf_on_edit(tmp_bib) -> None:
     ("raw", "values", "expected"),
     [
         pytest.param(
-            "@article{a,\n  title = \"Old\",\n  year = 2020\n}\n",
+            '@article{a,\n  title = "Old",\n  year = 2020\n}\n',
             {"title": "New"},
-            "@article{a,\n  title = \"New\",\n  year = 2020\n}\n",
+            '@article{a,\n  title = "New",\n  year = 2020\n}\n',
             id="keeps-quotes",
         ),
         pytest.param(
@@ -235,7 +237,7 @@ _FIELD_NAMES = st.sampled_from(
 _PLAIN = st.text(
     alphabet=st.characters(
         blacklist_categories=("Cc", "Cs", "Zl", "Zp"),
-        blacklist_characters="{}\\\"@%",
+        blacklist_characters='{}\\"@%',
     ),
     max_size=40,
 )
@@ -247,7 +249,7 @@ _VALUES = st.one_of(
 )
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     path=st.sampled_from([*STYLES, ROOT / "studies.bib"]),
     data=st.data(),

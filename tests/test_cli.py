@@ -109,8 +109,15 @@ def test_table_text_shows_the_terminal_columns(runner: CliRunner) -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].split() == [
-        "key", "year", "first_author", "design", "conditions", "route", "n_enrolled",
-        "n_outcomes", "verification",
+        "key",
+        "year",
+        "first_author",
+        "design",
+        "conditions",
+        "route",
+        "n_enrolled",
+        "n_outcomes",
+        "verification",
     ]
     assert len(lines) == 17
     assert lines[3].split()[:3] == ["glue2017", "2017", "Glue"]
@@ -121,7 +128,9 @@ def test_table_csv_and_json_have_all_columns(runner: CliRunner) -> None:
 
     csv = runner.invoke(main, ["table", "--bib", str(ROOT / "studies.bib"), "--format", "csv"])
     assert csv.stdout.splitlines()[0] == ",".join(STUDY_COLUMNS)
-    out = runner.invoke(main, ["table", str(ROOT / "studies.bib"), "--outcomes", "--format", "json"])
+    out = runner.invoke(
+        main, ["table", str(ROOT / "studies.bib"), "--outcomes", "--format", "json"]
+    )
     rows = json.loads(out.stdout)
     assert list(rows[0]) == list(OUTCOME_COLUMNS)
     rod = [r for r in rows if r["key"] == "rodriguez2013"]
@@ -161,7 +170,9 @@ def test_validate_does_not_import_plotting_or_excel() -> None:
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(ROOT / "studies.bib")],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == "heavy: []"
 

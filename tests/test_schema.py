@@ -49,11 +49,17 @@ def test_parse_timepoint_rejects(text: str) -> None:
     [
         pytest.param("route", "IV; SC", ["IV", "SC"], None, id="route-list"),
         pytest.param(
-            "route", "intravenous", None, "unknown value 'intravenous'; did you mean 'IV'?",
+            "route",
+            "intravenous",
+            None,
+            "unknown value 'intravenous'; did you mean 'IV'?",
             id="route-synonym-hint",
         ),
         pytest.param(
-            "design", "rct-paralel", None, "unknown value 'rct-paralel'; did you mean 'rct-parallel'?",
+            "design",
+            "rct-paralel",
+            None,
+            "unknown value 'rct-paralel'; did you mean 'rct-parallel'?",
             id="design-typo-hint",
         ),
         pytest.param("design", "zzz", None, "unknown value 'zzz'", id="no-hint"),
@@ -62,8 +68,11 @@ def test_parse_timepoint_rejects(text: str) -> None:
         pytest.param("n_enrolled", "-3", None, "-3 is below the minimum 0", id="negative"),
         pytest.param("arms", "placebo; ketamine-0.5", ["placebo", "ketamine-0.5"], None, id="arms"),
         pytest.param(
-            "arms", "ketamin", None, "arm 'ketamin' does not start with a known agent; "
-            "did you mean 'ketamine'?", id="arms-typo",
+            "arms",
+            "ketamin",
+            None,
+            "arm 'ketamin' does not start with a known agent; did you mean 'ketamine'?",
+            id="arms-typo",
         ),
         pytest.param("registry", "NCT01349231", ["NCT01349231"], None, id="registry"),
         pytest.param("registry", "NCT123", None, "'NCT123' is not a recognised id", id="bad-reg"),
@@ -82,8 +91,13 @@ def test_coerce_study_fields(field: str, text: str, value, message) -> None:
         pytest.param("derived", "maybe", None, "'maybe' is not yes or no", id="bool-bad"),
         pytest.param("time", "day 28", 672.0, None, id="time"),
         pytest.param("time", "soonish", None, "cannot read timepoint 'soonish'", id="time-bad"),
-        pytest.param("measure", "ybocs", None, "unknown value 'ybocs'; did you mean 'Y-BOCS'?",
-                     id="measure-hint"),
+        pytest.param(
+            "measure",
+            "ybocs",
+            None,
+            "unknown value 'ybocs'; did you mean 'Y-BOCS'?",
+            id="measure-hint",
+        ),
     ],
 )
 def test_coerce_outcome_fields(field: str, text: str, value, message) -> None:

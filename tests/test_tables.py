@@ -55,7 +55,10 @@ def test_taylor_2018_keeps_percentages_for_both_scales(base) -> None:
 
 def test_rodriguez_2013_first_phase_counts_are_derived(base) -> None:
     rows = _rows(base, "rodriguez2013")
-    assert rows[["arm", "responders", "n"]].values.tolist() == [["ketamine", 4, 8], ["placebo", 0, 7]]
+    assert rows[["arm", "responders", "n"]].values.tolist() == [
+        ["ketamine", 4, 8],
+        ["placebo", 0, 7],
+    ]
     assert rows["derived"].tolist() == [True, True]
     assert rows["analysis"].tolist() == ["first-phase", "first-phase"]
     assert rows["time_hours"].tolist() == [168.0, 168.0]
@@ -81,7 +84,7 @@ def test_reviews_tabulate_without_outcomes(base) -> None:
 def test_latex_and_macros_decoded_for_display(tmp_bib) -> None:
     path = tmp_bib(
         "@string{jp = {J Psychopharmacol}}\n"
-        "@article{k,\n  author = {M{\\\"u}ller, J{\\\"o}rg and Garc{\\'\\i}a, A. and others},\n"
+        '@article{k,\n  author = {M{\\"u}ller, J{\\"o}rg and Garc{\\\'\\i}a, A. and others},\n'
         "  title = {{GAD} and {SAD} in 1302--1305},\n  journal = jp # { Suppl},\n"
         "  year = 2020,\n}\n"
     )
@@ -94,7 +97,9 @@ def test_latex_and_macros_decoded_for_display(tmp_bib) -> None:
 
 def test_plain_reference_without_outcome_fields_is_valid(tmp_bib) -> None:
     base = evidence.load(
-        tmp_bib("@book{b,\n  author = {A, B},\n  title = {T},\n  publisher = {P},\n  year = 1999\n}\n")
+        tmp_bib(
+            "@book{b,\n  author = {A, B},\n  title = {T},\n  publisher = {P},\n  year = 1999\n}\n"
+        )
     )
     assert base.problems == []
     row = base.studies.iloc[0]

@@ -1,0 +1,200 @@
+"""Every kind of problem `evidence validate` catches, with the exact message (fixtures in
+tests/data/invalid, described in its README)."""
+
+from __future__ import annotations
+
+import pytest
+
+import evidence
+from evidence.errors import BibFileError
+
+from .conftest import INVALID
+
+ROUTES = "';'-separated list of IV, IM, SC, oral, sublingual, intranasal"
+CONDITIONS = "';'-separated list of GAD, SAD, OCD, PTSD, PD, TRD, MDD, anxiety, depression"
+DESIGNS = (
+    "rct-parallel, rct-crossover, single-arm, ascending-dose, maintenance, case-series, cohort, "
+    "systematic-review, meta-analysis, narrative-review"
+)
+MEASURES = (
+    "HAM-A, LSAS, VAS-A, OCD-VAS, Y-BOCS, CAPS-5, PCL-5, IES-R, FQ, "
+    "HADS, HADS-A, HADS-D, MADRS, CGI"
+)
+TIMEPOINTS = "e.g. 90 min, 3 h, 24 h, 1 week, 2 weeks, day 28, week 2, 1-3 days"
+
+EXPECTED = {
+    "syntax-error.bib": [
+        "16: Berg2019: BibTeX syntax error: Expected comma after entry key, but found =",
+    ],
+    "duplicate-key.bib": [
+        "22: Dunn2018: duplicate citation key 'Dunn2018' (first defined on line 4)",
+    ],
+    "duplicate-field.bib": [
+        "10: Fischer2020: title: field 'title' appears more than once in the entry "
+        "(first on line 6)",
+    ],
+    "missing-required.bib": [
+        "4: Gupta2021: title: missing required field for @article",
+        "4: Gupta2021: year: missing required field for @article (allowed: year or date)",
+    ],
+    "wrong-type.bib": [
+        "13: Hansen2017: n_enrolled: 'twelve' is not an integer (allowed: integer >= 0)",
+    ],
+    "out-of-range.bib": [
+        "9: Ibsen1850: year: year 1850 out of range (allowed: 1900..{next_year})",
+        "23: Jensen2019: outcomes.responders: responders=14 exceeds n=12 (allowed: 0..n)",
+        "24: Jensen2019: outcomes.n: -3 is below the minimum 0 (allowed: integer >= 0)",
+        "25: Jensen2019: outcomes.percent: 140 exceeds the maximum 100 (allowed: number 0..100)",
+    ],
+    "unknown-vocabulary.bib": [
+        f"10: Karlsson2018: route: unknown value 'intravenous'; did you mean 'IV'? "
+        f"(allowed: {ROUTES})",
+        f"11: Karlsson2018: design: unknown value 'rct-paralel'; did you mean 'rct-parallel'? "
+        f"(allowed: {DESIGNS})",
+        f"12: Karlsson2018: conditions: unknown value 'socialanxiety'; did you mean 'SAD'? "
+        f"(allowed: {CONDITIONS})",
+    ],
+    "bad-timepoint.bib": [
+        f"14: Larsen2019: outcomes.time: cannot read timepoint 'soonish' (allowed: {TIMEPOINTS})",
+    ],
+    "bad-doi.bib": [
+        "9: Madsen2020: doi: malformed DOI 'not-a-doi' (allowed: 10.NNNN/suffix)",
+    ],
+    "same-doi.bib": [
+        "17: Nielsen2021b: doi: DOI 10.5555/jad.2021.0101 is also on entry 'Nielsen2021' "
+        "(line 4); the same study is entered twice",
+    ],
+    "unknown-arm.bib": [
+        "16: Olsen2016: outcomes.arm: unknown arm 'midazolam' (allowed: ketamine, placebo)",
+    ],
+    "many-problems.bib": [
+        f"9: Pettersen2018: design: unknown value 'open-trial'; did you mean 'single-arm'? "
+        f"(allowed: {DESIGNS})",
+        "13: Pettersen2018: n_enrolled: 'ten' is not an integer (allowed: integer >= 0)",
+        "15: Pettersen2018: outcomes.responders: responders=9 exceeds n=5 (allowed: 0..n)",
+        "16: Pettersen2018: outcomes.arm: unknown arm 'midazolam' (allowed: ketamine, placebo)",
+        f"17: Pettersen2018: outcomes.measure: unknown value 'GAD-7' (allowed: {MEASURES})",
+        f"17: Pettersen2018: outcomes.time: cannot read timepoint 'later' (allowed: {TIMEPOINTS})",
+        "21: Quist2019: title: missing required field for @article",
+        "21: Quist2019: year: missing required field for @article (allowed: year or date)",
+        "24: Quist2019: doi: malformed DOI 'doi:10.5555 jad.2019' (allowed: 10.NNNN/suffix)",
+        f"25: Quist2019: conditions: unknown value 'bipolar' (allowed: {CONDITIONS})",
+        "28: Pettersen2018: duplicate citation key 'Pettersen2018' (first defined on line 4)",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in EXPECTED])
+def test_fixture_reports_exactly_the_expected_problems(name: str) -> None:
+    import datetime
+
+    path = INVALID / name
+    base = evidence.load(path)
+    nxt = datetime.date.today().year + 1
+    expected = [f"{path}:{line.format(next_year=nxt)}" for line in EXPECTED[name]]
+    assert [str(p) for p in base.problems] == expected
+    assert all(p.severity == "error" for p in base.problems)
+
+
+def test_valid_entries_around_a_syntax_error_still_load() -> None:
+    base = evidence.load(INVALID / "syntax-error.bib")
+    assert list(base.studies["key"]) == ["Aalto2019", "Costa2020"]
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        pytest.param("empty.bib", "empty.bib: file is empty (expected BibTeX entries)", id="empty"),
+        pytest.param(
+            "not-utf8.bib",
+            "not-utf8.bib:5: not valid UTF-8 (byte 0xe9 at offset 171); re-save the file as UTF-8",
+            id="latin1",
+        ),
+    ],
+)
+def test_unreadable_fixtures(name: str, message: str) -> None:
+    with pytest.raises(BibFileError) as info:
+        evidence.load(INVALID / name)
+    assert str(info.value) == f"{INVALID}/{message}"
+
+
+@pytest.mark.parametrize(
+    ("fields", "rows", "expected"),
+    [
+        pytest.param(
+            "arms = {ketamine},",
+            "arm=ketamine; responders=3",
+            ["outcomes.responders: responders given without n"],
+            id="responders-need-n",
+        ),
+        pytest.param(
+            "",
+            "arm=ketamine; n=3",
+            ["outcomes.arm: outcome rows need an `arms` field"],
+            id="rows-need-arms",
+        ),
+        pytest.param(
+            "arms = {ketamine},",
+            "n=3",
+            ["outcomes.arm: outcome row has no arm"],
+            id="row-without-arm",
+        ),
+        pytest.param(
+            "arms = {ketamine}, n_enrolled = {5},",
+            "arm=ketamine; n=8",
+            ["outcomes.n: n=8 exceeds n_enrolled=5 (allowed: 0..5)"],
+            id="n-over-enrolled",
+        ),
+        pytest.param(
+            "arms = {ketamine},",
+            "arm=ketamine; responders=4; n=8; percent=60",
+            ["outcomes.percent: warning: percent=60 disagrees with responders/n = 4/8 = 50.0%"],
+            id="percent-disagrees",
+        ),
+        pytest.param(
+            "arms = {ketamine},",
+            "arm=ketamine; dose=1",
+            [
+                "outcomes.dose: unknown outcome key (allowed: arm, domain, measure, response, "
+                "responders, n, percent, time, analysis, derived, note)"
+            ],
+            id="unknown-key",
+        ),
+        pytest.param(
+            "arms = {ketamine},",
+            "arm=ketamine; responder=1; n=2",
+            [
+                "outcomes.responder: unknown outcome key; did you mean 'responders'? (allowed: "
+                "arm, domain, measure, response, responders, n, percent, time, analysis, "
+                "derived, note)"
+            ],
+            id="key-typo",
+        ),
+        pytest.param(
+            "n_enrolled = {5}, n_analysed = {7},",
+            "",
+            ["n_analysed: n_analysed=7 exceeds n_enrolled=5 (allowed: 0..5)"],
+            id="analysed",
+        ),
+    ],
+)
+def test_cross_field_rules(tmp_bib, fields: str, rows: str, expected: list[str]) -> None:
+    outcomes = f"  outcomes = {{\n    {rows}\n  }},\n" if rows else ""
+    text = (
+        "@article{k,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n  year = 2020,\n"
+        f"  {fields}\n{outcomes}}}\n"
+    )
+    base = evidence.load(tmp_bib(text))
+    got = [str(p).split(": ", 2)[-1] for p in base.problems]
+    assert got == expected
+
+
+def test_review_without_counts_validates(tmp_bib) -> None:
+    base = evidence.load(
+        tmp_bib(
+            "@article{r,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n  year = 2021,\n"
+            "  design = {meta-analysis},\n  k_studies = {6},\n}\n"
+        )
+    )
+    assert base.problems == []
+    assert base.studies.loc[0, "k_studies"] == 6
