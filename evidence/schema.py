@@ -524,7 +524,15 @@ class OutcomeRow:
     problems: tuple[str, ...] = ()
 
 
+_PAIR_RE = re.compile(r"(?:[^;{}]+|\{[^{}]*\})+")
+_NESTED_RE = re.compile(r"\{[^{}]*\{")
+
+
 def _split_pairs(line: str) -> list[str]:
+    if "{" not in line:
+        return [p.strip() for p in line.split(";") if p.strip()]
+    if not _NESTED_RE.search(line) and line.count("{") == line.count("}"):
+        return [p.strip() for p in _PAIR_RE.findall(line) if p.strip()]
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(line):
         if ch == "{":
@@ -560,6 +568,51 @@ def parse_outcome_rows(value: str) -> list[OutcomeRow]:
             pairs[key] = text
         rows.append(OutcomeRow(offset, pairs, tuple(problems)))
     return rows
+
+
+def _format_pair_value(value: str) -> str:
+    return "{" + value + "}" if ";" in value or value != value.strip() else value
+
+
+def edit_outcome_row(text: str, row: int, key: str, value: str | None) -> str:
+    """The ``outcomes`` field text with one key of one row set (``None`` removes it).
+
+    ``row`` is 1-based, counting non-blank lines. Only that row's line changes: an existing
+    ``key=value`` pair is replaced in place, a new one is appended to the line.
+
+    Raises
+    ------
+    IndexError
+        If there is no such row.
+    """
+    lines = text.split("\n")
+    rows = [i for i, line in enumerate(lines) if line.strip()]
+    if not 1 <= row <= len(rows):
+        raise IndexError(f"no outcome row {row} (the entry has {len(rows)})")
+    i = rows[row - 1]
+    line = lines[i]
+    indent = line[: len(line) - len(line.lstrip())]
+    body = line.strip()
+    trailing = body.endswith(";")
+    parts = _split_pairs(body)
+    key = key.lower()
+    found = False
+    new_parts = []
+    for part in parts:
+        name = part.partition("=")[0].strip().lower()
+        if name == key:
+            found = True
+            if value is not None:
+                new_parts.append(f"{part.partition('=')[0]}={_format_pair_value(value)}")
+            continue
+        new_parts.append(part)
+    if not found and value is not None:
+        new_parts.append(f"{key}={_format_pair_value(value)}")
+    lines[i] = indent + "; ".join(new_parts) + (";" if trailing else "")
+    if found or value is not None:
+        # keep the original spelling of untouched pairs: rebuild only if something changed
+        return "\n".join(lines)
+    return text
 
 
 # --------------------------------------------------------------------------- dictionary

@@ -7,6 +7,7 @@ Column order is fixed and documented in the README: :data:`STUDY_COLUMNS` and
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -64,28 +65,23 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
 )
 
 
+_AND_RE = re.compile(r"\s+and\s+", re.IGNORECASE)
+
+
 def _split_authors(authors: str) -> list[str]:
     """Split a BibTeX ``author`` value on `` and `` outside braces."""
-    names, depth, start, i, n = [], 0, 0, 0, len(authors)
-    low = authors.lower()
-    while i < n:
-        ch = authors[i]
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-        elif (
-            depth == 0
-            and ch.isspace()
-            and low.startswith("and", i + 1)
-            and (i + 4 == n or authors[i + 4].isspace())
-        ):
-            names.append(authors[start:i].strip())
-            start = i + 5
-            i += 4
-        i += 1
-    names.append(authors[start:].strip())
-    return [name for name in names if name]
+    parts = _AND_RE.split(authors)
+    if "{" in authors:  # re-join pieces split inside braces, e.g. {Barnes and Noble}
+        merged: list[str] = []
+        depth = 0
+        for part in parts:
+            if depth > 0:
+                merged[-1] += " and " + part
+            else:
+                merged.append(part)
+            depth += part.count("{") - part.count("}")
+        parts = merged
+    return [name for name in (p.strip() for p in parts) if name]
 
 
 def _family(name: str) -> str:

@@ -127,10 +127,17 @@ class _Collector:
         self.problems.append(Problem(self.path, line, key, field_name, message, allowed, severity))
 
 
+_REQUIRED_GROUPS = {t: [g.split("|") for g in groups] for t, groups in REQUIRED_FIELDS.items()}
+
+
 def _check_required(rec: StudyRecord, out: _Collector) -> None:
-    for group in REQUIRED_FIELDS.get(rec.entry_type, ()):
-        names = group.split("|")
-        if not any(rec.bib.get(n, "").strip() for n in names):
+    bib = rec.bib
+    for names in _REQUIRED_GROUPS.get(rec.entry_type, ()):
+        for n in names:
+            value = bib.get(n)
+            if value and not value.isspace():
+                break
+        else:
             alternatives = " or ".join(names)
             out.add(
                 rec.line,
@@ -307,31 +314,34 @@ def _record(
     entry: Entry, strings: dict[str, str], out: _Collector, raw: bool = False
 ) -> StudyRecord:
     rec = StudyRecord(entry.key, entry.entry_type.lower(), (entry.start_line or 0) + 1)
-    outcomes_raw = None
+    bib, lines = rec.bib, rec.field_lines
+    typed_fields = []
     for f in entry.fields:
         name = f.key.lower()
-        value = f.value if isinstance(f.value, str) else str(f.value)
-        if raw and value[:1] in ("{", '"'):
-            value = _strip_enclosing(value)
-        elif raw or f.enclosing == "no-enclosing":
+        value = f.value
+        if raw:
+            value = (
+                _strip_enclosing(value) if value[:1] in ("{", '"') else _evaluate(value, strings)
+            )
+        elif f.enclosing == "no-enclosing":
             value = _evaluate(value, strings)
-        rec.bib[name] = value
-        rec.field_lines[name] = (f.start_line or 0) + 1
-        spec = STUDY_SPECS.get(name)
-        if spec is None:
-            continue
+        bib[name] = value
+        lines[name] = f.start_line + 1
+        if name in STUDY_SPECS:
+            typed_fields.append(name)
+    for name in typed_fields:
+        spec = STUDY_SPECS[name]
         if spec.kind == "rows":
-            outcomes_raw = value
             continue
-        typed, message = coerce(spec, value)
+        typed, message = coerce(spec, bib[name])
         if message:
-            out.add(rec.field_lines[name], rec.key, name, message, spec.allowed)
+            out.add(lines[name], rec.key, name, message, spec.allowed)
         else:
             rec.values[name] = typed
     for rule in STUDY_RULES:
         rule(rec, out)
-    if outcomes_raw is not None:
-        _check_outcomes(rec, outcomes_raw, out)
+    if "outcomes" in bib:
+        _check_outcomes(rec, bib["outcomes"], out)
     return rec
 
 
