@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from evidence import __version__
-from evidence.errors import EvidenceError, Problem
+from evidence.errors import EvidenceError, Problem, ValidationError
 
 DEFAULT_BIB = "studies.bib"
 
@@ -59,6 +59,10 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except ValidationError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            _fail(f"{exc}; nothing was written")
         except EvidenceError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:  # pragma: no cover
@@ -179,3 +183,174 @@ def table(
             "(run `evidence validate`)",
             err=True,
         )
+
+
+def bib_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--bib PATH`` (commands that write the file)."""
+    return click.option(
+        "--bib",
+        "bib",
+        metavar="PATH",
+        default=DEFAULT_BIB,
+        show_default=True,
+        help="The .bib file to edit.",
+    )(func)
+
+
+@main.command(name="set")
+@click.argument("key")
+@click.argument("assignments", nargs=-1, metavar="FIELD=VALUE...")
+@click.option(
+    "--unset",
+    "unset",
+    multiple=True,
+    metavar="FIELD",
+    help="Remove FIELD (repeatable). outcomes.N.KEY addresses one key of outcome row N.",
+)
+@bib_option
+@click.option("--dry-run", is_flag=True, help="Show the change as a diff; write nothing.")
+@_handle_errors
+def set_command(
+    key: str, assignments: tuple[str, ...], unset: tuple[str, ...], bib: str, dry_run: bool
+) -> None:
+    """Set or remove fields of entry KEY; only those fields' text changes.
+
+    FIELD=VALUE sets a BibTeX field (outcome fields included); outcomes.N.KEY=VALUE sets one
+    key of outcome row N (1-based), changing only that row's line. The result is validated
+    before anything is written.
+    """
+    from evidence.editing import parse_assignment, set_entry
+
+    if not assignments and not unset:
+        raise click.UsageError("nothing to do: give FIELD=VALUE and/or --unset FIELD")
+    values = dict(parse_assignment(a) for a in assignments)
+    result = set_entry(bib, key, values, unset, dry_run=dry_run)
+    for problem in result.problems:
+        click.echo(str(problem), err=True)
+    if dry_run:
+        click.echo(result.diff(), nl=False)
+    elif not result.changed:
+        click.echo(f"{bib}: {key}: nothing changed", err=True)
+    else:
+        changed = [*values, *unset]
+        click.echo(f"{bib}: {key}: updated {', '.join(changed)}", err=True)
+
+
+@main.command()
+@bib_argument
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@_handle_errors
+def duplicates(bib: str | None, bib_option: str | None, fmt: str) -> None:
+    """List entries of BIB that duplicate an earlier one (same DOI or PMID, or a
+    near-identical title with the same year and first author). Exit 1 if there are any."""
+    from evidence.base import load
+    from evidence.duplicates import find_duplicates, identity
+
+    base = load(_bib_path(bib, bib_option))
+    found = find_duplicates(identity(r.key, r.bib) for r in base.records)
+    if fmt == "json":
+        rows = [
+            {"key": d.key, "duplicates": d.of, "reason": d.reason, "score": d.score} for d in found
+        ]
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for dup in found:
+            click.echo(str(dup))
+    click.echo(f"{base.path}: {len(found)} duplicate(s)", err=True)
+    if found:
+        sys.exit(1)
+
+
+@main.command()
+@bib_option
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the file is not formatted.")
+@click.option(
+    "--sort",
+    type=click.Choice(["none", "key", "year"]),
+    default="none",
+    show_default=True,
+    help="Entry order.",
+)
+@click.option("--diff", "show_diff", is_flag=True, help="Show the change as a diff; write nothing.")
+@_handle_errors
+def fmt(bib: str, check: bool, sort: str, show_diff: bool) -> None:
+    """Rewrite BIB in the canonical layout (opt-in; idempotent).
+
+    One field per line, two-space indent, lower-case names, braces for text, a comma after
+    every field, a fixed field order, one blank line between blocks. Comments, @string and
+    @preamble blocks are kept verbatim. --check lists the entries that would change and exits
+    1, for CI and pre-commit hooks.
+    """
+    from evidence.bib import read_bib
+    from evidence.editing import commit_text
+    from evidence.formatting import format_document
+
+    doc = read_bib(bib)
+    result = format_document(doc, sort=sort)
+    if check or show_diff:
+        if show_diff:
+            from evidence.editing import EditResult
+
+            click.echo(EditResult(bib, doc.text, result.text, False).diff(), nl=False)
+        for key in result.changed_keys:
+            click.echo(f"{bib}: {key}: would be reformatted")
+        if result.other_changes:
+            click.echo(f"{bib}: blank lines or block order would change")
+        if result.text != doc.text:
+            sys.exit(1)
+        click.echo(f"{bib}: already formatted", err=True)
+        return
+    commit_text(doc, result.text, result.changed_keys)
+    if result.text == doc.text:
+        click.echo(f"{bib}: already formatted", err=True)
+    else:
+        click.echo(f"{bib}: reformatted {len(result.changed_keys)} entries", err=True)
+
+
+@main.command(name="diff")
+@click.argument("files", nargs=-1, metavar="[OLD NEW]")
+@click.option("--rev", metavar="REV", help="Compare the file at git revision REV with now.")
+@click.option(
+    "--bib",
+    "bib",
+    metavar="PATH",
+    default=DEFAULT_BIB,
+    show_default=True,
+    help="The .bib file (with --rev).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@_handle_errors
+def diff_command(files: tuple[str, ...], rev: str | None, bib: str, fmt: str) -> None:
+    """Entries added, removed and changed field by field between OLD and NEW (or --rev REV
+    and the current file), and how each pooled response rate moved."""
+    from evidence.base import load
+    from evidence.comparison import compare, load_revision
+    from evidence.render import render_comparison
+
+    if rev and files:
+        raise click.UsageError("give either OLD NEW or --rev REV, not both")
+    if rev:
+        old, new = load_revision(bib, rev), load(bib)
+    elif len(files) == 2:
+        old, new = load(files[0]), load(files[1])
+    else:
+        raise click.UsageError("give two files OLD NEW, or --rev REV")
+    result = compare(old, new)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_comparison(result, old.path, new.path))

@@ -54,3 +54,34 @@ def markdown_table(frame: pd.DataFrame) -> str:
     rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
     body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
     return "\n".join([header, rule, *body])
+
+
+def _short(value: str | None, width: int = 70) -> str:
+    if value is None:
+        return "(absent)"
+    text = " ".join(value.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_comparison(result, old_name: str, new_name: str) -> str:
+    """Human-readable text of an :class:`evidence.comparison.Comparison`."""
+    lines = [f"--- {old_name}", f"+++ {new_name}"]
+    if not (result.added or result.removed or result.changes):
+        lines.append("no entry changed")
+    for key in result.added:
+        lines.append(f"+ {key} (added)")
+    for key in result.removed:
+        lines.append(f"- {key} (removed)")
+    current = None
+    for change in result.changes:
+        if change.key != current:
+            lines.append(f"~ {change.key}")
+            current = change.key
+        lines.append(f"    {change.field}: {_short(change.old)} -> {_short(change.new)}")
+    for row in result.pooled:
+        lines.append(
+            "pooled {group}: {old} -> {new}".format(
+                group=row["group"], old=row["old_text"], new=row["new_text"]
+            )
+        )
+    return "\n".join(lines)

@@ -1,0 +1,128 @@
+"""Safe edits of a ``.bib`` file: compute the new text, validate it, then write atomically.
+
+Every edit here follows one path (:func:`commit_text`): the new text is parsed and checked,
+the edit is refused if it introduces an error in an entry it touches, and
+:func:`evidence.bib.write_bib` replaces the file only if it is unchanged on disk since it was
+read. Nothing is written on any error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from evidence.base import EvidenceBase
+from evidence.bib import BibDocument, parse_bib, read_bib, set_fields, write_bib
+from evidence.errors import EditError, Problem, ValidationError
+from evidence.schema import edit_outcome_row
+
+__all__ = ["EditResult", "commit_text", "parse_assignment", "set_entry"]
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """What an edit did (or would do, with ``dry_run``)."""
+
+    path: str
+    old_text: str
+    new_text: str
+    written: bool
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        """Whether the file's text changes."""
+        return self.old_text != self.new_text
+
+    def diff(self) -> str:
+        """Unified diff of the change (empty when nothing changes)."""
+        return "".join(
+            difflib.unified_diff(
+                self.old_text.splitlines(True),
+                self.new_text.splitlines(True),
+                fromfile=f"a/{self.path}",
+                tofile=f"b/{self.path}",
+            )
+        )
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """Split ``FIELD=VALUE`` (``outcomes.N.KEY=VALUE`` for one key of outcome row N)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise EditError(f"expected FIELD=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+def commit_text(
+    doc: BibDocument,
+    new_text: str,
+    touched: Iterable[str],
+    *,
+    dry_run: bool = False,
+) -> EditResult:
+    """Validate ``new_text`` and write it over ``doc``'s file unless ``dry_run``.
+
+    The edit is refused (:class:`~evidence.errors.ValidationError`, nothing written) when the
+    new text has an error in one of the ``touched`` entries, or a syntax error that the old
+    text did not have. Warnings are returned in the result.
+    """
+    touched = set(touched)
+    old_errors = {str(p).split(":", 2)[-1] for p in EvidenceBase(doc).errors}
+    new_base = EvidenceBase(parse_bib(new_text, doc.path))
+    blocking = [
+        p
+        for p in new_base.errors
+        if p.key in touched or (not p.key and str(p).split(":", 2)[-1] not in old_errors)
+    ]
+    if blocking:
+        raise ValidationError(blocking)
+    relevant = tuple(p for p in new_base.problems if p.key in touched)
+    if not dry_run and new_text != doc.text:
+        write_bib(doc.path, new_text, bom=doc.bom, expected_sha256=doc.sha256)
+    return EditResult(doc.path, doc.text, new_text, not dry_run and new_text != doc.text, relevant)
+
+
+def set_entry(
+    path: str | os.PathLike[str],
+    key: str,
+    values: Mapping[str, str],
+    unset: Iterable[str] = (),
+    *,
+    dry_run: bool = False,
+) -> EditResult:
+    """Set (and ``unset``) fields of entry ``key`` in the file at ``path``.
+
+    ``values`` maps field names to BibTeX values; a name ``outcomes.N.KEY`` sets one key of
+    outcome row ``N`` (1-based), changing only that row's line. ``unset`` names fields (or
+    ``outcomes.N.KEY``) to remove. The result is validated before anything is written.
+    """
+    doc = read_bib(path)
+    entry = doc.entry(key)
+    plain: dict[str, str | None] = {}
+    row_edits: list[tuple[int, str, str | None]] = []
+    for name, value in [*values.items(), *((n, None) for n in unset)]:
+        parts = name.split(".")
+        if parts[0].lower() == "outcomes" and len(parts) == 3:
+            if not parts[1].isdigit():
+                raise EditError(f"{name!r}: expected outcomes.N.KEY with N a row number")
+            row_edits.append((int(parts[1]), parts[2], value))
+        elif len(parts) == 1:
+            plain[name] = value
+        else:
+            raise EditError(f"{name!r} is not a field name (or outcomes.N.KEY)")
+    if row_edits:
+        field = next((f for f in entry.fields if f.key.lower() == "outcomes"), None)
+        if field is None:
+            raise EditError(f"{doc.path}: entry {key!r} has no outcomes field")
+        text = plain.get(field.key) or field.value
+        for row, name, value in row_edits:
+            try:
+                text = edit_outcome_row(text, row, name, value)
+            except IndexError as exc:
+                raise EditError(f"{key}: {exc}") from None
+        plain[field.key] = text
+    new_text = set_fields(doc, key, plain)
+    return commit_text(doc, new_text, [key], dry_run=dry_run)
