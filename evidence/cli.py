@@ -354,3 +354,109 @@ def diff_command(files: tuple[str, ...], rev: str | None, bib: str, fmt: str) ->
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(render_comparison(result, old.path, new.path))
+
+
+@main.command()
+@bib_argument
+@click.option(
+    "--measure",
+    type=click.Choice(["PLO", "PFT", "PR", "PAS"], case_sensitive=False),
+    default="PLO",
+    show_default=True,
+    help="Transformation pooled: logit, Freeman-Tukey, raw, arcsine.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["FE", "DL", "REML", "PM", "HE", "SJ"], case_sensitive=False),
+    default="REML",
+    show_default=True,
+    help="tau² estimator (FE = common effect).",
+)
+@click.option(
+    "--test",
+    type=click.Choice(["z", "knha"], case_sensitive=False),
+    default="z",
+    show_default=True,
+    help="z, or knha (Knapp-Hartung).",
+)
+@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
+@click.option(
+    "--ci",
+    "ci_method",
+    type=click.Choice(["wilson", "clopper-pearson", "agresti-coull", "wald"]),
+    default="wilson",
+    show_default=True,
+    help="Per-study interval.",
+)
+@click.option("--by", metavar="COLUMN", help="Subgroups by a column (conditions, route, design…).")
+@click.option(
+    "--arm",
+    default="ketamine",
+    show_default=True,
+    help="Arm label or agent to pool ('all' for every arm).",
+)
+@click.option("--domain", help="Only this outcome domain (anxiety, depression, …).")
+@click.option("--scale", help="Only this rating scale (outcomes' measure: Y-BOCS, HAM-A, …).")
+@click.option("--response", help="Only this response definition (exact text).")
+@click.option("--timepoint", metavar="WINDOW", help="e.g. '1 week' or '24 h..2 weeks'.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@_handle_errors
+def pool(
+    bib: str | None,
+    bib_option: str | None,
+    measure: str,
+    method: str,
+    test: str,
+    level: float,
+    ci_method: str,
+    by: str | None,
+    arm: str,
+    domain: str | None,
+    scale: str | None,
+    response: str | None,
+    timepoint: str | None,
+    fmt: str,
+) -> None:
+    """Per-study response rates of BIB with intervals, and the pooled rate (random effects,
+    metafor's semantics). Rows that cannot be pooled are listed with the reason."""
+    from evidence.base import load
+    from evidence.pooling import pool_evidence, select_outcomes
+    from evidence.render import pool_to_dict, render_pool
+
+    base = load(_bib_path(bib, bib_option))
+    if base.errors:
+        raise ValidationError(base.errors)
+    try:
+        selection = select_outcomes(
+            base,
+            arm=None if arm == "all" else arm,
+            domain=domain,
+            measure=scale,
+            response=response,
+            timepoint=timepoint,
+        )
+        report = pool_evidence(
+            base,
+            by=by,
+            measure=measure.upper(),
+            method=method.upper(),
+            test=test.lower(),
+            level=level,
+            ci_method=ci_method,
+            selection=selection,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if fmt == "json":
+        click.echo(json.dumps(pool_to_dict(report), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_pool(report))
+    for warning in selection.warnings:
+        click.echo(f"warning: {warning}", err=True)

@@ -85,3 +85,122 @@ def render_comparison(result, old_name: str, new_name: str) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{100 * value:.1f}%"
+
+
+def render_pool(report) -> str:
+    """Human-readable text of an :class:`evidence.pooling.PoolReport`."""
+    out = []
+    ps = report.per_study
+    level = report.overall.level if report.overall is not None else 0.95
+    ci_name = report.ci_method.replace("-", " ").title()
+    out.append(f"Per-study response rates ({ci_name} {level:.0%} CI)")
+    if len(ps):
+        shown = pd.DataFrame(
+            {
+                "study": ps["study"],
+                "arm": ps["arm"],
+                "domain": ps["domain"].astype("string").fillna(""),
+                "measure": ps["measure"].astype("string").fillna(""),
+                "time": ps["time"].fillna(""),
+                "responders/n": [
+                    f"{r}/{n}" for r, n in zip(ps["responders"], ps["n"], strict=True)
+                ],
+                "rate": [_pct(v) for v in ps["rate"]],
+                "CI": [
+                    f"{_pct(a)} to {_pct(b)}"
+                    for a, b in zip(ps["ci_low"], ps["ci_high"], strict=True)
+                ],
+                "weight": [f"{w:.1f}%" for w in ps["weight"]],
+            }
+        )
+        out.append(shown.to_string(index=False))
+    else:
+        out.append("(no rows to pool)")
+    res = report.overall
+    if res is not None:
+        out.append("")
+        out.append(
+            f"Pooled ({res.measure}, {res.method}, {res.test}): {_pct(res.estimate)} "
+            f"[{_pct(res.ci_low)} to {_pct(res.ci_high)}]"
+        )
+        if res.pi_low is not None:
+            out.append(
+                f"  {level:.0%} prediction interval: {_pct(res.pi_low)} to {_pct(res.pi_high)}"
+            )
+        out.append(f"  k = {res.k}, N = {res.n_total}")
+        out.append(
+            f"  tau² = {res.tau2:.4g}, tau = {res.tau:.4g}, I² = {res.i2:.1f}%, H² = {res.h2:.3g}"
+        )
+        out.append(f"  Q = {res.q:.4g} (df = {res.q_df}, p = {res.q_pvalue:.3g})")
+    if report.group_fits:
+        out.append("")
+        out.append(f"Subgroups by {report.by}")
+        table = pd.DataFrame(
+            {
+                report.by: list(report.group_fits),
+                "k": [f.k for f in report.group_fits.values()],
+                "N": [f.n_total for f in report.group_fits.values()],
+                "rate": [_pct(f.estimate) for f in report.group_fits.values()],
+                "CI": [
+                    f"{_pct(f.ci_low)} to {_pct(f.ci_high)}" for f in report.group_fits.values()
+                ],
+                "I²": [f"{f.i2:.1f}%" for f in report.group_fits.values()],
+            }
+        )
+        out.append(table.to_string(index=False))
+        if report.subgroups is not None:
+            for row in report.subgroups.tests_frame().itertuples(index=False):
+                df = f"{row.df1:g}" + (f", {row.df2:g}" if row.df2 == row.df2 else "")
+                out.append(
+                    f"  test for subgroup differences, {row.test}: {row.distribution} = "
+                    f"{row.statistic:.4g} (df = {df}, p = {row.pvalue:.3g})"
+                )
+        if report.subgroup_note:
+            out.append(f"  {report.subgroup_note}")
+    if len(report.selection.excluded):
+        out.append("")
+        out.append("Not pooled")
+        for row in report.selection.excluded.itertuples(index=False):
+            where = (
+                row.key if row.row is pd.NA or row.row != row.row else f"{row.key} row {row.row}"
+            )
+            out.append(f"  {where}: {row.reason}")
+    return "\n".join(out)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    return [
+        {col: _jsonable(val) for col, val in zip(frame.columns, row, strict=True)}
+        for row in frame.itertuples(index=False, name=None)
+    ]
+
+
+def pool_to_dict(report) -> dict[str, object]:
+    """JSON-ready structure of an :class:`evidence.pooling.PoolReport`."""
+    overall = None
+    if report.overall is not None:
+        overall = {k: _jsonable(v) for k, v in report.overall.to_dict().items()}
+    subgroups = tests = None
+    if report.group_fits:
+        subgroups = [
+            {"group": group, **{k: _jsonable(v) for k, v in fit.to_dict().items()}}
+            for group, fit in report.group_fits.items()
+        ]
+    if report.subgroups is not None:
+        tests = _records(report.subgroups.tests_frame())
+    return {
+        "per_study": _records(report.per_study),
+        "pooled": overall,
+        "by": report.by,
+        "subgroups": subgroups,
+        "subgroup_tests": tests,
+        "excluded": _records(report.selection.excluded),
+        "subgroup_note": report.subgroup_note or None,
+        "warnings": list(report.selection.warnings),
+    }
