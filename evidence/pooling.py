@@ -188,6 +188,7 @@ def select_outcomes(
 def _warnings(rows: pd.DataFrame) -> list[str]:
     out = []
     for column, label in (
+        ("agent", "agents (ketamine and comparator arms together)"),
         ("response", "response definitions"),
         ("measure", "measures"),
         ("domain", "outcome domains"),
@@ -200,10 +201,10 @@ def _warnings(rows: pd.DataFrame) -> list[str]:
             }
             listed = "; ".join(f"{v!r}: {keys}" for v, keys in groups.items())
             out.append(f"pooling rows with different {label}: {listed}")
-    repeated = rows["key"].value_counts()
+    repeated = rows.groupby(["key", "arm"], sort=False).size()
     repeated = repeated[repeated > 1]
     if len(repeated):
-        keys = ", ".join(f"{k} ({n} rows)" for k, n in repeated.items())
+        keys = ", ".join(f"{k} {arm} ({n} rows)" for (k, arm), n in repeated.items())
         out.append(
             f"some studies contribute more than one row, so their participants count "
             f"more than once: {keys}"

@@ -47,7 +47,6 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy import stats as sps
-from statsmodels.stats.proportion import proportion_confint
 
 __all__ = [
     "CI_METHODS",
@@ -239,6 +238,9 @@ def proportion_ci(
     alpha = 1.0 - level
     z = float(sps.norm.isf(alpha / 2.0))
     p = xi / ni
+    # statsmodels is imported here, not at module level: it costs ~1 s to import
+    from statsmodels.stats.proportion import proportion_confint
+
     if method == "wilson":
         lo, hi = proportion_confint(xi, ni, alpha=alpha, method="wilson")
     elif method == "clopper-pearson":
