@@ -1,0 +1,330 @@
+"""The editing workflow: set, fmt, diff, duplicates (evidence.editing, .formatting,
+.comparison, .duplicates) and their commands."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import evidence
+from evidence.bib import parse_bib, read_bib
+from evidence.cli import main
+from evidence.comparison import compare
+from evidence.duplicates import find_duplicates, identity
+from evidence.editing import set_entry
+from evidence.errors import EditError, ValidationError
+from evidence.formatting import format_document
+
+from .conftest import ROOT, STYLES
+
+
+@pytest.fixture
+def bib(tmp_path: Path) -> Path:
+    path = tmp_path / "studies.bib"
+    shutil.copy(ROOT / "studies.bib", path)
+    return path
+
+
+def _lines_changed(before: str, after: str) -> list[tuple[str, str]]:
+    a, b = before.splitlines(), after.splitlines()
+    assert len(a) == len(b)
+    return [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+
+
+# --------------------------------------------------------------------------- set
+
+
+def test_set_changes_only_the_field_line(bib: Path) -> None:
+    before = bib.read_text(encoding="utf-8")
+    result = set_entry(bib, "glue2017", {"n_enrolled": "13"})
+    assert result.written
+    assert _lines_changed(before, bib.read_text(encoding="utf-8")) == [
+        ("  n_enrolled = {12},", "  n_enrolled = {13},")
+    ]
+
+
+def test_set_one_key_of_an_outcome_row(bib: Path) -> None:
+    before = bib.read_text(encoding="utf-8")
+    set_entry(bib, "rodriguez2013", {"outcomes.2.responders": "1"})
+    changed = _lines_changed(before, bib.read_text(encoding="utf-8"))
+    assert len(changed) == 1
+    old, new = changed[0]
+    assert "arm=placebo" in old and old.replace("responders=0", "responders=1") == new
+    rows = evidence.load(bib).outcomes.query("key == 'rodriguez2013'")
+    assert rows["responders"].tolist() == [4, 1]
+
+
+def test_set_refuses_invalid_values_and_writes_nothing(bib: Path) -> None:
+    before = bib.read_bytes()
+    with pytest.raises(ValidationError) as info:
+        set_entry(bib, "rodriguez2013", {"outcomes.1.responders": "9", "route": "intravenous"})
+    messages = [p.message for p in info.value.problems]
+    assert "responders=9 exceeds n=8" in messages
+    assert "unknown value 'intravenous'; did you mean 'IV'?" in messages
+    assert bib.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("key", "values", "message"),
+    [
+        pytest.param("nope", {"title": "x"}, "no entry with key 'nope'", id="unknown-key"),
+        pytest.param("glue2017", {"outcomes.5.n": "3"}, "no outcome row 5", id="no-row"),
+        pytest.param("tully2022", {"outcomes.1.n": "3"}, "has no outcomes field", id="no-rows"),
+        pytest.param("glue2017", {"outcomes.x.n": "3"}, "expected outcomes.N.KEY", id="bad-row"),
+        pytest.param("glue2017", {"title": "Bad {"}, "unbalanced braces", id="braces"),
+    ],
+)
+def test_set_errors(bib: Path, key: str, values: dict, message: str) -> None:
+    before = bib.read_bytes()
+    with pytest.raises(EditError, match=message):
+        set_entry(bib, key, values)
+    assert bib.read_bytes() == before
+
+
+def test_set_unset_and_dry_run(bib: Path) -> None:
+    before = bib.read_bytes()
+    result = set_entry(bib, "glue2017", {}, unset=["pmid"], dry_run=True)
+    assert bib.read_bytes() == before and not result.written
+    assert "-  pmid = {28441895},\n" in result.diff()
+    set_entry(bib, "glue2017", {}, unset=["pmid"])
+    assert "pmid = {28441895}" not in bib.read_text(encoding="utf-8")
+
+
+def test_set_refuses_when_file_changed_meanwhile(bib: Path, monkeypatch) -> None:
+    import evidence.editing as editing
+
+    real = editing.parse_bib
+
+    def sneaky(text, path):
+        bib.write_text(bib.read_text(encoding="utf-8") + "\n% someone else\n", encoding="utf-8")
+        return real(text, path)
+
+    monkeypatch.setattr(editing, "parse_bib", sneaky)
+    with pytest.raises(EditError, match="changed on disk since it was read"):
+        set_entry(bib, "glue2017", {"n_enrolled": "13"})
+    assert "% someone else" in bib.read_text(encoding="utf-8")
+
+
+def test_cli_set(bib: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["set", "glue2017", "n_enrolled=13", "--bib", str(bib)])
+    assert ok.exit_code == 0 and ok.stderr == f"{bib}: glue2017: updated n_enrolled\n"
+    bad = runner.invoke(main, ["set", "glue2017", "n_enrolled=lots", "--bib", str(bib)])
+    assert bad.exit_code == 1
+    assert (
+        bad.stderr.splitlines()[-1] == "Error: 1 error(s) in the evidence base; nothing was written"
+    )
+    assert "n_enrolled: 'lots' is not an integer" in bad.stderr
+    assert runner.invoke(main, ["set", "glue2017", "--bib", str(bib)]).exit_code == 2
+
+
+# ----------------------------------------------- property: random add/set/unset sequences
+
+_NAMES = st.sampled_from(["note", "rating", "n_enrolled", "x-flag", "population", "dose"])
+_VALUES = st.one_of(
+    st.from_regex(r"[A-Za-z0-9 .,()\-]{0,30}", fullmatch=True),
+    st.integers(0, 500).map(str),
+    st.none(),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(st.tuples(st.integers(0, 15), _NAMES, _VALUES), min_size=1, max_size=6))
+def test_random_edit_sequences_keep_untouched_entries(tmp_path: Path, steps) -> None:
+    path = tmp_path / "seq.bib"
+    shutil.copy(ROOT / "studies.bib", path)
+    original = read_bib(path)
+    raws = {e.key: e.raw for e in original.library.entries}
+    keys = list(raws)
+    expected: dict[str, dict[str, str | None]] = {}
+    for index, name, value in steps:
+        key = keys[index]
+        try:
+            if value is None:
+                set_entry(path, key, {}, unset=[name])
+            else:
+                set_entry(path, key, {name: value})
+        except ValidationError:
+            continue  # refused (e.g. n_enrolled below an arm's n): nothing written
+        expected.setdefault(key, {})[name] = value
+    doc = read_bib(path)
+    for entry in doc.library.entries:
+        if entry.key not in expected:
+            assert entry.raw == raws[entry.key]
+        else:
+            fields = {f.key.lower(): f.value for f in entry.fields}
+            for name, value in expected[entry.key].items():
+                assert fields.get(name) == value
+    assert [e.key for e in doc.library.entries] == keys
+    assert [b.raw for b in doc.library.strings] == [b.raw for b in original.library.strings]
+    assert [b.raw for b in doc.library.comments] == [b.raw for b in original.library.comments]
+
+
+# --------------------------------------------------------------------------- fmt
+
+
+@pytest.mark.parametrize(
+    "path", [pytest.param(p, id=p.name) for p in [*STYLES, ROOT / "studies.bib"]]
+)
+def test_fmt_is_idempotent_and_keeps_every_value(path: Path) -> None:
+    doc = read_bib(path)
+    once = format_document(doc)
+    twice = format_document(parse_bib(once.text))
+    assert twice.text == once.text and twice.changed_keys == ()
+    after = parse_bib(once.text)
+    assert not after.library.failed_blocks
+    for entry in doc.library.entries:
+        new = after.library.entries_dict[entry.key]
+        old_fields = {f.key.lower(): f.value for f in entry.fields if f.key.lower() != "outcomes"}
+        new_fields = {f.key: f.value for f in new.fields if f.key != "outcomes"}
+        assert new_fields == old_fields
+    assert (
+        evidence.loads(once.text)
+        .outcomes.drop(columns="line")
+        .equals(evidence.loads(doc.text).outcomes.drop(columns="line"))
+    )
+    if "\r\n" in doc.text:
+        assert once.text.count("\r\n") == once.text.count("\n")
+
+
+def test_fmt_canonical_layout() -> None:
+    doc = parse_bib(
+        '@Article{k, Title = "T", author={A, B},year=2020, note = {n}, route={IV}}\n\n\n% c\n'
+    )
+    assert format_document(doc).text == (
+        "@article{k,\n  author = {A, B},\n  title = {T},\n  year = 2020,\n  route = {IV},\n"
+        "  note = {n},\n}\n\n% c\n"
+    )
+
+
+def test_fmt_sort_by_year() -> None:
+    doc = parse_bib("@misc{b, year = 2020}\n@misc{a, year = 2021}\n@misc{c, year = 2019}\n")
+    keys = [e.key for e in parse_bib(format_document(doc, sort="year").text).library.entries]
+    assert keys == ["c", "b", "a"]
+
+
+def test_fmt_refuses_syntax_errors() -> None:
+    with pytest.raises(EditError, match="cannot format a file with BibTeX syntax errors"):
+        format_document(read_bib(ROOT / "tests" / "data" / "invalid" / "syntax-error.bib"))
+
+
+def test_cli_fmt_check_then_write(tmp_path: Path) -> None:
+    path = tmp_path / "x.bib"
+    shutil.copy(ROOT / "tests" / "data" / "styles" / "crlf.bib", path)
+    runner = CliRunner()
+    check = runner.invoke(main, ["fmt", "--check", "--bib", str(path)])
+    assert check.exit_code == 1
+    assert check.stdout.splitlines() == [
+        f"{path}: Kowalski2018: would be reformatted",
+        f"{path}: Osei2020: would be reformatted",
+        f"{path}: Whitaker2011: would be reformatted",
+    ]
+    assert runner.invoke(main, ["fmt", "--bib", str(path)]).exit_code == 0
+    again = runner.invoke(main, ["fmt", "--check", "--bib", str(path)])
+    assert again.exit_code == 0 and again.stderr == f"{path}: already formatted\n"
+
+
+# --------------------------------------------------------------------------- diff
+
+
+def test_compare_field_by_field(bib: Path) -> None:
+    old = evidence.load(bib)
+    set_entry(
+        bib,
+        "rodriguez2013",
+        {"outcomes.1.responders": "5", "percent": None} and {"outcomes.1.responders": "5"},
+    )
+    text = bib.read_text(encoding="utf-8").replace("@article{banov2020,", "@article{banov2020x,")
+    bib.write_text(text, encoding="utf-8")
+    result = compare(old, evidence.load(bib))
+    assert result.added == ("banov2020x",)
+    assert result.removed == ("banov2020",)
+    assert [(c.key, c.field) for c in result.changes] == [("rodriguez2013", "outcomes")]
+
+
+def test_formatting_is_not_a_change(bib: Path) -> None:
+    old = evidence.load(bib)
+    formatted = format_document(read_bib(bib)).text
+    assert compare(old, evidence.loads(formatted)).changes == ()
+
+
+def test_cli_diff_files_and_json(bib: Path, tmp_path: Path) -> None:
+    new = tmp_path / "new.bib"
+    shutil.copy(bib, new)
+    set_entry(new, "glue2017", {"n_enrolled": "13"})
+    runner = CliRunner()
+    out = runner.invoke(main, ["diff", str(bib), str(new)])
+    assert out.exit_code == 0
+    assert out.stdout.splitlines()[2:] == ["~ glue2017", "    n_enrolled: 12 -> 13"]
+    data = json.loads(runner.invoke(main, ["diff", str(bib), str(new), "--format", "json"]).stdout)
+    assert data["changed"] == [{"key": "glue2017", "field": "n_enrolled", "old": "12", "new": "13"}]
+    assert runner.invoke(main, ["diff", str(bib)]).exit_code == 2
+
+
+def test_cli_diff_against_git_revision(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    path = repo / "studies.bib"
+    shutil.copy(ROOT / "studies.bib", path)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "studies.bib"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    set_entry(path, "bloch2012", {"n_enrolled": "11"})
+    out = CliRunner().invoke(main, ["diff", "--rev", "HEAD", "--bib", str(path)])
+    assert out.exit_code == 0
+    assert "    n_enrolled: 10 -> 11" in out.stdout
+    bad = CliRunner().invoke(main, ["diff", "--rev", "nope", "--bib", str(path)])
+    assert bad.exit_code == 1 and "cannot read revision 'nope'" in bad.stderr
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+def test_duplicates_by_doi_pmid_and_title() -> None:
+    fields = {
+        "a": {
+            "doi": "10.1/X",
+            "title": "Ketamine for OCD",
+            "year": "2013",
+            "author": "Rodriguez, C",
+        },
+        "b": {"doi": "https://doi.org/10.1/x", "title": "Other", "year": "2013", "author": "Z, Z"},
+        "c": {"pmid": "123", "title": "One", "year": "2012", "author": "Bloch, M"},
+        "d": {"pmid": "123", "title": "Two", "year": "2019", "author": "Q, Q"},
+        "e": {
+            "title": "Ketamine for {OCD}: a trial",
+            "year": "2013",
+            "author": "Rodr{\\'i}guez, C.",
+        },
+        "f": {
+            "title": "Ketamine for OCD, a trial.",
+            "year": "2013",
+            "author": "Rodriguez, Carolyn",
+        },
+        "g": {"title": "Ketamine for OCD, a trial.", "year": "2014", "author": "Rodriguez, C"},
+    }
+    found = find_duplicates(identity(k, v) for k, v in fields.items())
+    assert [(d.key, d.of, d.reason) for d in found] == [
+        ("b", "a", "doi"),
+        ("d", "c", "pmid"),
+        ("f", "e", "title"),
+    ]
+
+
+def test_cli_duplicates() -> None:
+    runner = CliRunner()
+    clean = runner.invoke(main, ["duplicates", str(ROOT / "studies.bib")])
+    assert clean.exit_code == 0 and clean.stdout == ""
+    dup = runner.invoke(main, ["duplicates", str(ROOT / "tests/data/invalid/same-doi.bib")])
+    assert dup.exit_code == 1
+    assert dup.stdout == "Nielsen2021b duplicates Nielsen2021: same DOI\n"
