@@ -460,3 +460,28 @@ def pool(
         click.echo(render_pool(report))
     for warning in selection.warnings:
         click.echo(f"warning: {warning}", err=True)
+
+
+@main.command()
+@bib_argument
+@click.option(
+    "--out",
+    default="reports",
+    show_default=True,
+    metavar="DIR",
+    help="Where to write the workbook, figures and manifest.",
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress messages (the default off a terminal)."
+)
+@_handle_errors
+def build(bib: str | None, bib_option: str | None, out: str, quiet: bool) -> None:
+    """Validate BIB and regenerate the evidence-summary workbook and the response-rate charts
+    in DIR (byte-identical for the same BIB). With errors, nothing is written."""
+    import os
+
+    from evidence.export import build_reports
+
+    interactive = sys.stderr.isatty() and not os.environ.get("CI") and not quiet
+    progress = (lambda message: click.echo(f"· {message}", err=True)) if interactive else None
+    build_reports(_bib_path(bib, bib_option), out, progress=progress)

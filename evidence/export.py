@@ -1,0 +1,135 @@
+"""``evidence build``: regenerate everything in ``reports/`` from ``studies.bib``.
+
+The one place that writes ``reports/``. Validation comes first: with errors nothing is written.
+Every output is written to a temporary file and renamed into place, and every output is
+reproducible (the workbook and the SVG/PNG writers get fixed timestamps), so the same
+``studies.bib`` gives byte-identical reports that can be committed. ``reports/MANIFEST.json``
+records the SHA-256 of the source and of every output, with the versions that made them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+from evidence.base import EvidenceBase, load
+from evidence.errors import ValidationError
+
+__all__ = ["BuildResult", "FIGURES", "build_reports"]
+
+#: Figures written to ``reports/figures/`` (name → chart function in :mod:`evidence.charts`).
+FIGURES = {
+    "forest-plot": "forest_plot",
+    "response-over-time": "response_over_time",
+    "evidence-map": "evidence_map",
+}
+WORKBOOK = "evidence-summary.xlsx"
+MANIFEST = "MANIFEST.json"
+
+#: Method settings of the headline analysis (the workbook's provenance block records them).
+SETTINGS = {"measure": "PLO", "method": "REML", "test": "z", "level": 0.95, "ci": "wilson"}
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build wrote, and how long each stage took (seconds)."""
+
+    outputs: tuple[Path, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _replace_into(src_dir: Path, out: Path) -> list[Path]:
+    """Move every file of ``src_dir`` into ``out`` (same layout), each with an atomic rename."""
+    written = []
+    for src in sorted(p for p in src_dir.rglob("*") if p.is_file()):
+        dest = out / src.relative_to(src_dir)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dest)
+        written.append(dest)
+    return written
+
+
+def build_reports(
+    bib: str | os.PathLike[str] = "studies.bib",
+    out: str | os.PathLike[str] = "reports",
+    *,
+    progress: Callable[[str], None] | None = None,
+    base: EvidenceBase | None = None,
+) -> BuildResult:
+    """Validate ``bib`` and write the workbook, the figures and a manifest into ``out``.
+
+    Raises
+    ------
+    ValidationError
+        If the file has errors (nothing is written).
+    """
+    from evidence import charts
+    from evidence.pooling import pool_evidence
+    from evidence.workbook import write_workbook
+
+    say = progress or (lambda message: None)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = now - clock
+        clock = now
+
+    say(f"reading {bib}")
+    base = base if base is not None else load(bib)
+    if base.errors:
+        raise ValidationError(base.errors)
+    base.studies, base.outcomes  # noqa: B018 - build the tables now, to time them
+    lap("load")
+    say("pooling response rates")
+    report = pool_evidence(
+        base,
+        by="conditions",
+        measure=SETTINGS["measure"],
+        method=SETTINGS["method"],
+        test=SETTINGS["test"],
+        level=SETTINGS["level"],
+        ci_method=SETTINGS["ci"],
+    )
+    lap("statistics")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=out) as tmp:
+        stage = Path(tmp)
+        say(f"writing {out / WORKBOOK}")
+        write_workbook(base, stage / WORKBOOK, report=report, settings=SETTINGS)
+        lap("workbook")
+        (stage / "figures").mkdir()
+        for name, function in FIGURES.items():
+            say(f"drawing {out / 'figures' / name}.png/.svg")
+            kwargs = {"report": report} if name == "forest-plot" else {}
+            fig = getattr(charts, function)(base, **kwargs)
+            charts.save_figure(fig, stage / "figures" / name)
+        lap("charts")
+        outputs = sorted(p for p in stage.rglob("*") if p.is_file())
+        manifest = {
+            "source": {"path": Path(bib).name, "sha256": _sha256(Path(bib))},
+            "outputs": {p.relative_to(stage).as_posix(): _sha256(p) for p in outputs},
+            "versions": {
+                name: version(name)
+                for name in ("evidence", "bibtexparser", "pandas", "openpyxl", "matplotlib")
+            },
+            "settings": SETTINGS,
+        }
+        (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        written = _replace_into(stage, out)
+    say(f"done: {len(written)} files in {out}")
+    return BuildResult(tuple(written), timings)
