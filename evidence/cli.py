@@ -485,3 +485,56 @@ def build(bib: str | None, bib_option: str | None, out: str, quiet: bool) -> Non
     interactive = sys.stderr.isatty() and not os.environ.get("CI") and not quiet
     progress = (lambda message: click.echo(f"· {message}", err=True)) if interactive else None
     build_reports(_bib_path(bib, bib_option), out, progress=progress)
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@bib_option
+@click.option("--dry-run", is_flag=True, help="Show what would be added; write nothing.")
+@click.option("--merge", is_flag=True, help="Merge a duplicate's missing fields into the entry.")
+@click.option("--force", is_flag=True, help="Add duplicates anyway.")
+@click.option("--skip-invalid", is_flag=True, help="Skip malformed records (reported).")
+@click.option("--keep-unknown", is_flag=True, help="Keep unknown RIS tags in the note field.")
+@_handle_errors
+def add(
+    sources: tuple[str, ...],
+    bib: str,
+    dry_run: bool,
+    merge: bool,
+    force: bool,
+    skip_invalid: bool,
+    keep_unknown: bool,
+) -> None:
+    """Append references from .bib, .ris, CSL-JSON (.json) or PubMed MEDLINE (.nbib) files.
+
+    Keys: the source's own if free, else first author + year + first significant title word
+    (e.g. rodriguez2013randomized), with a/b/c suffixes on clashes. Duplicates of existing
+    entries (same DOI or PMID, or near-identical title, same year and first author) are refused
+    unless --merge or --force.
+    """
+    from evidence.editing import add_entries
+
+    if merge and force:
+        raise click.UsageError("--merge and --force exclude each other")
+    result = add_entries(
+        bib,
+        sources,
+        on_duplicate="merge" if merge else "add" if force else "refuse",
+        skip_invalid=skip_invalid,
+        keep_unknown=keep_unknown,
+        dry_run=dry_run,
+    )
+    for problem in result.skipped:
+        click.echo(f"skipped: {problem}", err=True)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if dry_run:
+        click.echo(result.edit.diff(), nl=False)
+    verb = "would add" if dry_run else "added"
+    for key, source in result.added:
+        click.echo(f"{verb} {key} (from {source})", err=True)
+    for key, source, fields in result.merged:
+        what = ", ".join(fields) or "nothing new"
+        click.echo(
+            f"{'would merge' if dry_run else 'merged'} {source} into {key}: {what}", err=True
+        )

@@ -18,7 +18,7 @@ from evidence.bib import BibDocument, parse_bib, read_bib, set_fields, write_bib
 from evidence.errors import EditError, Problem, ValidationError
 from evidence.schema import edit_outcome_row
 
-__all__ = ["EditResult", "commit_text", "parse_assignment", "set_entry"]
+__all__ = ["AddResult", "EditResult", "add_entries", "commit_text", "parse_assignment", "set_entry"]
 
 
 @dataclass(frozen=True)
@@ -126,3 +126,106 @@ def set_entry(
         plain[field.key] = text
     new_text = set_fields(doc, key, plain)
     return commit_text(doc, new_text, [key], dry_run=dry_run)
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What ``evidence add`` did: new keys (with their source), merges, skipped problems."""
+
+    edit: EditResult
+    added: tuple[tuple[str, str], ...]  # (key, source)
+    merged: tuple[tuple[str, str, tuple[str, ...]], ...]  # (existing key, source, fields added)
+    skipped: tuple[Problem, ...]  # malformed records skipped with --skip-invalid
+    notes: tuple[str, ...]  # importer reports (unknown tags…)
+
+
+def _source_location(source: str) -> tuple[str, int]:
+    """``("pubmed.nbib", 12)`` from an importer's ``"pubmed.nbib:12"`` (line 0 if none)."""
+    name, sep, line = source.rpartition(":")
+    return (name, int(line)) if sep and line.isdigit() else (source, 0)
+
+
+def add_entries(
+    path: str | os.PathLike[str],
+    sources: Iterable[str | os.PathLike[str]],
+    *,
+    on_duplicate: str = "refuse",
+    skip_invalid: bool = False,
+    keep_unknown: bool = False,
+    dry_run: bool = False,
+) -> AddResult:
+    """Append the references in ``sources`` (.bib, .ris, CSL-JSON, MEDLINE) to the file.
+
+    Keys come from the source when it has one that is free, else from
+    :func:`evidence.importers.make_key`. A record that duplicates an existing entry or an
+    earlier record (same DOI or PMID, or near-identical title with the same year and first
+    author) is refused with the key it duplicates (``on_duplicate="refuse"``, nothing is
+    written), merged into that entry (``"merge"``: only fields the entry lacks are added) or
+    added anyway (``"add"``). Malformed records refuse the whole import unless
+    ``skip_invalid``.
+    """
+    from evidence.bib import append_text
+    from evidence.duplicates import find_duplicates, identity
+    from evidence.importers import make_key, read_records, render_entry
+
+    if on_duplicate not in ("refuse", "merge", "add"):
+        raise ValueError(f"on_duplicate must be refuse, merge or add; got {on_duplicate!r}")
+    doc = read_bib(path)
+    base = EvidenceBase(doc)
+    records, skipped, notes = [], [], []
+    for source in sources:
+        found, problems = read_records(source, skip_invalid=skip_invalid, keep_unknown=keep_unknown)
+        if problems and not skip_invalid:
+            raise ValidationError(problems)
+        skipped.extend(problems)
+        records.extend(found)
+        notes.extend(f"{r.source}: {note}" for r in found for note in r.notes)
+    keys = {r.key.lower() for r in base.records}
+    existing = [identity(r.key, r.bib) for r in base.records]
+    new_keys: list[str] = []
+    for record in records:
+        key = record.key if record.key and record.key.lower() not in keys else None
+        key = key or make_key(record.fields, keys)
+        keys.add(key.lower())
+        new_keys.append(key)
+    candidates = [identity(k, r.fields) for k, r in zip(new_keys, records, strict=True)]
+    duplicates = {d.key: d for d in find_duplicates(candidates, existing)}
+    if duplicates and on_duplicate == "refuse":
+        problems = [
+            Problem(
+                *_source_location(rec.source),
+                key,
+                "",
+                f"{str(duplicates[key]).split(': ', 1)[1]} as entry {duplicates[key].of!r}; "
+                + (
+                    "use --merge or --force"
+                    if duplicates[key].reason == "title"
+                    else "use --merge (two entries with one DOI or PMID never validate)"
+                ),
+            )
+            for key, rec in zip(new_keys, records, strict=True)
+            if key in duplicates
+        ]
+        raise ValidationError(problems)
+    added, merged, blocks = [], [], []
+    merges: dict[str, dict[str, str]] = {}
+    for key, record in zip(new_keys, records, strict=True):
+        dup = duplicates.get(key)
+        if dup is not None and on_duplicate == "merge" and dup.of not in new_keys:
+            target = doc.entry(dup.of)
+            have = {f.key.lower() for f in target.fields} | set(merges.get(dup.of, {}))
+            extra = {k: v for k, v in record.fields.items() if k.lower() not in have}
+            merges.setdefault(dup.of, {}).update(extra)
+            merged.append((dup.of, record.source, tuple(extra)))
+            continue
+        blocks.append(render_entry(record, key))
+        added.append((key, record.source))
+    new_text = doc.text
+    for target, values in merges.items():
+        if values:
+            new_text = set_fields(parse_bib(new_text, doc.path), target, values)
+    if blocks:
+        new_text = append_text(parse_bib(new_text, doc.path), "\n".join(blocks))
+    touched = [k for k, _ in added] + list(merges)
+    edit = commit_text(doc, new_text, touched, dry_run=dry_run)
+    return AddResult(edit, tuple(added), tuple(merged), tuple(skipped), tuple(notes))

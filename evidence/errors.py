@@ -25,7 +25,7 @@ class Problem:
     severity: str = "error"  # "error" or "warning"
 
     def __str__(self) -> str:
-        parts = [f"{self.file}:{self.line}"]
+        parts = [f"{self.file}:{self.line}" if self.line > 0 else self.file]
         if self.key:
             parts.append(self.key)
         if self.field:
@@ -57,7 +57,7 @@ class ValidationError(EvidenceError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"]
-        super().__init__(f"{len(errors)} error(s) in the evidence base")
+        super().__init__(f"{len(errors)} error(s)")
 
 
 class EditError(EvidenceError):

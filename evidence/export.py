@@ -22,7 +22,7 @@ from pathlib import Path
 from evidence.base import EvidenceBase, load
 from evidence.errors import ValidationError
 
-__all__ = ["BuildResult", "FIGURES", "build_reports"]
+__all__ = ["FIGURES", "BuildResult", "build_reports"]
 
 #: Figures written to ``reports/figures/`` (name → chart function in :mod:`evidence.charts`).
 FIGURES = {

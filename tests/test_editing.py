@@ -18,7 +18,7 @@ from evidence.bib import parse_bib, read_bib
 from evidence.cli import main
 from evidence.comparison import compare
 from evidence.duplicates import find_duplicates, identity
-from evidence.editing import set_entry
+from evidence.editing import add_entries, set_entry
 from evidence.errors import EditError, ValidationError
 from evidence.formatting import format_document
 
@@ -118,9 +118,7 @@ def test_cli_set(bib: Path) -> None:
     assert ok.exit_code == 0 and ok.stderr == f"{bib}: glue2017: updated n_enrolled\n"
     bad = runner.invoke(main, ["set", "glue2017", "n_enrolled=lots", "--bib", str(bib)])
     assert bad.exit_code == 1
-    assert (
-        bad.stderr.splitlines()[-1] == "Error: 1 error(s) in the evidence base; nothing was written"
-    )
+    assert bad.stderr.splitlines()[-1] == "Error: 1 error(s); nothing was written"
     assert "n_enrolled: 'lots' is not an integer" in bad.stderr
     assert runner.invoke(main, ["set", "glue2017", "--bib", str(bib)]).exit_code == 2
 
@@ -328,3 +326,104 @@ def test_cli_duplicates() -> None:
     dup = runner.invoke(main, ["duplicates", str(ROOT / "tests/data/invalid/same-doi.bib")])
     assert dup.exit_code == 1
     assert dup.stdout == "Nielsen2021b duplicates Nielsen2021: same DOI\n"
+
+
+# --------------------------------------------------------------------------- add
+
+IMPORTS = ROOT / "tests" / "data" / "imports"
+NEW_STUDY = """@article{newman2024,
+  author = {Newman, Ada and Ortiz, Bo},
+  title = {Ketamine for panic disorder: an open-label pilot},
+  journal = {Journal of Psychopharmacology},
+  year = {2024},
+  doi = {10.5555/jp.2024.0001},
+}
+"""
+
+
+def test_add_bib_snippet_appends_only(bib: Path, tmp_path: Path) -> None:
+    snippet = tmp_path / "new.bib"
+    snippet.write_text(NEW_STUDY, encoding="utf-8")
+    before = bib.read_text(encoding="utf-8")
+    result = add_entries(bib, [snippet])
+    after = bib.read_text(encoding="utf-8")
+    assert after.startswith(before)
+    assert after[len(before) :] == "\n" + NEW_STUDY
+    assert result.added == (("newman2024", "new.bib:1"),)
+
+
+def test_add_refuses_duplicates_with_the_key(bib: Path) -> None:
+    before = bib.read_bytes()
+    with pytest.raises(ValidationError) as info:
+        add_entries(bib, [IMPORTS / "pubmed.nbib"])
+    assert str(info.value.problems[0]) == (
+        "pubmed.nbib:2: glue2017ketamines: same DOI as entry 'glue2017'; "
+        "use --merge (two entries with one DOI or PMID never validate)"
+    )
+    assert len(info.value.problems) == 4
+    assert bib.read_bytes() == before
+
+
+def test_add_merge_adds_only_missing_fields(bib: Path) -> None:
+    before = evidence.load(bib)
+    result = add_entries(bib, [IMPORTS / "pubmed.nbib"], on_duplicate="merge")
+    assert ("irwin2013", "pubmed.nbib:25", ("abstract",)) in result.merged
+    after = evidence.load(bib)
+    assert compare(before, after).changed_keys == ("irwin2013",)
+    assert [r.key for r in after.records] == [r.key for r in before.records]
+
+
+def test_add_title_duplicate_can_be_forced(bib: Path, tmp_path: Path) -> None:
+    twin = tmp_path / "twin.bib"
+    twin.write_text(
+        "@article{x,\n  author = {Rodriguez, Carolyn I.},\n  title = {Randomized controlled "
+        "crossover trial of ketamine in obsessive compulsive disorder: proof of concept},\n"
+        "  journal = {Neuropsychopharmacology},\n  year = {2013},\n}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValidationError, match="1 error"):
+        add_entries(bib, [twin])
+    result = add_entries(bib, [twin], on_duplicate="add")
+    assert result.added == (("x", "twin.bib:1"),)
+
+
+@pytest.mark.parametrize(
+    ("source", "keys"),
+    [
+        pytest.param("embase.ris", ["example2024fictional"], id="ris-new-study-only"),
+        pytest.param("zotero.json", [], id="csl-all-known"),
+    ],
+)
+def test_add_new_records_from_exports(bib: Path, source: str, keys: list[str]) -> None:
+    result = add_entries(bib, [IMPORTS / source], on_duplicate="merge")
+    assert [k for k, _ in result.added] == keys
+    assert not evidence.load(bib).errors
+
+
+def test_add_malformed_refused_unless_skip_invalid(bib: Path) -> None:
+    before = bib.read_bytes()
+    with pytest.raises(ValidationError) as info:
+        add_entries(bib, [IMPORTS / "malformed.ris"])
+    assert all(p.file.endswith("malformed.ris") for p in info.value.problems)
+    assert bib.read_bytes() == before
+    # with --skip-invalid the malformed records are skipped and the remaining one is
+    # validated like any edit: it has no journal, so the import is still refused
+    with pytest.raises(ValidationError) as info:
+        add_entries(bib, [IMPORTS / "malformed.ris"], skip_invalid=True)
+    assert [p.message for p in info.value.problems] == ["missing required field for @article"]
+    assert bib.read_bytes() == before
+
+
+def test_cli_add_dry_run_and_unknown_format(bib: Path, tmp_path: Path) -> None:
+    snippet = tmp_path / "new.bib"
+    snippet.write_text(NEW_STUDY, encoding="utf-8")
+    runner = CliRunner()
+    dry = runner.invoke(main, ["add", str(snippet), "--bib", str(bib), "--dry-run"])
+    assert dry.exit_code == 0
+    assert "+@article{newman2024," in dry.stdout
+    assert "would add newman2024 (from new.bib:1)" in dry.stderr
+    bad = runner.invoke(main, ["add", str(IMPORTS / "unknown.txt"), "--bib", str(bib)])
+    assert bad.exit_code == 1
+    assert "not a reference file this can import" in bad.stderr
+    both = runner.invoke(main, ["add", str(snippet), "--merge", "--force", "--bib", str(bib)])
+    assert both.exit_code == 2
