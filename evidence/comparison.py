@@ -8,8 +8,9 @@ from pathlib import Path
 
 from evidence.base import EvidenceBase, loads
 from evidence.errors import EvidenceError
+from evidence.schema import parse_outcome_rows
 
-__all__ = ["Comparison", "FieldChange", "compare", "load_revision"]
+__all__ = ["Comparison", "FieldChange", "compare", "load_revision", "pooled_movement"]
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,60 @@ class Comparison:
         }
 
 
-def compare(old: EvidenceBase, new: EvidenceBase) -> Comparison:
+def _pooled_rates(base: EvidenceBase) -> dict[str, tuple[float, float, float, int]]:
+    """Headline pooled rates (overall and by condition): estimate, CI, k."""
+    from evidence.pooling import pool_evidence
+
+    if base.errors:
+        return {}
+    report = pool_evidence(base, by="conditions")
+    rates = {}
+    if report.overall is not None:
+        fit = report.overall
+        rates["overall"] = (fit.estimate, fit.ci_low, fit.ci_high, fit.k)
+    for group, fit in (report.group_fits or {}).items():
+        rates[group] = (fit.estimate, fit.ci_low, fit.ci_high, fit.k)
+    return rates
+
+
+def _rate_text(rate: tuple[float, float, float, int] | None) -> str:
+    if rate is None:
+        return "(none)"
+    est, low, high, k = rate
+    return f"{100 * est:.1f}% [{100 * low:.1f}% to {100 * high:.1f}%], k = {k}"
+
+
+def pooled_movement(old: EvidenceBase, new: EvidenceBase) -> tuple[dict[str, object], ...]:
+    """How each headline pooled rate (overall and by condition) moved, where it moved."""
+    before, after = _pooled_rates(old), _pooled_rates(new)
+    rows = []
+    for group in dict.fromkeys([*before, *after]):
+        a, b = before.get(group), after.get(group)
+        if a == b:
+            continue
+        rows.append(
+            {
+                "group": group,
+                "old": None
+                if a is None
+                else {"estimate": a[0], "ci_low": a[1], "ci_high": a[2], "k": a[3]},
+                "new": None
+                if b is None
+                else {"estimate": b[0], "ci_low": b[1], "ci_high": b[2], "k": b[3]},
+                "old_text": _rate_text(a),
+                "new_text": _rate_text(b),
+            }
+        )
+    return tuple(rows)
+
+
+def compare(old: EvidenceBase, new: EvidenceBase, *, pooled: bool = True) -> Comparison:
     """Compare two loaded versions entry by entry (by citation key) and field by field.
 
     Field values are compared as BibTeX text after macro resolution, so reflowing a file
-    (``evidence fmt``) shows no field changes, while a changed number does.
+    (``evidence fmt``) shows no field changes, while a changed number does. With ``pooled``,
+    the headline pooled response rates (overall and by condition, the analysis of
+    ``evidence build``) of both versions are compared too (versions with errors have none).
     """
     old_fields = {r.key: r.bib for r in old.records}
     new_fields = {r.key: r.bib for r in new.records}
@@ -65,9 +115,36 @@ def compare(old: EvidenceBase, new: EvidenceBase) -> Comparison:
             continue
         for name in dict.fromkeys([*before, *after]):
             a, b = before.get(name), after.get(name)
-            if _normal(name, a) != _normal(name, b):
+            if _normal(name, a) == _normal(name, b):
+                continue
+            if name == "outcomes" and a is not None and b is not None:
+                changes.extend(_row_changes(key, a, b))
+            else:
                 changes.append(FieldChange(key, name, a, b))
-    return Comparison(added, removed, tuple(changes))
+    movement = pooled_movement(old, new) if pooled and (added or removed or changes) else ()
+    return Comparison(added, removed, tuple(changes), movement)
+
+
+def _row_changes(key: str, old: str, new: str) -> list[FieldChange]:
+    """Changes of an ``outcomes`` field row by row and key by key (``outcomes.2.responders``)."""
+    a, b = parse_outcome_rows(old), parse_outcome_rows(new)
+    changes = []
+    for i in range(max(len(a), len(b))):
+        name = f"outcomes.{i + 1}"
+        if i >= len(a) or i >= len(b):
+            old_row = _row_text(a[i].pairs) if i < len(a) else None
+            new_row = _row_text(b[i].pairs) if i < len(b) else None
+            changes.append(FieldChange(key, name, old_row, new_row))
+            continue
+        pa, pb = a[i].pairs, b[i].pairs
+        for item in dict.fromkeys([*pa, *pb]):
+            if pa.get(item) != pb.get(item):
+                changes.append(FieldChange(key, f"{name}.{item}", pa.get(item), pb.get(item)))
+    return changes
+
+
+def _row_text(pairs: dict[str, str]) -> str:
+    return "; ".join(f"{k}={v}" for k, v in pairs.items())
 
 
 def _normal(name: str, value: str | None) -> str | None:

@@ -246,7 +246,13 @@ def test_compare_field_by_field(bib: Path) -> None:
     result = compare(old, evidence.load(bib))
     assert result.added == ("banov2020x",)
     assert result.removed == ("banov2020",)
-    assert [(c.key, c.field) for c in result.changes] == [("rodriguez2013", "outcomes")]
+    assert [(c.key, c.field, c.old, c.new) for c in result.changes] == [
+        ("rodriguez2013", "outcomes.1.responders", "4", "5")
+    ]
+    moved = {row["group"]: row for row in result.pooled}
+    assert set(moved) == {"overall", "OCD"}
+    assert moved["OCD"]["old_text"] == "50.0% [20.0% to 80.0%], k = 1"
+    assert moved["OCD"]["new"]["estimate"] == pytest.approx(5 / 8)
 
 
 def test_formatting_is_not_a_change(bib: Path) -> None:
