@@ -1,0 +1,794 @@
+"""The evidence base → an ``.xlsx`` workbook for people (openpyxl).
+
+One call, :func:`write_workbook`, writes six sheets: **Summary** (what the base holds, the
+pooled response rates by condition, warnings, excluded rows, provenance), **Studies**,
+**Outcomes** (with per-row CIs), **Pooled** (every pooled statistic, the subgroup tests, the
+pooled rows with their weights), **References** (formatted, sorted, DOIs as links) and
+**Data dictionary** (the schema).
+
+The file is safe and reproducible:
+
+- every text value is written as a string cell, never a formula (a title ``=HYPERLINK(...)``
+  stays text), and characters XML forbids are removed;
+- the same inputs give a byte-identical file: no clock time is written (document properties
+  and zip member times are fixed) and the zip is rewritten in openpyxl's member order;
+- the file appears atomically (written beside the target, then renamed).
+
+>>> import evidence
+>>> from evidence.workbook import write_workbook
+>>> write_workbook(evidence.load("studies.bib"), "reports/evidence.xlsx")  # doctest: +SKIP
+PosixPath('reports/evidence.xlsx')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+import re
+import secrets
+import sys
+import textwrap
+import zipfile
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.formatting.rule import ColorScaleRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+import evidence
+from evidence.base import EvidenceBase
+from evidence.pooling import PoolReport, pool_evidence
+from evidence.schema import STUDY_SPECS, data_dictionary
+from evidence.stats import PooledResult, proportion_ci
+
+__all__ = ["SHEETS", "write_workbook"]
+
+#: Sheet names, in order.
+SHEETS: tuple[str, ...] = (
+    "Summary",
+    "Studies",
+    "Outcomes",
+    "Pooled",
+    "References",
+    "Data dictionary",
+)
+
+#: Fixed time stamp for document properties and zip members (no wall-clock time is written).
+FIXED_TIME = datetime(2000, 1, 1)
+_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+
+_PCT = "0.0%"
+_INT = "0"
+_NUM = "0.000"
+_P = "0.0000"
+_LEVEL = "0%"
+_MAX_WIDTH = 60
+_MIN_WIDTH = 6
+_DEFAULT_WIDTH = 8.43  # Excel's default column width, in characters
+_LINE_HEIGHT = 15  # points per line of 11-point text
+_MAX_CELL = 32767  # Excel's limit on characters in a cell
+# XML 1.0 forbids these (openpyxl raises IllegalCharacterError on the C0 ones); \t \n \r stay.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_FORMULA_START = ("=", "+", "-", "@")
+_REVIEW_DESIGNS = ("systematic-review", "meta-analysis", "narrative-review")
+_LIBRARIES = ("bibtexparser", "pandas", "numpy", "scipy", "statsmodels", "openpyxl")
+
+_BOLD = Font(bold=True)
+_TITLE = Font(bold=True, size=14)
+_SECTION = Font(bold=True, size=12)
+_HEADER_FILL = PatternFill("solid", fgColor="FFE7E6E6")
+_TOP = Alignment(vertical="top")
+_WRAP = Alignment(vertical="top", wrap_text=True)
+# Sequential single-hue blues (ColorBrewer "Blues"): readable with every colour-vision type.
+_RATE_SCALE = {
+    "start_type": "num",
+    "start_value": 0,
+    "start_color": "FFF7FBFF",
+    "end_type": "num",
+    "end_value": 1,
+    "end_color": "FF6BAED6",
+}
+
+
+# --------------------------------------------------------------------------------- values
+
+
+def _clean_text(text: str) -> str:
+    """``text`` without characters XLSX cannot hold, cut to Excel's cell limit."""
+    text = _ILLEGAL.sub("", text)
+    if len(text) > _MAX_CELL:
+        text = text[: _MAX_CELL - 1] + "…"
+    return text
+
+
+def _plain(value: Any) -> Any:
+    """A cell value: ``None`` for missing, Python ``bool``/``int``/``float``, else ``str``."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        return _clean_text(value)
+    if hasattr(value, "item") and not isinstance(value, (bool, int, float)):
+        value = value.item()  # numpy scalar
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return _clean_text(str(value))
+
+
+def _set(cell: Cell, value: Any, number_format: str | None = None) -> Cell:
+    """Write ``value`` into ``cell``; text always as a string cell, never a formula."""
+    value = _plain(value)
+    cell.value = value
+    if isinstance(value, str):
+        # openpyxl turns "=..." into a formula and "#N/A" into an error; force a string.
+        cell.data_type = "s"
+        if value.startswith(_FORMULA_START):
+            cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
+    elif number_format is not None and value is not None and not isinstance(value, bool):
+        cell.number_format = number_format
+    return cell
+
+
+def _fraction(value: Any) -> float | None:
+    """A percentage (0..100) as a fraction, for the ``0.0%`` format."""
+    value = _plain(value)
+    return None if value is None else value / 100
+
+
+def _doi_url(doi: Any) -> str | None:
+    doi = _plain(doi)
+    if not doi:
+        return None
+    return "https://doi.org/" + quote(doi.strip(), safe="/:;()[]._-~")
+
+
+# ------------------------------------------------------------------------------- layout
+
+
+class _Sheet:
+    """A worksheet being filled top to bottom, remembering what sizes its columns."""
+
+    def __init__(self, ws: Worksheet):
+        self.ws = ws
+        self.row = 1
+        self.unsized: set[str] = set()  # titles and merged text: no influence on widths
+        self.wrapped: list[tuple[Cell, int, int]] = []  # cell, first and last column
+
+    def put(self, row: int, col: int, value: Any, number_format: str | None = None) -> Cell:
+        return _set(self.ws.cell(row=row, column=col), value, number_format)
+
+    def title(self, text: str, font: Font = _SECTION) -> None:
+        cell = self.put(self.row, 1, text)
+        cell.font = font
+        self.unsized.add(cell.coordinate)
+        self.row += 1
+
+    def note(self, text: str, first: int = 1, last: int = 9) -> None:
+        """Long text merged over columns ``first..last`` and wrapped."""
+        cell = self.put(self.row, first, text)
+        cell.alignment = _WRAP
+        self.unsized.add(cell.coordinate)
+        if last > first:
+            self.ws.merge_cells(
+                start_row=self.row, start_column=first, end_row=self.row, end_column=last
+            )
+        self.wrapped.append((cell, first, last))
+        self.row += 1
+
+    def table(
+        self,
+        frame: pd.DataFrame,
+        formats: Mapping[str, str] | None = None,
+        links: Mapping[str, Callable[[Any], str | None]] | None = None,
+    ) -> tuple[int, int]:
+        """Write ``frame`` (header row, then one row per record) at the current row.
+
+        Returns the header row and the last row.
+        """
+        formats = formats or {}
+        links = links or {}
+        top = self.row
+        for j, name in enumerate(frame.columns, start=1):
+            cell = self.put(top, j, name)
+            cell.font = _BOLD
+            cell.fill = _HEADER_FILL
+            cell.alignment = _TOP
+        for i, record in enumerate(frame.itertuples(index=False, name=None), start=top + 1):
+            for j, (name, value) in enumerate(zip(frame.columns, record, strict=True), start=1):
+                cell = self.put(i, j, value, formats.get(name))
+                cell.alignment = _TOP
+                url = links[name](value) if name in links else None
+                if url:
+                    cell.hyperlink = url
+                    cell.style = "Hyperlink"
+                    cell.alignment = _TOP
+        self.row = top + len(frame) + 1
+        return top, self.row - 1
+
+    def skip(self, rows: int = 1) -> None:
+        self.row += rows
+
+    def finish(self, *, freeze: str | None, filter_ref: str | None) -> None:
+        """Column widths from content (capped; longer text wraps), row heights, panes, filter."""
+        ws = self.ws
+        widths: dict[int, int] = {}
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.value is None or cell.coordinate in self.unsized:
+                    continue
+                size = _shown_length(cell)
+                if cell.font is not None and cell.font.b:
+                    size += 2  # room for the autofilter button
+                widths[cell.column] = max(widths.get(cell.column, 0), size)
+                if size > _MAX_WIDTH and isinstance(cell.value, str):
+                    cell.alignment = _WRAP
+                    self.wrapped.append((cell, cell.column, cell.column))
+        for col, size in widths.items():
+            ws.column_dimensions[get_column_letter(col)].width = max(
+                _MIN_WIDTH, min(size + 2, _MAX_WIDTH)
+            )
+        # Wrapped text does not grow its row in every program (LibreOffice keeps the default
+        # height of a generated file): give such rows the height of their longest cell.
+        lines: dict[int, int] = {}
+        for cell, first, last in self.wrapped:
+            chars = sum(
+                ws.column_dimensions[get_column_letter(c)].width or _DEFAULT_WIDTH
+                for c in range(first, last + 1)
+            )
+            count = _line_count(str(cell.value), int(chars) - 2)
+            lines[cell.row] = max(lines.get(cell.row, 1), count)
+        for row, count in sorted(lines.items()):
+            if count > 1:
+                ws.row_dimensions[row].height = _LINE_HEIGHT * count
+        if freeze:
+            ws.freeze_panes = freeze
+            ws.print_title_rows = "1:1"
+        ws.page_setup.orientation = "landscape"
+        if sum(min(size + 2, _MAX_WIDTH) for size in widths.values()) <= 200:
+            ws.page_setup.fitToWidth = 1  # narrow enough to print one page wide
+            ws.page_setup.fitToHeight = 0
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+        if filter_ref:
+            ws.auto_filter.ref = filter_ref
+
+
+def _line_count(text: str, width: int) -> int:
+    """Lines ``text`` takes when wrapped at ``width`` characters."""
+    width = max(width, 8)
+    return sum(max(1, len(textwrap.wrap(part, width))) for part in text.splitlines() or [""])
+
+
+def _shown_length(cell: Cell) -> int:
+    """Characters the value takes on screen in its number format."""
+    value = cell.value
+    if isinstance(value, str):
+        return max((len(line) for line in value.splitlines()), default=0)
+    if isinstance(value, bool):
+        return 5
+    fmt = cell.number_format
+    if isinstance(value, (int, float)):
+        if fmt == _PCT:
+            return len(f"{100 * value:.1f}%")
+        if fmt == _LEVEL:
+            return len(f"{100 * value:.0f}%")
+        if fmt in (_NUM, _P):
+            return len(f"{value:.{len(fmt) - 2}f}")
+        if isinstance(value, int):
+            return len(str(value))
+        return min(len(repr(value)), 11)
+    return len(str(value))
+
+
+def _rate_colours(ws: Worksheet, column: int, first: int, last: int) -> None:
+    """Colour a column of proportions (0..1) on a colour-blind-safe blue scale."""
+    if last < first:
+        return
+    letter = get_column_letter(column)
+    ws.conditional_formatting.add(f"{letter}{first}:{letter}{last}", ColorScaleRule(**_RATE_SCALE))
+
+
+def _ref(frame: pd.DataFrame, top: int, last: int) -> str:
+    return f"A{top}:{get_column_letter(max(1, frame.shape[1]))}{max(top, last)}"
+
+
+# ------------------------------------------------------------------------------- content
+
+
+def _settings(report: PoolReport, settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    res = report.overall
+    out: dict[str, Any] = {
+        "measure": res.measure if res else None,
+        "method": res.method if res else None,
+        "test": res.test if res else None,
+        "level": res.level if res else None,
+        "ci_method": report.ci_method,
+        "by": report.by,
+    }
+    out.update(settings or {})
+    return out
+
+
+def _source(base: EvidenceBase) -> tuple[str, str, str]:
+    """File name, SHA-256 and what was hashed."""
+    path = Path(base.path)
+    try:
+        data = path.read_bytes()
+        what = "SHA-256 of the file's bytes"
+    except OSError:  # parsed from a string (evidence.loads)
+        data = base.document.text.encode("utf-8")
+        what = "SHA-256 of the parsed text (UTF-8)"
+    return path.name, hashlib.sha256(data).hexdigest(), what
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        module = sys.modules.get(name)
+        return str(getattr(module, "__version__", "not installed"))
+
+
+def _split(value: Any) -> list[str]:
+    value = _plain(value)
+    if value is None:
+        return ["(not stated)"]
+    items = [item.strip() for item in str(value).split(";") if item.strip()]
+    return items or ["(not stated)"]
+
+
+def _counts(studies: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
+    """Entries and participants per category of ``column``; a list counts in each item."""
+    entries: dict[str, int] = {}
+    people: dict[str, int | None] = {}
+    for value, n in zip(studies[column], studies["n_enrolled"], strict=True):
+        n = _plain(n)
+        for item in dict.fromkeys(_split(value)):
+            entries[item] = entries.get(item, 0) + 1
+            known = people.get(item)
+            people[item] = known if n is None else (known or 0) + n  # None: none reported
+    spec = STUDY_SPECS.get(column)
+    order = list(spec.choices) if spec is not None else []
+    known = [c for c in order if c in entries]
+    other = sorted((c for c in entries if c not in order and c != "(not stated)"), key=str.lower)
+    rest = ["(not stated)"] if "(not stated)" in entries else []
+    names = known + other + rest
+    return pd.DataFrame(
+        {
+            label: names,
+            "entries": [entries[c] for c in names],
+            "participants": [people[c] for c in names],
+        }
+    )
+
+
+def _headline(report: PoolReport) -> pd.DataFrame:
+    rows = []
+    fits: list[tuple[str, PooledResult]] = list((report.group_fits or {}).items())
+    if report.overall is not None:
+        fits.append(("overall", report.overall))
+    for name, res in fits:
+        rows.append(
+            {
+                "condition": name,
+                "k": res.k,
+                "N": res.n_total,
+                "rate": res.estimate,
+                "CI low": res.ci_low,
+                "CI high": res.ci_high,
+                "PI low": res.pi_low,
+                "PI high": res.pi_high,
+                "I²": _fraction(res.i2),
+            }
+        )
+    columns = ["condition", "k", "N", "rate", "CI low", "CI high", "PI low", "PI high", "I²"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+_HEADLINE_FORMATS = {c: _PCT for c in ("rate", "CI low", "CI high", "PI low", "PI high", "I²")}
+
+
+def _write_summary(
+    sheet: _Sheet, base: EvidenceBase, report: PoolReport, settings: dict[str, Any]
+) -> None:
+    studies = base.studies
+    name, digest, hashed = _source(base)
+    sheet.title(f"Evidence summary: {name}", _TITLE)
+    sheet.skip()
+
+    design = studies["design"].astype("string")
+    n_enrolled = studies["n_enrolled"]
+    overview = pd.DataFrame(
+        [
+            ("entries", len(studies)),
+            ("primary studies", int((~design.isin(_REVIEW_DESIGNS).fillna(False)).sum())),
+            ("reviews and meta-analyses", int(design.isin(_REVIEW_DESIGNS).fillna(False).sum())),
+            ("entries with outcome rows", int(studies["n_outcomes"].gt(0).sum())),
+            ("outcome rows", len(base.outcomes)),
+            ("participants (sum of n_enrolled)", int(n_enrolled.sum(skipna=True))),
+            ("entries without n_enrolled", int(n_enrolled.isna().sum())),
+            ("validation errors", len(base.errors)),
+            ("validation warnings", len(base.warnings)),
+        ],
+        columns=["evidence base", "value"],
+    )
+    sheet.table(overview)
+    sheet.skip()
+
+    for column, label, title in (
+        ("conditions", "condition", "By condition (an entry with several counts in each)"),
+        ("route", "route", "By route (an entry with several counts in each)"),
+        ("design", "design", "By design"),
+        ("verification", "verification", "By verification"),
+    ):
+        sheet.title(title)
+        sheet.table(_counts(studies, column, label))
+        sheet.skip()
+
+    res = report.overall
+    if res is not None:
+        sheet.title("Pooled response rate" + (f" by {report.by}" if report.by else ""))
+        sheet.note(
+            f"{res.measure} transform, {res.method} estimator, {res.test} test; {res.level:.0%} "
+            f"confidence (CI) and prediction (PI) intervals. k = rows pooled, N = their "
+            "participants. Rows are the ones listed on the Pooled sheet."
+        )
+        frame = _headline(report)
+        if report.by is not None:
+            frame = frame.rename(columns={"condition": report.by})
+        top, last = sheet.table(frame, formats=_HEADLINE_FORMATS)
+        _rate_colours(sheet.ws, 4, top + 1, last)
+    else:
+        sheet.title("Pooled response rate")
+        sheet.note("No outcome rows could be pooled (see the excluded rows below).")
+    sheet.skip()
+
+    sheet.title("Warnings")
+    warnings = list(report.selection.warnings)
+    if res is not None:
+        warnings += [f"overall fit: {w}" for w in res.warnings]
+    for group, fit in (report.group_fits or {}).items():
+        warnings += [f"{group}: {w}" for w in fit.warnings]
+    if report.subgroup_note:
+        warnings.append(report.subgroup_note)
+    for text in warnings or ["none"]:
+        sheet.note(text)
+    sheet.skip()
+
+    sheet.title("Rows not pooled, with the reason")
+    excluded = report.selection.excluded
+    top, last = sheet.table(excluded)
+    reason = get_column_letter(excluded.columns.get_loc("reason") + 1)
+    for r in range(top + 1, last + 1):  # the reason overflows into the empty cells beside it
+        sheet.unsized.add(f"{reason}{r}")
+    sheet.skip()
+
+    sheet.title("Provenance")
+    rows: list[tuple[str, Any]] = [
+        ("source file", name),
+        ("sha256", digest),
+        ("sha256 of", hashed),
+        ("evidence", evidence.__version__),
+    ]
+    rows += [(f"setting: {k}", None if v is None else str(v)) for k, v in settings.items()]
+    rows += [(lib, _version(lib)) for lib in _LIBRARIES]
+    rows.append(("python", ".".join(str(p) for p in sys.version_info[:3])))
+    top, last = sheet.table(pd.DataFrame(rows, columns=["provenance", "value"]))
+    for r in range(top + 1, last + 1):  # long values (the hash) overflow to the right
+        sheet.unsized.add(f"B{r}")
+    sheet.finish(freeze=None, filter_ref=None)
+
+
+def _with_key_first(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[["key", *[c for c in frame.columns if c != "key"]]]
+
+
+def _write_studies(sheet: _Sheet, base: EvidenceBase) -> None:
+    frame = _with_key_first(base.studies)
+    formats = {c: _INT for c in ("year", "n_enrolled", "n_analysed", "k_studies", "n_outcomes")}
+    top, last = sheet.table(frame, formats=formats, links={"doi": _doi_url})
+    sheet.finish(freeze="B2", filter_ref=_ref(frame, top, last))
+
+
+def _outcomes_with_ci(base: EvidenceBase, method: str, level: float) -> pd.DataFrame:
+    frame = _with_key_first(base.outcomes).copy()
+    responders, n = frame["responders"], frame["n"]
+    ok = (responders.notna() & n.notna() & n.gt(0) & responders.ge(0) & responders.le(n)).fillna(
+        False
+    )
+    low = pd.Series(pd.NA, index=frame.index, dtype="Float64")
+    high = pd.Series(pd.NA, index=frame.index, dtype="Float64")
+    if ok.any():
+        ci = proportion_ci(
+            responders[ok].astype(int).to_numpy(),
+            n[ok].astype(int).to_numpy(),
+            method=method,
+            level=level,
+        )
+        low[ok] = ci["ci_low"].to_numpy()
+        high[ok] = ci["ci_high"].to_numpy()
+    at = frame.columns.get_loc("rate") + 1
+    frame.insert(at, "ci_low", low)
+    frame.insert(at + 1, "ci_high", high)
+    return frame
+
+
+def _write_outcomes(sheet: _Sheet, base: EvidenceBase, settings: dict[str, Any]) -> None:
+    level = settings.get("level") or 0.95
+    method = settings.get("ci_method") or "wilson"
+    frame = _outcomes_with_ci(base, str(method), float(level))
+    formats = {"rate": _PCT, "ci_low": _PCT, "ci_high": _PCT, "responders": _INT, "n": _INT}
+    top, last = sheet.table(frame, formats=formats)
+    _rate_colours(sheet.ws, frame.columns.get_loc("rate") + 1, top + 1, last)
+    sheet.finish(freeze="B2", filter_ref=_ref(frame, top, last))
+
+
+_POOLED_COLUMNS = (
+    "group",
+    "k",
+    "n_total",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "pi_low",
+    "pi_high",
+    "tau2",
+    "tau",
+    "i2",
+    "h2",
+    "q",
+    "q_df",
+    "q_pvalue",
+    "stat",
+    "df",
+    "pvalue",
+    "measure",
+    "method",
+    "test",
+    "level",
+    "warnings",
+)
+_POOLED_FORMATS = {
+    **{c: _PCT for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2")},
+    **{c: _PCT for c in ("rate", "weight")},  # the pooled rows below the fits
+    **{c: _NUM for c in ("tau2", "tau", "h2", "q", "stat", "statistic")},
+    **{c: _P for c in ("q_pvalue", "pvalue")},
+    "level": _LEVEL,
+}
+
+
+def _pooled_row(group: str, res: PooledResult) -> dict[str, Any]:
+    row = res.to_dict()
+    row["group"] = group
+    row["i2"] = _fraction(res.i2)
+    return {c: row.get(c) for c in _POOLED_COLUMNS}
+
+
+def _write_pooled(sheet: _Sheet, report: PoolReport) -> None:
+    rows = []
+    if report.overall is not None:
+        rows.append(_pooled_row("overall", report.overall))
+    for group, res in (report.group_fits or {}).items():
+        rows.append(_pooled_row(group, res))
+    frame = pd.DataFrame(rows, columns=list(_POOLED_COLUMNS))
+    top, last = sheet.table(frame, formats=_POOLED_FORMATS)
+    _rate_colours(sheet.ws, frame.columns.get_loc("estimate") + 1, top + 1, last)
+    filter_ref = _ref(frame, top, last)
+    sheet.skip()
+
+    if report.overall is None:
+        sheet.title("No outcome rows could be pooled (see the Summary sheet)")
+    elif report.by is None:
+        sheet.title("No subgroups were asked for")
+    elif report.subgroups is not None:
+        sheet.title(f"Test for subgroup differences by {report.by}")
+        sheet.table(report.subgroups.tests_frame(), formats=_POOLED_FORMATS)
+    else:
+        sheet.title(f"Test for subgroup differences by {report.by}")
+        sheet.note(report.subgroup_note or "no test")
+    sheet.skip()
+
+    level = report.overall.level if report.overall is not None else 0.95
+    sheet.title(
+        f"Rows pooled ({report.ci_method} {level:.0%} CI per row; weight in the overall fit)"
+    )
+    per_study = report.per_study.copy()
+    per_study["weight"] = [_fraction(w) for w in per_study["weight"]]
+    top, last = sheet.table(per_study, formats=_POOLED_FORMATS)
+    _rate_colours(sheet.ws, per_study.columns.get_loc("rate") + 1, top + 1, last)
+    sheet.finish(freeze="B2", filter_ref=filter_ref)
+
+
+def _sort_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    author = _plain(row.get("first_author"))
+    year = _plain(row.get("year"))
+    return (
+        author is None,
+        (author or "").casefold(),
+        year is None,
+        year or 0,
+        str(row.get("key")),
+    )
+
+
+def _reference(row: Mapping[str, Any]) -> str:
+    """``Authors (Year). Title. Journal, Volume(Issue), Pages. https://doi.org/DOI``."""
+
+    def get(name: str) -> str:
+        value = _plain(row.get(name))
+        return "" if value is None else str(value).strip()
+
+    def stop(text: str) -> str:
+        return text if text.endswith((".", "?", "!")) else text + "."
+
+    parts = []
+    authors, year = get("authors"), get("year")
+    when = f"({year})." if year else "(n.d.)."
+    parts.append(f"{authors} {when}" if authors else when)
+    if get("title"):
+        parts.append(stop(get("title")))
+    source = get("journal")
+    if get("volume"):
+        source += (", " if source else "") + get("volume")
+        if get("number"):
+            source += f"({get('number')})"
+    if get("pages"):
+        source += (", " if source else "") + get("pages")
+    if source:
+        parts.append(stop(source))
+    url = _doi_url(get("doi"))
+    if url:
+        parts.append(url)
+    return " ".join(parts)
+
+
+def _references(studies: pd.DataFrame) -> pd.DataFrame:
+    records = studies.to_dict("records")
+    records.sort(key=_sort_key)
+    return pd.DataFrame(
+        {
+            "key": [r["key"] for r in records],
+            "reference": [_reference(r) for r in records],
+            "doi": [r["doi"] for r in records],
+        },
+        columns=["key", "reference", "doi"],
+    )
+
+
+def _write_references(sheet: _Sheet, base: EvidenceBase) -> None:
+    frame = _references(base.studies)
+    top, last = sheet.table(frame, links={"doi": _doi_url})
+    sheet.finish(freeze="B2", filter_ref=_ref(frame, top, last))
+
+
+def _write_dictionary(sheet: _Sheet) -> None:
+    frame = data_dictionary()
+    top, last = sheet.table(frame)
+    sheet.finish(freeze="C2", filter_ref=_ref(frame, top, last))
+
+
+# ---------------------------------------------------------------------------- the file
+
+
+def _reproducible_zip(data: bytes) -> bytes:
+    """``data`` (an xlsx) rewritten with fixed member times, in the same member order."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.create_system = 3
+            member.external_attr = 0o600 << 16
+            dst.writestr(member, src.read(info))
+    return out.getvalue()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file beside ``path``, then rename it over ``path``."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _build(base: EvidenceBase, report: PoolReport, settings: dict[str, Any]) -> Workbook:
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title in SHEETS:
+        wb.create_sheet(title)
+    _write_summary(_Sheet(wb["Summary"]), base, report, settings)
+    _write_studies(_Sheet(wb["Studies"]), base)
+    _write_outcomes(_Sheet(wb["Outcomes"]), base, settings)
+    _write_pooled(_Sheet(wb["Pooled"]), report)
+    _write_references(_Sheet(wb["References"]), base)
+    _write_dictionary(_Sheet(wb["Data dictionary"]))
+    wb.active = 0
+    props = wb.properties
+    props.creator = "evidence"
+    props.lastModifiedBy = None
+    props.title = f"Evidence summary: {Path(base.path).name}"
+    props.created = props.modified = FIXED_TIME
+    return wb
+
+
+def _workbook_bytes(wb: Workbook) -> bytes:
+    """The xlsx bytes without any clock time.
+
+    ``Workbook.save`` stamps ``modified`` with the current time, so the package is written with
+    openpyxl's :class:`~openpyxl.writer.excel.ExcelWriter` directly (what ``save`` does, minus
+    the stamp), then re-zipped with fixed member times.
+    """
+    from openpyxl.writer.excel import ExcelWriter
+
+    buffer = io.BytesIO()
+    archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+    ExcelWriter(wb, archive).save()  # closes the archive
+    return _reproducible_zip(buffer.getvalue())
+
+
+def write_workbook(
+    base: EvidenceBase,
+    path: str | os.PathLike[str],
+    *,
+    report: PoolReport | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write the evidence-summary workbook of ``base`` to ``path`` (``.xlsx``).
+
+    Parameters
+    ----------
+    base
+        The evidence base (:func:`evidence.load`).
+    path
+        Where to write; missing parent folders are created, an existing file is replaced
+        atomically.
+    report
+        The pooled analysis to show; default ``pool_evidence(base, by="conditions")``.
+    settings
+        Method settings for the provenance block (e.g. ``measure``, ``method``, ``test``,
+        ``level``, ``ci_method``, ``by`` and selection options); the report's own values fill
+        in what is not given. ``level`` and ``ci_method`` also set the per-row CIs of the
+        Outcomes sheet.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Notes
+    -----
+    Sheets: Summary, Studies, Outcomes, Pooled, References, Data dictionary (:data:`SHEETS`).
+    Text is never written as a formula; the same inputs give byte-identical files. Neither
+    ``base``, ``report`` nor ``settings`` is modified.
+    """
+    if report is None:
+        report = pool_evidence(base, by="conditions")
+    merged = _settings(report, settings)
+    data = _workbook_bytes(_build(base, report, merged))
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(target, data)
+    return target

@@ -1,0 +1,579 @@
+"""Tests of evidence.workbook: the xlsx read back with openpyxl, its XML, and LibreOffice."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import re
+import shutil
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import openpyxl
+import pandas as pd
+import pytest
+
+import evidence
+from evidence.pooling import pool_evidence
+from evidence.schema import data_dictionary
+from evidence.stats import proportion_ci
+from evidence.tables import OUTCOME_COLUMNS, STUDY_COLUMNS
+from evidence.workbook import SHEETS, write_workbook
+
+ROOT = Path(__file__).parent.parent
+STUDIES_BIB = ROOT / "studies.bib"
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _header(ws) -> list[Any]:
+    return [c.value for c in ws[1]]
+
+
+def _records(ws, top: int = 1) -> list[dict[str, Any]]:
+    """Rows of the table whose header is on row ``top``, down to the first empty row."""
+    header = [c.value for c in ws[top]]
+    out = []
+    for row in ws.iter_rows(min_row=top + 1, values_only=True):
+        if all(v is None for v in row):
+            break
+        out.append(dict(zip(header, row, strict=False)))
+    return out
+
+
+def _find(ws, value: Any, column: int = 1) -> int:
+    """Row number of the first cell in ``column`` equal to ``value``."""
+    for (cell,) in ws.iter_rows(min_col=column, max_col=column):
+        if cell.value == value:
+            return cell.row
+    raise AssertionError(f"{value!r} not in column {column} of {ws.title}")
+
+
+def _column(ws, name: str, top: int = 1) -> int:
+    return [c.value for c in ws[top]].index(name) + 1
+
+
+def _sheet_xml(path: Path) -> dict[str, str]:
+    with zipfile.ZipFile(path) as archive:
+        return {
+            name: archive.read(name).decode("utf-8")
+            for name in archive.namelist()
+            if name.startswith("xl/worksheets/sheet")
+        }
+
+
+_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _xml_cell(xml: str, ref: str) -> ElementTree.Element:
+    """The ``<c>`` element of cell ``ref`` in a worksheet's XML."""
+    found = ElementTree.fromstring(xml).find(f".//{_NS}c[@r='{ref}']")
+    assert found is not None, ref
+    return found
+
+
+def _bib(title: str = "A trial", note: str = "fine", journal: str = "J Psych") -> str:
+    return (
+        "@article{alpha2020,\n"
+        "  author = {Alpha, Ann and Beta, Bo},\n"
+        f"  title = {{{title}}},\n"
+        f"  journal = {{{journal}}},\n"
+        "  year = {2020},\n"
+        "  volume = {3},\n"
+        "  doi = {10.1000/xyz.1},\n"
+        "  design = {single-arm},\n"
+        "  conditions = {GAD},\n"
+        "  arms = {ketamine},\n"
+        "  n_enrolled = {10},\n"
+        "  outcomes = {\n"
+        f"    arm=ketamine; responders=3; n=10; note={{{note}}}\n"
+        "  },\n"
+        "}\n"
+    )
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def base() -> evidence.EvidenceBase:
+    return evidence.load(STUDIES_BIB)
+
+
+@pytest.fixture(scope="module")
+def report(base):
+    return pool_evidence(base, by="conditions")
+
+
+@pytest.fixture(scope="module")
+def xlsx(base, report, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("workbook") / "evidence.xlsx"
+    assert write_workbook(base, path, report=report) == path
+    return path
+
+
+@pytest.fixture(scope="module")
+def wb(xlsx):
+    return openpyxl.load_workbook(xlsx)
+
+
+# ------------------------------------------------------------------------- structure
+
+
+def test_sheets_in_order(wb) -> None:
+    assert wb.sheetnames == list(SHEETS)
+    assert SHEETS == ("Summary", "Studies", "Outcomes", "Pooled", "References", "Data dictionary")
+
+
+def test_headers(wb) -> None:
+    assert _header(wb["Studies"]) == list(STUDY_COLUMNS)
+    outcome_columns = list(OUTCOME_COLUMNS)
+    at = outcome_columns.index("rate") + 1
+    assert _header(wb["Outcomes"]) == [
+        *outcome_columns[:at],
+        "ci_low",
+        "ci_high",
+        *OUTCOME_COLUMNS[at:],
+    ]
+    assert _header(wb["Pooled"])[:8] == [
+        "group",
+        "k",
+        "n_total",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "pi_low",
+        "pi_high",
+    ]
+    for name in ("tau2", "tau", "i2", "h2", "q", "q_df", "q_pvalue", "measure", "method", "test"):
+        assert name in _header(wb["Pooled"])
+    assert _header(wb["References"]) == ["key", "reference", "doi"]
+    assert _header(wb["Data dictionary"]) == list(data_dictionary().columns)
+
+
+@pytest.mark.parametrize(
+    ("sheet", "freeze", "ref"),
+    [
+        pytest.param("Studies", "B2", "A1:AD17", id="studies"),
+        pytest.param("Outcomes", "B2", "A1:S16", id="outcomes"),
+        pytest.param("Pooled", "B2", "A1:W7", id="pooled"),
+        pytest.param("References", "B2", "A1:C17", id="references"),
+        pytest.param("Data dictionary", "C2", "A1:F28", id="dictionary"),
+    ],
+)
+def test_frozen_header_and_autofilter(wb, sheet: str, freeze: str, ref: str) -> None:
+    ws = wb[sheet]
+    assert ws.freeze_panes == freeze
+    assert ws.auto_filter.ref == ref
+    assert all(cell.font.b for cell in ws[1])
+    assert ws.cell(row=2, column=1).font.b is not True
+
+
+def test_column_widths_follow_content_and_long_text_wraps(wb) -> None:
+    ws = wb["Studies"]
+    widths = {c: ws.column_dimensions[c].width for c in ("A", "E", "F")}  # key, year, title
+    assert widths["E"] < widths["A"] < widths["F"] == 60
+    title = ws.cell(row=2, column=_column(ws, "title"))
+    assert title.alignment.wrap_text
+    assert not ws.cell(row=2, column=1).alignment.wrap_text
+    assert all(d.width <= 60 for d in ws.column_dimensions.values())
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def test_every_table_row_starts_with_its_key(wb, base) -> None:
+    assert [r["key"] for r in _records(wb["Studies"])] == list(base.studies["key"])
+    assert [r["key"] for r in _records(wb["Outcomes"])] == list(base.outcomes["key"])
+    assert sorted(r["key"] for r in _records(wb["References"])) == sorted(base.studies["key"])
+
+
+def test_outcome_row_values_and_wilson_ci(wb) -> None:
+    rows = [r for r in _records(wb["Outcomes"]) if r["key"] == "rodriguez2013"]
+    ketamine = next(r for r in rows if r["arm"] == "ketamine")
+    assert (ketamine["responders"], ketamine["n"], ketamine["rate"]) == (4, 8, 0.5)
+    ci = proportion_ci([4], [8], method="wilson")
+    assert ketamine["ci_low"] == pytest.approx(ci["ci_low"][0], rel=1e-12)
+    assert ketamine["ci_high"] == pytest.approx(ci["ci_high"][0], rel=1e-12)
+    assert ketamine["derived"] is True
+    # only a percentage printed: rate from it, no CI (no counts)
+    taylor = next(r for r in _records(wb["Outcomes"]) if r["key"] == "taylor2018")
+    assert taylor["responders"] is None and taylor["ci_low"] is None
+    assert taylor["rate"] == pytest.approx(0.3333)
+
+
+def test_missing_values_are_empty_cells(wb) -> None:
+    ws = wb["Studies"]
+    row = _find(ws, "whittaker2021")
+    assert ws.cell(row=row, column=_column(ws, "number")).value is None
+    assert ws.cell(row=row, column=_column(ws, "n_enrolled")).value is None
+    assert ws.cell(row=row, column=_column(ws, "k_studies")).value == 6
+
+
+def test_pooled_sheet_holds_every_fit(wb, report) -> None:
+    rows = {r["group"]: r for r in _records(wb["Pooled"])}
+    assert list(rows) == ["overall", *report.group_fits]
+    overall = rows["overall"]
+    res = report.overall
+    # openpyxl writes 16 significant digits (Excel keeps 15)
+    for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "q", "q_pvalue"):
+        assert overall[name] == pytest.approx(getattr(res, name), rel=1e-15), name
+    assert overall["i2"] == pytest.approx(res.i2 / 100)  # a fraction, shown as a percentage
+    assert (overall["k"], overall["n_total"]) == (8, 80)
+    assert (overall["measure"], overall["method"], overall["test"]) == ("PLO", "REML", "z")
+    ocd = rows["OCD"]
+    assert ocd["estimate"] == pytest.approx(report.group_fits["OCD"].estimate, rel=1e-15)
+
+
+def test_pooled_sheet_shows_subgroup_tests_and_pooled_rows(wb, report) -> None:
+    ws = wb["Pooled"]
+    top = _find(ws, "test")
+    tests = {r["test"]: r for r in _records(ws, top)}
+    between, moderator = tests["between (separate fits)"], tests["moderator (QM)"]
+    assert between["statistic"] == pytest.approx(report.subgroups.q_between, rel=1e-15)
+    assert moderator["pvalue"] == pytest.approx(report.subgroups.qm_pvalue, rel=1e-15)
+    pooled_rows = _records(ws, _find(ws, "key", 1))
+    assert [r["key"] for r in pooled_rows] == list(report.per_study["key"])
+    weights = [r["weight"] for r in pooled_rows]
+    assert sum(weights) == pytest.approx(1.0)
+
+
+def test_summary_counts_and_headline(wb, base, report) -> None:
+    ws = wb["Summary"]
+    overview = {r["evidence base"]: r["value"] for r in _records(ws, _find(ws, "evidence base"))}
+    assert overview["entries"] == 16
+    assert overview["participants (sum of n_enrolled)"] == int(base.studies["n_enrolled"].sum())
+    conditions = {r["condition"]: r["entries"] for r in _records(ws, _find(ws, "condition"))}
+    # "GAD; SAD" counts once in GAD and once in SAD
+    assert conditions["GAD"] == 4 and conditions["SAD"] == 6 and conditions["PTSD"] == 4
+    routes = {r["route"]: r["entries"] for r in _records(ws, _find(ws, "route"))}
+    assert routes == {"IV": 6, "SC": 2, "oral": 2, "(not stated)": 6}
+    designs = {r["design"]: r["entries"] for r in _records(ws, _find(ws, "design"))}
+    assert designs["rct-crossover"] == 3 and sum(designs.values()) == 16
+
+    top = _find(ws, "conditions")
+    assert [c.value for c in ws[top]][:9] == [
+        "conditions",
+        "k",
+        "N",
+        "rate",
+        "CI low",
+        "CI high",
+        "PI low",
+        "PI high",
+        "I²",
+    ]
+    headline = {r["conditions"]: r for r in _records(ws, top)}
+    assert list(headline) == [*report.group_fits, "overall"]
+    assert headline["overall"]["rate"] == pytest.approx(report.overall.estimate, rel=1e-15)
+    assert headline["overall"]["PI high"] == pytest.approx(report.overall.pi_high, rel=1e-15)
+    assert headline["GAD; SAD"]["N"] == report.group_fits["GAD; SAD"].n_total
+
+
+def test_summary_lists_warnings_and_excluded_rows(wb, report) -> None:
+    ws = wb["Summary"]
+    texts = [c.value for (c,) in ws.iter_rows(min_col=1, max_col=1) if isinstance(c.value, str)]
+    for warning in report.selection.warnings:
+        assert warning in texts
+    excluded = _records(ws, _find(ws, "Rows not pooled, with the reason") + 1)
+    assert len(excluded) == len(report.selection.excluded)
+    taylor = next(r for r in excluded if r["key"] == "taylor2018")
+    assert taylor["reason"] == "no responder counts (only 33.33% reported)"
+    assert {"key": "banov2020", "reason": "no outcome rows (narrative-review)"}.items() <= next(
+        r for r in excluded if r["key"] == "banov2020"
+    ).items()
+
+
+def test_provenance_block(wb) -> None:
+    ws = wb["Summary"]
+    prov = {r["provenance"]: r["value"] for r in _records(ws, _find(ws, "provenance"))}
+    assert prov["source file"] == "studies.bib"
+    assert prov["sha256"] == hashlib.sha256(STUDIES_BIB.read_bytes()).hexdigest()
+    assert prov["evidence"] == evidence.__version__
+    assert prov["openpyxl"] == openpyxl.__version__
+    assert prov["pandas"] == pd.__version__
+    assert prov["bibtexparser"]
+    assert prov["setting: measure"] == "PLO" and prov["setting: method"] == "REML"
+    assert prov["setting: ci_method"] == "wilson" and prov["setting: by"] == "conditions"
+    stamp = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+    assert not any(isinstance(v, str) and stamp.search(v) for v in prov.values())
+
+
+def test_settings_reach_the_provenance_block(base, report, tmp_path) -> None:
+    settings = {"measure": "PLO", "arm": "ketamine", "timepoint": "..2 weeks"}
+    path = write_workbook(base, tmp_path / "s.xlsx", report=report, settings=settings)
+    ws = openpyxl.load_workbook(path)["Summary"]
+    prov = {r["provenance"]: r["value"] for r in _records(ws, _find(ws, "provenance"))}
+    assert prov["setting: arm"] == "ketamine"
+    assert prov["setting: timepoint"] == "..2 weeks"
+    assert prov["setting: method"] == "REML"  # from the report where not given
+
+
+def test_references_sorted_and_formatted(wb) -> None:
+    rows = _records(wb["References"])
+    keys = [r["key"] for r in rows]
+    assert keys[:3] == ["abdallah2022", "banov2020", "bloch2012"]
+    assert keys.index("glue2017") < keys.index("glue2018") < keys.index("glue2020ertablets")
+    glue = next(r for r in rows if r["key"] == "glue2017")
+    assert glue["reference"] == (
+        "Glue, P.; Medlicott, N. J.; Harland, S.; Neehoff, S.; Anderson-Fahey, B.; "
+        "Le Nedelec, M.; Gray, A.; McNaughton, N. (2017). Ketamine's dose-related effects on "
+        "anxiety symptoms in patients with treatment refractory anxiety disorders. "
+        "Journal of Psychopharmacology, 31(10), 1302–1305. "
+        "https://doi.org/10.1177/0269881117705089"
+    )
+
+
+def test_data_dictionary_sheet(wb) -> None:
+    expected = data_dictionary()
+    rows = _records(wb["Data dictionary"])
+    assert len(rows) == len(expected)
+    assert [r["field"] for r in rows] == list(expected["field"])
+    assert rows[0]["description"] == expected["description"][0]
+
+
+# ------------------------------------------------------------------------ presentation
+
+
+@pytest.mark.parametrize("sheet", ["Studies", "References"])
+def test_doi_cells_are_hyperlinks(wb, base, sheet: str) -> None:
+    ws = wb[sheet]
+    col = _column(ws, "doi")
+    dois = dict(zip(base.studies["key"], base.studies["doi"], strict=True))
+    linked = 0
+    for row in range(2, ws.max_row + 1):
+        key = ws.cell(row=row, column=1).value
+        cell = ws.cell(row=row, column=col)
+        if dois[key] is pd.NA:
+            assert cell.value is None and cell.hyperlink is None
+            continue
+        assert cell.value == dois[key]
+        assert cell.hyperlink.target == "https://doi.org/" + dois[key]
+        assert cell.style == "Hyperlink"
+        linked += 1
+    assert linked == base.studies["doi"].notna().sum() > 10
+
+
+def _cell_of(ws, header: str, top: int = 1, row_offset: int = 1):
+    return ws.cell(row=top + row_offset, column=_column(ws, header, top))
+
+
+def test_rates_are_percentages(wb) -> None:
+    for header in ("rate", "ci_low", "ci_high"):
+        assert _cell_of(wb["Outcomes"], header).number_format == "0.0%"
+    for header in ("estimate", "ci_low", "pi_high", "i2"):
+        assert _cell_of(wb["Pooled"], header).number_format == "0.0%"
+    ws = wb["Summary"]
+    top = _find(ws, "conditions")
+    for header in ("rate", "CI low", "CI high", "PI low", "PI high", "I²"):
+        assert _cell_of(ws, header, top).number_format == "0.0%"
+    assert _cell_of(ws, "N", top).number_format != "0.0%"
+
+
+def _colour_scaled(ws) -> set[str]:
+    return {
+        str(rng.sqref)
+        for rng in ws.conditional_formatting
+        for rule in rng.rules
+        if rule.type == "colorScale"
+    }
+
+
+def test_rate_columns_are_colour_scaled(wb) -> None:
+    assert _colour_scaled(wb["Outcomes"]) == {"K2:K16"}
+    assert _header(wb["Outcomes"])[10] == "rate"
+    assert "D2:D7" in _colour_scaled(wb["Pooled"])  # estimate
+    ws = wb["Summary"]
+    top = _find(ws, "conditions")
+    assert f"D{top + 1}:D{top + 6}" in _colour_scaled(ws)
+    rule = next(iter(wb["Outcomes"].conditional_formatting)).rules[0]
+    cfvo = rule.colorScale.cfvo
+    assert [(v.type, float(v.val)) for v in cfvo] == [("num", 0.0), ("num", 1.0)]
+
+
+# ----------------------------------------------------------------------------- safety
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        pytest.param('=HYPERLINK("http://x","y")', id="equals"),
+        pytest.param("+1", id="plus"),
+        pytest.param("-2", id="minus"),
+        pytest.param("@SUM(A1)", id="at"),
+        pytest.param("#N/A", id="error-literal"),
+    ],
+)
+def test_text_never_becomes_a_formula(title: str, tmp_path: Path) -> None:
+    base = evidence.loads(_bib(title=title, note=title, journal=title))
+    assert base.studies["title"][0] == title
+    path = write_workbook(base, tmp_path / "inj.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Studies"]
+    cell = ws.cell(row=2, column=_column(ws, "title"))
+    assert (cell.value, cell.data_type) == (title, "s")
+    note = wb["Outcomes"].cell(row=2, column=_column(wb["Outcomes"], "note"))
+    assert (note.value, note.data_type) == (title, "s")
+    for name, xml in _sheet_xml(path).items():
+        assert not re.search(r"<f[ >]", xml), name
+    element = _xml_cell(_sheet_xml(path)["xl/worksheets/sheet2.xml"], cell.coordinate)
+    assert element.get("t") == "inlineStr"
+    assert element.findtext(f"{_NS}is/{_NS}t") == title
+    if title[0] in "=+-@":
+        assert cell.quotePrefix  # Excel keeps it text when the cell is edited
+
+
+def test_control_characters_are_removed(tmp_path: Path) -> None:
+    base = evidence.loads(_bib(title="Ti\x01tle\x0b ok\x1f", note="a\x01b\x08c"))
+    assert "\x01" in base.studies["title"][0] and "\x0b" in base.studies["title"][0]
+    assert base.outcomes["note"][0] == "a\x01b\x08c"
+    path = write_workbook(base, tmp_path / "ctl.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb["Studies"].cell(row=2, column=_column(wb["Studies"], "title")).value == "Title ok"
+    assert wb["Outcomes"].cell(row=2, column=_column(wb["Outcomes"], "note")).value == "abc"
+    refs = _records(wb["References"])
+    assert "Title ok." in refs[0]["reference"]
+
+
+def test_nothing_to_pool_still_writes(tmp_path: Path) -> None:
+    base = evidence.loads("@article{ref2020, author={Doe, J}, title={T}, journal={J}, year={2020}}")
+    path = write_workbook(base, tmp_path / "refs.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Summary"]
+    _find(ws, "No outcome rows could be pooled (see the excluded rows below).")
+    prov = {r["provenance"]: r["value"] for r in _records(ws, _find(ws, "provenance"))}
+    assert prov["source file"] == "<string>"
+    assert prov["sha256"] == hashlib.sha256(base.document.text.encode()).hexdigest()
+    assert _records(wb["Pooled"]) == []
+
+
+def test_single_group_shows_the_subgroup_note(tmp_path: Path) -> None:
+    base = evidence.loads(_bib())
+    report = pool_evidence(base, by="conditions")
+    assert report.subgroups is None and report.subgroup_note
+    ws = openpyxl.load_workbook(write_workbook(base, tmp_path / "one.xlsx", report=report))[
+        "Pooled"
+    ]
+    _find(ws, report.subgroup_note)
+
+
+# --------------------------------------------------------------------- reproducibility
+
+
+def test_byte_identical_rebuild(base, report, xlsx, tmp_path: Path) -> None:
+    time.sleep(2.1)  # zip times have a 2-second resolution
+    again = write_workbook(base, tmp_path / "again.xlsx", report=report)
+    assert again.read_bytes() == xlsx.read_bytes()
+    with zipfile.ZipFile(again) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(2000, 1, 1, 0, 0, 0)}
+        core = archive.read("docProps/core.xml").decode()
+    assert "2000-01-01T00:00:00Z" in core
+    assert not re.search(r"20[1-9]\d-\d\d-\d\dT", core)
+    props = openpyxl.load_workbook(again).properties
+    assert props.creator == "evidence"
+
+
+def test_default_report_and_rewrite_in_place(base, xlsx, tmp_path: Path) -> None:
+    target = tmp_path / "reports" / "nested" / "evidence.xlsx"
+    write_workbook(base, target)  # report computed, parents created
+    assert target.read_bytes() == xlsx.read_bytes()
+    target.write_bytes(b"old")
+    write_workbook(base, target)  # replaced
+    assert target.read_bytes() == xlsx.read_bytes()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["evidence.xlsx"]  # no temp left
+
+
+def test_inputs_are_not_mutated(base, tmp_path: Path) -> None:
+    report = pool_evidence(base, by="conditions")
+    studies, outcomes = base.studies.copy(deep=True), base.outcomes.copy(deep=True)
+    per_study = report.per_study.copy(deep=True)
+    excluded = report.selection.excluded.copy(deep=True)
+    settings = {"measure": "PLO", "level": 0.95}
+    settings_before = copy.deepcopy(settings)
+    write_workbook(base, tmp_path / "m.xlsx", report=report, settings=settings)
+    pd.testing.assert_frame_equal(base.studies, studies)
+    pd.testing.assert_frame_equal(base.outcomes, outcomes)
+    pd.testing.assert_frame_equal(report.per_study, per_study)
+    pd.testing.assert_frame_equal(report.selection.excluded, excluded)
+    assert settings == settings_before
+
+
+# -------------------------------------------------------------------------- LibreOffice
+
+SOFFICE = shutil.which("soffice")
+needs_soffice = pytest.mark.skipif(
+    SOFFICE is None,
+    reason="LibreOffice (soffice) not on PATH; install with "
+    "`apt-get install -y --no-install-recommends libreoffice-calc`",
+)
+# Text CSV, UTF-8, values as shown (formats applied), every sheet to its own file (LO >= 7.2).
+_CSV_FILTER = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1"
+
+
+def _libreoffice_csv(xlsx: Path, tmp_path: Path) -> dict[str, list[list[str]]]:
+    """Every sheet of ``xlsx`` as LibreOffice reads it: sheet name → CSV rows."""
+    out = tmp_path / "csv"
+    profile = (tmp_path / "lo-profile").as_uri()
+    result = subprocess.run(
+        [
+            SOFFICE,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            _CSV_FILTER,
+            "--outdir",
+            str(out),
+            str(xlsx),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    files = sorted(out.glob(f"{xlsx.stem}-*.csv"))
+    assert files, f"LibreOffice wrote no CSV: {result.stdout}{result.stderr}"
+    sheets = {}
+    for file in files:
+        with file.open(encoding="utf-8", newline="") as handle:
+            sheets[file.stem.removeprefix(xlsx.stem + "-")] = list(csv.reader(handle))
+    return sheets
+
+
+@needs_soffice
+def test_libreoffice_reads_the_workbook(xlsx, report, tmp_path: Path) -> None:
+    sheets = _libreoffice_csv(xlsx, tmp_path)
+    assert set(sheets) == set(SHEETS)
+    studies = sheets["Studies"]
+    assert studies[0] == list(STUDY_COLUMNS)
+    assert len(studies) == 1 + 16
+    assert "glue2017" in [row[0] for row in studies]
+    summary = sheets["Summary"]
+    overall = next(row for row in summary if row[:1] == ["overall"])
+    assert overall[3] == f"{100 * report.overall.estimate:.1f}%" == "75.6%"
+    outcomes = {(r[0], r[2]): r for r in sheets["Outcomes"]}
+    header = sheets["Outcomes"][0]
+    rodriguez = outcomes[("rodriguez2013", "ketamine")]
+    assert rodriguez[header.index("responders")] == "4"
+    assert rodriguez[header.index("n")] == "8"
+    assert rodriguez[header.index("rate")] == "50.0%"
+    assert sheets["References"][1][0] == "abdallah2022"
+
+
+@needs_soffice
+def test_libreoffice_keeps_formula_like_text_as_text(tmp_path: Path) -> None:
+    title = '=HYPERLINK("http://x","y")'
+    base = evidence.loads(_bib(title=title, note="=1+1", journal="@SUM(A1)"))
+    path = write_workbook(base, tmp_path / "inj.xlsx")
+    sheets = _libreoffice_csv(path, tmp_path)
+    header, row = sheets["Studies"][0], sheets["Studies"][1]
+    assert row[header.index("title")] == title  # not "y": never evaluated
+    assert row[header.index("journal")] == "@SUM(A1)"
+    header, row = sheets["Outcomes"][0], sheets["Outcomes"][1]
+    assert row[header.index("note")] == "=1+1"  # not 2
