@@ -1,0 +1,1091 @@
+"""Figures of the evidence base: forest plot, response over time, evidence map.
+
+Every chart function returns a :class:`matplotlib.figure.Figure` and accepts an optional
+``ax`` to draw into; none of them saves, shows or touches :mod:`matplotlib.pyplot` (no global
+state, no GUI backend). Saving happens in one place, :func:`save_figure`, which writes PNG and
+SVG files that are byte-identical from run to run.
+
+Colours are the Okabe & Ito (2008) colour-blind-safe palette; comparator arms are also told
+apart by line style and hollow markers, so the charts survive greyscale printing.
+
+>>> import evidence
+>>> from evidence.charts import forest_plot, save_figure
+>>> base = evidence.load("studies.bib")                    # doctest: +SKIP
+>>> save_figure(forest_plot(base), "reports/figures/forest")  # doctest: +SKIP
+[PosixPath('reports/figures/forest.png'), PosixPath('reports/figures/forest.svg')]
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
+from matplotlib.patches import Polygon
+from matplotlib.text import Text
+from matplotlib.textpath import text_to_path
+from matplotlib.ticker import NullLocator
+from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+from evidence.base import EvidenceBase
+from evidence.pooling import PoolReport, analysis_table, pool_evidence
+from evidence.schema import CONTROL_AGENTS, STUDY_SPECS
+
+__all__ = ["evidence_map", "forest_plot", "response_over_time", "save_figure"]
+
+#: Okabe & Ito (2008), "Color Universal Design": safe for the common colour-vision deficiencies.
+_OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+}
+_GREY = "#555555"
+_LIGHT = "#DDDDDD"
+_MARKERS = ("o", "s", "D", "^", "v", "P")
+
+_WIDTH = 8.0  # inches: a report page minus margins
+_FONT = 8.0  # points: table text, tick labels
+_SMALL = 7.0  # points: notes under a chart
+_TITLE = 10.0  # points
+_GAP = 9.0  # points between table columns
+_SQUARE = 13.0  # points: side of the largest square of a forest plot
+_WRAP_SLACK = 0.94  # wrap notes short of the width: rendered text runs a few % wider
+_MARGIN = 6.0  # points kept clear at the figure edges
+_BELOW_AXIS = 36.0  # points below the axes taken by tick labels and the x label
+
+_MEASURE_NAMES = {
+    "PLO": "logit",
+    "PAS": "arcsine",
+    "PFT": "Freeman-Tukey double arcsine",
+    "PR": "untransformed proportions",
+}
+_CI_NAMES = {
+    "wilson": "Wilson",
+    "clopper-pearson": "Clopper-Pearson",
+    "agresti-coull": "Agresti-Coull",
+    "wald": "Wald",
+}
+_NOT_STATED = "(not stated)"
+_COLUMN_NAMES = {
+    "conditions": "Condition",
+    "route": "Route of administration",
+    "design": "Study design",
+    "blinding": "Blinding",
+    "verification": "Verification",
+}
+
+# Time axis of response_over_time: tick positions in hours and their labels.
+_TIME_TICKS = (
+    (1 / 6, "10 min"),
+    (1.0, "1 h"),
+    (24.0, "1 d"),
+    (168.0, "1 wk"),
+    (672.0, "4 wk"),
+    (2016.0, "12 wk"),
+    (8766.0, "1 y"),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Private helpers: palette, text measuring and labels
+# --------------------------------------------------------------------------------------------
+
+
+def _palette(n: int) -> list[str]:
+    """``n`` Okabe-Ito colours for categories, cycling; yellow is left out (too light for
+    lines and small markers on white)."""
+    order = ("blue", "vermillion", "bluish green", "reddish purple", "orange", "sky blue", "black")
+    return [_OKABE_ITO[order[i % len(order)]] for i in range(n)]
+
+
+@functools.lru_cache(maxsize=8192)
+def _text_width(text: str, size: float = _FONT, weight: str = "normal") -> float:
+    """Width of one line of text in points, from the font's unhinted outlines.
+
+    Rendered widths differ from this by a few percent with the output resolution (hinting),
+    so callers leave a margin (column gaps, :data:`_WRAP_SLACK`).
+    """
+    prop = FontProperties(size=size, weight=weight)
+    width, _, _ = text_to_path.get_text_width_height_descent(text, prop, ismath=False)
+    return float(width)
+
+
+def _wrap(text: str, width: float, size: float = _SMALL) -> list[str]:
+    """Greedy word wrap of ``text`` to lines at most ``width`` points wide (continuation
+    lines indented)."""
+    limit = width * _WRAP_SLACK
+    space = _text_width("a b", size) - _text_width("ab", size)
+    indent = "    "
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        current, used = "", 0.0
+        for word in paragraph.split(" "):
+            need = _text_width(word, size)
+            if current and used + space + need > limit:
+                lines.append(current)
+                current, used = indent + word, _text_width(indent, size) + need
+            else:
+                current = f"{current} {word}" if current else word
+                used += (space if used else 0.0) + need
+        lines.append(current)
+    return lines
+
+
+def _plain(text: Any) -> str:
+    """Display text for a value: ``NA`` becomes empty, ``$`` is escaped (no mathtext)."""
+    if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
+        return ""
+    return str(text).replace("$", r"\$")
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def _is_comparator(agent: Any) -> bool:
+    return _plain(agent) in CONTROL_AGENTS
+
+
+def _outcome_label(domain: Any, measure: Any) -> str:
+    """What a row measures, briefly: its rating scale (``HADS-A``), else its domain."""
+    return _plain(measure) or _plain(domain) or "–"
+
+
+def _figure_for(ax: Axes | None, width: float, height: float) -> tuple[Figure, Axes]:
+    """A new constrained-layout figure with one axes, or the figure ``ax`` belongs to."""
+    if ax is not None:
+        return ax.get_figure(root=True), ax
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _span(fig: Figure, ax: Axes) -> tuple[float, float]:
+    """Left edge (figure fraction) and width (points) available to a note under ``ax``: the
+    whole figure when ``ax`` is its only grid cell, else what is drawn for ``ax`` (axes,
+    labels, legend) as last laid out."""
+    spec = ax.get_subplotspec()
+    if spec is not None and spec.get_gridspec().nrows == spec.get_gridspec().ncols == 1:
+        return 0.0, fig.get_figwidth() * 72
+    box = ax.get_tightbbox()
+    return box.x0 / fig.bbox.width, box.width * 72 / fig.dpi
+
+
+def _note(fig: Figure, ax: Axes, text: str) -> None:
+    """Small print under the axes (below tick labels and x label), wrapped to the figure."""
+    if not text:
+        return
+    below = _below(fig, ax)
+    left, width = _span(fig, ax)
+    ax.annotate(
+        "\n".join(_wrap(text, width - 2 * _MARGIN - 12)),
+        xy=(left, 0),
+        xycoords=("figure fraction", "axes fraction"),
+        xytext=(_MARGIN, -below - 8),
+        textcoords="offset points",
+        ha="left",
+        va="top",
+        fontsize=_SMALL,
+        color=_GREY,
+        linespacing=1.35,
+        annotation_clip=False,
+        gid="note",
+        parse_math=False,
+    )
+
+
+def _below(fig: Figure, ax: Axes) -> float:
+    """Points from the axes' bottom edge down to the lowest thing drawn for it so far (tick
+    labels, x label, legend): lays the figure out once to measure."""
+    fig.draw_without_rendering()
+    return float((ax.bbox.y0 - ax.get_tightbbox().y0) * 72 / fig.dpi)
+
+
+def _note_height(n_lines: int) -> float:
+    """Inches taken by a note of ``n_lines`` lines, and the space above it."""
+    return (8 + n_lines * _SMALL * 1.35 + 6) / 72
+
+
+def _column_name(column: str) -> str:
+    """Axis and title name of a table column: ``conditions`` → ``Condition``."""
+    return _COLUMN_NAMES.get(column, column.replace("_", " ").capitalize())
+
+
+def _fit_label(text: str, width: float) -> str:
+    """``text``, broken after its first hyphen if wider than ``width`` points."""
+    if _text_width(text) <= width or "-" not in text:
+        return text
+    head, tail = text.split("-", 1)
+    return f"{head}-\n{tail}"
+
+
+def _categories(value: Any) -> list[str]:
+    """Categories of a possibly ``;``-separated cell; missing → ``(not stated)``."""
+    parts = [p.strip() for p in _plain(value).split(";")]
+    parts = [p for p in parts if p]
+    return list(dict.fromkeys(parts)) or [_NOT_STATED]
+
+
+def _ordered(values: Iterable[str], vocabulary: tuple[str, ...]) -> list[str]:
+    """Values in vocabulary order, then unknown ones sorted, then ``(not stated)``."""
+    present = set(values)
+    known = [v for v in vocabulary if v in present]
+    other = sorted(present - set(vocabulary) - {_NOT_STATED})
+    return known + other + ([_NOT_STATED] if _NOT_STATED in present else [])
+
+
+def _nice(value: float) -> int:
+    """The largest of 1, 2, 5, 10, 20, 50, … not above ``value`` (at least 1)."""
+    if value < 1:
+        return 1
+    exponent = 10 ** int(np.floor(np.log10(value)))
+    return int(max(m * exponent for m in (1, 2, 5) if m * exponent <= value))
+
+
+# --------------------------------------------------------------------------------------------
+# Forest plot
+# --------------------------------------------------------------------------------------------
+
+
+def _method_text(report: PoolReport) -> str:
+    overall = report.overall
+    if overall is None:
+        return ""
+    model = (
+        "Fixed effect (inverse variance)"
+        if overall.method == "FE"
+        else f"Random effects ({overall.method})"
+    )
+    level = f"{100 * overall.level:g}%"
+    ci = _CI_NAMES.get(report.ci_method, report.ci_method)
+    parts = [
+        f"{model}, {_MEASURE_NAMES.get(overall.measure, overall.measure)}",
+        f"{ci} {level} CIs for single rows",
+        f"I² = {overall.i2:.1f}%, τ² = {overall.tau2:.2f}",
+        "square area ∝ weight",
+    ]
+    text = "; ".join(parts) + "."
+    sub = report.subgroups
+    if sub is not None:
+        text += (
+            f" Test for subgroup differences: Q = {sub.q_between:.2f}, "
+            f"df = {sub.q_between_df}, p = {sub.q_between_pvalue:.3f}."
+        )
+    elif report.subgroup_note:
+        text += f" {report.subgroup_note[0].upper()}{report.subgroup_note[1:]}."
+    rows = report.selection.included
+    differ = [
+        label
+        for column, label in (
+            ("response", "response definitions"),
+            ("measure", "measures"),
+            ("domain", "outcome domains"),
+        )
+        if rows[column].astype("string").fillna(_NOT_STATED).nunique() > 1
+    ]
+    if differ:
+        text += f" Caution: the pooled rows differ in {', '.join(differ)}."
+    repeated = rows["key"].value_counts()
+    repeated = repeated[repeated > 1]
+    if len(repeated):
+        listed = ", ".join(f"{key} ({count} rows)" for key, count in repeated.items())
+        text += f" Studies contributing more than one row: {listed}."
+    return text
+
+
+def _excluded_text(report: PoolReport) -> str:
+    excluded = report.selection.excluded
+    if excluded.empty:
+        return ""
+    no_rows = excluded["row"].isna()
+    items = [
+        f"{key} row {row} ({_plain(arm)}, {_plain(measure) or 'no measure'}): {reason}"
+        for key, row, arm, measure, reason in excluded.loc[
+            ~no_rows, ["key", "row", "arm", "measure", "reason"]
+        ].itertuples(index=False)
+    ]
+    studies = [
+        f"{key} ({str(reason).removeprefix('no outcome rows (').rstrip(')')})"
+        for key, reason in excluded.loc[no_rows, ["key", "reason"]].itertuples(index=False)
+    ]
+    text = ""
+    if items:
+        text += "Not pooled: " + "; ".join(items) + "."
+    if studies:
+        text += (" " if text else "") + "No outcome rows: " + ", ".join(studies) + "."
+    return text
+
+
+def _forest_layout(report: PoolReport) -> tuple[list[tuple[str, float, Any]], float]:
+    """Rows of the forest plot as ``(kind, y, payload)`` top to bottom, and the last y.
+
+    Kinds: ``header`` (column headings), ``group``, ``study`` (payload: row index in
+    ``per_study``), ``subtotal`` (payload: group), ``overall`` and ``pi``.
+    """
+    items: list[tuple[str, float, Any]] = [("header", 0.0, None)]
+    y = 1.2
+    fits = report.group_fits if report.by is not None else None
+    n = len(report.per_study)
+    if fits:
+        groups = report.selection.included[report.by].astype("string").fillna("(missing)")
+        for group in fits:
+            items.append(("group", y, group))
+            y += 1
+            for i in np.flatnonzero(groups.eq(group).to_numpy()):
+                items.append(("study", y, int(i)))
+                y += 1
+            items.append(("subtotal", y, group))
+            y += 1.5
+    else:
+        for i in range(n):
+            items.append(("study", y, i))
+            y += 1
+        y += 0.5
+    if report.overall is not None:
+        items.append(("overall", y, None))
+        if report.overall.pi_low is not None:
+            y += 1
+            items.append(("pi", y, None))
+    return items, y
+
+
+def _diamond(ax: Axes, y: float, low: float, mid: float, high: float, **style: Any) -> Polygon:
+    clip = np.clip(np.array([low, mid, high], dtype=float) * 100, 0, 100)
+    half = 0.38
+    patch = Polygon(
+        [(clip[0], y), (clip[1], y - half), (clip[2], y), (clip[1], y + half)],
+        closed=True,
+        zorder=4,
+        clip_on=False,
+        **style,
+    )
+    ax.add_patch(patch)
+    return patch
+
+
+def _forest_table(
+    report: PoolReport, items: list[tuple[str, float, Any]], level: str
+) -> tuple[
+    tuple[str, ...],
+    list[list[str]],
+    list[tuple[float, str, str, str]],
+    list[tuple[float, str, str, str]],
+]:
+    """The text of the forest plot's table: left column headings, left columns (one entry per
+    study row), texts spanning the left columns (``y, text, weight, style``) and the right
+    columns (``y, rate [CI], weight %, font weight``)."""
+    per = report.per_study
+    overall = report.overall
+    study_rows = [(y, i) for kind, y, i in items if kind == "study"]
+    left_head: tuple[str, ...] = ("Study", "Arm", "Outcome", "Time", "Resp./N")
+    left_cols: list[list[str]] = [[] for _ in left_head]
+    right_rows: list[tuple[float, str, str, str]] = []  # y, rate [CI], weight, weight style
+    for y, i in study_rows:
+        row = per.iloc[i]
+        values = (
+            _plain(row["study"]),
+            _plain(row["arm"]),
+            _outcome_label(row["domain"], row["measure"]),
+            _plain(row["time"]) or "–",
+            f"{int(row['responders'])}/{int(row['n'])}",
+        )
+        for column, value in zip(left_cols, values, strict=True):
+            column.append(value)
+        weight = "" if pd.isna(row["weight"]) else f"{row['weight']:.1f}%"
+        ci = f"{_pct(row['rate'])} [{_pct(row['ci_low'])}, {_pct(row['ci_high'])}]"
+        right_rows.append((y, ci, weight, "normal"))
+    if len(set(left_cols[1])) <= 1:  # one arm throughout: named in the title instead
+        left_head = (left_head[0], *left_head[2:])
+        del left_cols[1]
+    spans: list[tuple[float, str, str, str]] = []  # y, text, weight, style
+    fits = report.group_fits or {}
+    group_index = (
+        report.selection.included[report.by].astype("string").fillna("(missing)") if fits else None
+    )
+    for kind, y, payload in items:
+        if kind == "group":
+            spans.append((y, str(payload), "bold", "normal"))
+        elif kind == "subtotal":
+            fit = fits[payload]
+            label = f"Subtotal (k = {fit.k}"
+            label += f"; I² = {fit.i2:.0f}%)" if fit.k > 1 else ")"
+            spans.append((y, label, "normal", "italic"))
+            share = per["weight"][group_index.eq(payload).to_numpy()].sum()
+            ci = f"{_pct(fit.estimate)} [{_pct(fit.ci_low)}, {_pct(fit.ci_high)}]"
+            right_rows.append((y, ci, f"{share:.1f}%", "normal"))
+        elif kind == "overall":
+            studies = per["key"].nunique()
+            label = f"Overall ({overall.k} rows, {studies} studies, {overall.n_total} participants)"
+            spans.append((y, label, "bold", "normal"))
+            ci = f"{_pct(overall.estimate)} [{_pct(overall.ci_low)}, {_pct(overall.ci_high)}]"
+            right_rows.append((y, ci, "100%", "bold"))
+        elif kind == "pi":
+            spans.append((y, f"{level} prediction interval", "normal", "italic"))
+            pi = f"[{_pct(overall.pi_low)}, {_pct(overall.pi_high)}]"
+            right_rows.append((y, pi, "", "normal"))
+
+    return left_head, left_cols, spans, right_rows
+
+
+def _forest_pooled(
+    ax: Axes, report: PoolReport, items: list[tuple[str, float, Any]], level: str
+) -> None:
+    """Diamonds of the subgroups and the overall estimate, the prediction interval through
+    the overall diamond, and a dotted reference line at the overall estimate."""
+    fits = report.group_fits or {}
+    overall = report.overall
+    for kind, y, payload in items:
+        if kind == "subtotal":
+            fit = fits[payload]
+            _diamond(
+                ax,
+                y,
+                fit.ci_low,
+                fit.estimate,
+                fit.ci_high,
+                facecolor=_OKABE_ITO["sky blue"],
+                edgecolor=_OKABE_ITO["blue"],
+                lw=0.8,
+                gid=f"pooled:{payload}",
+            )
+        elif kind == "overall":
+            _diamond(
+                ax,
+                y,
+                overall.ci_low,
+                overall.estimate,
+                overall.ci_high,
+                facecolor=_OKABE_ITO["vermillion"],
+                edgecolor=_OKABE_ITO["black"],
+                lw=0.8,
+                gid="pooled:overall",
+            )
+            ax.vlines(
+                overall.estimate * 100,
+                0.6,
+                y,
+                colors=_GREY,
+                linestyles=":",
+                lw=0.8,
+                zorder=1,
+                gid="overall-reference",
+            )
+            if overall.pi_low is not None:
+                ax.plot(
+                    np.clip([overall.pi_low * 100, overall.pi_high * 100], 0, 100),
+                    [y, y],
+                    color=_OKABE_ITO["vermillion"],
+                    lw=1.0,
+                    marker="|",
+                    markersize=9,
+                    markeredgewidth=1.0,
+                    zorder=3,
+                    clip_on=False,
+                    label=f"{level} prediction interval",
+                    gid="prediction-interval",
+                )
+
+
+def forest_plot(
+    base: EvidenceBase,
+    *,
+    by: str | None = "conditions",
+    report: PoolReport | None = None,
+    ax: Axes | None = None,
+    **pool_kwargs: Any,
+) -> Figure:
+    """Forest plot of response rates: one row per pooled outcome row, grouped, with diamonds.
+
+    Left of the axes: study, arm, outcome (domain and scale), timepoint and responders/N.
+    Each row's rate is a square whose area is proportional to its weight in the overall
+    model, with its confidence interval (Wilson by default) as a line. Rows are grouped by
+    ``by`` with a header and a pooled diamond per group; the overall diamond carries the
+    prediction interval as a thin line with end caps. Right of the axes: rate [CI] in percent
+    and the weight. Under the axes: the rows and studies not pooled, with their reasons, and
+    the method.
+
+    Parameters
+    ----------
+    base : EvidenceBase
+        The evidence base (not modified).
+    by : str or None
+        Column of the outcomes or studies table to group rows by (``None``: no groups).
+        Ignored when ``report`` is given (its own ``by`` is used).
+    report : PoolReport, optional
+        A result of :func:`evidence.pooling.pool_evidence`; computed from ``base`` with
+        ``by`` and ``pool_kwargs`` when not given.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (its figure is returned, not resized). By default a new figure 8 in
+        wide whose height grows with the number of rows.
+    **pool_kwargs
+        Passed to :func:`~evidence.pooling.pool_evidence` (``measure``, ``method``,
+        ``ci_method``, ``selection``, …).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = forest_plot(evidence.load("studies.bib"), by="conditions")  # doctest: +SKIP
+    """
+    if report is None:
+        report = pool_evidence(base, by=by, **pool_kwargs)
+    per = report.per_study
+    overall = report.overall
+    items, last_y = _forest_layout(report)
+    level = f"{100 * (overall.level if overall is not None else 0.95):g}%"
+
+    study_rows = [(y, i) for kind, y, i in items if kind == "study"]
+    fits = report.group_fits or {}
+    left_head, left_cols, spans, right_rows = _forest_table(report, items, level)
+    widths = [
+        max([_text_width(h, weight="bold")] + [_text_width(v) for v in column])
+        for h, column in zip(left_head, left_cols, strict=True)
+    ]
+    span_width = max(
+        [_text_width(t, weight=w) + 4 for _, t, w, _ in spans] + [0.0]
+    )  # +4: italic overhang
+    left_width = sum(widths) + _GAP * (len(widths) - 1)
+    if span_width > left_width:
+        widths[0] += span_width - left_width
+        left_width = span_width
+    rate_head, weight_head = f"Rate % [{level} CI]", "Weight"
+    rate_width = max(
+        [_text_width(rate_head, weight="bold")] + [_text_width(r[1]) for r in right_rows]
+    )
+    weight_width = max(
+        [_text_width(weight_head, weight="bold")] + [_text_width(r[2]) for r in right_rows]
+    )
+    edge = _GAP + _SQUARE / 2  # table to axes: a square at 0 or 100% overhangs the axes
+    pad = left_width + edge
+
+    note_text = " ".join(t for t in (_excluded_text(report), _method_text(report)) if t)
+    row_in = 0.21
+    n_rows = last_y + 1.2
+    note_lines = len(_wrap(note_text, _WIDTH * 72 - 2 * _MARGIN - 12))
+    height = n_rows * row_in + 0.55 + _BELOW_AXIS / 72 + _note_height(note_lines)
+    fig, ax = _figure_for(ax, _WIDTH, height)
+
+    # Geometry of the data area.
+    ax.set_xlim(0, 100)
+    ax.set_ylim(last_y + 0.7, -0.7)
+    ax.set_xticks(np.arange(0, 101, 20))
+    ax.set_xlabel("Response rate (%)", fontsize=_FONT)
+    ax.tick_params(axis="x", labelsize=_FONT)
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ys = np.array([y for y, _ in study_rows], dtype=float)
+    ax.set_yticks(ys, [_plain(v) for v in left_cols[0]], ha="left", fontsize=_FONT)
+    ax.tick_params(axis="y", length=0, pad=pad)
+    row_pts = fig.get_figheight() * 72 * ax.get_position().height / (last_y + 1.4)
+
+    # Study rows: CI lines, weight-proportional squares.
+    if len(study_rows):
+        idx = [i for _, i in study_rows]
+        rate = per["rate"].to_numpy(dtype=float)[idx] * 100
+        low = per["ci_low"].to_numpy(dtype=float)[idx] * 100
+        high = per["ci_high"].to_numpy(dtype=float)[idx] * 100
+        weight = per["weight"].to_numpy(dtype=float, na_value=np.nan)[idx]
+        if np.all(np.isnan(weight)):
+            weight = np.ones_like(rate)
+        side = min(0.8 * row_pts, _SQUARE)  # largest square: 80% of a row at most
+        sizes = side**2 * weight / np.nanmax(weight)
+        ax.hlines(ys, low, high, color=_OKABE_ITO["black"], lw=1.0, zorder=2, gid="study-cis")
+        ax.scatter(
+            rate,
+            ys,
+            s=sizes,
+            marker="s",
+            color=_OKABE_ITO["blue"],
+            edgecolors="none",
+            zorder=3,
+            clip_on=False,
+            gid="study-rates",
+        )
+
+    _forest_pooled(ax, report, items, level)
+
+    # Table text outside the axes, at fixed offsets in points from its edges.
+    left_at = blended_transform_factory(ax.transAxes, ax.transData)
+
+    def put(text: str, y: float, dx: float, *, side: float = 0, ha: str = "left", **kw: Any):
+        ax.annotate(
+            text,
+            xy=(side, y),
+            xycoords=left_at,
+            xytext=(dx, 0),
+            textcoords="offset points",
+            ha=ha,
+            va="center_baseline",
+            fontsize=_FONT,
+            annotation_clip=False,
+            parse_math=False,
+            **kw,
+        )
+
+    x = -pad
+    for j, (head, column) in enumerate(zip(left_head, left_cols, strict=True)):
+        put(head, 0.0, x, fontweight="bold")
+        if j > 0:
+            for (y, _), value in zip(study_rows, column, strict=True):
+                put(value, y, x)
+        x += widths[j] + _GAP
+    for y, text, weight, style in spans:
+        put(text, y, -pad, fontweight=weight, fontstyle=style)
+    rate_x, weight_x = edge + rate_width, edge + _GAP + rate_width + weight_width
+    put(rate_head, 0.0, rate_x, side=1, ha="right", fontweight="bold")
+    put(weight_head, 0.0, weight_x, side=1, ha="right", fontweight="bold")
+    for y, ci, weight, style in right_rows:
+        put(ci, y, rate_x, side=1, ha="right", fontweight=style, gid="rate-text")
+        if weight:
+            put(weight, y, weight_x, side=1, ha="right", fontweight=style)
+
+    agents = report.selection.included["agent"].astype("string").dropna().unique()
+    who = f" in {agents[0]} arms" if len(agents) == 1 else ""
+    grouping = f", by {_column_name(report.by).lower()}" if fits else ""
+    heading = f"Response rate{who}{grouping}"
+    ax.set_title(heading, loc="left", fontsize=_TITLE, fontweight="bold")
+    # Align the (left) title with the table's left edge rather than the axes'.
+    title = next(
+        t
+        for t in ax.get_children()
+        if type(t) is Text and t.get_text() == heading and t.get_ha() == "left"
+    )
+    title.set_transform(
+        title.get_transform() + ScaledTranslation(-pad / 72, 0, fig.dpi_scale_trans)
+    )
+    if overall is None:
+        ax.text(50, last_y, "No rows to pool", ha="center", va="center", fontsize=_FONT)
+    _note(fig, ax, note_text)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Response over time
+# --------------------------------------------------------------------------------------------
+
+
+def response_over_time(base: EvidenceBase, *, ax: Axes | None = None) -> Figure:
+    """Response rate (%) against time since dosing, one line per study and arm.
+
+    Uses every outcome row with a rate (responders/n, or a reported percentage) and a
+    timepoint, in every arm. Ketamine arms are solid lines with filled markers, comparator
+    arms (placebo, midazolam, active control) dashed lines with hollow markers, in the study's
+    colour. Points of different outcomes (domain or scale) of one arm are not joined, and
+    are labelled. Time is on a log scale in hours (ranges such as ``1-3 days`` at their end).
+    Rows left out (no timepoint, or no rate) are listed under the chart.
+
+    Parameters
+    ----------
+    base : EvidenceBase
+        The evidence base (not modified).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (the legend goes to its right).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    frame = analysis_table(base)
+    has_rate = frame["rate"].notna()
+    has_time = frame["time_hours"].notna()
+    shown = frame[has_rate & has_time]
+    series = list(dict.fromkeys(zip(shown["key"], shown["arm"], strict=True)))
+    study_keys = list(dict.fromkeys(shown["key"]))
+    colours = dict(zip(study_keys, _palette(len(study_keys)), strict=True))
+    markers = {k: _MARKERS[i % len(_MARKERS)] for i, k in enumerate(study_keys)}
+    labels = dict(zip(frame["key"], frame["study"], strict=False))
+
+    left_out = []
+    for (study, arm), rows in frame[has_rate & ~has_time].groupby(["study", "arm"], sort=False):
+        outcomes = ", ".join(
+            _outcome_label(d, m) for d, m in zip(rows["domain"], rows["measure"], strict=True)
+        )
+        left_out.append(f"{study} · {arm} ({outcomes})")
+    no_rate = [
+        f"{study} · {arm}"
+        for study, arm in zip(frame["study"][~has_rate], frame["arm"][~has_rate], strict=True)
+    ]
+    note = f"Points: {len(shown)} rows with a response rate and a timepoint."
+    if left_out:
+        note += " Not shown, no timepoint: " + "; ".join(left_out) + "."
+    if no_rate:
+        note += " Not shown, no response rate: " + "; ".join(no_rate) + "."
+    note += " Several outcomes of one arm are labelled and not joined."
+
+    comparators = sorted({_plain(a) for a in shown["agent"] if _is_comparator(a)})
+    legend_names = [labels[k] for k in study_keys] + ["ketamine arm"]
+    if comparators:
+        legend_names.append(f"comparator arm ({', '.join(comparators)})")
+    entry = max(_text_width(t) for t in legend_names) + 5.8 * _FONT  # handle, pad, spacing
+    ncol = max(1, int((_WIDTH * 72 - 60 + 2 * _FONT) // entry))
+    legend_rows = -(-len(legend_names) // ncol)
+    height = 3.6 + legend_rows * _FONT * 1.75 / 72 + 0.3
+    height += _note_height(len(_wrap(note, _WIDTH * 72 - 2 * _MARGIN - 12)))
+    fig, ax = _figure_for(ax, _WIDTH, height)
+
+    hours = shown["time_hours"].to_numpy(dtype=float)
+    low = min([0.7, *(hours / 1.6)])
+    high = max([1000.0, *(hours * 1.6)])
+    labels_to_place: list[tuple[float, float, str, str]] = []
+    for key, arm in series:
+        rows = shown[(shown["key"] == key) & (shown["arm"] == arm)].copy()
+        rows["outcome"] = [
+            _outcome_label(d, m) for d, m in zip(rows["domain"], rows["measure"], strict=True)
+        ]
+        rows = rows.sort_values(["outcome", "time_hours"], kind="stable")
+        xs: list[float] = []
+        ys: list[float] = []
+        for _, part in rows.groupby("outcome", sort=False):
+            if xs:
+                xs.append(np.nan)
+                ys.append(np.nan)
+            xs.extend(part["time_hours"].to_numpy(dtype=float))
+            ys.extend(part["rate"].to_numpy(dtype=float) * 100)
+        comparator = _is_comparator(rows["agent"].iloc[0])
+        colour = colours[key]
+        ax.plot(
+            xs,
+            ys,
+            color=colour,
+            linestyle="--" if comparator else "-",
+            lw=1.4,
+            marker=markers[key],
+            markersize=6,
+            markerfacecolor="white" if comparator else colour,
+            markeredgecolor=colour,
+            markeredgewidth=1.3,
+            clip_on=False,
+            zorder=3,
+            label=f"{labels[key]} · {arm}",
+            gid=f"series:{key}:{arm}",
+        )
+        if rows["outcome"].nunique() > 1:
+            labels_to_place += [
+                (float(x), float(y), text, colour)
+                for x, y, text in zip(
+                    rows["time_hours"], rows["rate"] * 100, rows["outcome"], strict=True
+                )
+            ]
+
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ticks = [(h, t) for h, t in _TIME_TICKS if low <= h <= high]
+    ax.set_xticks([h for h, _ in ticks], [t for _, t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_ylim(-4, 104)
+    ax.set_yticks(np.arange(0, 101, 20))
+    ax.tick_params(labelsize=_FONT)
+    ax.grid(True, color=_LIGHT, lw=0.6, zorder=0)
+    ax.set_axisbelow(True)
+    for side in ("right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_xlabel("Time since dosing (log scale)", fontsize=_FONT)
+    ax.set_ylabel("Response rate (%)", fontsize=_FONT)
+    ax.set_title(
+        "Response rate over time since dosing, by study and arm",
+        loc="left",
+        fontsize=_TITLE,
+        fontweight="bold",
+    )
+
+    handles = [
+        Line2D([], [], color=colours[k], marker=markers[k], lw=1.4, markersize=6)
+        for k in study_keys
+    ]
+    handles.append(Line2D([], [], color=_GREY, marker="o", lw=1.4, markersize=6))
+    if comparators:
+        handles.append(
+            Line2D([], [], color=_GREY, marker="o", ls="--", lw=1.4, markersize=6, mfc="white")
+        )
+    # Legend under the x label, as many columns as the axes' width holds.
+    below = _below(fig, ax)
+    ncol = max(1, int((ax.bbox.width * 72 / fig.dpi + 2 * _FONT) // entry))
+    ax.legend(
+        handles,
+        legend_names,
+        loc="upper left",
+        bbox_to_anchor=(0, 0),
+        bbox_transform=ax.transAxes + ScaledTranslation(0, -(below + 4) / 72, fig.dpi_scale_trans),
+        ncol=ncol,
+        fontsize=_FONT,
+        title="Study (colour) · arm (style: solid filled = ketamine, dashed hollow = comparator)",
+        title_fontsize=_FONT,
+        alignment="left",
+        handlelength=3.0,
+        frameon=False,
+        borderaxespad=0,
+    )
+    _place_labels(fig, ax, labels_to_place)
+    _note(fig, ax, note)
+    return fig
+
+
+def _place_labels(fig: Figure, ax: Axes, labels: list[tuple[float, float, str, str]]) -> None:
+    """Annotate data points with small labels, each on the first side of its point (right,
+    left, above, below) where it overlaps no marker, no label placed before and stays inside
+    the axes; on the right if no side is free."""
+    if not labels:
+        return
+    fig.draw_without_rendering()
+    scale = 72 / fig.dpi
+    points = [
+        ax.transData.transform((x, y)) * scale
+        for line in ax.get_lines()
+        for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)
+        if np.isfinite(x) and np.isfinite(y)
+    ]
+    r = 4.5  # marker half-size in points
+    taken = [(px - r, py - r, px + r, py + r) for px, py in points]
+    frame = ax.bbox.extents * scale
+    height = _SMALL * 1.2
+    for x, y, text, colour in labels:
+        px, py = ax.transData.transform((x, y)) * scale
+        width = _text_width(text, _SMALL)
+        half = height / 2
+        sides = (  # offset, ha, va, box (x0, y0, x1, y1)
+            ((7, 0), "left", "center", (px + 7, py - half, px + 7 + width, py + half)),
+            ((-7, 0), "right", "center", (px - 7 - width, py - half, px - 7, py + half)),
+            ((0, 7), "center", "bottom", (px - width / 2, py + 7, px + width / 2, py + 7 + height)),
+            ((0, -7), "center", "top", (px - width / 2, py - 7 - height, px + width / 2, py - 7)),
+        )
+
+        def free(box: tuple[float, float, float, float]) -> bool:
+            inside = box[0] >= frame[0] and box[2] <= frame[2] + 20 and box[1] >= frame[1] - 6
+            return inside and not any(
+                box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken
+            )
+
+        offset, ha, va, box = next((side for side in sides if free(side[3])), sides[0])
+        taken.append(box)
+        ax.annotate(
+            text,
+            xy=(x, y),
+            xytext=offset,
+            textcoords="offset points",
+            ha=ha,
+            va=va,
+            fontsize=_SMALL,
+            color=colour,
+            parse_math=False,
+            gid="outcome-label",
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Evidence map
+# --------------------------------------------------------------------------------------------
+
+
+def evidence_map(
+    base: EvidenceBase,
+    *,
+    rows: str = "conditions",
+    columns: str = "route",
+    ax: Axes | None = None,
+) -> Figure:
+    """Bubble grid of the evidence: ``rows`` × ``columns`` of the studies table.
+
+    Bubble area is proportional to the participants enrolled (sum of ``n_enrolled``) and the
+    number of studies is written in or beside each bubble. A study listing several values
+    (``GAD; SAD``) counts in each; a study without a value goes to ``(not stated)``; an open
+    circle marks studies with no enrolment stated (reviews).
+
+    Parameters
+    ----------
+    base : EvidenceBase
+        The evidence base (not modified).
+    rows, columns : str
+        Columns of the studies table (``conditions``, ``route``, ``design``, ``blinding``, …).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (the size legend goes to its right).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``rows`` or ``columns`` is not a column of the studies table.
+    """
+    studies = base.studies
+    for name, value in (("rows", rows), ("columns", columns)):
+        if value not in studies.columns:
+            raise ValueError(
+                f"{name} must be a column of the studies table; got {value!r} "
+                f"(allowed: {', '.join(studies.columns)})"
+            )
+    cells: dict[tuple[str, str], list[float]] = {}  # (row, column) -> [studies, participants]
+    for row_value, col_value, n in zip(
+        studies[rows], studies[columns], studies["n_enrolled"], strict=True
+    ):
+        for r in _categories(row_value):
+            for c in _categories(col_value):
+                cell = cells.setdefault((r, c), [0, 0])
+                cell[0] += 1
+                cell[1] += 0 if pd.isna(n) else int(n)
+    vocab = {
+        name: STUDY_SPECS[name].choices if name in STUDY_SPECS else () for name in (rows, columns)
+    }
+    row_order = _ordered((r for r, _ in cells), vocab[rows])
+    col_order = _ordered((c for _, c in cells), vocab[columns])
+
+    unstated = any(cell[1] == 0 for cell in cells.values())
+    note = (
+        "Number: studies in the cell. Bubble area ∝ participants enrolled (sum of n_enrolled)"
+        + ("; open circle: enrolment not stated (e.g. reviews)" if unstated else "")
+        + ". A study listed in several rows or columns (e.g. GAD; SAD) counts in each. "
+        f"{len(studies)} entries."
+    )
+    col_pts = (_WIDTH * 72 - 160) / max(len(col_order), 1)  # estimated width of a grid column
+    col_labels = [_fit_label(_plain(c), col_pts) for c in col_order]
+    two_lines = any("\n" in c for c in col_labels)
+    height = 1.2 + 0.42 * len(row_order) + (0.15 if two_lines else 0.0)
+    height += _BELOW_AXIS / 72 + _note_height(len(_wrap(note, _WIDTH * 72 - 2 * _MARGIN - 12)))
+    fig, ax = _figure_for(ax, _WIDTH, height)
+
+    cell_pts = min(
+        fig.get_figwidth() * 72 * ax.get_position().width / max(len(col_order), 1),
+        fig.get_figheight() * 72 * ax.get_position().height / max(len(row_order), 1),
+        0.42 * 72,
+    )
+    biggest = max((cell[1] for cell in cells.values()), default=0) or 1
+    s_max = (0.92 * cell_pts) ** 2
+    keys = sorted(cells, key=lambda rc: (row_order.index(rc[0]), col_order.index(rc[1])))
+    xs = np.array([col_order.index(c) for _, c in keys], dtype=float)
+    ys = np.array([row_order.index(r) for r, _ in keys], dtype=float)
+    people = np.array([cells[k][1] for k in keys], dtype=float)
+    counts = [int(cells[k][0]) for k in keys]
+    stated = people > 0
+    sizes = np.where(stated, s_max * people / biggest, 40.0)
+    blue = to_rgba(_OKABE_ITO["blue"], 0.85)
+    ax.scatter(
+        xs,
+        ys,
+        s=sizes,
+        facecolors=[blue if ok else (1, 1, 1, 0) for ok in stated],
+        edgecolors=[_OKABE_ITO["blue"]] * len(keys),
+        linewidths=1.0,
+        zorder=3,
+        gid="bubbles",
+    )
+    for x, y, s, k in zip(xs, ys, sizes, counts, strict=True):
+        diameter = float(np.sqrt(s))
+        inside = diameter >= 15
+        ax.annotate(
+            str(k),
+            xy=(x, y),
+            xytext=(0 if inside else diameter / 2 + 2.5, 0),
+            textcoords="offset points",
+            ha="center" if inside else "left",
+            va="center",
+            fontsize=_FONT,
+            fontweight="bold",
+            color="white" if inside else _OKABE_ITO["black"],
+            gid="study-count",
+        )
+
+    ax.set_xlim(-0.5, len(col_order) - 0.5)
+    ax.set_ylim(len(row_order) - 0.5, -0.5)
+    ax.set_xticks(range(len(col_order)), col_labels, fontsize=_FONT)
+    ax.set_yticks(range(len(row_order)), [_plain(r) for r in row_order], fontsize=_FONT)
+    ax.set_xticks(np.arange(len(col_order) + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(len(row_order) + 1) - 0.5, minor=True)
+    ax.grid(True, which="minor", color=_LIGHT, lw=0.6)
+    ax.tick_params(which="both", length=0)
+    ax.set_axisbelow(True)
+    for spine in ax.spines.values():
+        spine.set_color(_LIGHT)
+    row_name, col_name = _column_name(rows), _column_name(columns)
+    ax.set_ylabel(row_name, fontsize=_FONT)
+    ax.set_xlabel(col_name, fontsize=_FONT)
+    ax.set_title(
+        f"Evidence map: studies by {row_name.lower()} and {col_name.lower()}",
+        loc="left",
+        fontsize=_TITLE,
+        fontweight="bold",
+    )
+
+    references = sorted({_nice(biggest), _nice(biggest / 5), _nice(biggest / 25)})
+    handles = [
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker="o",
+            markersize=float(np.sqrt(s_max * v / biggest)),
+            mfc=blue,
+            mec=_OKABE_ITO["blue"],
+        )
+        for v in references
+    ]
+    labels = [str(v) for v in references]
+    if not stated.all():
+        handles.append(Line2D([], [], ls="", marker="o", markersize=np.sqrt(40), mfc="white"))
+        handles[-1].set_markeredgecolor(_OKABE_ITO["blue"])
+        labels.append("not stated")
+    ax.legend(
+        handles,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        title="Participants",
+        title_fontsize=_FONT,
+        fontsize=_FONT,
+        frameon=False,
+        labelspacing=1.3,
+        borderaxespad=0,
+        handletextpad=1.2,
+    )
+    _note(fig, ax, note)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Saving
+# --------------------------------------------------------------------------------------------
+
+
+def save_figure(fig: Figure, path_without_suffix: str | os.PathLike[str]) -> list[Path]:
+    """Write ``fig`` as PNG (200 dpi) and SVG, byte-identical from run to run.
+
+    The SVG carries no date and uses a fixed hash salt for its element ids; the PNG carries
+    no software stamp. Parent folders are created.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to write.
+    path_without_suffix : str or os.PathLike
+        Target path without suffix: ``reports/figures/forest`` writes ``forest.png`` and
+        ``forest.svg``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, PNG first.
+    """
+    stem = Path(path_without_suffix)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    png = stem.with_name(stem.name + ".png")
+    svg = stem.with_name(stem.name + ".svg")
+    with matplotlib.rc_context({"svg.hashsalt": "evidence"}):
+        fig.savefig(png, format="png", dpi=200, metadata={"Software": None})
+        fig.savefig(svg, format="svg", metadata={"Date": None})
+    return [png, svg]
