@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from pathlib import Path
 from evidence.base import EvidenceBase, load
 from evidence.errors import ValidationError
 
-__all__ = ["FIGURES", "BuildResult", "build_reports"]
+__all__ = ["FIGURES", "BuildResult", "build_reports", "tool_versions"]
 
 #: Figures written to ``reports/figures/`` (name → chart function in :mod:`evidence.charts`).
 FIGURES = {
@@ -43,6 +44,14 @@ class BuildResult:
 
     outputs: tuple[Path, ...]
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions that determine the outputs' bytes (recorded in the manifest)."""
+    names = ("evidence", "bibtexparser", "pandas", "numpy", "scipy", "statsmodels", "openpyxl")
+    versions = {name: version(name) for name in (*names, "matplotlib")}
+    versions["python"] = platform.python_version()
+    return versions
 
 
 def _sha256(path: Path) -> str:
@@ -123,10 +132,7 @@ def build_reports(
         manifest = {
             "source": {"path": Path(bib).name, "sha256": _sha256(Path(bib))},
             "outputs": {p.relative_to(stage).as_posix(): _sha256(p) for p in outputs},
-            "versions": {
-                name: version(name)
-                for name in ("evidence", "bibtexparser", "pandas", "openpyxl", "matplotlib")
-            },
+            "versions": tool_versions(),
             "settings": SETTINGS,
         }
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

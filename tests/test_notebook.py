@@ -1,0 +1,44 @@
+"""The notebook is stored without outputs and runs top to bottom (nbclient)."""
+
+from __future__ import annotations
+
+import nbformat
+from nbclient import NotebookClient
+
+from .conftest import ROOT
+
+NOTEBOOK = ROOT / "notebooks" / "1.0-evidence-summary.ipynb"
+
+
+def test_notebook_is_stored_without_outputs() -> None:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code, "the notebook has code cells"
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+
+
+def test_notebook_executes(tmp_path) -> None:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
+    client.execute()
+    text = "\n".join(
+        out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+    )
+    assert "EvidenceBase('../studies.bib': 16 entries, 0 errors, 0 warnings)" in text
+    assert "Pooled response: 75.6% (95% CI 49.1% to 90.9%)" in text
+    images = [
+        out
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if "image/png" in out.get("data", {})
+    ]
+    assert len(images) == 3  # the three charts render inline
