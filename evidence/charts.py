@@ -185,6 +185,67 @@ def _span(fig: Figure, ax: Axes) -> tuple[float, float]:
     return box.x0 / fig.bbox.width, box.width * 72 / fig.dpi
 
 
+def _over_time_points(shown: Any, ax: Axes | None, n_series: int, max_series: int) -> Figure:
+    """The response-over-time chart for many study arms: points by arm type only."""
+    note = (
+        f"Points: {len(shown)} rows with a response rate and a timepoint, from {n_series} "
+        f"study arms; with more than {max_series} arms the per-study lines, legend and labels "
+        "are left out."
+    )
+    height = 4.4 + _note_height(len(_wrap(note, _WIDTH * 72 - 2 * _MARGIN - 12)))
+    fig, ax = _figure_for(ax, _WIDTH, height)
+    hours = shown["time_hours"].to_numpy(dtype=float)
+    rate = shown["rate"].to_numpy(dtype=float) * 100
+    comparator = np.array([_is_comparator(a) for a in shown["agent"]], dtype=bool)
+    blue, red = _OKABE_ITO["blue"], _OKABE_ITO["vermillion"]
+    ax.scatter(
+        hours[~comparator],
+        rate[~comparator],
+        s=16,
+        color=blue,
+        alpha=0.55,
+        edgecolors="none",
+        label="ketamine arm",
+        gid="points:ketamine",
+    )
+    ax.scatter(
+        hours[comparator],
+        rate[comparator],
+        s=16,
+        facecolors="white",
+        edgecolors=red,
+        linewidths=0.9,
+        alpha=0.8,
+        label="comparator arm",
+        gid="points:comparator",
+    )
+    low = min([0.7, *(hours / 1.6)])
+    high = max([1000.0, *(hours * 1.6)])
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ticks = [(h, t) for h, t in _TIME_TICKS if low <= h <= high]
+    ax.set_xticks([h for h, _ in ticks], [t for _, t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_ylim(-4, 104)
+    ax.set_yticks(np.arange(0, 101, 20))
+    ax.tick_params(labelsize=_FONT)
+    ax.grid(True, color=_LIGHT, lw=0.6, zorder=0)
+    ax.set_axisbelow(True)
+    for side in ("right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_xlabel("Time since dosing (log scale)", fontsize=_FONT)
+    ax.set_ylabel("Response rate (%)", fontsize=_FONT)
+    ax.set_title(
+        "Response rate over time since dosing, all study arms",
+        loc="left",
+        fontsize=_TITLE,
+        fontweight="bold",
+    )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=_FONT, frameon=False)
+    _note(fig, ax, note)
+    return fig
+
+
 def _note(fig: Figure, ax: Axes, text: str) -> None:
     """Small print under the axes (below tick labels and x label), wrapped to the figure."""
     if not text:
@@ -302,7 +363,7 @@ def _method_text(report: PoolReport) -> str:
     repeated = rows["key"].value_counts()
     repeated = repeated[repeated > 1]
     if len(repeated):
-        listed = ", ".join(f"{key} ({count} rows)" for key, count in repeated.items())
+        listed = ", ".join(_capped([f"{key} ({count} rows)" for key, count in repeated.items()]))
         text += f" Studies contributing more than one row: {listed}."
     return text
 
@@ -324,28 +385,41 @@ def _excluded_text(report: PoolReport) -> str:
     ]
     text = ""
     if items:
-        text += "Not pooled: " + "; ".join(items) + "."
+        text += "Not pooled: " + "; ".join(_capped(items)) + "."
     if studies:
-        text += (" " if text else "") + "No outcome rows: " + ", ".join(studies) + "."
+        text += (" " if text else "") + "No outcome rows: " + ", ".join(_capped(studies)) + "."
     return text
 
 
-def _forest_layout(report: PoolReport) -> tuple[list[tuple[str, float, Any]], float]:
+_NOTE_ITEMS = 12  # items listed in a chart note before "… and N more"
+
+
+def _capped(items: list[str]) -> list[str]:
+    if len(items) <= _NOTE_ITEMS:
+        return items
+    rest = len(items) - _NOTE_ITEMS
+    return [*items[:_NOTE_ITEMS], f"… and {rest} more (all are listed in the workbook)"]
+
+
+def _forest_layout(
+    report: PoolReport, summary: bool = False
+) -> tuple[list[tuple[str, float, Any]], float]:
     """Rows of the forest plot as ``(kind, y, payload)`` top to bottom, and the last y.
 
     Kinds: ``header`` (column headings), ``group``, ``study`` (payload: row index in
-    ``per_study``), ``subtotal`` (payload: group), ``overall`` and ``pi``.
+    ``per_study``), ``subtotal`` (payload: group), ``overall`` and ``pi``. With ``summary``,
+    study rows are left out (only group subtotals and the overall result).
     """
     items: list[tuple[str, float, Any]] = [("header", 0.0, None)]
     y = 1.2
     fits = report.group_fits if report.by is not None else None
-    n = len(report.per_study)
+    n = 0 if summary else len(report.per_study)
     if fits:
         groups = report.selection.included[report.by].astype("string").fillna("(missing)")
         for group in fits:
             items.append(("group", y, group))
             y += 1
-            for i in np.flatnonzero(groups.eq(group).to_numpy()):
+            for i in [] if summary else np.flatnonzero(groups.eq(group).to_numpy()):
                 items.append(("study", y, int(i)))
                 y += 1
             items.append(("subtotal", y, group))
@@ -506,6 +580,7 @@ def forest_plot(
     by: str | None = "conditions",
     report: PoolReport | None = None,
     ax: Axes | None = None,
+    max_rows: int | None = 80,
     **pool_kwargs: Any,
 ) -> Figure:
     """Forest plot of response rates: one row per pooled outcome row, grouped, with diamonds.
@@ -531,6 +606,9 @@ def forest_plot(
     ax : matplotlib.axes.Axes, optional
         Axes to draw into (its figure is returned, not resized). By default a new figure 8 in
         wide whose height grows with the number of rows.
+    max_rows : int or None
+        With more pooled rows than this, only the group subtotals and the overall result are
+        drawn (a summary forest plot; the note says so); ``None`` draws every row.
     **pool_kwargs
         Passed to :func:`~evidence.pooling.pool_evidence` (``measure``, ``method``,
         ``ci_method``, ``selection``, …).
@@ -547,7 +625,8 @@ def forest_plot(
         report = pool_evidence(base, by=by, **pool_kwargs)
     per = report.per_study
     overall = report.overall
-    items, last_y = _forest_layout(report)
+    summary = max_rows is not None and len(per) > max_rows
+    items, last_y = _forest_layout(report, summary)
     level = f"{100 * (overall.level if overall is not None else 0.95):g}%"
 
     study_rows = [(y, i) for kind, y, i in items if kind == "study"]
@@ -574,7 +653,13 @@ def forest_plot(
     edge = _GAP + _SQUARE / 2  # table to axes: a square at 0 or 100% overhangs the axes
     pad = left_width + edge
 
-    note_text = " ".join(t for t in (_excluded_text(report), _method_text(report)) if t)
+    omitted = (
+        f"Summary plot: the {len(per)} pooled rows (more than max_rows = {max_rows}) are not "
+        "drawn one by one; they are in the workbook's Outcomes and Pooled sheets."
+        if summary
+        else ""
+    )
+    note_text = " ".join(t for t in (omitted, _excluded_text(report), _method_text(report)) if t)
     row_in = 0.21
     n_rows = last_y + 1.2
     note_lines = len(_wrap(note_text, _WIDTH * 72 - 2 * _MARGIN - 12))
@@ -680,7 +765,9 @@ def forest_plot(
 # --------------------------------------------------------------------------------------------
 
 
-def response_over_time(base: EvidenceBase, *, ax: Axes | None = None) -> Figure:
+def response_over_time(
+    base: EvidenceBase, *, ax: Axes | None = None, max_series: int | None = 24
+) -> Figure:
     """Response rate (%) against time since dosing, one line per study and arm.
 
     Uses every outcome row with a rate (responders/n, or a reported percentage) and a
@@ -696,6 +783,10 @@ def response_over_time(base: EvidenceBase, *, ax: Axes | None = None) -> Figure:
         The evidence base (not modified).
     ax : matplotlib.axes.Axes, optional
         Axes to draw into (the legend goes to its right).
+    max_series : int or None
+        With more study arms than this, the per-study lines, legend and labels are left out
+        and every point is drawn in its arm's style only (ketamine or comparator); ``None``
+        always draws one line per study and arm.
 
     Returns
     -------
@@ -727,6 +818,8 @@ def response_over_time(base: EvidenceBase, *, ax: Axes | None = None) -> Figure:
     if no_rate:
         note += " Not shown, no response rate: " + "; ".join(no_rate) + "."
     note += " Several outcomes of one arm are labelled and not joined."
+    if max_series is not None and len(series) > max_series:
+        return _over_time_points(shown, ax, len(series), max_series)
 
     comparators = sorted({_plain(a) for a in shown["agent"] if _is_comparator(a)})
     legend_names = [labels[k] for k in study_keys] + ["ketamine arm"]

@@ -503,3 +503,41 @@ def test_saves_are_byte_identical(base, report, tmp_path) -> None:
     second = save_figure(forest_plot(base, report=report), tmp_path / "b")
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.suffix
+
+
+# --- many rows: summary modes -----------------------------------------------------------------
+
+
+def test_forest_summary_mode_above_max_rows(base, report) -> None:
+    fig = forest_plot(base, report=report, max_rows=5)
+    ax = fig.axes[0]
+    assert by_gid(ax, "study-rates") == [] or len(one(ax, "study-rates").get_offsets()) == 0
+    assert list(ax.get_yticks()) == []
+    diamonds = [p for p in ax.patches if isinstance(p, Polygon)]
+    assert len(diamonds) == len(report.group_fits) + 1
+    assert note(ax).startswith(
+        "Summary plot: the 8 pooled rows (more than max_rows = 5) are not drawn one by one"
+    )
+    assert fig.get_figheight() < forest_plot(base, report=report).get_figheight()
+
+
+def test_over_time_points_mode_above_max_series(base) -> None:
+    fig = response_over_time(base, max_series=3)
+    ax = fig.axes[0]
+    ketamine, comparator = one(ax, "points:ketamine"), one(ax, "points:comparator")
+    assert len(ketamine.get_offsets()) == 7 and len(comparator.get_offsets()) == 4
+    assert [line for line in ax.get_lines() if str(line.get_gid()).startswith("series:")] == []
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "ketamine arm",
+        "comparator arm",
+    ]
+    assert "from 8 study arms; with more than 3 arms" in note(ax)
+
+
+def test_long_note_lists_are_capped() -> None:
+    from evidence.charts import _capped
+
+    items = [f"k{i}" for i in range(20)]
+    assert _capped(items) == [*items[:12], "… and 8 more (all are listed in the workbook)"]
+    assert _capped(items[:3]) == items[:3]
