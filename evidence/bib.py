@@ -32,6 +32,7 @@ __all__ = [
     "append_text",
     "parse_bib",
     "read_bib",
+    "read_text",
     "scan_fields",
     "set_fields",
     "sha256_text",
@@ -107,6 +108,37 @@ def sha256_text(text: str, bom: bool = False) -> str:
     return hashlib.sha256(((_BOM if bom else "") + text).encode("utf-8")).hexdigest()
 
 
+def read_text(
+    path: str | os.PathLike[str], what: str = "a .bib file", expected: str = "BibTeX entries"
+) -> str:
+    """The UTF-8 text of a file, or :class:`BibFileError` with a one-line reason.
+
+    Missing files, directories, unreadable, empty and non-UTF-8 files each get their own
+    message (with the line of the first bad byte). A leading BOM is kept.
+    """
+    shown = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise BibFileError(f"{shown}: no such file") from None
+    except IsADirectoryError:
+        raise BibFileError(f"{shown}: is a directory, not {what}") from None
+    except PermissionError:
+        raise BibFileError(f"{shown}: permission denied") from None
+    except OSError as exc:
+        raise BibFileError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise BibFileError(f"{shown}: file is empty (expected {expected})")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BibFileError(
+            f"{shown}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}); re-save the file as UTF-8"
+        ) from None
+
+
 def read_bib(path: str | os.PathLike[str]) -> BibDocument:
     """Read and parse a ``.bib`` file, keeping its exact text.
 
@@ -116,29 +148,7 @@ def read_bib(path: str | os.PathLike[str]) -> BibDocument:
         If the file is missing, is a directory, is empty, or is not valid UTF-8; the message
         is one line saying which.
     """
-    p = Path(path)
-    shown = str(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise BibFileError(f"{shown}: no such file") from None
-    except IsADirectoryError:
-        raise BibFileError(f"{shown}: is a directory, not a .bib file") from None
-    except PermissionError:
-        raise BibFileError(f"{shown}: permission denied") from None
-    except OSError as exc:
-        raise BibFileError(f"{shown}: cannot read: {exc.strerror or exc}") from None
-    if not data.strip():
-        raise BibFileError(f"{shown}: file is empty (expected BibTeX entries)")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise BibFileError(
-            f"{shown}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
-            f"{exc.start}); re-save the file as UTF-8"
-        ) from None
-    return parse_bib(text, shown)
+    return parse_bib(read_text(path), str(path))
 
 
 def parse_bib(text: str, path: str = "<string>") -> BibDocument:

@@ -185,6 +185,25 @@ def _span(fig: Figure, ax: Axes) -> tuple[float, float]:
     return box.x0 / fig.bbox.width, box.width * 72 / fig.dpi
 
 
+def _time_axes(ax: Axes, low: float, high: float, title: str) -> None:
+    """Axes of the response-over-time chart: log hours with 1 h/1 d/1 wk/4 wk ticks, 0-100%."""
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ticks = [(h, t) for h, t in _TIME_TICKS if low <= h <= high]
+    ax.set_xticks([h for h, _ in ticks], [t for _, t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_ylim(-4, 104)
+    ax.set_yticks(np.arange(0, 101, 20))
+    ax.tick_params(labelsize=_FONT)
+    ax.grid(True, color=_LIGHT, lw=0.6, zorder=0)
+    ax.set_axisbelow(True)
+    for side in ("right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_xlabel("Time since dosing (log scale)", fontsize=_FONT)
+    ax.set_ylabel("Response rate (%)", fontsize=_FONT)
+    ax.set_title(title, loc="left", fontsize=_TITLE, fontweight="bold")
+
+
 def _over_time_points(shown: Any, ax: Axes | None, n_series: int, max_series: int) -> Figure:
     """The response-over-time chart for many study arms: points by arm type only."""
     note = (
@@ -221,26 +240,7 @@ def _over_time_points(shown: Any, ax: Axes | None, n_series: int, max_series: in
     )
     low = min([0.7, *(hours / 1.6)])
     high = max([1000.0, *(hours * 1.6)])
-    ax.set_xscale("log")
-    ax.set_xlim(low, high)
-    ticks = [(h, t) for h, t in _TIME_TICKS if low <= h <= high]
-    ax.set_xticks([h for h, _ in ticks], [t for _, t in ticks])
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_ylim(-4, 104)
-    ax.set_yticks(np.arange(0, 101, 20))
-    ax.tick_params(labelsize=_FONT)
-    ax.grid(True, color=_LIGHT, lw=0.6, zorder=0)
-    ax.set_axisbelow(True)
-    for side in ("right", "top"):
-        ax.spines[side].set_visible(False)
-    ax.set_xlabel("Time since dosing (log scale)", fontsize=_FONT)
-    ax.set_ylabel("Response rate (%)", fontsize=_FONT)
-    ax.set_title(
-        "Response rate over time since dosing, all study arms",
-        loc="left",
-        fontsize=_TITLE,
-        fontweight="bold",
-    )
+    _time_axes(ax, low, high, "Response rate over time since dosing, all study arms")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=_FONT, frameon=False)
     _note(fig, ax, note)
     return fig
@@ -876,26 +876,7 @@ def response_over_time(
                 )
             ]
 
-    ax.set_xscale("log")
-    ax.set_xlim(low, high)
-    ticks = [(h, t) for h, t in _TIME_TICKS if low <= h <= high]
-    ax.set_xticks([h for h, _ in ticks], [t for _, t in ticks])
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_ylim(-4, 104)
-    ax.set_yticks(np.arange(0, 101, 20))
-    ax.tick_params(labelsize=_FONT)
-    ax.grid(True, color=_LIGHT, lw=0.6, zorder=0)
-    ax.set_axisbelow(True)
-    for side in ("right", "top"):
-        ax.spines[side].set_visible(False)
-    ax.set_xlabel("Time since dosing (log scale)", fontsize=_FONT)
-    ax.set_ylabel("Response rate (%)", fontsize=_FONT)
-    ax.set_title(
-        "Response rate over time since dosing, by study and arm",
-        loc="left",
-        fontsize=_TITLE,
-        fontweight="bold",
-    )
+    _time_axes(ax, low, high, "Response rate over time since dosing, by study and arm")
 
     handles = [
         Line2D([], [], color=colours[k], marker=markers[k], lw=1.4, markersize=6)

@@ -94,6 +94,18 @@ def main() -> None:
     """Track research evidence in a BibTeX file: validate it, tabulate it, pool it."""
 
 
+def format_option(*choices: str, help: str = "Output format.") -> Callable[..., Any]:
+    """``--format`` with the given choices, the first being the default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
+
+
 def _render_problems(problems: list[Problem], fmt: str) -> str:
     if fmt == "json":
         return json.dumps([p.to_dict() for p in problems], indent=2, ensure_ascii=False)
@@ -102,14 +114,7 @@ def _render_problems(problems: list[Problem], fmt: str) -> str:
 
 @main.command()
 @bib_argument
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("text", "json")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
 @_handle_errors
 def validate(bib: str | None, bib_option: str | None, fmt: str, strict: bool) -> None:
@@ -134,14 +139,7 @@ def validate(bib: str | None, bib_option: str | None, fmt: str, strict: bool) ->
 @main.command()
 @bib_argument
 @click.option("--outcomes", is_flag=True, help="Show the outcomes table instead of studies.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "csv", "json"]),
-    default="text",
-    show_default=True,
-    help="text for terminals, csv/json (all columns) for pipes.",
-)
+@format_option("text", "csv", "json", help="text for terminals, csv/json (all columns) for pipes.")
 @click.option("--all", "all_columns", is_flag=True, help="Show every column in text format.")
 @click.option(
     "--columns",
@@ -238,14 +236,7 @@ def set_command(
 
 @main.command()
 @bib_argument
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("text", "json")
 @_handle_errors
 def duplicates(bib: str | None, bib_option: str | None, fmt: str) -> None:
     """List entries of BIB that duplicate an earlier one (same DOI or PMID, or a
@@ -325,14 +316,7 @@ def fmt(bib: str, check: bool, sort: str, show_diff: bool) -> None:
     show_default=True,
     help="The .bib file (with --rev).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("text", "json")
 @_handle_errors
 def diff_command(files: tuple[str, ...], rev: str | None, bib: str, fmt: str) -> None:
     """Entries added, removed and changed field by field between OLD and NEW (or --rev REV
@@ -399,14 +383,7 @@ def diff_command(files: tuple[str, ...], rev: str | None, bib: str, fmt: str) ->
 @click.option("--scale", help="Only this rating scale (outcomes' measure: Y-BOCS, HAM-A, …).")
 @click.option("--response", help="Only this response definition (exact text).")
 @click.option("--timepoint", metavar="WINDOW", help="e.g. '1 week' or '24 h..2 weeks'.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("table", "json")
 @_handle_errors
 def pool(
     bib: str | None,

@@ -42,6 +42,7 @@ from bibtexparser.model import (
     ParsingFailedBlock,
 )
 
+from evidence.bib import read_text
 from evidence.errors import EvidenceError, Problem
 
 __all__ = ["ImportedRecord", "make_key", "read_records", "render_entry"]
@@ -379,25 +380,8 @@ def render_entry(record: ImportedRecord, key: str, indent: str = "  ") -> str:
 
 
 def _read_text(path: Path, shown: str) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise EvidenceError(f"{shown}: no such file") from None
-    except IsADirectoryError:
-        raise EvidenceError(f"{shown}: is a directory, not a reference file") from None
-    except OSError as exc:
-        raise EvidenceError(f"{shown}: cannot read: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise EvidenceError(
-            f"{shown}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
-            f"{exc.start}); re-export the file as UTF-8"
-        ) from None
-    if not text.strip():
-        raise EvidenceError(f"{shown}: file is empty (expected references)")
-    return text
+    text = read_text(path, "a reference file", "references")
+    return text.removeprefix("\ufeff")
 
 
 def _detect_format(path: Path, text: str) -> str | None:
