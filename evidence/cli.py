@@ -383,6 +383,12 @@ def diff_command(files: tuple[str, ...], rev: str | None, bib: str, fmt: str) ->
 @click.option("--scale", help="Only this rating scale (outcomes' measure: Y-BOCS, HAM-A, …).")
 @click.option("--response", help="Only this response definition (exact text).")
 @click.option("--timepoint", metavar="WINDOW", help="e.g. '1 week' or '24 h..2 weeks'.")
+@click.option(
+    "--leave-one-out",
+    "loo",
+    is_flag=True,
+    help="Also pool with each row left out in turn (sensitivity analysis).",
+)
 @format_option("table", "json")
 @_handle_errors
 def pool(
@@ -399,13 +405,14 @@ def pool(
     scale: str | None,
     response: str | None,
     timepoint: str | None,
+    loo: bool,
     fmt: str,
 ) -> None:
     """Per-study response rates of BIB with intervals, and the pooled rate (random effects,
     metafor's semantics). Rows that cannot be pooled are listed with the reason."""
     from evidence.base import load
-    from evidence.pooling import pool_evidence, select_outcomes
-    from evidence.render import pool_to_dict, render_pool
+    from evidence.pooling import leave_one_out_table, pool_evidence, select_outcomes
+    from evidence.render import pool_to_dict, render_leave_one_out, render_pool, render_table
 
     base = load(_bib_path(bib, bib_option))
     if base.errors:
@@ -429,12 +436,18 @@ def pool(
             ci_method=ci_method,
             selection=selection,
         )
+        loo_table = leave_one_out_table(report) if loo else None
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     if fmt == "json":
-        click.echo(json.dumps(pool_to_dict(report), indent=2, ensure_ascii=False))
+        data = pool_to_dict(report)
+        if loo_table is not None:
+            data["leave_one_out"] = json.loads(render_table(loo_table, "json"))
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         click.echo(render_pool(report))
+        if loo_table is not None:
+            click.echo("\nLeave one out\n" + render_leave_one_out(loo_table))
     for warning in selection.warnings:
         click.echo(f"warning: {warning}", err=True)
 

@@ -22,6 +22,7 @@ __all__ = [
     "PoolReport",
     "Selection",
     "analysis_table",
+    "leave_one_out_table",
     "parse_window",
     "pool_evidence",
     "select_outcomes",
@@ -265,6 +266,36 @@ def pool_evidence(
             except ValueError as exc:
                 note = f"no test for subgroup differences: {exc}"
     return PoolReport(sel, per_study, overall, by, subgroups, ci_method, group_fits, note)
+
+
+def leave_one_out_table(report: PoolReport) -> pd.DataFrame:
+    """The pooled result with each pooled row left out in turn (metafor's ``leave1out``).
+
+    Raises
+    ------
+    ValueError
+        With fewer than two pooled rows.
+    """
+    from evidence.stats import leave_one_out
+
+    rows, fit = report.selection.included, report.overall
+    if fit is None or len(rows) < 2:
+        raise ValueError(f"leave-one-out needs at least 2 pooled rows; got {len(rows)}")
+    labels = [
+        f"{s} · {a} · {d}"
+        for s, a, d in zip(
+            rows["study"], rows["arm"], rows["domain"].astype("string").fillna(""), strict=True
+        )
+    ]
+    return leave_one_out(
+        rows["responders"].astype(int).to_numpy(),
+        rows["n"].astype(int).to_numpy(),
+        fit.measure,
+        fit.method,
+        fit.test,
+        fit.level,
+        labels,
+    )
 
 
 def _per_study(

@@ -204,3 +204,21 @@ def pool_to_dict(report) -> dict[str, object]:
         "subgroup_note": report.subgroup_note or None,
         "warnings": list(report.selection.warnings),
     }
+
+
+def render_leave_one_out(frame: pd.DataFrame) -> str:
+    """Text of a leave-one-out table (:func:`evidence.stats.leave_one_out`)."""
+    shown = pd.DataFrame(
+        {
+            "omitted": frame["omitted"],
+            "k": frame["k"],
+            "rate": [_pct(v) for v in frame["estimate"]],
+            "CI": [
+                f"{_pct(a)} to {_pct(b)}"
+                for a, b in zip(frame["ci_low"], frame["ci_high"], strict=True)
+            ],
+            "I²": [f"{v:.1f}%" for v in frame["i2"]],
+            "tau²": [f"{v:.3g}" for v in frame["tau2"]],
+        }
+    )
+    return shown.to_string(index=False)

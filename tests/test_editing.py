@@ -133,38 +133,62 @@ _VALUES = st.one_of(
 )
 
 
+_ADD = st.tuples(st.just("add"), st.integers(0, 10**6), st.sampled_from(["GAD", "PTSD", "OCD"]))
+_SET = st.tuples(st.integers(0, 15), _NAMES, _VALUES)
+
+
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(steps=st.lists(st.tuples(st.integers(0, 15), _NAMES, _VALUES), min_size=1, max_size=6))
+@given(steps=st.lists(st.one_of(_SET, _ADD), min_size=1, max_size=6))
 def test_random_edit_sequences_keep_untouched_entries(tmp_path: Path, steps) -> None:
+    """Random sequences of add / set / unset: every untouched entry keeps its exact bytes,
+    every touched entry holds exactly the requested values, and nothing else is lost."""
     path = tmp_path / "seq.bib"
     shutil.copy(ROOT / "studies.bib", path)
     original = read_bib(path)
     raws = {e.key: e.raw for e in original.library.entries}
     keys = list(raws)
     expected: dict[str, dict[str, str | None]] = {}
-    for index, name, value in steps:
-        key = keys[index]
+    added: list[str] = []
+    for step in steps:
         try:
+            if step[0] == "add":
+                _, number, condition = step
+                snippet = tmp_path / "new.bib"
+                snippet.write_text(
+                    f"@article{{new{number},\n  author = {{Zed, Q.}},\n"
+                    f"  title = {{Study number {number}}},\n  journal = {{J}},\n"
+                    f"  year = {{2024}},\n  doi = {{10.5555/n.{number}}},\n"
+                    f"  conditions = {{{condition}}},\n}}\n",
+                    encoding="utf-8",
+                )
+                result = add_entries(path, [snippet])
+                added.extend(k for k, _ in result.added)
+                continue
+            index, name, value = step
+            key = keys[index]
             if value is None:
                 set_entry(path, key, {}, unset=[name])
             else:
                 set_entry(path, key, {name: value})
         except ValidationError:
-            continue  # refused (e.g. n_enrolled below an arm's n): nothing written
+            continue  # refused (e.g. a duplicate, or n_enrolled below an arm's n): no write
         expected.setdefault(key, {})[name] = value
     doc = read_bib(path)
     for entry in doc.library.entries:
+        if entry.key in added:
+            continue
         if entry.key not in expected:
             assert entry.raw == raws[entry.key]
         else:
             fields = {f.key.lower(): f.value for f in entry.fields}
             for name, value in expected[entry.key].items():
                 assert fields.get(name) == value
-    assert [e.key for e in doc.library.entries] == keys
+    assert [e.key for e in doc.library.entries] == keys + added
     assert [b.raw for b in doc.library.strings] == [b.raw for b in original.library.strings]
     assert [b.raw for b in doc.library.comments] == [b.raw for b in original.library.comments]
+    assert not doc.library.failed_blocks
 
 
 # --------------------------------------------------------------------------- fmt

@@ -182,3 +182,27 @@ def test_cli_pool_refuses_invalid_file(tmp_bib) -> None:
     result = CliRunner().invoke(main, ["pool", str(path)])
     assert result.exit_code == 1
     assert "n_enrolled: 'x' is not an integer" in result.stderr
+
+
+def test_leave_one_out_from_the_cli_matches_the_library(base) -> None:
+    from evidence.pooling import leave_one_out_table
+    from evidence.stats import pool_proportions
+
+    report = pool_evidence(base)
+    table = leave_one_out_table(report)
+    rows = report.selection.included
+    without_bloch_ocd = pool_proportions(
+        rows["responders"].drop(index=6).astype(int), rows["n"].drop(index=6).astype(int)
+    )
+    assert table.loc[6, "omitted"] == "Bloch 2012 · ketamine · obsessive-compulsive"
+    assert table.loc[6, "estimate"] == pytest.approx(without_bloch_ocd.estimate, rel=1e-9)
+    out = CliRunner().invoke(
+        main, ["pool", str(ROOT / "studies.bib"), "--leave-one-out", "--format", "json"]
+    )
+    data = json.loads(out.stdout)
+    assert len(data["leave_one_out"]) == 8
+    assert data["leave_one_out"][6]["estimate"] == pytest.approx(without_bloch_ocd.estimate)
+    one = CliRunner().invoke(
+        main, ["pool", str(ROOT / "studies.bib"), "--scale", "Y-BOCS", "--leave-one-out"]
+    )
+    assert one.exit_code == 2 and "needs at least 2 pooled rows; got 1" in one.stderr
