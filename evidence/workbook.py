@@ -209,6 +209,8 @@ class _Sheet:
             cell.alignment = _TOP
         for i, record in enumerate(frame.itertuples(index=False, name=None), start=top + 1):
             for j, (name, value) in enumerate(zip(frame.columns, record, strict=True), start=1):
+                if _plain(value) is None:
+                    continue  # an empty cell needs no cell object (and no style)
                 cell = self.put(i, j, value, formats.get(name))
                 cell.alignment = _TOP
                 url = links[name](value) if name in links else None
