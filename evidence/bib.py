@@ -243,6 +243,10 @@ def scan_fields(raw: str) -> list[FieldSpan]:
     while True:
         m = _KEY_RE.match(raw, i)
         if m is None:
+            rest = raw[i:].strip()
+            if rest and rest != close:
+                snippet = " ".join(rest.split())[:40]
+                raise EditError(f"cannot read the fields of this entry near {snippet!r}")
             break
         key_start = m.start(1)
         value_start = m.end()
@@ -405,8 +409,16 @@ def set_fields(doc: BibDocument, key: str, values: Mapping[str, str | None]) -> 
     for name in values:
         if not re.fullmatch(r"[A-Za-z][\w:.+-]*", name):
             raise EditError(f"{name!r} is not a valid BibTeX field name")
+    lowered = [name.lower() for name in values]
+    twice = sorted({n for n in lowered if lowered.count(n) > 1})
+    if twice:
+        raise EditError(f"field {twice[0]!r} given twice (BibTeX field names ignore case)")
     start, end = span
-    new_raw = _edit_entry_raw(doc.text[start:end], values, doc.newline)
+    try:
+        new_raw = _edit_entry_raw(doc.text[start:end], values, doc.newline)
+    except EditError as exc:
+        line = (entry.start_line or 0) + 1
+        raise EditError(f"{doc.path}:{line}: {key}: {exc}") from None
     return doc.text[:start] + new_raw + doc.text[end:]
 
 
@@ -441,10 +453,14 @@ def write_bib(
     is refused (:class:`EditError`) when its content changed since it was read. On any failure
     the original file is left untouched.
     """
-    target = Path(path)
+    target = Path(os.path.realpath(path))  # write through a symlink, keeping the link
     data = ((_BOM if bom else "") + text).encode("utf-8")
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise EditError(
+            f"{path}: cannot write in {target.parent}: {exc.strerror or exc}; nothing was written"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -460,6 +476,12 @@ def write_bib(
                     "nothing was written (re-run the command)"
                 )
         os.replace(tmp, target)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise EditError(
+            f"{path}: cannot write: {exc.strerror or exc}; the file is unchanged"
+        ) from None
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -62,7 +62,7 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except ValidationError as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
-            _fail(f"{exc}; nothing was written")
+            _fail(str(exc))
         except EvidenceError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:  # pragma: no cover
@@ -157,7 +157,8 @@ def table(
 ) -> None:
     """Print the studies table (or --outcomes) of BIB.
 
-    Problems in the file are summarised on stderr; run `evidence validate` for the details.
+    With errors in the file the table is still printed (invalid values empty), the errors are
+    counted on stderr and the exit status is 1; `evidence validate` gives the details.
     """
     from evidence.base import load
     from evidence.render import render_table
@@ -181,6 +182,7 @@ def table(
             "(run `evidence validate`)",
             err=True,
         )
+        sys.exit(1)
 
 
 def bib_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -221,7 +223,10 @@ def set_command(
 
     if not assignments and not unset:
         raise click.UsageError("nothing to do: give FIELD=VALUE and/or --unset FIELD")
-    values = dict(parse_assignment(a) for a in assignments)
+    try:
+        values = dict(parse_assignment(a) for a in assignments)
+    except EvidenceError as exc:
+        raise click.UsageError(str(exc)) from None
     result = set_entry(bib, key, values, unset, dry_run=dry_run)
     for problem in result.problems:
         click.echo(str(problem), err=True)

@@ -176,7 +176,10 @@ def load_revision(path: str, rev: str) -> EvidenceBase:
     except FileNotFoundError:
         raise EvidenceError("git is not installed; use `evidence diff OLD NEW`") from None
     except subprocess.CalledProcessError as exc:
-        detail = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        stderr = exc.stderr or b""
+        if isinstance(stderr, bytes):
+            stderr = stderr.decode("utf-8", "replace")
+        detail = stderr.strip().splitlines()
         raise EvidenceError(
             f"{path}: cannot read revision {rev!r}: {detail[-1] if detail else 'git failed'}"
         ) from None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -48,6 +50,14 @@ class EditResult:
         )
 
 
+_LINE_REF = re.compile(r"\(?(?:first on |first defined on )?line \d+\)?")
+
+
+def _identity(problem: Problem) -> tuple[str, str, str]:
+    """A problem without its line numbers, to tell old errors from new ones after an edit."""
+    return problem.key, problem.field.lower(), _LINE_REF.sub("", problem.message)
+
+
 def parse_assignment(text: str) -> tuple[str, str]:
     """Split ``FIELD=VALUE`` (``outcomes.N.KEY=VALUE`` for one key of outcome row N)."""
     name, sep, value = text.partition("=")
@@ -70,15 +80,17 @@ def commit_text(
     text did not have. Warnings are returned in the result.
     """
     touched = set(touched)
-    old_errors = {str(p).split(":", 2)[-1] for p in EvidenceBase(doc).errors}
+    before = Counter(_identity(p) for p in EvidenceBase(doc).errors)
     new_base = EvidenceBase(parse_bib(new_text, doc.path))
-    blocking = [
-        p
-        for p in new_base.errors
-        if p.key in touched or (not p.key and str(p).split(":", 2)[-1] not in old_errors)
-    ]
+    blocking = []
+    for problem in new_base.errors:  # errors the edit introduces, in any entry
+        ident = _identity(problem)
+        if before[ident] > 0:
+            before[ident] -= 1
+        else:
+            blocking.append(problem)
     if blocking:
-        raise ValidationError(blocking)
+        raise ValidationError(blocking, "nothing was written")
     relevant = tuple(p for p in new_base.problems if p.key in touched)
     if not dry_run and new_text != doc.text:
         write_bib(doc.path, new_text, bom=doc.bom, expected_sha256=doc.sha256)
@@ -176,7 +188,7 @@ def add_entries(
     for source in sources:
         found, problems = read_records(source, skip_invalid=skip_invalid, keep_unknown=keep_unknown)
         if problems and not skip_invalid:
-            raise ValidationError(problems)
+            raise ValidationError(problems, "nothing was written")
         skipped.extend(problems)
         records.extend(found)
         notes.extend(f"{r.source}: {note}" for r in found for note in r.notes)
@@ -206,7 +218,7 @@ def add_entries(
             for key, rec in zip(new_keys, records, strict=True)
             if key in duplicates
         ]
-        raise ValidationError(problems)
+        raise ValidationError(problems, "nothing was written")
     added, merged, blocks = [], [], []
     merges: dict[str, dict[str, str]] = {}
     for key, record in zip(new_keys, records, strict=True):

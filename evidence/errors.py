@@ -54,10 +54,11 @@ class BibFileError(EvidenceError):
 class ValidationError(EvidenceError):
     """The evidence base has errors; ``problems`` lists every one."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], outcome: str = ""):
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"]
-        super().__init__(f"{len(errors)} error(s)")
+        text = f"{len(errors)} error(s)"
+        super().__init__(f"{text}; {outcome}" if outcome else text)
 
 
 class EditError(EvidenceError):

@@ -21,7 +21,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from evidence.base import EvidenceBase, load
-from evidence.errors import ValidationError
+from evidence.errors import EvidenceError, ValidationError
 
 __all__ = ["FIGURES", "BuildResult", "build_reports", "tool_versions"]
 
@@ -100,7 +100,7 @@ def build_reports(
     say(f"reading {bib}")
     base = base if base is not None else load(bib)
     if base.errors:
-        raise ValidationError(base.errors)
+        raise ValidationError(base.errors, "nothing was written")
     base.studies, base.outcomes  # noqa: B018 - build the tables now, to time them
     lap("load")
     say("pooling response rates")
@@ -115,7 +115,12 @@ def build_reports(
     )
     lap("statistics")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise EvidenceError(f"{out}: exists and is not a folder; nothing was written")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EvidenceError(f"{out}: cannot create: {exc.strerror or exc}") from None
     with tempfile.TemporaryDirectory(prefix=".build-", dir=out) as tmp:
         stage = Path(tmp)
         say(f"writing {out / WORKBOOK}")

@@ -365,6 +365,12 @@ def render_entry(record: ImportedRecord, key: str, indent: str = "  ") -> str:
     for name, raw in record.fields.items():
         if not _FIELD_NAME_RE.fullmatch(name):
             raise EvidenceError(f"{name!r} is not a valid BibTeX field name")
+        if name.lower() == "outcomes":  # one row per line: keep the rows, cleaned one by one
+            rows = [_clean_value(row) for row in str(raw).splitlines() if row.strip()]
+            if rows:
+                body = "".join(f"\n{indent * 2}{row}" for row in rows)
+                lines.append(f"{indent}{name} = {{{body}\n{indent}}},")
+            continue
         value = _clean_value(raw)
         if not value:
             continue
@@ -443,12 +449,16 @@ def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord]
         else:  # pragma: no cover - bibtexparser's remaining failure kind (middleware errors)
             problems.append(_problem(shown, line, "entry could not be read"))
     records: list[ImportedRecord] = []
+    strings = {b.key.lower(): str(b.value) for b in library.strings}
     for entry in library.entries:
         line = (entry.start_line or 0) + 1
         fields: dict[str, str] = {}
         notes: list[str] = []
         for f in entry.fields:
             value = f.value if isinstance(f.value, str) else str(f.value)
+            if f.enclosing == "no-enclosing" and ("#" in value or value.lower() in strings):
+                # the source's macros and # concatenations, resolved (month macros stay bare)
+                value = _evaluate_bibtex(value, strings)
             lower = f.key.lower()
             if lower == "doi":
                 value = _note_change(notes, "doi", value, _normalise_doi(value))
@@ -466,6 +476,13 @@ def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord]
             )
         )
     return records, problems
+
+
+def _evaluate_bibtex(value: str, strings: dict[str, str]) -> str:
+    """The text of an unenclosed BibTeX value (the source's own ``@string`` macros)."""
+    from evidence.validation import evaluate_expression
+
+    return evaluate_expression(value, strings)[0]
 
 
 def _note_change(notes: list[str], name: str, old: str, new: str) -> str:

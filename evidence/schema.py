@@ -29,6 +29,7 @@ __all__ = [
     "STUDY_FIELDS",
     "FieldSpec",
     "OutcomeRow",
+    "arm_agent",
     "coerce",
     "data_dictionary",
     "did_you_mean",
@@ -370,6 +371,19 @@ def _suggest(value: str, spec: FieldSpec) -> str:
     return lowered.get(hit) or spec.synonyms[hit]
 
 
+_INT_RE = re.compile(r"-?\d+")
+_FLOAT_RE = re.compile(r"-?(?:\d+\.?\d*|\.\d+)")
+
+
+def arm_agent(label: str) -> str | None:
+    """The agent of an arm label (``ketamine-0.5`` → ``ketamine``, ``active-control-low`` →
+    ``active-control``), or ``None`` if it does not start with a known agent."""
+    for agent in sorted(AGENTS, key=len, reverse=True):
+        if label == agent or label.startswith(agent + "-"):
+            return agent
+    return None
+
+
 def did_you_mean(value: str, options: tuple[str, ...]) -> str:
     """The option closest to ``value`` (difflib ratio >= 0.6), or ``""``."""
     close = difflib.get_close_matches(value.lower(), [o.lower() for o in options], n=1)
@@ -460,9 +474,9 @@ def coerce(spec: FieldSpec, value: str) -> tuple[Any, str | None]:
     if kind == "arms":
         items = split_list(v)
         for item in items:
-            agent = item.split("-", 1)[0] if item not in spec.choices else item
-            if agent not in spec.choices:
-                hint = _suggest(agent, spec)
+            agent = arm_agent(item)
+            if agent is None:
+                hint = _suggest(item.split("-", 1)[0], spec)
                 extra = f"; did you mean {hint!r}?" if hint else ""
                 return None, f"arm {item!r} does not start with a known agent{extra}"
         if len(set(items)) != len(items):
@@ -487,11 +501,11 @@ def coerce(spec: FieldSpec, value: str) -> tuple[Any, str | None]:
             return None, f"cannot read timepoint {v!r}"
         return hours, None
     if kind in ("int", "float"):
-        try:
-            number: float = int(v) if kind == "int" else float(v.rstrip("%"))
-        except ValueError:
+        text = v if kind == "int" else v.removesuffix("%").rstrip()
+        if not (_INT_RE if kind == "int" else _FLOAT_RE).fullmatch(text):
             word = "an integer" if kind == "int" else "a number"
             return None, f"{v!r} is not {word}"
+        number: float = int(text) if kind == "int" else float(text)
         if spec.minimum is not None and number < spec.minimum:
             return None, f"{v} is below the minimum {spec.minimum:g}"
         if spec.maximum is not None and number > spec.maximum:
@@ -591,6 +605,7 @@ def edit_outcome_row(text: str, row: int, key: str, value: str | None) -> str:
         raise IndexError(f"no outcome row {row} (the entry has {len(rows)})")
     i = rows[row - 1]
     line = lines[i]
+    cr = "\r" if line.endswith("\r") else ""
     indent = line[: len(line) - len(line.lstrip())]
     body = line.strip()
     trailing = body.endswith(";")
@@ -608,7 +623,7 @@ def edit_outcome_row(text: str, row: int, key: str, value: str | None) -> str:
         new_parts.append(part)
     if not found and value is not None:
         new_parts.append(f"{key}={_format_pair_value(value)}")
-    lines[i] = indent + "; ".join(new_parts) + (";" if trailing else "")
+    lines[i] = indent + "; ".join(new_parts) + (";" if trailing else "") + cr
     if found or value is not None:
         # keep the original spelling of untouched pairs: rebuild only if something changed
         return "\n".join(lines)

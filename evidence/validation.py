@@ -8,6 +8,7 @@ are reported at once, each with file, line, key and field.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,17 +23,17 @@ from bibtexparser.model import (
 from evidence.bib import BibDocument
 from evidence.errors import Problem
 from evidence.schema import (
-    CONTROL_AGENTS,
     DOI_PATTERN,
     OUTCOME_SPECS,
     REQUIRED_FIELDS,
     STUDY_SPECS,
+    arm_agent,
     coerce,
     did_you_mean,
     parse_outcome_rows,
 )
 
-__all__ = ["OutcomeRecord", "StudyRecord", "check"]
+__all__ = ["OutcomeRecord", "StudyRecord", "check", "evaluate_expression"]
 
 _MONTHS = {
     m: m.capitalize()
@@ -61,19 +62,41 @@ class StudyRecord:
     outcomes: list[OutcomeRecord] = field(default_factory=list)
 
 
-def _evaluate(value: str, strings: dict[str, str]) -> str:
-    """Value of an unenclosed BibTeX expression: macros and ``#`` concatenation."""
+_TOKEN_RE = re.compile(r"\d+|[A-Za-z_][\w:.+-]*")
+_FIELD_NAME_RE = re.compile(r"[A-Za-z_][\w:.+-]*")
+
+
+def evaluate_expression(value: str, strings: dict[str, str]) -> tuple[str, str]:
+    """Value of an unenclosed BibTeX expression (macros and ``#`` concatenation), and a
+    problem description (``""`` if none): an undefined macro, or text that is no BibTeX
+    expression at all (typically two fields run together by a missing comma)."""
     out = []
+    problem = ""
     for token in _split_concat(value):
         token = token.strip()
-        if len(token) >= 2 and token[0] in '{"' and token[-1] in '}"':
+        quoted = len(token) >= 2 and token[0] == '"' and token[-1] == '"'
+        braced = len(token) >= 2 and token[0] == "{" and token[-1] == "}"
+        if quoted or (braced and _balanced(token[1:-1])):
             out.append(token[1:-1])
         elif token.isdigit():
             out.append(token)
-        else:
+        elif _TOKEN_RE.fullmatch(token):
             low = token.lower()
+            if low not in strings and low not in _MONTHS:
+                problem = problem or f"undefined macro {token!r} (no @string defines it)"
             out.append(strings.get(low, _MONTHS.get(low, token)))
-    return "".join(out)
+        else:
+            return value, "malformed value (a missing comma between two fields?)"
+    return "".join(out), problem
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += (ch == "{") - (ch == "}")
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _split_concat(value: str) -> list[str]:
@@ -237,8 +260,7 @@ def _rule_arm_declared(rec, row, pairs, arms, out) -> None:
             ", ".join(arms),
         )
         return
-    agent = arm if arm in CONTROL_AGENTS else arm.split("-", 1)[0]
-    row.values["agent"] = agent
+    row.values["agent"] = arm_agent(arm)
 
 
 def _rule_responders_need_n(rec, row, pairs, arms, out) -> None:
@@ -319,14 +341,33 @@ def _record(
     for f in entry.fields:
         name = f.key.lower()
         value = f.value
-        if raw:
-            value = (
-                _strip_enclosing(value) if value[:1] in ("{", '"') else _evaluate(value, strings)
+        line = f.start_line + 1
+        if not _FIELD_NAME_RE.fullmatch(f.key):
+            shown = " ".join(f.key.split())
+            out.add(
+                line,
+                rec.key,
+                shown,
+                "malformed field name (a % comment or stray text inside an entry is not "
+                "BibTeX; comments go between entries)",
             )
-        elif f.enclosing == "no-enclosing":
-            value = _evaluate(value, strings)
+            continue
+        if name in bib:
+            first = lines[name]
+            message = f"field {name!r} appears more than once in the entry (first on line {first})"
+            out.add(line, rec.key, f.key, message)
+        problem = ""
+        if raw and value[:1] in ("{", '"'):
+            value = _strip_enclosing(value)
+        elif raw or f.enclosing == "no-enclosing":
+            value, problem = evaluate_expression(value, strings)
+        if problem:
+            severity = "warning" if problem.startswith("undefined macro") else "error"
+            out.add(line, rec.key, name, problem, severity=severity)
+            if severity == "error":
+                continue
         bib[name] = value
-        lines[name] = f.start_line + 1
+        lines[name] = line
         if name in STUDY_SPECS:
             typed_fields.append(name)
     for name in typed_fields:
@@ -341,8 +382,15 @@ def _record(
     for rule in STUDY_RULES:
         rule(rec, out)
     if "outcomes" in bib:
+        # rows are counted from the line of the opening brace, which may follow the "=" line
+        m = _OUTCOMES_OPEN_RE.search(entry.raw or "")
+        if m is not None:
+            lines["outcomes"] += m.group(1).count("\n")
         _check_outcomes(rec, bib["outcomes"], out)
     return rec
+
+
+_OUTCOMES_OPEN_RE = re.compile(r"(?i)\boutcomes\s*=(\s*)[{\"]")
 
 
 def check(doc: BibDocument) -> tuple[list[StudyRecord], list[Problem]]:
@@ -362,17 +410,11 @@ def check(doc: BibDocument) -> tuple[list[StudyRecord], list[Problem]]:
             where = f" (first defined on line {prev})" if prev else ""
             out.add(line, block.key, "", f"duplicate citation key {block.key!r}{where}")
         elif isinstance(block, DuplicateFieldKeyBlock):
+            # _record reports each repeated field (case-insensitively, as BibTeX compares)
             entry = block.ignore_error_block
-            key = entry.key if isinstance(entry, Entry) else ""
-            for name in sorted(block.duplicate_keys):
-                lines = [f.start_line + 1 for f in entry.fields if f.key == name]
-                message = f"field {name!r} appears more than once in the entry"
-                if len(lines) > 1:
-                    message += f" (first on line {lines[0]})"
-                out.add(lines[-1], key, name, message)
             if isinstance(entry, Entry):
                 rec = _record(entry, strings, out, raw=True)
-                first_line[key] = rec.line
+                first_line[entry.key] = rec.line
                 records.append(rec)
         elif isinstance(block, ParsingFailedBlock):
             line = (block.start_line or 0) + 1

@@ -207,7 +207,7 @@ def test_failed_write_leaves_the_old_file(tmp_bib, monkeypatch: pytest.MonkeyPat
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(EditError, match="cannot write: disk full; the file is unchanged"):
         write_bib(path, "@article{a, title={New}}\n")
     assert path.read_bytes() == before
     assert sorted(p.name for p in path.parent.iterdir()) == ["test.bib"]

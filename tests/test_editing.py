@@ -457,3 +457,133 @@ def test_cli_add_dry_run_and_unknown_format(bib: Path, tmp_path: Path) -> None:
     assert "not a reference file this can import" in bad.stderr
     both = runner.invoke(main, ["add", str(snippet), "--merge", "--force", "--bib", str(bib)])
     assert both.exit_code == 2
+
+
+# ------------------------------------------------------- regressions found in review
+
+
+def test_set_refuses_two_spellings_of_one_field(bib: Path) -> None:
+    before = bib.read_bytes()
+    with pytest.raises(EditError, match="field 'pages' given twice"):
+        set_entry(bib, "glue2017", {"pages": "1", "PAGES": "1--2"})
+    assert bib.read_bytes() == before
+
+
+def test_an_edit_that_breaks_another_entry_is_refused(bib: Path) -> None:
+    before = bib.read_bytes()
+    with pytest.raises(ValidationError) as info:
+        set_entry(bib, "glue2017", {"doi": "10.1089/jpm.2012.0617"})  # irwin2013's DOI
+    assert "also on entry" in str(info.value.problems[0])
+    assert bib.read_bytes() == before
+
+
+def test_existing_errors_do_not_block_unrelated_fixes(tmp_path: Path) -> None:
+    path = tmp_path / "many.bib"
+    shutil.copy(ROOT / "tests" / "data" / "invalid" / "many-problems.bib", path)
+    result = set_entry(path, "Quist2019", {"doi": "10.5555/jad.2019"})
+    assert result.written
+    messages = [p.message for p in evidence.load(path).errors]
+    assert not any("malformed DOI" in m for m in messages)
+
+
+def test_outcome_row_edit_keeps_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.bib"
+    shutil.copy(ROOT / "tests" / "data" / "styles" / "crlf.bib", path)
+    lines = path.read_bytes().count(b"\n")
+    set_entry(path, "Kowalski2018", {"outcomes.1.n": "5"})
+    data = path.read_bytes()
+    assert data.count(b"\r\n") == data.count(b"\n") == lines
+
+
+def test_write_goes_through_a_symlink(bib: Path) -> None:
+    real = bib.with_name("real.bib")
+    bib.rename(real)
+    bib.symlink_to(real)
+    set_entry(bib, "glue2017", {"volume": "32"})
+    assert bib.is_symlink()
+    assert "volume = {32}" in real.read_text(encoding="utf-8")
+
+
+def test_comment_inside_an_entry_is_reported_not_dropped(tmp_bib) -> None:
+    text = (
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n"
+        "  year = {2020}, % online 2019\n  volume = {3},\n  design = {rct-parallel},\n}\n"
+    )
+    path = tmp_bib(text)
+    problems = [str(p) for p in evidence.load(path).errors]
+    assert problems == [
+        f"{path}:6: k1: % online 2019 volume: malformed field name (a % comment or stray "
+        "text inside an entry is not BibTeX; comments go between entries)"
+    ]
+    with pytest.raises(EditError, match=r":1: k1: cannot read the fields of this entry near"):
+        set_entry(path, "k1", {"volume": "4"})
+    with pytest.raises(EditError):
+        format_document(read_bib(path))
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_missing_comma_between_fields_is_an_error(tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n"
+        "  year = {2020},\n  volume = {3}\n  pages = {1--2},\n}\n"
+    )
+    problems = [str(p).split(": ", 1)[1] for p in evidence.load(path).errors]
+    assert problems == ["k1: volume: malformed value (a missing comma between two fields?)"]
+
+
+def test_field_names_differing_in_case_are_duplicates(tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n"
+        "  year = {2020},\n  design = {single-arm},\n  Design = {bogus},\n}\n"
+    )
+    problems = [str(p).split(": ", 1)[1] for p in evidence.load(path).errors]
+    assert problems[0] == (
+        "k1: Design: field 'design' appears more than once in the entry (first on line 6)"
+    )
+
+
+def test_undefined_macro_is_a_warning(tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = jpx,\n  year = 2020,\n}\n"
+    )
+    base = evidence.load(path)
+    assert not base.errors
+    assert [p.message for p in base.warnings] == ["undefined macro 'jpx' (no @string defines it)"]
+
+
+def test_outcome_rows_counted_from_the_opening_brace(tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n  year = 2020,\n"
+        "  arms = {ketamine},\n  outcomes =\n  {arm=ketamine; n=3\n   arm=ketamine; n=x\n  },\n}\n"
+    )
+    assert [p.line for p in evidence.load(path).errors] == [9]
+
+
+def test_cli_one_line_errors_instead_of_tracebacks(bib: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    out = runner.invoke(main, ["build", str(bib), "--out", str(afile)])
+    assert out.exit_code == 1 and "exists and is not a folder" in out.stderr
+    outside = runner.invoke(main, ["diff", "--rev", "HEAD", "--bib", str(bib)])
+    assert outside.exit_code == 1 and outside.stderr.startswith("Error: ")
+    usage = runner.invoke(main, ["set", "glue2017", "title", "--bib", str(bib)])
+    assert usage.exit_code == 2 and "expected FIELD=VALUE" in usage.stderr
+    for result in (out, outside, usage):
+        assert "Traceback" not in result.output
+
+
+def test_add_bib_snippet_keeps_concatenations_and_outcome_rows(bib: Path, tmp_path: Path) -> None:
+    snippet = tmp_path / "snip.bib"
+    snippet.write_text(
+        '@string{pt = "Part one"}\n'
+        "@article{concat2024,\n  author = {Zed, Q.},\n  title = pt # { and two},\n"
+        "  journal = {J},\n  year = {2024},\n  arms = {ketamine},\n  outcomes = {\n"
+        "    arm=ketamine; responders=2; n=4\n    arm=ketamine; responders=3; n=4\n  },\n}\n",
+        encoding="utf-8",
+    )
+    add_entries(bib, [snippet])
+    base = evidence.load(bib)
+    row = base.studies.set_index("key").loc["concat2024"]
+    assert row["title"] == "Part one and two"
+    assert base.outcomes.query("key == 'concat2024'")["responders"].tolist() == [2, 3]
