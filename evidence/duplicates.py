@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from evidence.latex import decode
+from evidence.names import family_name, split_names
+from evidence.schema import bare_doi
 
 __all__ = ["TITLE_THRESHOLD", "Duplicate", "StudyIdentity", "find_duplicates", "identity"]
 
@@ -57,17 +59,8 @@ def _fold(text: str) -> str:
 
 
 def _first_family(authors: str) -> str:
-    first = re.split(r"\s+and\s+", authors.strip(), maxsplit=1)[0]
-    family = first.split(",", 1)[0] if "," in first else (first.split() or [""])[-1]
-    return _fold(family)
-
-
-def _normal_doi(doi: str) -> str:
-    doi = doi.strip().lower()
-    for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "doi:"):
-        if doi.startswith(prefix):
-            doi = doi[len(prefix) :]
-    return doi.strip()
+    names = split_names(authors)
+    return _fold(family_name(names[0])) if names else ""
 
 
 def identity(key: str, fields: Mapping[str, str]) -> StudyIdentity:
@@ -75,7 +68,7 @@ def identity(key: str, fields: Mapping[str, str]) -> StudyIdentity:
     year = (fields.get("year") or fields.get("date") or "")[:4]
     return StudyIdentity(
         key=key,
-        doi=_normal_doi(fields.get("doi", "")),
+        doi=bare_doi(fields.get("doi", "")).lower(),
         pmid=fields.get("pmid", "").strip(),
         title=_fold(fields.get("title", "")),
         year=year.strip(),

@@ -72,6 +72,7 @@ def commit_text(
     touched: Iterable[str],
     *,
     dry_run: bool = False,
+    before: EvidenceBase | None = None,
 ) -> EditResult:
     """Validate ``new_text`` and write it over ``doc``'s file unless ``dry_run``.
 
@@ -80,13 +81,14 @@ def commit_text(
     text did not have. Warnings are returned in the result.
     """
     touched = set(touched)
-    before = Counter(_identity(p) for p in EvidenceBase(doc).errors)
+    old_base = before if before is not None else EvidenceBase(doc)
+    before_errors = Counter(_identity(p) for p in old_base.errors)
     new_base = EvidenceBase(parse_bib(new_text, doc.path))
     blocking = []
     for problem in new_base.errors:  # errors the edit introduces, in any entry
         ident = _identity(problem)
-        if before[ident] > 0:
-            before[ident] -= 1
+        if before_errors[ident] > 0:
+            before_errors[ident] -= 1
         else:
             blocking.append(problem)
     if blocking:
@@ -239,5 +241,5 @@ def add_entries(
     if blocks:
         new_text = append_text(parse_bib(new_text, doc.path), "\n".join(blocks))
     touched = [k for k, _ in added] + list(merges)
-    edit = commit_text(doc, new_text, touched, dry_run=dry_run)
+    edit = commit_text(doc, new_text, touched, dry_run=dry_run, before=base)
     return AddResult(edit, tuple(added), tuple(merged), tuple(skipped), tuple(notes))

@@ -44,6 +44,9 @@ from bibtexparser.model import (
 
 from evidence.bib import read_text
 from evidence.errors import EvidenceError, Problem
+from evidence.names import split_names
+from evidence.schema import bare_doi
+from evidence.validation import evaluate_expression
 
 __all__ = ["ImportedRecord", "make_key", "read_records", "render_entry"]
 
@@ -461,7 +464,7 @@ def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord]
                 value = _evaluate_bibtex(value, strings)
             lower = f.key.lower()
             if lower == "doi":
-                value = _note_change(notes, "doi", value, _normalise_doi(value))
+                value = _note_change(notes, "doi", value, bare_doi(value))
             elif lower == "pages":
                 value = _note_change(notes, "pages", value, _normalise_pages(value))
             fields[f.key] = value
@@ -480,8 +483,6 @@ def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord]
 
 def _evaluate_bibtex(value: str, strings: dict[str, str]) -> str:
     """The text of an unenclosed BibTeX value (the source's own ``@string`` macros)."""
-    from evidence.validation import evaluate_expression
-
     return evaluate_expression(value, strings)[0]
 
 
@@ -645,7 +646,7 @@ def _ris_record(rec: dict[str, Any], source: str, *, keep_unknown: bool) -> Impo
         fields["pages"] = _normalise_pages(f"{start}-{end}")
     else:
         fields["pages"] = _normalise_pages(start or end)
-    fields["doi"] = _normalise_doi(take("doi"))
+    fields["doi"] = bare_doi(take("doi"))
     pmid, pmcid = _ris_ids(rec, used)
     fields["pmid"], fields["pmcid"] = pmid, pmcid
     isbn_or_issn = take("issn")
@@ -761,7 +762,7 @@ def _medline_record(items: list[list[str]], source: str) -> ImportedRecord:
     doi = ""
     for tag, value in items:
         if tag in ("LID", "AID") and value.endswith("[doi]"):
-            doi = _normalise_doi(value[: -len("[doi]")])
+            doi = bare_doi(value[: -len("[doi]")])
             break
     keywords: list[str] = []
     for tag, value in items:
@@ -920,7 +921,7 @@ def _csl_record(item: Mapping[str, Any], source: str) -> ImportedRecord:
     fields["volume"] = get("volume")
     fields["number"] = get("issue")
     fields["pages"] = _normalise_pages(get("page"))
-    fields["doi"] = _normalise_doi(get("DOI"))
+    fields["doi"] = bare_doi(get("DOI"))
     fields["pmid"] = get("PMID") or extra.get("pmid", "")
     pmcid = get("PMCID") or extra.get("pmcid", "")
     fields["pmcid"] = pmcid if not pmcid or pmcid.upper().startswith("PMC") else f"PMC{pmcid}"
@@ -1024,23 +1025,6 @@ def _year_month(text: str) -> tuple[str, str]:
     if m is None:
         return "", ""
     return m.group(1), _month(m.group(2)) if m.group(2) else ""
-
-
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.|www\.)?doi\.org/|doi:)", re.I)
-
-
-def _normalise_doi(value: str) -> str:
-    """Strip ``https://doi.org/``, ``http://dx.doi.org/``, ``doi:`` and whitespace; keep case.
-
-    >>> _normalise_doi(" https://doi.org/10.1177/0269881117705089 ")
-    '10.1177/0269881117705089'
-    """
-    doi = "".join(value.split())
-    while True:
-        stripped = _DOI_PREFIX.sub("", doi)
-        if stripped == doi:
-            return doi
-        doi = stripped
 
 
 _RANGE = re.compile(r"([A-Za-z]*)(\d+)--([A-Za-z]*)(\d+)")
@@ -1182,30 +1166,8 @@ def _ascii_fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
-def _split_names(author: str) -> list[str]:
-    """Split a BibTeX name list on `` and `` outside braces."""
-    names: list[str] = []
-    depth = start = 0
-    lower = author.lower()
-    i = 0
-    while i < len(author):
-        ch = author[i]
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth = max(depth - 1, 0)
-        elif depth == 0 and lower.startswith(" and ", i):
-            names.append(author[start:i])
-            i += 5
-            start = i
-            continue
-        i += 1
-    names.append(author[start:])
-    return [n.strip() for n in names if n.strip()]
-
-
 def _first_family(author: str) -> str:
-    names = _split_names(_one_line(author))
+    names = split_names(_one_line(author))
     if not names:
         return ""
     name = names[0]

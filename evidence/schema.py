@@ -30,6 +30,7 @@ __all__ = [
     "FieldSpec",
     "OutcomeRow",
     "arm_agent",
+    "bare_doi",
     "coerce",
     "data_dictionary",
     "did_you_mean",
@@ -350,6 +351,23 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 DOI_PATTERN = re.compile(r"10\.\d{4,9}/\S+")
+#: Resolver and scheme prefixes people paste before a DOI.
+DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.|www\.)?doi\.org/|doi:)", re.I)
+
+
+def bare_doi(value: str) -> str:
+    """A DOI without whitespace and resolver prefixes (``https://doi.org/``, ``doi:``…); case
+    is kept.
+
+    >>> bare_doi(" https://doi.org/10.1177/0269881117705089 ")
+    '10.1177/0269881117705089'
+    """
+    doi = "".join(value.split())
+    while True:
+        stripped = DOI_PREFIX.sub("", doi)
+        if stripped == doi:
+            return doi
+        doi = stripped
 
 
 # --------------------------------------------------------------------------- coercion

@@ -7,12 +7,12 @@ Column order is fixed and documented in the README: :data:`STUDY_COLUMNS` and
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pandas as pd
 
 from evidence.latex import decode
+from evidence.names import family_name, split_names
 from evidence.schema import OUTCOME_SPECS, STUDY_FIELDS, dtype
 from evidence.validation import StudyRecord
 
@@ -65,41 +65,12 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
 )
 
 
-_AND_RE = re.compile(r"\s+and\s+", re.IGNORECASE)
-
-
-def _split_authors(authors: str) -> list[str]:
-    """Split a BibTeX ``author`` value on `` and `` outside braces."""
-    parts = _AND_RE.split(authors)
-    if "{" in authors:  # re-join pieces split inside braces, e.g. {Barnes and Noble}
-        merged: list[str] = []
-        depth = 0
-        for part in parts:
-            if depth > 0:
-                merged[-1] += " and " + part
-            else:
-                merged.append(part)
-            depth += part.count("{") - part.count("}")
-        parts = merged
-    return [name for name in (p.strip() for p in parts) if name]
-
-
-def _family(name: str) -> str:
-    """Family name of one BibTeX name (``Last, First`` or ``First Last``)."""
-    if "," in name:
-        return name.split(",", 1)[0].strip()
-    if name.startswith("{") and name.endswith("}"):
-        return name
-    parts = name.split()
-    return parts[-1] if parts else name
-
-
 def _display_authors(authors: str) -> tuple[str, str]:
-    names = _split_authors(authors)
+    names = split_names(authors)
     shown = [decode(n) or "" for n in names]
     if names and names[-1].lower() == "others":
         shown[-1] = "et al."
-    return "; ".join(shown), decode(_family(names[0])) if names else ""
+    return "; ".join(shown), decode(family_name(names[0])) if names else ""
 
 
 def studies_table(records: list[StudyRecord]) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from evidence.bib import BibDocument
 from evidence.errors import Problem
 from evidence.schema import (
     DOI_PATTERN,
+    DOI_PREFIX,
     OUTCOME_SPECS,
     REQUIRED_FIELDS,
     STUDY_SPECS,
@@ -115,15 +116,6 @@ def _split_concat(value: str) -> list[str]:
     return parts
 
 
-_DOI_PREFIXES = (
-    "https://doi.org/",
-    "http://doi.org/",
-    "https://dx.doi.org/",
-    "http://dx.doi.org/",
-    "doi:",
-)
-
-
 def _strip_enclosing(value: str) -> str:
     """Remove the outer braces or quotes of a raw field value (for blocks bibtexparser's
     middlewares skip, such as entries with a duplicate field)."""
@@ -194,14 +186,14 @@ def _check_doi(rec: StudyRecord, out: _Collector) -> None:
     if not doi:
         return
     line = rec.field_lines.get("doi", rec.line)
-    low = doi.lower()
-    prefix = next((p for p in _DOI_PREFIXES if low.startswith(p)), "")
+    match = DOI_PREFIX.match(doi)
+    prefix = match.group(0) if match else ""
     bare = doi[len(prefix) :].strip()
     if not DOI_PATTERN.fullmatch(bare):
         out.add(line, rec.key, "doi", f"malformed DOI {doi!r}", "10.NNNN/suffix")
         return
     if prefix:
-        message = f"write the bare DOI {bare!r}, without {doi[: len(prefix)]!r}"
+        message = f"write the bare DOI {bare!r}, without {prefix!r}"
         out.add(line, rec.key, "doi", message, severity="warning")
     rec.values["doi"] = bare.lower()
 
