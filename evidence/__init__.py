@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from evidence.analysis import Analysis
 from evidence.base import EvidenceBase, load, loads, validate
-from evidence.errors import BibFileError, EditError, EvidenceError, Problem, ValidationError
+from evidence.errors import (
+    AnalysisError,
+    BibFileError,
+    EditError,
+    EvidenceError,
+    Problem,
+    ProtocolError,
+    ValidationError,
+)
+from evidence.protocol import Protocol, find_protocol, load_protocol
 from evidence.schema import OUTCOME_FIELDS, STUDY_FIELDS, data_dictionary
 
 __version__ = "0.1.0"
@@ -13,7 +23,7 @@ _LAZY = {
     "PoolReport": "evidence.pooling",
     "Selection": "evidence.pooling",
     "pool_evidence": "evidence.pooling",
-    "select_outcomes": "evidence.pooling",
+    "select_rows": "evidence.pooling",
     "PooledResult": "evidence.stats",
     "SubgroupResult": "evidence.stats",
     "escalc": "evidence.stats",
@@ -41,6 +51,8 @@ def __dir__() -> list[str]:
 __all__ = [
     "OUTCOME_FIELDS",
     "STUDY_FIELDS",
+    "Analysis",
+    "AnalysisError",
     "BibFileError",
     "EditError",
     "EvidenceBase",
@@ -48,19 +60,23 @@ __all__ = [
     "PoolReport",
     "PooledResult",
     "Problem",
+    "Protocol",
+    "ProtocolError",
     "Selection",
     "SubgroupResult",
     "ValidationError",
     "__version__",
     "data_dictionary",
     "escalc",
+    "find_protocol",
     "leave_one_out",
     "load",
+    "load_protocol",
     "loads",
     "pool_evidence",
     "pool_proportions",
     "proportion_ci",
-    "select_outcomes",
+    "select_rows",
     "subgroup_analysis",
     "validate",
 ]

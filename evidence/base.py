@@ -14,10 +14,11 @@ import pandas as pd
 
 from evidence.bib import BibDocument, parse_bib, read_bib
 from evidence.errors import Problem
+from evidence.protocol import NO_PROTOCOL, Protocol, find_protocol, load_protocol
 from evidence.tables import outcomes_table, studies_table
 from evidence.validation import StudyRecord, check
 
-__all__ = ["EvidenceBase", "load", "loads", "validate"]
+__all__ = ["EvidenceBase", "load", "loads", "protocol_for", "validate"]
 
 
 class EvidenceBase:
@@ -27,15 +28,19 @@ class EvidenceBase:
     ----------
     document
         The :class:`~evidence.bib.BibDocument` (original text + bibtexparser library).
+    protocol
+        The :class:`~evidence.protocol.Protocol` it was checked against (vocabularies,
+        analyses).
     records
         Typed per-entry records, in file order.
     problems
         Every error and warning, in line order.
     """
 
-    def __init__(self, document: BibDocument):
+    def __init__(self, document: BibDocument, protocol: Protocol = NO_PROTOCOL):
         self.document = document
-        records, problems = check(document)
+        self.protocol = protocol
+        records, problems = check(document, protocol)
         self.records: list[StudyRecord] = records
         self.problems: list[Problem] = problems
 
@@ -63,28 +68,53 @@ class EvidenceBase:
     @cached_property
     def studies(self) -> pd.DataFrame:
         """One row per entry (see :data:`evidence.tables.STUDY_COLUMNS`)."""
-        return studies_table(self.records)
+        return studies_table(self.records, self.protocol)
 
     @cached_property
     def outcomes(self) -> pd.DataFrame:
         """One row per outcome (see :data:`evidence.tables.OUTCOME_COLUMNS`)."""
-        return outcomes_table(self.records)
+        return outcomes_table(self.records, self.protocol)
 
 
-def load(path: str | os.PathLike[str] = "studies.bib") -> EvidenceBase:
-    """Read, parse and check a ``.bib`` file.
+def protocol_for(
+    path: str | os.PathLike[str],
+    config: str | os.PathLike[str] | None = None,
+) -> Protocol:
+    """The protocol in force for the ``.bib`` file at ``path``: the one in ``config`` if
+    given, else the one found beside or above the file (:func:`evidence.protocol.find_protocol`).
+    """
+    return load_protocol(config) if config is not None else find_protocol(path)
+
+
+def load(
+    path: str | os.PathLike[str] = "studies.bib",
+    *,
+    protocol: Protocol | None = None,
+    config: str | os.PathLike[str] | None = None,
+) -> EvidenceBase:
+    """Read, parse and check a ``.bib`` file against its protocol.
+
+    The protocol is ``protocol`` if given, else read from ``config`` (a ``pyproject.toml`` or
+    ``evidence.toml``), else found beside or above the file (:func:`protocol_for`).
 
     Loading never raises on content problems; they are in ``.problems``. It raises
-    :class:`~evidence.errors.BibFileError` only when the file cannot be read at all.
+    :class:`~evidence.errors.BibFileError` only when the file cannot be read at all, and
+    :class:`~evidence.errors.ProtocolError` when the protocol cannot be used.
     """
-    return EvidenceBase(read_bib(path))
+    if protocol is None:
+        protocol = protocol_for(path, config)
+    return EvidenceBase(read_bib(path), protocol)
 
 
-def loads(text: str, path: str = "<string>") -> EvidenceBase:
-    """Like :func:`load`, from BibTeX text."""
-    return EvidenceBase(parse_bib(text, path))
+def loads(text: str, path: str = "<string>", *, protocol: Protocol | None = None) -> EvidenceBase:
+    """Like :func:`load`, from BibTeX text (no protocol unless one is given)."""
+    return EvidenceBase(parse_bib(text, path), protocol or NO_PROTOCOL)
 
 
-def validate(path: str | os.PathLike[str] = "studies.bib") -> list[Problem]:
+def validate(
+    path: str | os.PathLike[str] = "studies.bib",
+    *,
+    config: str | os.PathLike[str] | None = None,
+) -> list[Problem]:
     """Every problem in a ``.bib`` file (errors and warnings), in line order."""
-    return load(path).problems
+    return load(path, config=config).problems

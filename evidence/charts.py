@@ -37,9 +37,10 @@ from matplotlib.textpath import text_to_path
 from matplotlib.ticker import NullLocator
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
+from evidence.analysis import Analysis
 from evidence.base import EvidenceBase
 from evidence.pooling import PoolReport, analysis_table, pool_evidence
-from evidence.schema import CONTROL_AGENTS, STUDY_SPECS
+from evidence.render import describe_dependence
 
 __all__ = ["evidence_map", "forest_plot", "response_over_time", "save_figure"]
 
@@ -157,12 +158,13 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
-def _is_comparator(agent: Any) -> bool:
-    return _plain(agent) in CONTROL_AGENTS
+def _is_comparator(role: Any) -> bool:
+    """Whether an arm's role (outcomes column ``role``) is a comparator's."""
+    return _plain(role) == "comparator"
 
 
 def _outcome_label(domain: Any, measure: Any) -> str:
-    """What a row measures, briefly: its rating scale (``HADS-A``), else its domain."""
+    """What a row measures, briefly: its rating scale (``SCALE-A``), else its domain."""
     return _plain(measure) or _plain(domain) or "–"
 
 
@@ -215,7 +217,7 @@ def _over_time_points(shown: Any, ax: Axes | None, n_series: int, max_series: in
     fig, ax = _figure_for(ax, _WIDTH, height)
     hours = shown["time_hours"].to_numpy(dtype=float)
     rate = shown["rate"].to_numpy(dtype=float) * 100
-    comparator = np.array([_is_comparator(a) for a in shown["agent"]], dtype=bool)
+    comparator = np.array([_is_comparator(a) for a in shown["role"]], dtype=bool)
     blue, red = _OKABE_ITO["blue"], _OKABE_ITO["vermillion"]
     ax.scatter(
         hours[~comparator],
@@ -224,8 +226,8 @@ def _over_time_points(shown: Any, ax: Axes | None, n_series: int, max_series: in
         color=blue,
         alpha=0.55,
         edgecolors="none",
-        label="ketamine arm",
-        gid="points:ketamine",
+        label="intervention arm",
+        gid="points:intervention",
     )
     ax.scatter(
         hours[comparator],
@@ -348,23 +350,24 @@ def _method_text(report: PoolReport) -> str:
         )
     elif report.subgroup_note:
         text += f" {report.subgroup_note[0].upper()}{report.subgroup_note[1:]}."
-    rows = report.selection.included
+    rows = report.pooled
     differ = [
         label
         for column, label in (
             ("response", "response definitions"),
-            ("measure", "measures"),
+            ("measure", "rating scales"),
             ("domain", "outcome domains"),
         )
         if rows[column].astype("string").fillna(_NOT_STATED).nunique() > 1
     ]
     if differ:
         text += f" Caution: the pooled rows differ in {', '.join(differ)}."
-    repeated = rows["key"].value_counts()
-    repeated = repeated[repeated > 1]
-    if len(repeated):
-        listed = ", ".join(_capped([f"{key} ({count} rows)" for key, count in repeated.items()]))
-        text += f" Studies contributing more than one row: {listed}."
+    moved = report.decisions[report.decisions["action"].ne("used")]
+    if len(moved):
+        listed = ", ".join(
+            _capped([f"{k} row {r} {a}" for k, r, a in moved[["key", "row", "action"]].values])
+        )
+        text += f" {describe_dependence(report.analysis)}: {listed}."
     return text
 
 
@@ -415,7 +418,7 @@ def _forest_layout(
     fits = report.group_fits if report.by is not None else None
     n = 0 if summary else len(report.per_study)
     if fits:
-        groups = report.selection.included[report.by].astype("string").fillna("(missing)")
+        groups = report.pooled[report.by].astype("string").fillna("(missing)")
         for group in fits:
             items.append(("group", y, group))
             y += 1
@@ -487,9 +490,7 @@ def _forest_table(
         del left_cols[1]
     spans: list[tuple[float, str, str, str]] = []  # y, text, weight, style
     fits = report.group_fits or {}
-    group_index = (
-        report.selection.included[report.by].astype("string").fillna("(missing)") if fits else None
-    )
+    group_index = report.pooled[report.by].astype("string").fillna("(missing)") if fits else None
     for kind, y, payload in items:
         if kind == "group":
             spans.append((y, str(payload), "bold", "normal"))
@@ -576,42 +577,41 @@ def _forest_pooled(
 
 def forest_plot(
     base: EvidenceBase,
+    analysis: Analysis | str | None = None,
     *,
-    by: str | None = "conditions",
     report: PoolReport | None = None,
     ax: Axes | None = None,
     max_rows: int | None = 80,
-    **pool_kwargs: Any,
+    **changes: Any,
 ) -> Figure:
     """Forest plot of response rates: one row per pooled outcome row, grouped, with diamonds.
 
     Left of the axes: study, arm, outcome (domain and scale), timepoint and responders/N.
     Each row's rate is a square whose area is proportional to its weight in the overall
-    model, with its confidence interval (Wilson by default) as a line. Rows are grouped by
-    ``by`` with a header and a pooled diamond per group; the overall diamond carries the
-    prediction interval as a thin line with end caps. Right of the axes: rate [CI] in percent
-    and the weight. Under the axes: the rows and studies not pooled, with their reasons, and
-    the method.
+    model, with its confidence interval (the analysis's per-row method) as a line. Rows are
+    grouped by the analysis's ``by`` with a header and a pooled diamond per group; the overall
+    diamond carries the prediction interval as a thin line with end caps. Right of the axes:
+    rate [CI] in percent and the weight. Under the axes: the rows and studies not pooled, with
+    their reasons, and the method.
 
     Parameters
     ----------
     base : EvidenceBase
         The evidence base (not modified).
-    by : str or None
-        Column of the outcomes or studies table to group rows by (``None``: no groups).
-        Ignored when ``report`` is given (its own ``by`` is used).
+    analysis : Analysis, str or None
+        The analysis to draw, or the name of one in the protocol; default: the first headline
+        analysis in force. Ignored when ``report`` is given.
     report : PoolReport, optional
-        A result of :func:`evidence.pooling.pool_evidence`; computed from ``base`` with
-        ``by`` and ``pool_kwargs`` when not given.
+        An analysis's result (:meth:`evidence.Analysis.run`) to draw.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into (its figure is returned, not resized). By default a new figure 8 in
         wide whose height grows with the number of rows.
     max_rows : int or None
         With more pooled rows than this, only the group subtotals and the overall result are
         drawn (a summary forest plot; the note says so); ``None`` draws every row.
-    **pool_kwargs
-        Passed to :func:`~evidence.pooling.pool_evidence` (``measure``, ``method``,
-        ``ci_method``, ``selection``, …).
+    **changes
+        Settings changed for this plot (:meth:`evidence.Analysis.replace`: ``by="route"``,
+        ``method="DL"``, …).
 
     Returns
     -------
@@ -619,10 +619,10 @@ def forest_plot(
 
     Examples
     --------
-    >>> fig = forest_plot(evidence.load("studies.bib"), by="conditions")  # doctest: +SKIP
+    >>> fig = forest_plot(evidence.load("studies.bib"), "main", by="route")  # doctest: +SKIP
     """
     if report is None:
-        report = pool_evidence(base, by=by, **pool_kwargs)
+        report = pool_evidence(base, analysis, **changes)
     per = report.per_study
     overall = report.overall
     summary = max_rows is not None and len(per) > max_rows
@@ -740,10 +740,10 @@ def forest_plot(
         if weight:
             put(weight, y, weight_x, side=1, ha="right", fontweight=style)
 
-    agents = report.selection.included["agent"].astype("string").dropna().unique()
-    who = f" in {agents[0]} arms" if len(agents) == 1 else ""
+    agents = report.pooled["agent"].astype("string").dropna().unique()
+    who = f", {agents[0]} arms" if len(agents) == 1 else ""
     grouping = f", by {_column_name(report.by).lower()}" if fits else ""
-    heading = f"Response rate{who}{grouping}"
+    heading = f"{report.analysis.label}{who}{grouping}"
     ax.set_title(heading, loc="left", fontsize=_TITLE, fontweight="bold")
     # Align the (left) title with the table's left edge rather than the axes'.
     title = next(
@@ -771,8 +771,8 @@ def response_over_time(
     """Response rate (%) against time since dosing, one line per study and arm.
 
     Uses every outcome row with a rate (responders/n, or a reported percentage) and a
-    timepoint, in every arm. Ketamine arms are solid lines with filled markers, comparator
-    arms (placebo, midazolam, active control) dashed lines with hollow markers, in the study's
+    timepoint, in every arm. Intervention arms are solid lines with filled markers, comparator
+    arms (by the protocol's agent roles) dashed lines with hollow markers, in the study's
     colour. Points of different outcomes (domain or scale) of one arm are not joined, and
     are labelled. Time is on a log scale in hours (ranges such as ``1-3 days`` at their end).
     Rows left out (no timepoint, or no rate) are listed under the chart.
@@ -785,7 +785,7 @@ def response_over_time(
         Axes to draw into (the legend goes to its right).
     max_series : int or None
         With more study arms than this, the per-study lines, legend and labels are left out
-        and every point is drawn in its arm's style only (ketamine or comparator); ``None``
+        and every point is drawn in its arm's style only (intervention or comparator); ``None``
         always draws one line per study and arm.
 
     Returns
@@ -821,8 +821,10 @@ def response_over_time(
     if max_series is not None and len(series) > max_series:
         return _over_time_points(shown, ax, len(series), max_series)
 
-    comparators = sorted({_plain(a) for a in shown["agent"] if _is_comparator(a)})
-    legend_names = [labels[k] for k in study_keys] + ["ketamine arm"]
+    comparators = sorted(
+        {_plain(a) for a, r in zip(shown["agent"], shown["role"], strict=True) if _is_comparator(r)}
+    )
+    legend_names = [labels[k] for k in study_keys] + ["intervention arm"]
     if comparators:
         legend_names.append(f"comparator arm ({', '.join(comparators)})")
     entry = max(_text_width(t) for t in legend_names) + 5.8 * _FONT  # handle, pad, spacing
@@ -850,7 +852,7 @@ def response_over_time(
                 ys.append(np.nan)
             xs.extend(part["time_hours"].to_numpy(dtype=float))
             ys.extend(part["rate"].to_numpy(dtype=float) * 100)
-        comparator = _is_comparator(rows["agent"].iloc[0])
+        comparator = _is_comparator(rows["role"].iloc[0])
         colour = colours[key]
         ax.plot(
             xs,
@@ -898,7 +900,8 @@ def response_over_time(
         bbox_transform=ax.transAxes + ScaledTranslation(0, -(below + 4) / 72, fig.dpi_scale_trans),
         ncol=ncol,
         fontsize=_FONT,
-        title="Study (colour) · arm (style: solid filled = ketamine, dashed hollow = comparator)",
+        title="Study (colour) · arm (style: solid filled = intervention, dashed hollow = "
+        "comparator)",
         title_fontsize=_FONT,
         alignment="left",
         handlelength=3.0,
@@ -977,7 +980,7 @@ def evidence_map(
 
     Bubble area is proportional to the participants enrolled (sum of ``n_enrolled``) and the
     number of studies is written in or beside each bubble. A study listing several values
-    (``GAD; SAD``) counts in each; a study without a value goes to ``(not stated)``; an open
+    (``A; B``) counts in each; a study without a value goes to ``(not stated)``; an open
     circle marks studies with no enrolment stated (reviews).
 
     Parameters
@@ -1014,9 +1017,8 @@ def evidence_map(
                 cell = cells.setdefault((r, c), [0, 0])
                 cell[0] += 1
                 cell[1] += 0 if pd.isna(n) else int(n)
-    vocab = {
-        name: STUDY_SPECS[name].choices if name in STUDY_SPECS else () for name in (rows, columns)
-    }
+    specs = base.protocol.study_specs
+    vocab = {name: (specs[name].choices or ()) if name in specs else () for name in (rows, columns)}
     row_order = _ordered((r for r, _ in cells), vocab[rows])
     col_order = _ordered((c for _, c in cells), vocab[columns])
 
@@ -1024,7 +1026,7 @@ def evidence_map(
     note = (
         "Number: studies in the cell. Bubble area ∝ participants enrolled (sum of n_enrolled)"
         + ("; open circle: enrolment not stated (e.g. reviews)" if unstated else "")
-        + ". A study listed in several rows or columns (e.g. GAD; SAD) counts in each. "
+        + ". A study listed in several rows or columns (e.g. A; B) counts in each. "
         f"{len(studies)} entries."
     )
     col_pts = (_WIDTH * 72 - 160) / max(len(col_order), 1)  # estimated width of a grid column

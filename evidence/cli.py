@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from evidence import __version__
+from evidence.analysis import CI_METHODS, DEPENDENCE, MEASURES, METHODS, TESTS
 from evidence.errors import EvidenceError, Problem, ValidationError
 
 DEFAULT_BIB = "studies.bib"
@@ -88,6 +89,16 @@ def bib_argument(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("bib", required=False, metavar="[BIB]")(func)
 
 
+def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--config PATH``: the protocol file, instead of the one found beside or above the .bib."""
+    return click.option(
+        "--config",
+        metavar="PATH",
+        help="Protocol file (pyproject.toml or evidence.toml); default: evidence.toml beside "
+        "the .bib, else the nearest pyproject.toml with [tool.evidence].",
+    )(func)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evidence")
 def main() -> None:
@@ -114,17 +125,21 @@ def _render_problems(problems: list[Problem], fmt: str) -> str:
 
 @main.command()
 @bib_argument
+@config_option
 @format_option("text", "json")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
 @_handle_errors
-def validate(bib: str | None, bib_option: str | None, fmt: str, strict: bool) -> None:
-    """Check BIB and report every problem, one per line as FILE:LINE: KEY: FIELD: message.
+def validate(
+    bib: str | None, bib_option: str | None, config: str | None, fmt: str, strict: bool
+) -> None:
+    """Check BIB against its protocol and report every problem, one per line as
+    FILE:LINE: KEY: FIELD: message.
 
     Exit status 0 when there are no errors (warnings allowed), 1 when there are.
     """
     from evidence.base import load
 
-    base = load(_bib_path(bib, bib_option))
+    base = load(_bib_path(bib, bib_option), config=config)
     if base.problems or fmt == "json":
         click.echo(_render_problems(base.problems, fmt))
     n_err, n_warn = len(base.errors), len(base.warnings)
@@ -138,6 +153,7 @@ def validate(bib: str | None, bib_option: str | None, fmt: str, strict: bool) ->
 
 @main.command()
 @bib_argument
+@config_option
 @click.option("--outcomes", is_flag=True, help="Show the outcomes table instead of studies.")
 @format_option("text", "csv", "json", help="text for terminals, csv/json (all columns) for pipes.")
 @click.option("--all", "all_columns", is_flag=True, help="Show every column in text format.")
@@ -150,6 +166,7 @@ def validate(bib: str | None, bib_option: str | None, fmt: str, strict: bool) ->
 def table(
     bib: str | None,
     bib_option: str | None,
+    config: str | None,
     outcomes: bool,
     fmt: str,
     all_columns: bool,
@@ -163,7 +180,7 @@ def table(
     from evidence.base import load
     from evidence.render import render_table
 
-    base = load(_bib_path(bib, bib_option))
+    base = load(_bib_path(bib, bib_option), config=config)
     frame = base.outcomes if outcomes else base.studies
     if columns:
         wanted = [c.strip() for c in columns.split(",") if c.strip()]
@@ -208,10 +225,16 @@ def bib_option(func: Callable[..., Any]) -> Callable[..., Any]:
     help="Remove FIELD (repeatable). outcomes.N.KEY addresses one key of outcome row N.",
 )
 @bib_option
+@config_option
 @click.option("--dry-run", is_flag=True, help="Show the change as a diff; write nothing.")
 @_handle_errors
 def set_command(
-    key: str, assignments: tuple[str, ...], unset: tuple[str, ...], bib: str, dry_run: bool
+    key: str,
+    assignments: tuple[str, ...],
+    unset: tuple[str, ...],
+    bib: str,
+    config: str | None,
+    dry_run: bool,
 ) -> None:
     """Set or remove fields of entry KEY; only those fields' text changes.
 
@@ -227,7 +250,7 @@ def set_command(
         values = dict(parse_assignment(a) for a in assignments)
     except EvidenceError as exc:
         raise click.UsageError(str(exc)) from None
-    result = set_entry(bib, key, values, unset, dry_run=dry_run)
+    result = set_entry(bib, key, values, unset, dry_run=dry_run, config=config)
     for problem in result.problems:
         click.echo(str(problem), err=True)
     if dry_run:
@@ -241,15 +264,16 @@ def set_command(
 
 @main.command()
 @bib_argument
+@config_option
 @format_option("text", "json")
 @_handle_errors
-def duplicates(bib: str | None, bib_option: str | None, fmt: str) -> None:
+def duplicates(bib: str | None, bib_option: str | None, config: str | None, fmt: str) -> None:
     """List entries of BIB that duplicate an earlier one (same DOI or PMID, or a
     near-identical title with the same year and first author). Exit 1 if there are any."""
     from evidence.base import load
     from evidence.duplicates import find_duplicates, identity
 
-    base = load(_bib_path(bib, bib_option))
+    base = load(_bib_path(bib, bib_option), config=config)
     found = find_duplicates(identity(r.key, r.bib) for r in base.records)
     if fmt == "json":
         rows = [
@@ -266,6 +290,7 @@ def duplicates(bib: str | None, bib_option: str | None, fmt: str) -> None:
 
 @main.command()
 @bib_option
+@config_option
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the file is not formatted.")
 @click.option(
     "--sort",
@@ -276,7 +301,7 @@ def duplicates(bib: str | None, bib_option: str | None, fmt: str) -> None:
 )
 @click.option("--diff", "show_diff", is_flag=True, help="Show the change as a diff; write nothing.")
 @_handle_errors
-def fmt(bib: str, check: bool, sort: str, show_diff: bool) -> None:
+def fmt(bib: str, config: str | None, check: bool, sort: str, show_diff: bool) -> None:
     """Rewrite BIB in the canonical layout (opt-in; idempotent).
 
     One field per line, two-space indent, lower-case names, braces for text, a comma after
@@ -303,7 +328,9 @@ def fmt(bib: str, check: bool, sort: str, show_diff: bool) -> None:
             sys.exit(1)
         click.echo(f"{bib}: already formatted", err=True)
         return
-    commit_text(doc, result.text, result.changed_keys)
+    from evidence.base import protocol_for
+
+    commit_text(doc, result.text, result.changed_keys, protocol=protocol_for(bib, config))
     if result.text == doc.text:
         click.echo(f"{bib}: already formatted", err=True)
     else:
@@ -321,21 +348,27 @@ def fmt(bib: str, check: bool, sort: str, show_diff: bool) -> None:
     show_default=True,
     help="The .bib file (with --rev).",
 )
+@config_option
 @format_option("text", "json")
 @_handle_errors
-def diff_command(files: tuple[str, ...], rev: str | None, bib: str, fmt: str) -> None:
+def diff_command(
+    files: tuple[str, ...], rev: str | None, bib: str, config: str | None, fmt: str
+) -> None:
     """Entries added, removed and changed field by field between OLD and NEW (or --rev REV
-    and the current file), and how each pooled response rate moved."""
-    from evidence.base import load
+    and the current file), and how each headline analysis moved. Both versions are read with
+    the protocol of the new one."""
+    from evidence.base import load, protocol_for
     from evidence.comparison import compare, load_revision
     from evidence.render import render_comparison
 
     if rev and files:
         raise click.UsageError("give either OLD NEW or --rev REV, not both")
     if rev:
-        old, new = load_revision(bib, rev), load(bib)
+        protocol = protocol_for(bib, config)
+        old, new = load_revision(bib, rev, protocol), load(bib, protocol=protocol)
     elif len(files) == 2:
-        old, new = load(files[0]), load(files[1])
+        protocol = protocol_for(files[1], config)
+        old, new = load(files[0], protocol=protocol), load(files[1], protocol=protocol)
     else:
         raise click.UsageError("give two files OLD NEW, or --rev REV")
     result = compare(old, new)
@@ -345,49 +378,39 @@ def diff_command(files: tuple[str, ...], rev: str | None, bib: str, fmt: str) ->
         click.echo(render_comparison(result, old.path, new.path))
 
 
+def _choice(*values: str) -> click.Choice:
+    return click.Choice(list(values), case_sensitive=False)
+
+
 @main.command()
 @bib_argument
+@config_option
 @click.option(
-    "--measure",
-    type=click.Choice(["PLO", "PFT", "PR", "PAS"], case_sensitive=False),
-    default="PLO",
-    show_default=True,
-    help="Transformation pooled: logit, Freeman-Tukey, raw, arcsine.",
+    "--analysis",
+    "analysis_name",
+    metavar="NAME",
+    help="A protocol analysis (default: the first headline analysis).",
 )
-@click.option(
-    "--method",
-    type=click.Choice(["FE", "DL", "REML", "PM", "HE", "SJ"], case_sensitive=False),
-    default="REML",
-    show_default=True,
-    help="tau² estimator (FE = common effect).",
-)
-@click.option(
-    "--test",
-    type=click.Choice(["z", "knha"], case_sensitive=False),
-    default="z",
-    show_default=True,
-    help="z, or knha (Knapp-Hartung).",
-)
-@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
-@click.option(
-    "--ci",
-    "ci_method",
-    type=click.Choice(["wilson", "clopper-pearson", "agresti-coull", "wald"]),
-    default="wilson",
-    show_default=True,
-    help="Per-study interval.",
-)
-@click.option("--by", metavar="COLUMN", help="Subgroups by a column (conditions, route, design…).")
-@click.option(
-    "--arm",
-    default="ketamine",
-    show_default=True,
-    help="Arm label or agent to pool ('all' for every arm).",
-)
-@click.option("--domain", help="Only this outcome domain (anxiety, depression, …).")
-@click.option("--scale", help="Only this rating scale (outcomes' measure: Y-BOCS, HAM-A, …).")
+@click.option("--measure", type=_choice(*MEASURES), help="Transformation: PLO, PFT, PR, PAS.")
+@click.option("--method", type=_choice(*METHODS), help="Estimator (FE = common effect).")
+@click.option("--test", type=_choice(*TESTS), help="z, knha (Knapp-Hartung) or t.")
+@click.option("--level", type=float, help="Confidence level, e.g. 0.95.")
+@click.option("--ci", "ci_method", type=_choice(*CI_METHODS), help="Per-row interval.")
+@click.option("--by", metavar="COLUMN", help="Subgroup column ('none' for no subgroups).")
+@click.option("--arm", help="intervention, comparator, all, or an arm label or agent.")
+@click.option("--domain", help="Only this outcome domain.")
+@click.option("--scale", help="Only this rating scale (the outcome key `measure`).")
 @click.option("--response", help="Only this response definition (exact text).")
 @click.option("--timepoint", metavar="WINDOW", help="e.g. '1 week' or '24 h..2 weeks'.")
+@click.option(
+    "--dependence", type=_choice(*DEPENDENCE), help="What to do with a study's several rows."
+)
+@click.option("--rho", type=float, help="Assumed correlation for --dependence aggregate.")
+@click.option(
+    "--robust",
+    type=_choice("CR1", "CR2"),
+    help="Cluster-robust inference (--dependence multilevel).",
+)
 @click.option(
     "--leave-one-out",
     "loo",
@@ -399,50 +422,28 @@ def diff_command(files: tuple[str, ...], rev: str | None, bib: str, fmt: str) ->
 def pool(
     bib: str | None,
     bib_option: str | None,
-    measure: str,
-    method: str,
-    test: str,
-    level: float,
-    ci_method: str,
-    by: str | None,
-    arm: str,
-    domain: str | None,
-    scale: str | None,
-    response: str | None,
-    timepoint: str | None,
+    config: str | None,
+    analysis_name: str | None,
     loo: bool,
     fmt: str,
+    **overrides: Any,
 ) -> None:
-    """Per-study response rates of BIB with intervals, and the pooled rate (random effects,
-    metafor's semantics). Rows that cannot be pooled are listed with the reason."""
+    """Run one analysis of BIB: per-row rates with intervals and the pooled result (metafor's
+    semantics). The analysis comes from the protocol (--analysis NAME, default the first
+    headline analysis); the options below override its settings. Rows that cannot be pooled,
+    and rows the dependence policy drops or combines, are listed with the reason."""
     from evidence.base import load
-    from evidence.pooling import leave_one_out_table, pool_evidence, select_outcomes
+    from evidence.pooling import leave_one_out_table, pool_evidence
     from evidence.render import pool_to_dict, render_leave_one_out, render_pool, render_table
 
-    base = load(_bib_path(bib, bib_option))
+    base = load(_bib_path(bib, bib_option), config=config)
     if base.errors:
         raise ValidationError(base.errors)
+    changes = {k: v for k, v in overrides.items() if v is not None}
     try:
-        selection = select_outcomes(
-            base,
-            arm=None if arm == "all" else arm,
-            domain=domain,
-            measure=scale,
-            response=response,
-            timepoint=timepoint,
-        )
-        report = pool_evidence(
-            base,
-            by=by,
-            measure=measure.upper(),
-            method=method.upper(),
-            test=test.lower(),
-            level=level,
-            ci_method=ci_method,
-            selection=selection,
-        )
+        report = pool_evidence(base, analysis_name, **changes)
         loo_table = leave_one_out_table(report) if loo else None
-    except ValueError as exc:
+    except ValueError as exc:  # invalid settings (AnalysisError) or refused by the statistics
         raise click.UsageError(str(exc)) from None
     if fmt == "json":
         data = pool_to_dict(report)
@@ -453,12 +454,36 @@ def pool(
         click.echo(render_pool(report))
         if loo_table is not None:
             click.echo("\nLeave one out\n" + render_leave_one_out(loo_table))
-    for warning in selection.warnings:
+    for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
 
 
 @main.command()
 @bib_argument
+@config_option
+@format_option("text", "json")
+@_handle_errors
+def protocol(bib: str | None, bib_option: str | None, config: str | None, fmt: str) -> None:
+    """Print the protocol in force for BIB (vocabularies and analyses) and where it came from.
+
+    Without a protocol, the default analyses that would run on BIB are shown."""
+    from evidence.base import load
+    from evidence.pooling import analyses_in_force
+    from evidence.render import render_protocol
+
+    base = load(_bib_path(bib, bib_option), config=config)
+    analyses = analyses_in_force(base)
+    if fmt == "json":
+        data = base.protocol.to_dict()
+        data["analyses"] = [a.to_dict() for a in analyses]
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_protocol(base.protocol, analyses))
+
+
+@main.command()
+@bib_argument
+@config_option
 @click.option(
     "--out",
     default="reports",
@@ -470,21 +495,25 @@ def pool(
     "--quiet", "-q", is_flag=True, help="No progress messages (the default off a terminal)."
 )
 @_handle_errors
-def build(bib: str | None, bib_option: str | None, out: str, quiet: bool) -> None:
-    """Validate BIB and regenerate the evidence-summary workbook and the response-rate charts
-    in DIR (byte-identical for the same BIB). With errors, nothing is written."""
+def build(
+    bib: str | None, bib_option: str | None, config: str | None, out: str, quiet: bool
+) -> None:
+    """Validate BIB and regenerate the evidence-summary workbook and the charts of its
+    protocol's analyses in DIR (byte-identical for the same BIB). With errors, nothing is
+    written."""
     import os
 
     from evidence.export import build_reports
 
     interactive = sys.stderr.isatty() and not os.environ.get("CI") and not quiet
     progress = (lambda message: click.echo(f"· {message}", err=True)) if interactive else None
-    build_reports(_bib_path(bib, bib_option), out, progress=progress)
+    build_reports(_bib_path(bib, bib_option), out, progress=progress, config=config)
 
 
 @main.command()
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @bib_option
+@config_option
 @click.option("--dry-run", is_flag=True, help="Show what would be added; write nothing.")
 @click.option("--merge", is_flag=True, help="Merge a duplicate's missing fields into the entry.")
 @click.option("--force", is_flag=True, help="Add duplicates anyway.")
@@ -494,6 +523,7 @@ def build(bib: str | None, bib_option: str | None, out: str, quiet: bool) -> Non
 def add(
     sources: tuple[str, ...],
     bib: str,
+    config: str | None,
     dry_run: bool,
     merge: bool,
     force: bool,
@@ -518,6 +548,7 @@ def add(
         skip_invalid=skip_invalid,
         keep_unknown=keep_unknown,
         dry_run=dry_run,
+        config=config,
     )
     for problem in result.skipped:
         click.echo(f"skipped: {problem}", err=True)

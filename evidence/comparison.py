@@ -6,8 +6,10 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evidence.analysis import Analysis
 from evidence.base import EvidenceBase, loads
 from evidence.errors import EvidenceError
+from evidence.protocol import Protocol
 from evidence.schema import parse_outcome_rows
 
 __all__ = ["Comparison", "FieldChange", "compare", "load_revision", "pooled_movement"]
@@ -49,19 +51,20 @@ class Comparison:
         }
 
 
-def _pooled_rates(base: EvidenceBase) -> dict[str, tuple[float, float, float, int]]:
-    """Headline pooled rates (overall and by condition): estimate, CI, k."""
-    from evidence.pooling import pool_evidence
-
+def _pooled_rates(
+    base: EvidenceBase, analyses: tuple[Analysis, ...]
+) -> dict[str, tuple[float, float, float, int]]:
+    """Each analysis's pooled result (overall and per subgroup): estimate, CI, k."""
     if base.errors:
         return {}
-    report = pool_evidence(base, by="conditions")
     rates = {}
-    if report.overall is not None:
-        fit = report.overall
-        rates["overall"] = (fit.estimate, fit.ci_low, fit.ci_high, fit.k)
-    for group, fit in (report.group_fits or {}).items():
-        rates[group] = (fit.estimate, fit.ci_low, fit.ci_high, fit.k)
+    for analysis in analyses:
+        report = analysis.run(base)
+        if report.overall is not None:
+            fit = report.overall
+            rates[analysis.name] = (fit.estimate, fit.ci_low, fit.ci_high, fit.k)
+        for group, fit in (report.group_fits or {}).items():
+            rates[f"{analysis.name} · {group}"] = (fit.estimate, fit.ci_low, fit.ci_high, fit.k)
     return rates
 
 
@@ -73,8 +76,15 @@ def _rate_text(rate: tuple[float, float, float, int] | None) -> str:
 
 
 def pooled_movement(old: EvidenceBase, new: EvidenceBase) -> tuple[dict[str, object], ...]:
-    """How each headline pooled rate (overall and by condition) moved, where it moved."""
-    before, after = _pooled_rates(old), _pooled_rates(new)
+    """How each headline analysis (overall and per subgroup) moved, where it moved.
+
+    Both versions run the headline analyses in force for ``new`` (its protocol's, or the
+    defaults for its data), so the two sides are the same analyses.
+    """
+    from evidence.pooling import headline_analyses
+
+    analyses = headline_analyses(new)
+    before, after = _pooled_rates(old, analyses), _pooled_rates(new, analyses)
     rows = []
     for group in dict.fromkeys([*before, *after]):
         a, b = before.get(group), after.get(group)
@@ -101,8 +111,8 @@ def compare(old: EvidenceBase, new: EvidenceBase, *, pooled: bool = True) -> Com
 
     Field values are compared as BibTeX text after macro resolution, so reflowing a file
     (``evidence fmt``) shows no field changes, while a changed number does. With ``pooled``,
-    the headline pooled response rates (overall and by condition, the analysis of
-    ``evidence build``) of both versions are compared too (versions with errors have none).
+    the headline analyses of ``evidence build`` (overall and per subgroup) of both versions
+    are compared too (versions with errors have none).
     """
     old_fields = {r.key: r.bib for r in old.records}
     new_fields = {r.key: r.bib for r in new.records}
@@ -155,8 +165,9 @@ def _normal(name: str, value: str | None) -> str | None:
     return " ".join(value.split())
 
 
-def load_revision(path: str, rev: str) -> EvidenceBase:
-    """The version of ``path`` at git revision ``rev`` (``git show REV:PATH``)."""
+def load_revision(path: str, rev: str, protocol: Protocol | None = None) -> EvidenceBase:
+    """The version of ``path`` at git revision ``rev`` (``git show REV:PATH``), checked
+    against ``protocol`` (default: none)."""
     p = Path(path).resolve()
     try:
         top = subprocess.run(
@@ -189,4 +200,4 @@ def load_revision(path: str, rev: str) -> EvidenceBase:
         text = shown.decode("utf-8")
     except UnicodeDecodeError:
         raise EvidenceError(f"{path}@{rev}: not valid UTF-8") from None
-    return loads(text, f"{path}@{rev}")
+    return loads(text, f"{path}@{rev}", protocol=protocol)

@@ -15,9 +15,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from evidence.base import EvidenceBase
+from evidence.base import EvidenceBase, protocol_for
 from evidence.bib import BibDocument, parse_bib, read_bib, set_fields, write_bib
 from evidence.errors import EditError, Problem, ValidationError
+from evidence.protocol import NO_PROTOCOL, Protocol
 from evidence.schema import edit_outcome_row
 
 __all__ = ["AddResult", "EditResult", "add_entries", "commit_text", "parse_assignment", "set_entry"]
@@ -73,17 +74,21 @@ def commit_text(
     *,
     dry_run: bool = False,
     before: EvidenceBase | None = None,
+    protocol: Protocol | None = None,
 ) -> EditResult:
-    """Validate ``new_text`` and write it over ``doc``'s file unless ``dry_run``.
+    """Validate ``new_text`` (against ``protocol``) and write it over ``doc``'s file unless
+    ``dry_run``.
 
     The edit is refused (:class:`~evidence.errors.ValidationError`, nothing written) when the
-    new text has an error in one of the ``touched`` entries, or a syntax error that the old
-    text did not have. Warnings are returned in the result.
+    new text has an error that the old text did not have, anywhere in the file. Warnings of
+    the ``touched`` entries are returned in the result.
     """
     touched = set(touched)
-    old_base = before if before is not None else EvidenceBase(doc)
+    if protocol is None:
+        protocol = before.protocol if before is not None else NO_PROTOCOL
+    old_base = before if before is not None else EvidenceBase(doc, protocol)
     before_errors = Counter(_identity(p) for p in old_base.errors)
-    new_base = EvidenceBase(parse_bib(new_text, doc.path))
+    new_base = EvidenceBase(parse_bib(new_text, doc.path), protocol)
     blocking = []
     for problem in new_base.errors:  # errors the edit introduces, in any entry
         ident = _identity(problem)
@@ -106,13 +111,16 @@ def set_entry(
     unset: Iterable[str] = (),
     *,
     dry_run: bool = False,
+    config: str | os.PathLike[str] | None = None,
 ) -> EditResult:
     """Set (and ``unset``) fields of entry ``key`` in the file at ``path``.
 
     ``values`` maps field names to BibTeX values; a name ``outcomes.N.KEY`` sets one key of
     outcome row ``N`` (1-based), changing only that row's line. ``unset`` names fields (or
-    ``outcomes.N.KEY``) to remove. The result is validated before anything is written.
+    ``outcomes.N.KEY``) to remove. The result is validated (against the protocol in force,
+    or the one in ``config``) before anything is written.
     """
+    protocol = protocol_for(path, config)
     doc = read_bib(path)
     entry = doc.entry(key)
     plain: dict[str, str | None] = {}
@@ -139,7 +147,7 @@ def set_entry(
                 raise EditError(f"{key}: {exc}") from None
         plain[field.key] = text
     new_text = set_fields(doc, key, plain)
-    return commit_text(doc, new_text, [key], dry_run=dry_run)
+    return commit_text(doc, new_text, [key], dry_run=dry_run, protocol=protocol)
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,7 @@ def add_entries(
     skip_invalid: bool = False,
     keep_unknown: bool = False,
     dry_run: bool = False,
+    config: str | os.PathLike[str] | None = None,
 ) -> AddResult:
     """Append the references in ``sources`` (.bib, .ris, CSL-JSON, MEDLINE) to the file.
 
@@ -185,7 +194,7 @@ def add_entries(
     if on_duplicate not in ("refuse", "merge", "add"):
         raise ValueError(f"on_duplicate must be refuse, merge or add; got {on_duplicate!r}")
     doc = read_bib(path)
-    base = EvidenceBase(doc)
+    base = EvidenceBase(doc, protocol_for(path, config))
     records, skipped, notes = [], [], []
     for source in sources:
         found, problems = read_records(source, skip_invalid=skip_invalid, keep_unknown=keep_unknown)

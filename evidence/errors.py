@@ -63,3 +63,25 @@ class ValidationError(EvidenceError):
 
 class EditError(EvidenceError):
     """An edit of a ``.bib`` file cannot be carried out (unknown key, concurrent change...)."""
+
+
+class ProtocolError(EvidenceError):
+    """The review protocol (``[tool.evidence]`` or ``evidence.toml``) cannot be used.
+
+    The message is one line naming the file and the key path, e.g.
+    ``pyproject.toml: tool.evidence.scales.SCALE-1.direction: unknown value 'up' (allowed: ...)``.
+    """
+
+
+class AnalysisError(EvidenceError, ValueError):
+    """An analysis setting is invalid; the message names the setting, the value and what is
+    allowed (``analysis 'main': method: unknown value 'ZZ' (allowed: FE, DL, ...)``).
+
+    ``setting``, ``detail`` and ``allowed`` hold the parts, so the protocol reader can name
+    the file and key path instead.
+    """
+
+    def __init__(self, analysis: str, setting: str, detail: str, allowed: str = ""):
+        self.analysis, self.setting, self.detail, self.allowed = analysis, setting, detail, allowed
+        suffix = f" (allowed: {allowed})" if allowed else ""
+        super().__init__(f"analysis {analysis!r}: {setting}: {detail}{suffix}")

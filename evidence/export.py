@@ -25,17 +25,14 @@ from evidence.errors import EvidenceError, ValidationError
 
 __all__ = ["FIGURES", "BuildResult", "build_reports", "tool_versions"]
 
-#: Figures written to ``reports/figures/`` (name → chart function in :mod:`evidence.charts`).
+#: Figures of the whole base written to ``reports/figures/`` (name → chart function in
+#: :mod:`evidence.charts`); each headline analysis adds ``forest-NAME``.
 FIGURES = {
-    "forest-plot": "forest_plot",
     "response-over-time": "response_over_time",
     "evidence-map": "evidence_map",
 }
 WORKBOOK = "evidence-summary.xlsx"
 MANIFEST = "MANIFEST.json"
-
-#: Method settings of the headline analysis (the workbook's provenance block records them).
-SETTINGS = {"measure": "PLO", "method": "REML", "test": "z", "level": 0.95, "ci": "wilson"}
 
 
 @dataclass(frozen=True)
@@ -75,8 +72,13 @@ def build_reports(
     *,
     progress: Callable[[str], None] | None = None,
     base: EvidenceBase | None = None,
+    config: str | os.PathLike[str] | None = None,
 ) -> BuildResult:
     """Validate ``bib`` and write the workbook, the figures and a manifest into ``out``.
+
+    Every analysis in force (the protocol's, or :meth:`~evidence.protocol.Protocol.analyses_for`
+    defaults) is run once; the workbook shows them all, each headline analysis gets a forest
+    plot ``figures/forest-NAME``, and the manifest records each analysis's settings.
 
     Raises
     ------
@@ -84,7 +86,7 @@ def build_reports(
         If the file has errors (nothing is written).
     """
     from evidence import charts
-    from evidence.pooling import pool_evidence
+    from evidence.pooling import analyses_in_force
     from evidence.workbook import write_workbook
 
     say = progress or (lambda message: None)
@@ -98,21 +100,14 @@ def build_reports(
         clock = now
 
     say(f"reading {bib}")
-    base = base if base is not None else load(bib)
+    base = base if base is not None else load(bib, config=config)
     if base.errors:
         raise ValidationError(base.errors, "nothing was written")
     base.studies, base.outcomes  # noqa: B018 - build the tables now, to time them
     lap("load")
-    say("pooling response rates")
-    report = pool_evidence(
-        base,
-        by="conditions",
-        measure=SETTINGS["measure"],
-        method=SETTINGS["method"],
-        test=SETTINGS["test"],
-        level=SETTINGS["level"],
-        ci_method=SETTINGS["ci"],
-    )
+    analyses = analyses_in_force(base)
+    say(f"running {len(analyses)} analyses")
+    reports = [analysis.run(base) for analysis in analyses]
     lap("statistics")
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -124,21 +119,27 @@ def build_reports(
     with tempfile.TemporaryDirectory(prefix=".build-", dir=out) as tmp:
         stage = Path(tmp)
         say(f"writing {out / WORKBOOK}")
-        write_workbook(base, stage / WORKBOOK, report=report, settings=SETTINGS)
+        write_workbook(base, stage / WORKBOOK, reports=reports)
         lap("workbook")
         (stage / "figures").mkdir()
+        for report in reports:
+            if report.analysis.headline:
+                name = f"forest-{report.analysis.name}"
+                say(f"drawing {out / 'figures' / name}.png/.svg")
+                fig = charts.forest_plot(base, report=report)
+                charts.save_figure(fig, stage / "figures" / name)
         for name, function in FIGURES.items():
             say(f"drawing {out / 'figures' / name}.png/.svg")
-            kwargs = {"report": report} if name == "forest-plot" else {}
-            fig = getattr(charts, function)(base, **kwargs)
+            fig = getattr(charts, function)(base)
             charts.save_figure(fig, stage / "figures" / name)
         lap("charts")
         outputs = sorted(p for p in stage.rglob("*") if p.is_file())
         manifest = {
             "source": {"path": Path(bib).name, "sha256": _sha256(Path(bib))},
+            "protocol": base.protocol.source_for(bib),
+            "analyses": [report.analysis.to_dict() for report in reports],
             "outputs": {p.relative_to(stage).as_posix(): _sha256(p) for p in outputs},
             "versions": tool_versions(),
-            "settings": SETTINGS,
         }
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         written = _replace_into(stage, out)

@@ -278,7 +278,7 @@ def make_key(fields: Mapping[str, str], existing: Collection[str]) -> str:
     ``\\oe``, ``\\l``, ``\\i``, ``\\j`` give their letters); ß, æ, œ, ø, ł, đ, þ and ı
     are spelled ss, ae, oe, o, l, d, th, i; then the text is NFKD-normalised and every
     non-ASCII character dropped. So ``Dahlén`` gives ``dahlen``, ``Anderson-Fahey`` gives
-    ``andersonfahey`` and ``Ketamine's`` gives ``ketamines``.
+    ``andersonfahey`` and ``Drug's`` gives ``drugs``.
 
     If the key is taken (compared case-insensitively with ``existing``), a suffix is added:
     ``a``, ``b``, ... ``z``, then ``aa``, ``ab``, ... -- so the second study with the same
@@ -295,15 +295,15 @@ def make_key(fields: Mapping[str, str], existing: Collection[str]) -> str:
     Returns
     -------
     str
-        The key, e.g. ``glue2017ketamines`` or ``rodriguez2013randomized``.
+        The key, e.g. ``smith2017effects`` or ``dahlen2022randomized``.
 
     Examples
     --------
-    >>> make_key({"author": "Dahlén, Anna D", "year": "2022", "title": "The ketamine"}, [])
-    'dahlen2022ketamine'
-    >>> fields = {"author": "Glue, P", "year": "2017", "title": "Ketamine's effects"}
-    >>> make_key(fields, ["glue2017ketamines"])
-    'glue2017ketaminesa'
+    >>> make_key({"author": "Dahlén, Anna D", "year": "2022", "title": "The trial"}, [])
+    'dahlen2022trial'
+    >>> fields = {"author": "Smith, P", "year": "2017", "title": "Drug's effects"}
+    >>> make_key(fields, ["smith2017drugs"])
+    'smith2017drugsa'
     """
     family = _first_family(_get(fields, "author"))
     year_match = re.search(r"\d{4}", _get(fields, "year"))

@@ -116,8 +116,8 @@ def _fallback(text: str) -> str:
 def decode(text: str | None) -> str | None:
     """Unicode display form of a BibTeX value.
 
-    >>> decode(r"M{\\"u}ller and Garc{\\'\\i}a"), decode("{GAD} in 1302--1305")
-    ('Müller and García', 'GAD in 1302–1305')
+    >>> decode(r"M{\\"u}ller and Garc{\\'\\i}a"), decode("{DNA} in 1302--1305")
+    ('Müller and García', 'DNA in 1302–1305')
     """
     if text is None:
         return None

@@ -1,31 +1,47 @@
-"""Which outcome rows are pooled, and pooling them: the evidence base → :mod:`evidence.stats`.
+"""Running an :class:`~evidence.analysis.Analysis` on an evidence base: which outcome rows are
+pooled (and why not), what happens to a study's several rows, and the fits.
 
-What is pooled is explicit: the caller chooses the arm, domain, measure, response definition
-and timepoint window; rows that match but cannot be pooled (no counts, only a percentage) and
-studies without outcome rows (reviews) are listed with a reason, never dropped silently; and
-pooling rows that differ in response definition, measure or domain, or several rows of one
-study, produces a warning naming them.
+Three steps, each explicit in the :class:`PoolReport`:
+
+1. **selection** (:func:`select_rows`): the rows of the analysis's arms, domain, scale,
+   response definition and timepoint window; rows that match but cannot be pooled (no counts,
+   only a percentage; outside the window) and studies without outcome rows are listed with a
+   reason, never dropped silently;
+2. **dependence** (:func:`apply_dependence`): when a study arm has several selected rows (several
+   scales, timepoints or analysis populations of the same participants), the analysis's
+   policy decides: ``one-per-study`` keeps one by a declared preference, ``aggregate``
+   combines them, ``multilevel`` models them, ``none`` pools them as if independent (warned).
+   Every candidate row gets an ``action`` (used, dropped, combined) and a reason;
+3. **fitting** (:func:`run_analysis`): the pooled result, subgroups, and per-row intervals.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
+from evidence.analysis import NOT_STATED, Analysis
 from evidence.base import EvidenceBase
-from evidence.schema import parse_timepoint
+from evidence.errors import AnalysisError
+from evidence.schema import parse_timepoint, parse_window
 from evidence.stats import PooledResult, SubgroupResult, pool_proportions, proportion_ci
 from evidence.stats import subgroup_analysis as _subgroups
 
 __all__ = [
     "PoolReport",
     "Selection",
+    "analyses_in_force",
     "analysis_table",
+    "apply_dependence",
+    "headline_analyses",
     "leave_one_out_table",
-    "parse_window",
     "pool_evidence",
-    "select_outcomes",
+    "run_analysis",
+    "select_rows",
 ]
 
 #: Study-table columns joined onto each outcome row (for subgroups and labels).
@@ -39,28 +55,77 @@ STUDY_CONTEXT = (
     "verification",
 )
 
+_DECISION_COLUMNS = ["key", "row", "arm", "domain", "measure", "time", "action", "reason"]
+
 
 @dataclass(frozen=True)
 class Selection:
-    """Outcome rows chosen for pooling, the ones left out with their reason, and warnings."""
+    """Rows an analysis selects: ``candidates`` (match and can be pooled) and ``excluded``
+    (with the reason: key, row, arm, measure, reason)."""
 
-    included: pd.DataFrame
-    excluded: pd.DataFrame  # key, row, arm, measure, reason
-    warnings: tuple[str, ...]
+    candidates: pd.DataFrame
+    excluded: pd.DataFrame
 
 
 @dataclass(frozen=True)
 class PoolReport:
-    """Per-study rates with CIs, the pooled result, and subgroups if asked for."""
+    """The result of one analysis.
 
+    Attributes
+    ----------
+    analysis : Analysis
+        What was pooled and how (its ``to_dict()`` is what every output records).
+    selection : Selection
+        Candidate rows and the rows left out, with reasons.
+    decisions : pandas.DataFrame
+        One row per candidate: ``key, row, arm, domain, measure, time, action, reason`` with
+        ``action`` one of ``used``, ``dropped``, ``combined`` (the dependence policy's work).
+    pooled : pandas.DataFrame
+        The units that were pooled (rows, or one combined row per study arm under
+        ``aggregate``), with the study context columns.
+    per_study : pandas.DataFrame
+        Per pooled unit: key, study, arm, domain, measure, time, responders, n, rate, CI,
+        weight (percent of the overall fit).
+    overall : PooledResult or None
+        The pooled result (``None`` when nothing could be pooled).
+    group_fits, subgroups, subgroup_note
+        Separate fits per ``analysis.by`` group, the subgroup tests, or why there are none.
+    sensitivity : pandas.DataFrame or None
+        Under ``aggregate``: the estimate for correlations 0, 0.5 and 0.8.
+    warnings : tuple of str
+        What a reader should know (mixed definitions, rows pooled as independent, ...).
+    """
+
+    analysis: Analysis
     selection: Selection
+    decisions: pd.DataFrame
+    pooled: pd.DataFrame
     per_study: pd.DataFrame
     overall: PooledResult | None
-    by: str | None = None
-    subgroups: SubgroupResult | None = None
-    ci_method: str = "wilson"
     group_fits: dict[str, PooledResult] | None = None
+    subgroups: SubgroupResult | None = None
     subgroup_note: str = ""
+    sensitivity: pd.DataFrame | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def by(self) -> str | None:
+        """The subgroup column."""
+        return self.analysis.by
+
+    @property
+    def ci_method(self) -> str:
+        """The per-row CI method."""
+        return self.analysis.ci_method
+
+    def groups(self) -> list[str]:
+        """The subgroup of each pooled unit (``(missing)`` where the column is empty)."""
+        if self.by is None:
+            return []
+        return self.pooled[self.by].astype("string").fillna("(missing)").tolist()
+
+
+# ------------------------------------------------------------------------------ the table
 
 
 def analysis_table(base: EvidenceBase) -> pd.DataFrame:
@@ -91,69 +156,38 @@ def _study_labels(studies: pd.DataFrame) -> dict[str, str]:
     return labels
 
 
-def parse_window(text: str) -> tuple[float, float]:
-    """Hours ``(low, high)`` of a timepoint window: ``1 week``, ``24 h..2 weeks``, ``..1 week``.
-
-    Raises
-    ------
-    ValueError
-        If a bound is not a timepoint.
-    """
-    low_text, sep, high_text = text.partition("..")
-    if not sep:
-        high_text = low_text
-    bounds = []
-    for part, default in ((low_text, 0.0), (high_text, float("inf"))):
-        if not part.strip():
-            bounds.append(default)
-            continue
-        hours = parse_timepoint(part)
-        if hours is None:
-            raise ValueError(
-                f"timepoint window {text!r}: cannot read {part.strip()!r} "
-                "(allowed: a timepoint such as '1 week', or a range '24 h..2 weeks')"
-            )
-        bounds.append(hours)
-    return bounds[0], bounds[1]
+# ------------------------------------------------------------------------------ selection
 
 
 def _matches(series: pd.Series, wanted: str | None) -> pd.Series:
     if wanted is None:
         return pd.Series(True, index=series.index)
-    return series.astype("string").str.lower().eq(wanted.lower()).fillna(False)
+    text = series.astype("string")
+    if wanted == NOT_STATED:
+        return text.isna()
+    return text.str.lower().eq(wanted.lower()).fillna(False)
 
 
-def select_outcomes(
-    base: EvidenceBase,
-    *,
-    arm: str | None = "ketamine",
-    domain: str | None = None,
-    measure: str | None = None,
-    response: str | None = None,
-    timepoint: str | None = None,
-) -> Selection:
-    """Choose the outcome rows to pool.
+def _arm_mask(frame: pd.DataFrame, arm: str) -> pd.Series:
+    if arm == "all":
+        return pd.Series(True, index=frame.index)
+    if arm in ("intervention", "comparator"):
+        return frame["role"].astype("string").eq(arm).fillna(False)
+    return _matches(frame["arm"], arm) | _matches(frame["agent"], arm)
 
-    ``arm`` matches an arm label or its agent (``ketamine`` selects ``ketamine-0.5`` too;
-    ``None`` selects every arm); ``domain``, ``measure`` and ``response`` match exactly
-    (case-insensitive); ``timepoint`` is a window for :func:`parse_window` (rows without a
-    timepoint are then left out, with that reason).
-    """
+
+def select_rows(base: EvidenceBase, analysis: Analysis) -> Selection:
+    """The rows ``analysis`` selects from ``base``, and the ones left out with the reason."""
     frame = analysis_table(base)
-    arm_ok = (
-        _matches(frame["arm"], arm) | _matches(frame["agent"], arm)
-        if arm is not None
-        else pd.Series(True, index=frame.index)
-    )
     chosen = frame[
-        arm_ok
-        & _matches(frame["domain"], domain)
-        & _matches(frame["measure"], measure)
-        & _matches(frame["response"], response)
+        _arm_mask(frame, analysis.arm)
+        & _matches(frame["domain"], analysis.domain)
+        & _matches(frame["measure"], analysis.scale)
+        & _matches(frame["response"], analysis.response)
     ]
     reasons = pd.Series("", index=chosen.index, dtype="string")
-    if timepoint is not None:
-        low, high = parse_window(timepoint)
+    if analysis.timepoint is not None:
+        low, high = parse_window(analysis.timepoint)
         hours = chosen["time_hours"]
         reasons[hours.isna()] = "no timepoint (a timepoint window was asked for)"
         outside = hours.notna() & ~hours.between(low, high)
@@ -167,7 +201,7 @@ def select_outcomes(
         if not reasons[i]:
             reasons[i] = "no responders/n"
     keep = reasons.eq("")
-    included = chosen[keep].reset_index(drop=True)
+    candidates = chosen[keep].reset_index(drop=True)
     columns = ["key", "row", "arm", "measure", "reason"]
     excluded = chosen[~keep].assign(reason=reasons[~keep])[columns]
     without_rows = base.studies[base.studies["n_outcomes"].eq(0)]
@@ -183,18 +217,21 @@ def select_outcomes(
             }
         )
         excluded = pd.concat([excluded.astype({"measure": "string"}), extra], ignore_index=True)
-    return Selection(included, excluded.reset_index(drop=True), tuple(_warnings(included)))
+    return Selection(candidates, excluded.reset_index(drop=True))
 
 
-def _warnings(rows: pd.DataFrame) -> list[str]:
+def mix_warnings(rows: pd.DataFrame) -> list[str]:
+    """Warnings naming the studies when pooled ``rows`` differ in arm role, agent, response
+    definition, rating scale or outcome domain."""
     out = []
     for column, label in (
-        ("agent", "agents (ketamine and comparator arms together)"),
+        ("role", "arm roles (intervention and comparator arms together)"),
+        ("agent", "agents"),
         ("response", "response definitions"),
-        ("measure", "measures"),
+        ("measure", "rating scales"),
         ("domain", "outcome domains"),
     ):
-        values = rows[column].astype("string").fillna("(not stated)")
+        values = rows[column].astype("string").fillna(NOT_STATED)
         if values.nunique() > 1:
             groups = {
                 value: ", ".join(dict.fromkeys(rows.loc[values == value, "key"]))
@@ -202,104 +239,318 @@ def _warnings(rows: pd.DataFrame) -> list[str]:
             }
             listed = "; ".join(f"{v!r}: {keys}" for v, keys in groups.items())
             out.append(f"pooling rows with different {label}: {listed}")
-    repeated = rows.groupby(["key", "arm"], sort=False).size()
-    repeated = repeated[repeated > 1]
-    if len(repeated):
-        keys = ", ".join(f"{k} {arm} ({n} rows)" for (k, arm), n in repeated.items())
-        out.append(
-            f"some studies contribute more than one row, so their participants count "
-            f"more than once: {keys}"
-        )
     return out
 
 
-def pool_evidence(
-    base: EvidenceBase,
-    *,
-    by: str | None = None,
-    measure: str = "PLO",
-    method: str = "REML",
-    test: str = "z",
-    level: float = 0.95,
-    ci_method: str = "wilson",
-    selection: Selection | None = None,
-) -> PoolReport:
-    """Per-study response rates and the pooled rate of the selected rows (default selection:
-    every ketamine arm with counts), optionally by subgroup column ``by``.
+# ------------------------------------------------------------------------------ dependence
+
+
+def _preference(rows: pd.DataFrame, analysis: Analysis) -> pd.DataFrame:
+    """Sort keys of one-per-study choice: scale rank, time distance, population rank, order."""
+    scales = {s.lower(): i for i, s in enumerate(analysis.prefer_scales)}
+    populations = {p.lower(): i for i, p in enumerate(analysis.prefer_populations)}
+    measure = rows["measure"].astype("string").str.lower()
+    scale_rank = [
+        scales.get(m, len(scales)) if isinstance(m, str) else len(scales) + 1 for m in measure
+    ]
+    target = parse_timepoint(analysis.target_time) if analysis.target_time else None
+    hours = rows["time_hours"].astype("Float64")
+    if target is None:
+        distance = [0.0] * len(rows)
+    else:
+        distance = [
+            math.inf
+            if pd.isna(h)
+            else abs(math.log(h / target))
+            if h > 0 and target > 0
+            else abs(h - target)
+            for h in hours
+        ]
+    population = rows["analysis"].astype("string").str.lower()
+    pop_rank = [
+        populations.get(p, len(populations)) if isinstance(p, str) else len(populations) + 1
+        for p in population
+    ]
+    return pd.DataFrame(
+        {"scale": scale_rank, "time": distance, "population": pop_rank, "order": range(len(rows))},
+        index=rows.index,
+    )
+
+
+def _why_kept(kept: pd.Series, other: pd.Series, analysis: Analysis) -> str:
+    """Why the kept row won over ``other`` (the first difference in the preference order)."""
+    if kept["_scale"] != other["_scale"]:
+        return f"scale {_shown(kept['measure'])} is preferred to {_shown(other['measure'])}"
+    if kept["_time"] != other["_time"]:
+        return (
+            f"timepoint {_shown(kept['time'])} is nearer {analysis.target_time} than "
+            f"{_shown(other['time'])}"
+        )
+    if kept["_population"] != other["_population"]:
+        return f"population {_shown(kept['analysis'])} is preferred to {_shown(other['analysis'])}"
+    return "an earlier row of the same study arm is kept (file order)"
+
+
+def _shown(value: Any) -> str:
+    return NOT_STATED if value is None or value is pd.NA or value != value else str(value)
+
+
+def apply_dependence(
+    candidates: pd.DataFrame, analysis: Analysis
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Apply ``analysis.dependence`` to the candidate rows.
+
+    Returns the rows to fit (all candidates, or one per study arm under ``one-per-study``),
+    the decisions (one row per candidate: :data:`_DECISION_COLUMNS`) and warnings. A study
+    arm is a (citation key, arm) pair: different arms are different participants, so they
+    are never combined.
+    """
+    decisions = candidates[["key", "row", "arm", "domain", "measure", "time"]].copy()
+    decisions["action"] = "used"
+    decisions["reason"] = ""
+    warnings: list[str] = []
+    sizes = candidates.groupby(["key", "arm"], sort=False)["row"].transform("size")
+    repeated = sizes.gt(1)
+    policy = analysis.dependence
+    if not repeated.any():
+        return candidates, _decision_frame(decisions), warnings
+    listed = ", ".join(
+        f"{k} {a} ({n} rows)"
+        for (k, a), n in candidates[repeated].groupby(["key", "arm"], sort=False).size().items()
+    )
+    if policy == "none":
+        decisions.loc[repeated, "reason"] = "pooled as independent (dependence = 'none')"
+        warnings.append(
+            "some study arms contribute more than one row and are pooled as if independent "
+            f"(dependence = 'none'), so their participants count more than once: {listed}"
+        )
+        return candidates, _decision_frame(decisions), warnings
+    if policy in ("aggregate", "multilevel"):
+        what = (
+            f"combined with the arm's other rows (compound symmetry, rho = {analysis.rho:g})"
+            if policy == "aggregate"
+            else "modelled as a row within its study (multilevel model)"
+        )
+        decisions.loc[repeated, "action"] = "combined" if policy == "aggregate" else "used"
+        decisions.loc[repeated, "reason"] = what
+        return candidates, _decision_frame(decisions), warnings
+    # one-per-study
+    ranks = _preference(candidates, analysis)
+    ranked = candidates.assign(
+        _scale=ranks["scale"],
+        _time=ranks["time"],
+        _population=ranks["population"],
+        _order=ranks["order"],
+    )
+    keep_index = []
+    for _, group in ranked.groupby(["key", "arm"], sort=False):
+        ordered = group.sort_values(["_scale", "_time", "_population", "_order"], kind="stable")
+        best = ordered.iloc[0]
+        keep_index.append(ordered.index[0])
+        for i in ordered.index[1:]:
+            decisions.at[i, "action"] = "dropped"
+            decisions.at[i, "reason"] = (
+                f"one row per study arm: row {best['row']} is used ("
+                + _why_kept(best, ordered.loc[i], analysis)
+                + ")"
+            )
+        if len(ordered) > 1:
+            decisions.at[ordered.index[0], "reason"] = "preferred row of its study arm"
+    kept = candidates.loc[sorted(keep_index)]
+    return kept.reset_index(drop=True), _decision_frame(decisions), warnings
+
+
+def _decision_frame(decisions: pd.DataFrame) -> pd.DataFrame:
+    out = decisions[_DECISION_COLUMNS].reset_index(drop=True)
+    return out.astype({"action": "string", "reason": "string"})
+
+
+# ------------------------------------------------------------------------------ fitting
+
+
+def _labels(rows: pd.DataFrame) -> list[str]:
+    return [f"{s} · {a}" for s, a in zip(rows["study"], rows["arm"], strict=True)]
+
+
+def _fitter(analysis: Analysis) -> Callable[[pd.DataFrame], PooledResult]:
+    """The function that pools a set of rows the way ``analysis`` says."""
+
+    def fit(rows: pd.DataFrame) -> PooledResult:
+        return pool_proportions(
+            rows["responders"].astype(int).to_numpy(),
+            rows["n"].astype(int).to_numpy(),
+            analysis.measure,
+            analysis.method,
+            analysis.test,
+            analysis.level,
+            _labels(rows),
+        )
+
+    return fit
+
+
+def _subgroup_fits(
+    rows: pd.DataFrame, analysis: Analysis, fit: Callable[[pd.DataFrame], PooledResult]
+) -> tuple[dict[str, PooledResult], SubgroupResult | None, str]:
+    by = analysis.by
+    assert by is not None
+    groups = rows[by].astype("string").fillna("(missing)").tolist()
+    fits = {}
+    for group in dict.fromkeys(groups):
+        part = rows[[g == group for g in groups]]
+        fits[group] = fit(part)
+    if len(fits) < 2:
+        return fits, None, f"no test for subgroup differences: only one {by} group"
+    if analysis.method == "GLMM" or analysis.dependence not in ("one-per-study", "none"):
+        return fits, None, "no moderator test for this model; see the separate group fits"
+    try:
+        sub = _subgroups(
+            rows["responders"].astype(int).to_numpy(),
+            rows["n"].astype(int).to_numpy(),
+            groups,
+            analysis.measure,
+            analysis.method,
+            analysis.test,
+            analysis.level,
+            _labels(rows),
+        )
+    except ValueError as exc:
+        return fits, None, f"no test for subgroup differences: {exc}"
+    return fits, sub, ""
+
+
+def run_analysis(base: EvidenceBase, analysis: Analysis) -> PoolReport:
+    """Run ``analysis`` on ``base``: select, apply the dependence policy, fit.
 
     Raises
     ------
+    AnalysisError
+        If ``analysis.by`` is not a column of the outcomes or studies table.
     ValueError
-        For an unknown ``by`` column or invalid statistical arguments (from
-        :mod:`evidence.stats`, naming the argument and what is allowed).
+        For statistical arguments the statistics refuse (naming the argument).
     """
-    sel = selection if selection is not None else select_outcomes(base)
-    rows = sel.included
-    if by is not None and by not in rows.columns:
+    selection = select_rows(base, analysis)
+    rows = selection.candidates
+    if analysis.by is not None and analysis.by not in rows.columns:
         allowed = ", ".join(c for c in rows.columns if c not in ("row", "line"))
-        raise ValueError(
-            f"by must be a column of the outcomes or studies table; got {by!r} (allowed: {allowed})"
+        raise AnalysisError(analysis.name, "by", f"unknown column {analysis.by!r}", allowed)
+    pooled, decisions, dep_warnings = apply_dependence(rows, analysis)
+    warnings = [*mix_warnings(pooled), *dep_warnings]
+    fit = _fitter(analysis)
+    if len(pooled) == 0:
+        empty = _per_study(pooled, None, analysis)
+        return PoolReport(
+            analysis, selection, decisions, pooled, empty, None, warnings=tuple(warnings)
         )
-    events = rows["responders"].astype(int).to_numpy()
-    totals = rows["n"].astype(int).to_numpy()
-    labels = [f"{s} · {a}" for s, a in zip(rows["study"], rows["arm"], strict=True)]
-    if len(rows) == 0:
-        return PoolReport(sel, _per_study(rows, None, level, ci_method), None, by, None, ci_method)
-    overall = pool_proportions(events, totals, measure, method, test, level, labels)
-    per_study = _per_study(rows, overall, level, ci_method)
-    subgroups = None
-    group_fits = None
+    overall = fit(pooled)
+    group_fits = subgroups = None
     note = ""
-    if by is not None:
-        groups = rows[by].astype("string").fillna("(missing)").tolist()
-        group_fits = {}
-        for group in dict.fromkeys(groups):
-            idx = [i for i, g in enumerate(groups) if g == group]
-            group_fits[group] = pool_proportions(
-                events[idx], totals[idx], measure, method, test, level, [labels[i] for i in idx]
-            )
-        if len(group_fits) < 2:
-            note = f"no test for subgroup differences: only one {by} group"
-        else:
-            try:
-                subgroups = _subgroups(events, totals, groups, measure, method, test, level, labels)
-            except ValueError as exc:
-                note = f"no test for subgroup differences: {exc}"
-    return PoolReport(sel, per_study, overall, by, subgroups, ci_method, group_fits, note)
+    if analysis.by is not None:
+        group_fits, subgroups, note = _subgroup_fits(pooled, analysis, fit)
+    return PoolReport(
+        analysis,
+        selection,
+        decisions,
+        pooled,
+        _per_study(pooled, overall, analysis),
+        overall,
+        group_fits,
+        subgroups,
+        note,
+        None,
+        tuple(warnings),
+    )
+
+
+def pool_evidence(
+    base: EvidenceBase, analysis: Analysis | str | None = None, **changes: Any
+) -> PoolReport:
+    """Run an analysis of ``base``: ``analysis`` itself, the protocol's analysis of that name,
+    or (``None``) the first headline analysis in force, with ``changes`` applied
+    (:meth:`Analysis.replace`: ``by="route"``, ``method="DL"``, …).
+    """
+    if isinstance(analysis, Analysis):
+        chosen = analysis
+    elif isinstance(analysis, str):
+        chosen = base.protocol.analysis(analysis)
+    else:
+        chosen = headline_analyses(base)[0]
+    return run_analysis(base, chosen.replace(**changes) if changes else chosen)
+
+
+def analyses_in_force(base: EvidenceBase) -> tuple[Analysis, ...]:
+    """The protocol's analyses, or its documented defaults for ``base``'s data."""
+    domains = [
+        row.values.get("domain")
+        for rec in base.records
+        for row in rec.outcomes
+        if row.values.get("responders") is not None and row.values.get("n")
+    ]
+    return base.protocol.analyses_for(domains) or (
+        Analysis(name="all", title="Response rate", headline=True),
+    )
+
+
+def headline_analyses(base: EvidenceBase) -> tuple[Analysis, ...]:
+    """The headline analyses in force (the first analysis if none is marked headline)."""
+    analyses = analyses_in_force(base)
+    return tuple(a for a in analyses if a.headline) or analyses[:1]
 
 
 def leave_one_out_table(report: PoolReport) -> pd.DataFrame:
-    """The pooled result with each pooled row left out in turn (metafor's ``leave1out``).
+    """The pooled result with each pooled unit left out in turn (metafor's ``leave1out``).
 
     Raises
     ------
     ValueError
-        With fewer than two pooled rows.
+        With fewer than two pooled units.
     """
-    from evidence.stats import leave_one_out
-
-    rows, fit = report.selection.included, report.overall
+    rows, fit = report.pooled, report.overall
     if fit is None or len(rows) < 2:
         raise ValueError(f"leave-one-out needs at least 2 pooled rows; got {len(rows)}")
+    refit = _fitter(report.analysis)
     labels = [
         f"{s} · {a} · {d}"
         for s, a, d in zip(
             rows["study"], rows["arm"], rows["domain"].astype("string").fillna(""), strict=True
         )
     ]
-    return leave_one_out(
-        rows["responders"].astype(int).to_numpy(),
-        rows["n"].astype(int).to_numpy(),
-        fit.measure,
-        fit.method,
-        fit.test,
-        fit.level,
-        labels,
-    )
+    out = []
+    for i in range(len(rows)):
+        res = refit(rows.drop(index=rows.index[i]))
+        row: dict[str, Any] = {"omitted": labels[i]}
+        row.update({k: (math.nan if v is None else v) for k, v in res.to_dict().items()})
+        out.append(row)
+    columns = [
+        "omitted",
+        "k",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "pi_low",
+        "pi_high",
+        "estimate_t",
+        "se",
+        "ci_low_t",
+        "ci_high_t",
+        "pi_low_t",
+        "pi_high_t",
+        "stat",
+        "df",
+        "pvalue",
+        "q",
+        "q_df",
+        "q_pvalue",
+        "tau2",
+        "i2",
+        "h2",
+        "warnings",
+    ]
+    return pd.DataFrame(out)[columns]
 
 
 def _per_study(
-    rows: pd.DataFrame, overall: PooledResult | None, level: float, ci_method: str
+    rows: pd.DataFrame, overall: PooledResult | None, analysis: Analysis
 ) -> pd.DataFrame:
     columns = ["key", "study", "arm", "domain", "measure", "time", "responders", "n"]
     frame = rows[columns].copy()
@@ -307,8 +558,8 @@ def _per_study(
         ci = proportion_ci(
             rows["responders"].astype(int).to_numpy(),
             rows["n"].astype(int).to_numpy(),
-            method=ci_method,
-            level=level,
+            method=analysis.ci_method,
+            level=analysis.level,
         )
         frame["rate"] = ci["proportion"].to_numpy()
         frame["ci_low"] = ci["ci_low"].to_numpy()

@@ -93,11 +93,50 @@ def _pct(value: float | None) -> str:
     return f"{100 * value:.1f}%"
 
 
+def describe_dependence(analysis) -> str:
+    """The dependence policy of an analysis, in words."""
+    policy = {
+        "one-per-study": "one row per study arm",
+        "aggregate": f"a study arm's rows combined (rho = {analysis.rho:g})",
+        "multilevel": "rows within studies (multilevel model"
+        + (f", {analysis.robust} robust inference)" if analysis.robust else ")"),
+        "none": "every row as if independent",
+    }[analysis.dependence]
+    if analysis.dependence == "one-per-study" and analysis.prefer_scales:
+        policy += f" (preferring {', '.join(analysis.prefer_scales)})"
+    return policy
+
+
+def describe_selection(analysis) -> str:
+    """One line saying what an :class:`~evidence.analysis.Analysis` selects and how it handles
+    a study's several rows."""
+    arm = analysis.arm
+    parts = [f"{arm} arms" if arm in ("intervention", "comparator") else f"arm {arm}"]
+    if arm == "all":
+        parts = ["all arms"]
+    for label, value in (
+        ("domain", analysis.domain),
+        ("scale", analysis.scale),
+        ("response", analysis.response),
+        ("timepoint", analysis.timepoint),
+    ):
+        if value is not None:
+            parts.append(f"{label} {value}")
+    parts.append(describe_dependence(analysis))
+    if analysis.by:
+        parts.append(f"subgroups by {analysis.by}")
+    return "; ".join(parts)
+
+
 def render_pool(report) -> str:
     """Human-readable text of an :class:`evidence.pooling.PoolReport`."""
     out = []
+    analysis = report.analysis
+    out.append(f"Analysis {analysis.name!r}: {analysis.label}")
+    out.append(f"  {describe_selection(analysis)}")
+    out.append("")
     ps = report.per_study
-    level = report.overall.level if report.overall is not None else 0.95
+    level = analysis.level
     ci_name = report.ci_method.replace("-", " ").title()
     out.append(f"Per-study response rates ({ci_name} {level:.0%} CI)")
     if len(ps):
@@ -163,6 +202,20 @@ def render_pool(report) -> str:
                 )
         if report.subgroup_note:
             out.append(f"  {report.subgroup_note}")
+    moved = report.decisions[report.decisions["action"].ne("used")]
+    if len(moved):
+        out.append("")
+        out.append("Rows dropped or combined (dependence policy)")
+        for row in moved.itertuples(index=False):
+            out.append(f"  {row.key} row {row.row} ({row.arm}): {row.action}: {row.reason}")
+    if report.sensitivity is not None:
+        out.append("")
+        out.append("Sensitivity to the assumed correlation (aggregate)")
+        for row in report.sensitivity.itertuples(index=False):
+            out.append(
+                f"  rho = {row.rho:g}: {_pct(row.estimate)} "
+                f"[{_pct(row.ci_low)} to {_pct(row.ci_high)}]"
+            )
     if len(report.selection.excluded):
         out.append("")
         out.append("Not pooled")
@@ -195,15 +248,55 @@ def pool_to_dict(report) -> dict[str, object]:
     if report.subgroups is not None:
         tests = _records(report.subgroups.tests_frame())
     return {
+        "analysis": report.analysis.to_dict(),
         "per_study": _records(report.per_study),
         "pooled": overall,
-        "by": report.by,
         "subgroups": subgroups,
         "subgroup_tests": tests,
-        "excluded": _records(report.selection.excluded),
         "subgroup_note": report.subgroup_note or None,
-        "warnings": list(report.selection.warnings),
+        "rows": _records(report.decisions),
+        "excluded": _records(report.selection.excluded),
+        "sensitivity": None if report.sensitivity is None else _records(report.sensitivity),
+        "warnings": list(report.warnings),
     }
+
+
+def render_protocol(protocol, analyses) -> str:
+    """Text of a :class:`evidence.protocol.Protocol` and the analyses in force."""
+    out = [f"Protocol: {protocol.where}"]
+    if protocol.title:
+        out.append(f"  title: {protocol.title}")
+    if protocol.question:
+        out.append(f"  question: {protocol.question}")
+    out.append("")
+    out.append("Vocabularies")
+    from evidence.schema import VOCABULARIES
+
+    for name, (level, field_name, generic) in VOCABULARIES.items():
+        terms = protocol.terms(name)
+        where = (
+            f"{level} field {field_name!r}" if level == "study" else f"outcome key {field_name!r}"
+        )
+        if terms is None:
+            state = "package values" if generic else "not declared: any label is accepted"
+            out.append(f"  {name} ({where}): {state}")
+            continue
+        verb = "package values, extended by" if generic else "declared"
+        out.append(f"  {name} ({where}): {verb} {len(terms)}")
+        for t in terms:
+            extra = ", ".join(x for x in (t.name, t.direction or t.role or "", t.description) if x)
+            out.append(f"    {t.value}" + (f": {extra}" if extra else ""))
+    out.append("")
+    declared = "declared" if protocol.analyses else "defaults (none declared)"
+    out.append(f"Analyses ({declared})")
+    for a in analyses:
+        mark = " [headline]" if a.headline else ""
+        out.append(f"  {a.name}{mark}: {a.label}")
+        out.append(f"    {describe_selection(a)}")
+        out.append(
+            f"    {a.measure}, {a.method}, {a.test}, level {a.level:g}, per-row CI {a.ci_method}"
+        )
+    return "\n".join(out)
 
 
 def render_leave_one_out(frame: pd.DataFrame) -> str:

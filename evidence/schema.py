@@ -6,12 +6,18 @@ values or range, unit and meaning. This one declaration drives validation
 (:func:`coerce`), the DataFrame dtypes (:func:`dtype`) and the data dictionary
 (:func:`data_dictionary`, shown in the README and the workbook).
 
+Vocabularies: the *generic* ones (designs, blinding, routes, analysis populations) are
+declared here and a protocol may extend them; the *topic* ones (conditions, outcome domains,
+rating scales, agents) belong to each evidence base and are declared in its protocol
+(:mod:`evidence.protocol`). A field whose vocabulary no protocol declares accepts any label.
+:func:`resolve` gives the field specs with a protocol's vocabularies filled in.
+
 Syntax of ``outcomes``: one row per line, ``key=value`` pairs separated by ``;``; a value
 containing ``;`` is wrapped in ``{...}``::
 
     outcomes = {
-      arm=ketamine; measure=Y-BOCS; response={>=35% reduction}; responders=4; n=8; time=1 week
-      arm=placebo; measure=Y-BOCS; response={>=35% reduction}; responders=0; n=7; time=1 week
+      arm=drug; measure=SCALE-1; response={>=35% reduction}; responders=4; n=8; time=1 week
+      arm=placebo; measure=SCALE-1; response={>=35% reduction}; responders=0; n=7; time=1 week
     },
 """
 
@@ -19,14 +25,20 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from evidence.protocol import Protocol
 
 __all__ = [
+    "GENERIC_COMPARATORS",
     "OUTCOME_FIELDS",
     "STUDY_FIELDS",
+    "VOCABULARIES",
     "FieldSpec",
     "OutcomeRow",
     "arm_agent",
@@ -37,6 +49,8 @@ __all__ = [
     "dtype",
     "parse_outcome_rows",
     "parse_timepoint",
+    "parse_window",
+    "resolve",
 ]
 
 
@@ -49,13 +63,14 @@ class FieldSpec:
     (normalised to hours), ``pattern`` (each ``;``-separated item matches ``pattern``),
     ``arms`` (labels ``AGENT`` or ``AGENT-QUALIFIER``) and ``rows`` (the ``outcomes`` field).
     ``synonyms`` map common spellings to a canonical choice: they feed did-you-mean hints only,
-    so the file stays in one vocabulary.
+    so the file stays in one vocabulary. ``vocabulary`` names the protocol vocabulary that
+    supplies (topic) or extends (generic) the ``choices``; ``choices=None`` accepts any label.
     """
 
     name: str
     kind: str
     description: str
-    choices: tuple[str, ...] = ()
+    choices: tuple[str, ...] | None = ()
     synonyms: dict[str, str] = field(default_factory=dict)
     minimum: float | None = None
     maximum: float | None = None
@@ -63,14 +78,20 @@ class FieldSpec:
     pattern: str = ""
     required: bool = False
     example: str = ""
+    vocabulary: str = ""
 
     @property
     def allowed(self) -> str:
         """Human-readable statement of the allowed values."""
         if self.kind in ("choice", "choices"):
+            if self.choices is None:
+                one = "any label"
+                return one if self.kind == "choice" else f"';'-separated list of labels ({one})"
             values = ", ".join(self.choices)
             return values if self.kind == "choice" else f"';'-separated list of {values}"
         if self.kind == "arms":
+            if self.choices is None:
+                return "';'-separated labels AGENT or AGENT-QUALIFIER (any agent)"
             return "';'-separated labels AGENT or AGENT-QUALIFIER, AGENT one of " + ", ".join(
                 self.choices
             )
@@ -94,8 +115,16 @@ class FieldSpec:
         return "free text"
 
 
-AGENTS = ("ketamine", "esketamine", "arketamine", "placebo", "midazolam", "active-control")
-CONTROL_AGENTS = ("placebo", "midazolam", "active-control")
+#: Comparators recognised when no protocol declares agents (generic methodological terms).
+GENERIC_COMPARATORS: tuple[str, ...] = (
+    "placebo",
+    "sham",
+    "active-control",
+    "control",
+    "usual-care",
+    "waitlist",
+    "no-treatment",
+)
 
 STUDY_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
@@ -129,6 +158,7 @@ STUDY_FIELDS: tuple[FieldSpec, ...] = (
             "meta analysis": "meta-analysis",
             "metaanalysis": "meta-analysis",
         },
+        vocabulary="designs",
     ),
     FieldSpec(
         "blinding",
@@ -136,37 +166,23 @@ STUDY_FIELDS: tuple[FieldSpec, ...] = (
         "Masking of participants and raters.",
         choices=("open-label", "single-blind", "double-blind"),
         synonyms={"open": "open-label", "blinded": "double-blind", "double blind": "double-blind"},
+        vocabulary="blinding",
     ),
     FieldSpec(
         "conditions",
         "choices",
-        "Diagnoses of the population (GAD generalised anxiety, SAD social anxiety, OCD, PTSD, "
-        "PD panic disorder, TRD treatment-resistant depression, MDD; anxiety / depression "
-        "when unspecified or mixed).",
-        choices=("GAD", "SAD", "OCD", "PTSD", "PD", "TRD", "MDD", "anxiety", "depression"),
-        synonyms={
-            "generalized anxiety disorder": "GAD",
-            "generalised anxiety disorder": "GAD",
-            "social anxiety disorder": "SAD",
-            "socialanxiety": "SAD",
-            "social anxiety": "SAD",
-            "panic": "PD",
-            "panic disorder": "PD",
-            "obsessive-compulsive disorder": "OCD",
-            "posttraumatic stress disorder": "PTSD",
-            "post-traumatic stress disorder": "PTSD",
-            "major depression": "MDD",
-            "treatment-resistant depression": "TRD",
-            "mixed": "anxiety",
-        },
-        example="GAD; SAD",
+        "Conditions (diagnoses) of the population studied.",
+        choices=None,
+        example="COND-A; COND-B",
+        vocabulary="conditions",
     ),
-    FieldSpec("population", "text", "Who was studied.", example="adults with DSM-5 SAD"),
+    FieldSpec("population", "text", "Who was studied.", example="adults with the condition, by DSM-5 criteria"),
     FieldSpec(
         "route",
         "choices",
-        "Route(s) of ketamine administration.",
+        "Route(s) of administration of the intervention.",
         choices=("IV", "IM", "SC", "oral", "sublingual", "intranasal"),
+        vocabulary="routes",
         synonyms={
             "intravenous": "IV",
             "iv infusion": "IV",
@@ -187,9 +203,11 @@ STUDY_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "arms",
         "arms",
-        "The study's arms; outcome rows refer to these labels.",
-        choices=AGENTS,
-        example="ketamine; placebo",
+        "The study's arms, each AGENT or AGENT-QUALIFIER (a dose, a schedule); outcome rows "
+        "refer to these labels.",
+        choices=None,
+        example="drug-0.5; placebo",
+        vocabulary="agents",
     ),
     FieldSpec("n_enrolled", "int", "Participants enrolled.", minimum=0, unit="participants"),
     FieldSpec(
@@ -241,53 +259,27 @@ OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
         "text",
         "Arm this row reports; one of the entry's arms.",
         required=True,
-        example="ketamine",
+        example="drug-0.5",
     ),
     FieldSpec(
         "domain",
         "choice",
-        "What the response is a response of.",
-        choices=("anxiety", "obsessive-compulsive", "ptsd", "depression", "mood", "functioning"),
-        synonyms={"ocd": "obsessive-compulsive", "obsessions": "obsessive-compulsive"},
+        "What the response is a response of (an outcome domain).",
+        choices=None,
+        vocabulary="domains",
     ),
     FieldSpec(
         "measure",
         "choice",
-        "Rating scale the response is defined on.",
-        choices=(
-            "HAM-A",
-            "LSAS",
-            "VAS-A",
-            "OCD-VAS",
-            "Y-BOCS",
-            "CAPS-5",
-            "PCL-5",
-            "IES-R",
-            "FQ",
-            "HADS",
-            "HADS-A",
-            "HADS-D",
-            "MADRS",
-            "CGI",
-        ),
-        synonyms={
-            "hama": "HAM-A",
-            "ham a": "HAM-A",
-            "vas": "VAS-A",
-            "vas-anxiety": "VAS-A",
-            "ybocs": "Y-BOCS",
-            "caps": "CAPS-5",
-            "caps5": "CAPS-5",
-            "pcl": "PCL-5",
-            "iesr": "IES-R",
-            "fear questionnaire": "FQ",
-        },
+        "Rating scale the outcome is measured on.",
+        choices=None,
+        vocabulary="scales",
     ),
     FieldSpec(
         "response",
         "text",
         "The paper's definition of response.",
-        example=">=35% Y-BOCS reduction",
+        example=">=35% reduction on the scale",
     ),
     FieldSpec(
         "responders",
@@ -320,6 +312,7 @@ OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
         "Analysis population.",
         choices=("itt", "completers", "first-phase", "per-protocol"),
         synonyms={"intention-to-treat": "itt", "completer": "completers", "pp": "per-protocol"},
+        vocabulary="populations",
     ),
     FieldSpec(
         "derived",
@@ -331,6 +324,37 @@ OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
 
 STUDY_SPECS = {s.name: s for s in STUDY_FIELDS}
 OUTCOME_SPECS = {s.name: s for s in OUTCOME_FIELDS}
+
+#: Every vocabulary a protocol may declare: name -> (field level, field, generic?). Generic
+#: vocabularies have package values that a protocol extends; topic ones are the protocol's.
+VOCABULARIES: dict[str, tuple[str, str, bool]] = {
+    spec.vocabulary: (level, spec.name, spec.choices is not None)
+    for level, specs in (("study", STUDY_FIELDS), ("outcome", OUTCOME_FIELDS))
+    for spec in specs
+    if spec.vocabulary
+}
+
+
+def resolve(
+    specs: tuple[FieldSpec, ...],
+    declared: Mapping[str, tuple[tuple[str, ...], Mapping[str, str]]],
+) -> dict[str, FieldSpec]:
+    """Field specs by name with declared vocabularies filled in.
+
+    ``declared`` maps a vocabulary name to its values and synonyms (lower-case spelling ->
+    value). A topic vocabulary's values replace ``choices=None`` (any label); a generic one's
+    are appended to the package values; undeclared vocabularies stay as they are.
+    """
+    out = {}
+    for spec in specs:
+        if spec.vocabulary in declared:
+            values, synonyms = declared[spec.vocabulary]
+            base = spec.choices or ()
+            choices = (*base, *(v for v in values if v not in base))
+            spec = replace(spec, choices=choices, synonyms={**spec.synonyms, **synonyms})
+        out[spec.name] = spec
+    return out
+
 
 #: Fields BibTeX styles require per entry type (any one of a ``|`` group suffices).
 #: From the BibTeX documentation (Patashnik, *BibTeXing*, 1988), with biblatex's
@@ -378,7 +402,7 @@ def _suggest(value: str, spec: FieldSpec) -> str:
     low = value.lower().strip()
     if low in spec.synonyms:
         return spec.synonyms[low]
-    lowered = {c.lower(): c for c in spec.choices}
+    lowered = {c.lower(): c for c in spec.choices or ()}
     if low in lowered:
         return lowered[low]
     options = list(lowered) + list(spec.synonyms)
@@ -393,10 +417,23 @@ _INT_RE = re.compile(r"-?\d+")
 _FLOAT_RE = re.compile(r"-?(?:\d+\.?\d*|\.\d+)")
 
 
-def arm_agent(label: str) -> str | None:
-    """The agent of an arm label (``ketamine-0.5`` → ``ketamine``, ``active-control-low`` →
-    ``active-control``), or ``None`` if it does not start with a known agent."""
-    for agent in sorted(AGENTS, key=len, reverse=True):
+def arm_agent(label: str, agents: tuple[str, ...] | None = None) -> str | None:
+    """The agent of an arm label: the longest of ``agents`` that the label is, or starts with
+    followed by ``-`` (``drug-0.5`` → ``drug``, ``active-control-low`` → ``active-control``);
+    ``None`` if it starts with none of them.
+
+    With ``agents=None`` (no vocabulary declared) any label has an agent: a generic comparator
+    it starts with (:data:`GENERIC_COMPARATORS`), else the label up to its first ``-``.
+
+    >>> arm_agent("drug-0.5", ("drug", "placebo")), arm_agent("other", ("drug",))
+    ('drug', None)
+    >>> arm_agent("active-control-low"), arm_agent("drug-0.5")
+    ('active-control', 'drug')
+    """
+    if agents is None:
+        found = arm_agent(label, GENERIC_COMPARATORS)
+        return found or label.split("-", 1)[0]
+    for agent in sorted(agents, key=len, reverse=True):
         if label == agent or label.startswith(agent + "-"):
             return agent
     return None
@@ -415,7 +452,7 @@ def split_list(value: str) -> list[str]:
 
 
 def _choice(value: str, spec: FieldSpec) -> tuple[Any, str | None]:
-    if value in spec.choices:
+    if spec.choices is None or value in spec.choices:
         return value, None
     hint = _suggest(value, spec)
     message = f"unknown value {value!r}"
@@ -469,6 +506,37 @@ def parse_timepoint(text: str) -> float | None:
     return None
 
 
+def parse_window(text: str) -> tuple[float, float]:
+    """Hours ``(low, high)`` of a timepoint window: ``1 week``, ``24 h..2 weeks``, ``..1 week``.
+
+    A single timepoint is the window from it to itself.
+
+    >>> parse_window("24 h..1 week"), parse_window("..1 day")
+    ((24.0, 168.0), (0.0, 24.0))
+
+    Raises
+    ------
+    ValueError
+        If a bound is not a timepoint.
+    """
+    low_text, sep, high_text = text.partition("..")
+    if not sep:
+        high_text = low_text
+    bounds = []
+    for part, default in ((low_text, 0.0), (high_text, float("inf"))):
+        if not part.strip():
+            bounds.append(default)
+            continue
+        hours = parse_timepoint(part)
+        if hours is None:
+            raise ValueError(
+                f"timepoint window {text!r}: cannot read {part.strip()!r} "
+                "(allowed: a timepoint such as '1 week', or a range '24 h..2 weeks')"
+            )
+        bounds.append(hours)
+    return bounds[0], bounds[1]
+
+
 def coerce(spec: FieldSpec, value: str) -> tuple[Any, str | None]:
     """Convert the text of a field to its typed value.
 
@@ -492,7 +560,7 @@ def coerce(spec: FieldSpec, value: str) -> tuple[Any, str | None]:
     if kind == "arms":
         items = split_list(v)
         for item in items:
-            agent = arm_agent(item)
+            agent = arm_agent(item, spec.choices)
             if agent is None:
                 hint = _suggest(item.split("-", 1)[0], spec)
                 extra = f"; did you mean {hint!r}?" if hint else ""
@@ -534,7 +602,9 @@ def coerce(spec: FieldSpec, value: str) -> tuple[Any, str | None]:
 
 def dtype(spec: FieldSpec) -> Any:
     """The pandas dtype of a field's column in the studies / outcomes table."""
-    if spec.kind == "choice":
+    import pandas as pd
+
+    if spec.kind == "choice" and spec.choices is not None:
         return pd.CategoricalDtype(list(spec.choices))
     return {
         "int": "Int64",
@@ -651,10 +721,23 @@ def edit_outcome_row(text: str, row: int, key: str, value: str | None) -> str:
 # --------------------------------------------------------------------------- dictionary
 
 
-def data_dictionary() -> pd.DataFrame:
-    """The schema as a table: level, field, type, allowed, unit, description."""
+def data_dictionary(protocol: Protocol | None = None) -> pd.DataFrame:
+    """The schema as a table: level, field, type, allowed, unit, description.
+
+    ``allowed`` shows the vocabularies of ``protocol`` (default: none declared, so the topic
+    fields accept any label); the values' own descriptions are in
+    :func:`evidence.protocol.vocabulary_table`.
+    """
+    import pandas as pd
+
+    from evidence.protocol import NO_PROTOCOL
+
+    protocol = protocol or NO_PROTOCOL
     rows = []
-    for level, specs in (("study", STUDY_FIELDS), ("outcome", OUTCOME_FIELDS)):
+    for level, specs in (
+        ("study", protocol.study_specs.values()),
+        ("outcome", protocol.outcome_specs.values()),
+    ):
         for spec in specs:
             rows.append(
                 {

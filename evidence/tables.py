@@ -13,7 +13,8 @@ import pandas as pd
 
 from evidence.latex import decode
 from evidence.names import family_name, split_names
-from evidence.schema import OUTCOME_SPECS, STUDY_FIELDS, dtype
+from evidence.protocol import NO_PROTOCOL, Protocol
+from evidence.schema import STUDY_FIELDS, dtype
 from evidence.validation import StudyRecord
 
 __all__ = ["OUTCOME_COLUMNS", "STUDY_COLUMNS", "outcomes_table", "studies_table"]
@@ -49,6 +50,7 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
     "row",
     "arm",
     "agent",
+    "role",
     "domain",
     "measure",
     "response",
@@ -73,8 +75,8 @@ def _display_authors(authors: str) -> tuple[str, str]:
     return "; ".join(shown), decode(family_name(names[0])) if names else ""
 
 
-def studies_table(records: list[StudyRecord]) -> pd.DataFrame:
-    """One row per entry, columns :data:`STUDY_COLUMNS`."""
+def studies_table(records: list[StudyRecord], protocol: Protocol = NO_PROTOCOL) -> pd.DataFrame:
+    """One row per entry, columns :data:`STUDY_COLUMNS` (vocabularies from ``protocol``)."""
     cols: dict[str, list[Any]] = {c: [] for c in STUDY_COLUMNS}
     for rec in records:
         bib = rec.bib
@@ -109,16 +111,18 @@ def studies_table(records: list[StudyRecord]) -> pd.DataFrame:
     frame = pd.DataFrame(cols, columns=list(STUDY_COLUMNS))
     types: dict[str, Any] = {c: "string" for c in STUDY_COLUMNS}
     types.update(year="Int64", n_outcomes="Int64", line="Int64")
-    for spec in STUDY_FIELDS:
+    for spec in protocol.study_specs.values():
         if spec.kind != "rows":
             types[spec.name] = dtype(spec)
     return frame.astype(types)
 
 
-def outcomes_table(records: list[StudyRecord]) -> pd.DataFrame:
+def outcomes_table(records: list[StudyRecord], protocol: Protocol = NO_PROTOCOL) -> pd.DataFrame:
     """One row per study × arm × measure × timepoint, columns :data:`OUTCOME_COLUMNS`.
 
     ``rate`` is responders / n where both are known, otherwise the reported percent / 100.
+    ``agent`` is the arm's agent and ``role`` its role (``intervention`` or ``comparator``,
+    from the protocol).
     """
     cols: dict[str, list[Any]] = {c: [] for c in OUTCOME_COLUMNS}
     for rec in records:
@@ -137,13 +141,15 @@ def outcomes_table(records: list[StudyRecord]) -> pd.DataFrame:
             cols["rate"].append(rate)
             cols["time"].append(v.get("time_text"))
             cols["time_hours"].append(v.get("time"))
-            for name in ("arm", "agent", "domain", "measure", "response", "responders", "n"):
-                cols[name].append(v.get(name) if name != "arm" else v.get("arm"))
+            for name in ("arm", "agent", "role", "domain", "measure", "response"):
+                cols[name].append(v.get(name))
+            for name in ("responders", "n"):
+                cols[name].append(v.get(name))
             for name in ("percent", "analysis", "derived", "note"):
                 cols[name].append(v.get(name))
     frame = pd.DataFrame(cols, columns=list(OUTCOME_COLUMNS))
     types: dict[str, Any] = {c: "string" for c in OUTCOME_COLUMNS}
-    for name, spec in OUTCOME_SPECS.items():
+    for name, spec in protocol.outcome_specs.items():
         if name in types and name != "time":
             types[name] = dtype(spec)
     types.update(row="Int64", line="Int64", rate="Float64", time_hours="Float64", time="string")

@@ -22,13 +22,11 @@ from bibtexparser.model import (
 
 from evidence.bib import BibDocument
 from evidence.errors import Problem
+from evidence.protocol import NO_PROTOCOL, Protocol
 from evidence.schema import (
     DOI_PATTERN,
     DOI_PREFIX,
-    OUTCOME_SPECS,
     REQUIRED_FIELDS,
-    STUDY_SPECS,
-    arm_agent,
     coerce,
     did_you_mean,
     parse_outcome_rows,
@@ -126,8 +124,13 @@ def _strip_enclosing(value: str) -> str:
 
 
 class _Collector:
-    def __init__(self, path: str):
+    """The problems found so far, and what they are checked against (the protocol)."""
+
+    def __init__(self, path: str, protocol: Protocol = NO_PROTOCOL):
         self.path = path
+        self.protocol = protocol
+        self.study_specs = protocol.study_specs
+        self.outcome_specs = protocol.outcome_specs
         self.problems: list[Problem] = []
 
     def add(
@@ -206,15 +209,14 @@ def _check_outcomes(rec: StudyRecord, raw: str, out: _Collector) -> None:
         for message in row.problems:
             out.add(line, rec.key, "outcomes", message)
         values: dict[str, Any] = {}
+        specs = out.outcome_specs
         for name, text in row.pairs.items():
-            spec = OUTCOME_SPECS.get(name)
+            spec = specs.get(name)
             label = f"outcomes.{name}"
             if spec is None:
-                hint = did_you_mean(name, tuple(OUTCOME_SPECS))
+                hint = did_you_mean(name, tuple(specs))
                 extra = f"; did you mean {hint!r}?" if hint else ""
-                out.add(
-                    line, rec.key, label, f"unknown outcome key{extra}", ", ".join(OUTCOME_SPECS)
-                )
+                out.add(line, rec.key, label, f"unknown outcome key{extra}", ", ".join(specs))
                 continue
             value, message = coerce(spec, text)
             if message:
@@ -252,7 +254,9 @@ def _rule_arm_declared(rec, row, pairs, arms, out) -> None:
             ", ".join(arms),
         )
         return
-    row.values["agent"] = arm_agent(arm)
+    agent = out.protocol.agent_of(arm)
+    row.values["agent"] = agent
+    row.values["role"] = out.protocol.role(agent)
 
 
 def _rule_responders_need_n(rec, row, pairs, arms, out) -> None:
@@ -360,10 +364,10 @@ def _record(
                 continue
         bib[name] = value
         lines[name] = line
-        if name in STUDY_SPECS:
+        if name in out.study_specs:
             typed_fields.append(name)
     for name in typed_fields:
-        spec = STUDY_SPECS[name]
+        spec = out.study_specs[name]
         if spec.kind == "rows":
             continue
         typed, message = coerce(spec, bib[name])
@@ -385,9 +389,12 @@ def _record(
 _OUTCOMES_OPEN_RE = re.compile(r"(?i)\boutcomes\s*=(\s*)[{\"]")
 
 
-def check(doc: BibDocument) -> tuple[list[StudyRecord], list[Problem]]:
-    """Typed records of every entry and every problem in ``doc``, in file order."""
-    out = _Collector(doc.path)
+def check(
+    doc: BibDocument, protocol: Protocol = NO_PROTOCOL
+) -> tuple[list[StudyRecord], list[Problem]]:
+    """Typed records of every entry and every problem in ``doc``, in file order, with the
+    vocabularies of ``protocol`` (default: none declared, so any label is accepted)."""
+    out = _Collector(doc.path, protocol)
     strings = {s.key.lower(): str(s.value) for s in doc.library.strings}
     records: list[StudyRecord] = []
     first_line: dict[str, int] = {}

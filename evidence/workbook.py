@@ -1,10 +1,11 @@
 """The evidence base → an ``.xlsx`` workbook for people (openpyxl).
 
-One call, :func:`write_workbook`, writes six sheets: **Summary** (what the base holds, the
-pooled response rates by condition, warnings, excluded rows, provenance), **Studies**,
-**Outcomes** (with per-row CIs), **Pooled** (every pooled statistic, the subgroup tests, the
-pooled rows with their weights), **References** (formatted, sorted, DOIs as links) and
-**Data dictionary** (the schema).
+One call, :func:`write_workbook`, writes six sheets: **Summary** (what the base holds, each
+headline analysis with its subgroups, warnings and what it left out, provenance), **Studies**,
+**Outcomes** (with per-row CIs), **Pooled** (every statistic of every analysis, the subgroup
+tests, the rows pooled with their weights and what the dependence policy did), **References**
+(formatted, sorted, DOIs as links) and **Data dictionary** (the schema and the protocol's
+vocabularies).
 
 The file is safe and reproducible:
 
@@ -48,8 +49,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 import evidence
 from evidence.base import EvidenceBase
-from evidence.pooling import PoolReport, pool_evidence
-from evidence.schema import STUDY_SPECS, data_dictionary
+from evidence.pooling import PoolReport, analyses_in_force
+from evidence.protocol import vocabulary_table
+from evidence.render import describe_selection
+from evidence.schema import data_dictionary
 from evidence.stats import PooledResult, proportion_ci
 
 __all__ = ["SHEETS", "write_workbook"]
@@ -310,20 +313,6 @@ def _ref(frame: pd.DataFrame, top: int, last: int) -> str:
 # ------------------------------------------------------------------------------- content
 
 
-def _settings(report: PoolReport, settings: Mapping[str, Any] | None) -> dict[str, Any]:
-    res = report.overall
-    out: dict[str, Any] = {
-        "measure": res.measure if res else None,
-        "method": res.method if res else None,
-        "test": res.test if res else None,
-        "level": res.level if res else None,
-        "ci_method": report.ci_method,
-        "by": report.by,
-    }
-    out.update(settings or {})
-    return out
-
-
 def _source(base: EvidenceBase) -> tuple[str, str, str]:
     """File name, SHA-256 and what was hashed."""
     path = Path(base.path)
@@ -352,7 +341,9 @@ def _split(value: Any) -> list[str]:
     return items or ["(not stated)"]
 
 
-def _counts(studies: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
+def _counts(
+    studies: pd.DataFrame, column: str, label: str, order: tuple[str, ...] | None
+) -> pd.DataFrame:
     """Entries and participants per category of ``column``; a list counts in each item."""
     entries: dict[str, int] = {}
     people: dict[str, int | None] = {}
@@ -362,10 +353,8 @@ def _counts(studies: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
             entries[item] = entries.get(item, 0) + 1
             known = people.get(item)
             people[item] = known if n is None else (known or 0) + n  # None: none reported
-    spec = STUDY_SPECS.get(column)
-    order = list(spec.choices) if spec is not None else []
-    known = [c for c in order if c in entries]
-    other = sorted((c for c in entries if c not in order and c != "(not stated)"), key=str.lower)
+    known = [c for c in order or () if c in entries]
+    other = sorted((c for c in entries if c not in known and c != "(not stated)"), key=str.lower)
     rest = ["(not stated)"] if "(not stated)" in entries else []
     names = known + other + rest
     return pd.DataFrame(
@@ -385,7 +374,7 @@ def _headline(report: PoolReport) -> pd.DataFrame:
     for name, res in fits:
         rows.append(
             {
-                "condition": name,
+                "group": name,
                 "k": res.k,
                 "N": res.n_total,
                 "rate": res.estimate,
@@ -396,19 +385,41 @@ def _headline(report: PoolReport) -> pd.DataFrame:
                 "I²": _fraction(res.i2),
             }
         )
-    columns = ["condition", "k", "N", "rate", "CI low", "CI high", "PI low", "PI high", "I²"]
-    return pd.DataFrame(rows, columns=columns)
+    columns = ["group", "k", "N", "rate", "CI low", "CI high", "PI low", "PI high", "I²"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.rename(columns={"group": report.by}) if report.by else frame
 
 
 _HEADLINE_FORMATS = {c: _PCT for c in ("rate", "CI low", "CI high", "PI low", "PI high", "I²")}
 
 
-def _write_summary(
-    sheet: _Sheet, base: EvidenceBase, report: PoolReport, settings: dict[str, Any]
-) -> None:
+def _method_note(report: PoolReport) -> str:
+    a = report.analysis
+    return (
+        f"{describe_selection(a)}. {a.measure} transform, {a.method} estimator, {a.test} "
+        f"test; {a.level:.0%} confidence (CI) and prediction (PI) intervals. k = rows pooled, "
+        "N = their participants. The rows are on the Pooled sheet."
+    )
+
+
+def _report_warnings(report: PoolReport) -> list[str]:
+    warnings = list(report.warnings)
+    if report.overall is not None:
+        warnings += [f"overall fit: {w}" for w in report.overall.warnings]
+    for group, fit in (report.group_fits or {}).items():
+        warnings += [f"{group}: {w}" for w in fit.warnings]
+    if report.subgroup_note:
+        warnings.append(report.subgroup_note)
+    return warnings
+
+
+def _write_summary(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport]) -> None:
     studies = base.studies
     name, digest, hashed = _source(base)
-    sheet.title(f"Evidence summary: {name}", _TITLE)
+    protocol = base.protocol
+    sheet.title(f"Evidence summary: {protocol.title or name}", _TITLE)
+    if protocol.question:
+        sheet.note(protocol.question)
     sheet.skip()
 
     design = studies["design"].astype("string")
@@ -430,6 +441,7 @@ def _write_summary(
     sheet.table(overview)
     sheet.skip()
 
+    specs = protocol.study_specs
     for column, label, title in (
         ("conditions", "condition", "By condition (an entry with several counts in each)"),
         ("route", "route", "By route (an entry with several counts in each)"),
@@ -437,41 +449,33 @@ def _write_summary(
         ("verification", "verification", "By verification"),
     ):
         sheet.title(title)
-        sheet.table(_counts(studies, column, label))
+        sheet.table(_counts(studies, column, label, specs[column].choices))
         sheet.skip()
 
-    res = report.overall
-    if res is not None:
-        sheet.title("Pooled response rate" + (f" by {report.by}" if report.by else ""))
-        sheet.note(
-            f"{res.measure} transform, {res.method} estimator, {res.test} test; {res.level:.0%} "
-            f"confidence (CI) and prediction (PI) intervals. k = rows pooled, N = their "
-            "participants. Rows are the ones listed on the Pooled sheet."
-        )
-        frame = _headline(report)
-        if report.by is not None:
-            frame = frame.rename(columns={"condition": report.by})
-        top, last = sheet.table(frame, formats=_HEADLINE_FORMATS)
-        _rate_colours(sheet.ws, 4, top + 1, last)
-    else:
-        sheet.title("Pooled response rate")
-        sheet.note("No outcome rows could be pooled (see the excluded rows below).")
-    sheet.skip()
+    headlines = [r for r in reports if r.analysis.headline]
+    if not headlines:
+        sheet.title("Headline analyses")
+        sheet.note("The protocol marks no analysis as a headline; all are on the Pooled sheet.")
+        sheet.skip()
+    for report in headlines:
+        sheet.title(f"{report.analysis.label} (analysis {report.analysis.name!r})")
+        sheet.note(_method_note(report))
+        if report.overall is not None:
+            frame = _headline(report)
+            top, last = sheet.table(frame, formats=_HEADLINE_FORMATS)
+            _rate_colours(sheet.ws, 4, top + 1, last)
+            sheet.skip()
+        else:
+            sheet.note("No outcome rows could be pooled (see the rows not pooled below).")
+        for text in _report_warnings(report):
+            sheet.note(f"Warning: {text}")
+        moved = report.decisions[report.decisions["action"].ne("used")]
+        for row in moved.itertuples(index=False):
+            sheet.note(f"{row.key} row {row.row} ({row.arm}): {row.action}: {row.reason}")
+        sheet.skip()
 
-    sheet.title("Warnings")
-    warnings = list(report.selection.warnings)
-    if res is not None:
-        warnings += [f"overall fit: {w}" for w in res.warnings]
-    for group, fit in (report.group_fits or {}).items():
-        warnings += [f"{group}: {w}" for w in fit.warnings]
-    if report.subgroup_note:
-        warnings.append(report.subgroup_note)
-    for text in warnings or ["none"]:
-        sheet.note(text)
-    sheet.skip()
-
-    sheet.title("Rows not pooled, with the reason")
-    excluded = report.selection.excluded
+    sheet.title("Rows and studies not pooled by any headline analysis, with the reason")
+    excluded = _not_pooled(headlines)
     top, last = sheet.table(excluded)
     reason = get_column_letter(excluded.columns.get_loc("reason") + 1)
     for r in range(top + 1, last + 1):  # the reason overflows into the empty cells beside it
@@ -483,15 +487,48 @@ def _write_summary(
         ("source file", name),
         ("sha256", digest),
         ("sha256 of", hashed),
+        ("protocol", protocol.source_for(base.path)),
         ("evidence", evidence.__version__),
     ]
-    rows += [(f"setting: {k}", None if v is None else str(v)) for k, v in settings.items()]
     rows += [(lib, _version(lib)) for lib in _LIBRARIES]
     rows.append(("python", ".".join(str(p) for p in sys.version_info[:3])))
     top, last = sheet.table(pd.DataFrame(rows, columns=["provenance", "value"]))
     for r in range(top + 1, last + 1):  # long values (the hash) overflow to the right
         sheet.unsized.add(f"B{r}")
+    sheet.skip()
+    sheet.title("Analyses: every setting of every analysis, once")
+    settings = pd.DataFrame(
+        [{k: _setting(v) for k, v in report.analysis.to_dict().items()} for report in reports]
+    )
+    sheet.table(settings)
     sheet.finish(freeze=None, filter_ref=None)
+
+
+def _setting(value: Any) -> Any:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return value if value is None or isinstance(value, (bool, int, float)) else str(value)
+
+
+_NOT_POOLED = ["analysis", "key", "row", "arm", "measure", "reason"]
+
+
+def _not_pooled(reports: list[PoolReport]) -> pd.DataFrame:
+    """Rows the headline analyses left out, with the analysis and the reason; studies without
+    outcome rows once, for every analysis."""
+    frames = []
+    studies = None
+    for r in reports:
+        excluded = r.selection.excluded
+        no_rows = excluded["row"].isna()
+        frames.append(excluded[~no_rows].assign(analysis=r.analysis.name)[_NOT_POOLED])
+        if studies is None:
+            studies = excluded[no_rows].assign(analysis="(every analysis)")[_NOT_POOLED]
+    if studies is not None:
+        frames.append(studies)
+    if not frames:
+        return pd.DataFrame(columns=_NOT_POOLED)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _with_key_first(frame: pd.DataFrame) -> pd.DataFrame:
@@ -528,10 +565,12 @@ def _outcomes_with_ci(base: EvidenceBase, method: str, level: float) -> pd.DataF
     return frame
 
 
-def _write_outcomes(sheet: _Sheet, base: EvidenceBase, settings: dict[str, Any]) -> None:
-    level = settings.get("level") or 0.95
-    method = settings.get("ci_method") or "wilson"
-    frame = _outcomes_with_ci(base, str(method), float(level))
+def _write_outcomes(sheet: _Sheet, base: EvidenceBase, reference: PoolReport | None) -> None:
+    """The outcomes table with per-row CIs (method and level of the first headline analysis)."""
+    from evidence.analysis import Analysis
+
+    analysis = reference.analysis if reference is not None else Analysis()
+    frame = _outcomes_with_ci(base, analysis.ci_method, analysis.level)
     formats = {"rate": _PCT, "ci_low": _PCT, "ci_high": _PCT, "responders": _INT, "n": _INT}
     top, last = sheet.table(frame, formats=formats)
     _rate_colours(sheet.ws, frame.columns.get_loc("rate") + 1, top + 1, last)
@@ -579,39 +618,61 @@ def _pooled_row(group: str, res: PooledResult) -> dict[str, Any]:
     return {c: row.get(c) for c in _POOLED_COLUMNS}
 
 
-def _write_pooled(sheet: _Sheet, report: PoolReport) -> None:
-    rows = []
-    if report.overall is not None:
-        rows.append(_pooled_row("overall", report.overall))
-    for group, res in (report.group_fits or {}).items():
-        rows.append(_pooled_row(group, res))
-    frame = pd.DataFrame(rows, columns=list(_POOLED_COLUMNS))
+def _write_pooled(sheet: _Sheet, reports: list[PoolReport]) -> None:
+    """Tidy tables over every analysis (an ``analysis`` column first, so each filters): every
+    statistic of the overall and group fits, the subgroup tests, the rows pooled with their
+    weights, and what the dependence policy did with each candidate row."""
+    fits = [
+        {"analysis": r.analysis.name, **_pooled_row(group, res)}
+        for r in reports
+        for group, res in ([("overall", r.overall)] if r.overall is not None else [])
+        + list((r.group_fits or {}).items())
+    ]
+    frame = pd.DataFrame(fits, columns=["analysis", *_POOLED_COLUMNS])
     top, last = sheet.table(frame, formats=_POOLED_FORMATS)
     _rate_colours(sheet.ws, frame.columns.get_loc("estimate") + 1, top + 1, last)
     filter_ref = _ref(frame, top, last)
     sheet.skip()
 
-    if report.overall is None:
-        sheet.title("No outcome rows could be pooled (see the Summary sheet)")
-    elif report.by is None:
-        sheet.title("No subgroups were asked for")
-    elif report.subgroups is not None:
-        sheet.title(f"Test for subgroup differences by {report.by}")
-        sheet.table(report.subgroups.tests_frame(), formats=_POOLED_FORMATS)
-    else:
-        sheet.title(f"Test for subgroup differences by {report.by}")
-        sheet.note(report.subgroup_note or "no test")
+    sheet.title("Tests for subgroup differences")
+    tests = [
+        r.subgroups.tests_frame().assign(analysis=r.analysis.name, by=r.by)
+        for r in reports
+        if r.subgroups is not None
+    ]
+    if tests:
+        table = pd.concat(tests, ignore_index=True)
+        table = table[
+            ["analysis", "by", *[c for c in table.columns if c not in ("analysis", "by")]]
+        ]
+        sheet.table(table, formats=_POOLED_FORMATS)
+    for r in reports:
+        if r.subgroups is None and r.by is not None and r.overall is not None:
+            sheet.note(f"{r.analysis.name}: by {r.by}: {r.subgroup_note}")
     sheet.skip()
 
-    level = report.overall.level if report.overall is not None else 0.95
-    sheet.title(
-        f"Rows pooled ({report.ci_method} {level:.0%} CI per row; weight in the overall fit)"
-    )
-    per_study = report.per_study.copy()
-    per_study["weight"] = [_fraction(w) for w in per_study["weight"]]
-    top, last = sheet.table(per_study, formats=_POOLED_FORMATS)
-    _rate_colours(sheet.ws, per_study.columns.get_loc("rate") + 1, top + 1, last)
-    sheet.finish(freeze="B2", filter_ref=filter_ref)
+    sheet.title("Rows pooled (per-row CI of each analysis; weight in its overall fit)")
+    pooled = [
+        r.per_study.assign(
+            analysis=r.analysis.name, weight=[_fraction(w) for w in r.per_study["weight"]]
+        )
+        for r in reports
+        if len(r.per_study)
+    ]
+    if pooled:
+        table = pd.concat(pooled, ignore_index=True)
+        table = table[["analysis", *[c for c in table.columns if c != "analysis"]]]
+        top, last = sheet.table(table, formats=_POOLED_FORMATS)
+        _rate_colours(sheet.ws, table.columns.get_loc("rate") + 1, top + 1, last)
+    sheet.skip()
+
+    sheet.title("Candidate rows and what the dependence policy did with each")
+    decisions = [r.decisions.assign(analysis=r.analysis.name) for r in reports]
+    table = pd.concat(decisions, ignore_index=True) if decisions else pd.DataFrame()
+    if len(table):
+        table = table[["analysis", *[c for c in table.columns if c != "analysis"]]]
+        sheet.table(table)
+    sheet.finish(freeze="C2", filter_ref=filter_ref)
 
 
 def _sort_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -676,10 +737,18 @@ def _write_references(sheet: _Sheet, base: EvidenceBase) -> None:
     sheet.finish(freeze="B2", filter_ref=_ref(frame, top, last))
 
 
-def _write_dictionary(sheet: _Sheet) -> None:
-    frame = data_dictionary()
+def _write_dictionary(sheet: _Sheet, base: EvidenceBase) -> None:
+    frame = data_dictionary(base.protocol)
     top, last = sheet.table(frame)
-    sheet.finish(freeze="C2", filter_ref=_ref(frame, top, last))
+    filter_ref = _ref(frame, top, last)
+    terms = vocabulary_table(base.protocol)
+    if terms:
+        sheet.skip()
+        sheet.title(
+            f"Vocabularies declared by the protocol ({base.protocol.source_for(base.path)})"
+        )
+        sheet.table(pd.DataFrame(terms))
+    sheet.finish(freeze="C2", filter_ref=filter_ref)
 
 
 # ---------------------------------------------------------------------------- the file
@@ -716,17 +785,18 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def _build(base: EvidenceBase, report: PoolReport, settings: dict[str, Any]) -> Workbook:
+def _build(base: EvidenceBase, reports: list[PoolReport]) -> Workbook:
     wb = Workbook()
     wb.remove(wb.active)
     for title in SHEETS:
         wb.create_sheet(title)
-    _write_summary(_Sheet(wb["Summary"]), base, report, settings)
+    headlines = [r for r in reports if r.analysis.headline] or reports
+    _write_summary(_Sheet(wb["Summary"]), base, reports)
     _write_studies(_Sheet(wb["Studies"]), base)
-    _write_outcomes(_Sheet(wb["Outcomes"]), base, settings)
-    _write_pooled(_Sheet(wb["Pooled"]), report)
+    _write_outcomes(_Sheet(wb["Outcomes"]), base, headlines[0] if headlines else None)
+    _write_pooled(_Sheet(wb["Pooled"]), reports)
     _write_references(_Sheet(wb["References"]), base)
-    _write_dictionary(_Sheet(wb["Data dictionary"]))
+    _write_dictionary(_Sheet(wb["Data dictionary"]), base)
     wb.active = 0
     props = wb.properties
     props.creator = "evidence"
@@ -755,8 +825,7 @@ def write_workbook(
     base: EvidenceBase,
     path: str | os.PathLike[str],
     *,
-    report: PoolReport | None = None,
-    settings: Mapping[str, Any] | None = None,
+    reports: list[PoolReport] | None = None,
 ) -> Path:
     """Write the evidence-summary workbook of ``base`` to ``path`` (``.xlsx``).
 
@@ -767,13 +836,11 @@ def write_workbook(
     path
         Where to write; missing parent folders are created, an existing file is replaced
         atomically.
-    report
-        The pooled analysis to show; default ``pool_evidence(base, by="conditions")``.
-    settings
-        Method settings for the provenance block (e.g. ``measure``, ``method``, ``test``,
-        ``level``, ``ci_method``, ``by`` and selection options); the report's own values fill
-        in what is not given. ``level`` and ``ci_method`` also set the per-row CIs of the
-        Outcomes sheet.
+    reports
+        The analyses to show (:meth:`evidence.Analysis.run` results); default: every analysis
+        in force for ``base`` (its protocol's, or the defaults). Headline analyses go on the
+        Summary; all go on the Pooled sheet; each analysis's settings are listed once in the
+        provenance block.
 
     Returns
     -------
@@ -784,12 +851,11 @@ def write_workbook(
     -----
     Sheets: Summary, Studies, Outcomes, Pooled, References, Data dictionary (:data:`SHEETS`).
     Text is never written as a formula; the same inputs give byte-identical files. Neither
-    ``base``, ``report`` nor ``settings`` is modified.
+    ``base`` nor ``reports`` is modified.
     """
-    if report is None:
-        report = pool_evidence(base, by="conditions")
-    merged = _settings(report, settings)
-    data = _workbook_bytes(_build(base, report, merged))
+    if reports is None:
+        reports = [a.run(base) for a in analyses_in_force(base)]
+    data = _workbook_bytes(_build(base, list(reports)))
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     _write_atomically(target, data)

@@ -25,11 +25,15 @@ from evidence.charts import (
     response_over_time,
     save_figure,
 )
+from evidence.analysis import Analysis
 from evidence.pooling import pool_evidence
+
+#: Every ketamine row, as if independent: the eight-row figure these tests check.
+ALL = Analysis(name="all", title="Response rate", dependence="none", by="conditions")
 
 ROOT = Path(__file__).parent.parent
 CHARTS = {
-    "forest": forest_plot,
+    "forest": lambda data, **kwargs: forest_plot(data, ALL, **kwargs),
     "over-time": response_over_time,
     "map": evidence_map,
 }
@@ -84,7 +88,7 @@ def big() -> evidence.EvidenceBase:
 
 @pytest.fixture(scope="module")
 def report(base):
-    return pool_evidence(base, by="conditions")
+    return pool_evidence(base, ALL)
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +171,7 @@ def test_forest_one_square_per_pooled_row_at_its_rate(forest, report) -> None:
 
 def plot_order(report) -> list[int]:
     """Rows of ``per_study`` top to bottom: grouped, groups in order of first appearance."""
-    groups = report.selection.included[report.by].astype("string").tolist()
+    groups = report.pooled[report.by].astype("string").tolist()
     return [i for g in report.group_fits for i, h in enumerate(groups) if h == g]
 
 
@@ -192,7 +196,7 @@ def test_forest_x_axis_is_percent(forest) -> None:
     ax = forest.axes[0]
     assert ax.get_xlim() == (0, 100)
     assert ax.get_xlabel() == "Response rate (%)"
-    assert "Response rate in ketamine arms, by condition" in ax.get_title(loc="left")
+    assert "Response rate, ketamine arms, by condition" in ax.get_title(loc="left")
 
 
 def test_forest_one_diamond_per_group_and_overall(forest, report) -> None:
@@ -240,7 +244,7 @@ def test_forest_note_lists_excluded_rows_and_method(forest) -> None:
     ],
 )
 def test_forest_options(base, kwargs, diamonds, has_pi, method) -> None:
-    ax = forest_plot(base, **kwargs).axes[0]
+    ax = forest_plot(base, ALL, **kwargs).axes[0]
     assert sum(isinstance(p, Polygon) for p in ax.patches) == diamonds
     assert bool(by_gid(ax, "prediction-interval")) is has_pi
     assert method in note(ax)
@@ -410,7 +414,7 @@ def test_forest_tick_labels_do_not_overlap(base, big, drawn, which) -> None:
     fig, renderer = drawn("forest", which)
     ax = fig.axes[0]
     labels = ax.get_yticklabels()
-    assert len(labels) == len(pool_evidence(data).per_study)
+    assert len(labels) == len(pool_evidence(data, ALL).per_study)
     assert overlapping([t.get_window_extent(renderer) for t in labels]) == []
     # no text of the table overlaps another (note, title and tick labels included)
     shown = [t for t in [*ax.get_children(), *labels] if isinstance(t, Text) and t.get_text()]
@@ -465,11 +469,11 @@ def test_inputs_not_mutated(chart) -> None:
 
 
 def test_forest_does_not_mutate_report(base) -> None:
-    rep = pool_evidence(base, by="conditions")
-    per, included = rep.per_study.copy(deep=True), rep.selection.included.copy(deep=True)
+    rep = pool_evidence(base, ALL)
+    per, pooled = rep.per_study.copy(deep=True), rep.pooled.copy(deep=True)
     forest_plot(base, report=rep)
     pd.testing.assert_frame_equal(rep.per_study, per)
-    pd.testing.assert_frame_equal(rep.selection.included, included)
+    pd.testing.assert_frame_equal(rep.pooled, pooled)
 
 
 # --- saving -----------------------------------------------------------------------------------
@@ -524,12 +528,12 @@ def test_forest_summary_mode_above_max_rows(base, report) -> None:
 def test_over_time_points_mode_above_max_series(base) -> None:
     fig = response_over_time(base, max_series=3)
     ax = fig.axes[0]
-    ketamine, comparator = one(ax, "points:ketamine"), one(ax, "points:comparator")
+    ketamine, comparator = one(ax, "points:intervention"), one(ax, "points:comparator")
     assert len(ketamine.get_offsets()) == 7 and len(comparator.get_offsets()) == 4
     assert [line for line in ax.get_lines() if str(line.get_gid()).startswith("series:")] == []
     assert ax.get_xscale() == "log"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "ketamine arm",
+        "intervention arm",
         "comparator arm",
     ]
     assert "from 8 study arms; with more than 3 arms" in note(ax)

@@ -27,8 +27,10 @@ from .conftest import ROOT, STYLES
 
 @pytest.fixture
 def bib(tmp_path: Path) -> Path:
+    """A copy of the bundled base with its protocol (the pyproject.toml beside it)."""
     path = tmp_path / "studies.bib"
     shutil.copy(ROOT / "studies.bib", path)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     return path
 
 
@@ -274,9 +276,10 @@ def test_compare_field_by_field(bib: Path) -> None:
         ("rodriguez2013", "outcomes.1.responders", "4", "5")
     ]
     moved = {row["group"]: row for row in result.pooled}
-    assert set(moved) == {"overall", "OCD"}
-    assert moved["OCD"]["old_text"] == "50.0% [20.0% to 80.0%], k = 1"
-    assert moved["OCD"]["new"]["estimate"] == pytest.approx(5 / 8)
+    assert set(moved) == {"obsessive-compulsive", "obsessive-compulsive · OCD"}
+    ocd = moved["obsessive-compulsive · OCD"]
+    assert ocd["old_text"] == "50.0% [20.0% to 80.0%], k = 1"
+    assert ocd["new"]["estimate"] == pytest.approx(5 / 8)
 
 
 def test_formatting_is_not_a_change(bib: Path) -> None:

@@ -16,16 +16,18 @@ from evidence.export import build_reports, tool_versions
 
 from .conftest import ROOT
 
-EXPECTED = [
-    "MANIFEST.json",
-    "evidence-summary.xlsx",
-    "figures/evidence-map.png",
-    "figures/evidence-map.svg",
-    "figures/forest-plot.png",
-    "figures/forest-plot.svg",
-    "figures/response-over-time.png",
-    "figures/response-over-time.svg",
-]
+HEADLINES = ["anxiety", "obsessive-compulsive", "depression", "functioning", "mood"]
+EXPECTED = sorted(
+    [
+        "MANIFEST.json",
+        "evidence-summary.xlsx",
+        "figures/evidence-map.png",
+        "figures/evidence-map.svg",
+        "figures/response-over-time.png",
+        "figures/response-over-time.svg",
+        *(f"figures/forest-{name}.{ext}" for name in HEADLINES for ext in ("png", "svg")),
+    ]
+)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -54,8 +56,13 @@ def test_build_writes_workbook_figures_and_manifest(built: Path) -> None:
     }
     for name, digest in manifest["outputs"].items():
         assert hashlib.sha256(files[name]).hexdigest() == digest
-    assert files["figures/forest-plot.png"].startswith(b"\x89PNG")
-    assert b"<svg" in files["figures/forest-plot.svg"][:500]
+    assert files["figures/forest-anxiety.png"].startswith(b"\x89PNG")
+    assert b"<svg" in files["figures/forest-anxiety.svg"][:500]
+    assert manifest["protocol"] == "pyproject.toml [tool.evidence]"
+    assert [a["name"] for a in manifest["analyses"]] == HEADLINES
+    assert manifest["analyses"][0]["by"] == "conditions"
+    assert manifest["analyses"][0]["dependence"] == "one-per-study"
+    assert "settings" not in manifest  # each analysis's settings are recorded once, above
 
 
 def test_rebuild_is_byte_identical(built: Path, tmp_path: Path) -> None:
@@ -112,6 +119,7 @@ def test_progress_messages_are_steps(tmp_path: Path) -> None:
     messages: list[str] = []
     result = build_reports(ROOT / "studies.bib", tmp_path, progress=messages.append)
     assert messages[0] == f"reading {ROOT / 'studies.bib'}"
-    assert messages[-1] == f"done: 8 files in {tmp_path}"
-    assert len(messages) == 7
+    assert messages[1] == "running 5 analyses"
+    assert messages[-1] == f"done: {len(EXPECTED)} files in {tmp_path}"
+    assert len(messages) == 11
     assert set(result.timings) == {"load", "statistics", "workbook", "charts"}

@@ -33,7 +33,8 @@ def test_notebook_executes(tmp_path) -> None:
         for out in cell.outputs
     )
     assert "EvidenceBase('../studies.bib': 16 entries, 0 errors, 0 warnings)" in text
-    assert "Pooled response: 75.6% (95% CI 49.1% to 90.9%)" in text
+    assert "Response rate, anxiety outcomes: 86.8% (95% CI 63.2% to 96.2%)" in text
+    assert "protocol: pyproject.toml [tool.evidence]" in text
     images = [
         out
         for cell in nb.cells

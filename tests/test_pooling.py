@@ -1,4 +1,5 @@
-"""Selecting outcome rows and pooling them (evidence.pooling, `evidence pool`)."""
+"""Running analyses: selecting outcome rows, the dependence policies, pooling (evidence.pooling,
+`evidence pool`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,22 @@ import pytest
 from click.testing import CliRunner
 
 import evidence
+from evidence.analysis import Analysis
 from evidence.cli import main
-from evidence.pooling import parse_window, pool_evidence, select_outcomes
+from evidence.pooling import (
+    apply_dependence,
+    headline_analyses,
+    leave_one_out_table,
+    mix_warnings,
+    pool_evidence,
+    select_rows,
+)
+from evidence.schema import parse_window
 from evidence.stats import pool_proportions
 
-from .conftest import ROOT
+from .conftest import DATA, ROOT
+
+ALL_ROWS = Analysis(name="all-rows", dependence="none")
 
 
 @pytest.fixture(scope="module")
@@ -21,24 +33,27 @@ def base():
     return evidence.load(ROOT / "studies.bib")
 
 
-def test_default_selection_is_ketamine_arms_with_counts(base) -> None:
-    sel = select_outcomes(base)
-    got = list(zip(sel.included["key"], sel.included["responders"], sel.included["n"], strict=True))
-    assert got == [
-        ("glue2017", 10, 12),
-        ("irwin2013", 8, 8),
-        ("irwin2013", 8, 8),
-        ("rodriguez2013", 4, 8),
-        ("glue2018", 18, 20),
-        ("glue2020ertablets", 7, 7),
-        ("bloch2012", 0, 10),
-        ("bloch2012", 4, 7),
+def _rows(frame: pd.DataFrame) -> list[tuple]:
+    return list(zip(frame["key"], frame["row"], frame["responders"], frame["n"], strict=True))
+
+
+def test_intervention_arms_with_counts_are_candidates(base) -> None:
+    sel = select_rows(base, ALL_ROWS)
+    assert [(k, r) for k, r, *_ in _rows(sel.candidates)] == [
+        ("glue2017", 1),
+        ("irwin2013", 1),
+        ("irwin2013", 2),
+        ("rodriguez2013", 1),
+        ("glue2018", 1),
+        ("glue2020ertablets", 1),
+        ("bloch2012", 1),
+        ("bloch2012", 2),
     ]
-    assert set(sel.included["agent"]) == {"ketamine"}
+    assert set(sel.candidates["role"]) == {"intervention"}
 
 
 def test_unpoolable_rows_and_reviews_are_listed_with_reasons(base) -> None:
-    excluded = select_outcomes(base).excluded
+    excluded = select_rows(base, ALL_ROWS).excluded
     reasons = dict(
         zip(
             excluded["key"] + ":" + excluded["row"].astype("string").fillna("-"),
@@ -54,31 +69,37 @@ def test_unpoolable_rows_and_reviews_are_listed_with_reasons(base) -> None:
 
 
 def test_mixed_definitions_warn_with_names(base) -> None:
-    warnings = select_outcomes(base).warnings
-    assert warnings[0].startswith("pooling rows with different response definitions: ")
-    assert "'>=35% Y-BOCS reduction': rodriguez2013" in warnings[0]
-    assert any("irwin2013 ketamine (2 rows), bloch2012 ketamine (2 rows)" in w for w in warnings)
+    warnings = mix_warnings(select_rows(base, ALL_ROWS).candidates)
+    assert any(
+        w.startswith("pooling rows with different response definitions: ")
+        and "'>=35% Y-BOCS reduction': rodriguez2013" in w
+        for w in warnings
+    )
+    assert any(w.startswith("pooling rows with different outcome domains") for w in warnings)
 
 
 def test_filters_narrow_the_selection(base) -> None:
-    sel = select_outcomes(base, arm=None, measure="Y-BOCS")
-    assert list(zip(sel.included["arm"], sel.included["responders"], strict=True)) == [
+    sel = select_rows(base, Analysis(arm="all", scale="Y-BOCS"))
+    assert list(zip(sel.candidates["arm"], sel.candidates["responders"], strict=True)) == [
         ("ketamine", 4),
         ("placebo", 0),
     ]
-    assert sel.warnings == (
-        "pooling rows with different agents (ketamine and comparator arms together): "
-        "'ketamine': rodriguez2013; 'placebo': rodriguez2013",
+    assert mix_warnings(sel.candidates)[0] == (
+        "pooling rows with different arm roles (intervention and comparator arms together): "
+        "'intervention': rodriguez2013; 'comparator': rodriguez2013"
     )
-    week = select_outcomes(base, timepoint="24 h..2 weeks")
-    assert list(week.included["key"]) == [
+    comparator = select_rows(base, Analysis(arm="comparator"))
+    assert list(comparator.candidates["key"]) == ["rodriguez2013"]
+    week = select_rows(base, Analysis(timepoint="24 h..2 weeks"))
+    assert list(week.candidates["key"]) == [
         "rodriguez2013",
         "glue2020ertablets",
         "bloch2012",
         "bloch2012",
     ]
-    reasons = set(week.excluded["reason"])
-    assert "no timepoint (a timepoint window was asked for)" in reasons
+    assert "no timepoint (a timepoint window was asked for)" in set(week.excluded["reason"])
+    no_scale = select_rows(base, Analysis(domain="anxiety", scale="(not stated)"))
+    assert list(no_scale.candidates["key"]) == ["glue2017"]
 
 
 @pytest.mark.parametrize(
@@ -99,9 +120,119 @@ def test_parse_window_rejects() -> None:
         parse_window("soon..1 week")
 
 
+# --------------------------------------------------------------------------- dependence
+
+
+def _candidates(**columns) -> pd.DataFrame:
+    n = len(columns["key"])
+    frame = pd.DataFrame(
+        {
+            "key": columns["key"],
+            "row": columns.get("row", list(range(1, n + 1))),
+            "arm": columns.get("arm", ["drug"] * n),
+            "domain": columns.get("domain", ["d"] * n),
+            "measure": pd.array(columns.get("measure", [None] * n), dtype="string"),
+            "time": pd.array(columns.get("time", [None] * n), dtype="string"),
+            "time_hours": pd.array(columns.get("time_hours", [None] * n), dtype="Float64"),
+            "analysis": pd.array(columns.get("analysis", [None] * n), dtype="string"),
+            "responders": columns.get("responders", [1] * n),
+            "n": columns.get("n", [10] * n),
+        }
+    )
+    return frame
+
+
+def test_one_per_study_prefers_the_declared_scale_then_time_then_population() -> None:
+    rows = _candidates(
+        key=["a", "a", "a", "b", "b", "c", "c"],
+        row=[1, 2, 3, 1, 2, 1, 2],
+        measure=["S2", "S1", "S3", "S1", "S1", "S1", "S1"],
+        time=["1 week", "1 week", "1 week", "24 h", "1 week", "1 week", "1 week"],
+        time_hours=[168, 168, 168, 24, 168, 168, 168],
+        analysis=["itt", "itt", "itt", "itt", "itt", "completers", "itt"],
+    )
+    analysis = Analysis(prefer_scales=("S1", "S2"), target_time="1 week")
+    kept, decisions, warnings = apply_dependence(rows, analysis)
+    assert list(zip(kept["key"], kept["row"], strict=True)) == [("a", 2), ("b", 2), ("c", 2)]
+    reasons = dict(zip(zip(decisions["key"], decisions["row"]), decisions["reason"], strict=True))
+    assert decisions["action"].tolist() == [
+        "dropped",
+        "used",
+        "dropped",
+        "dropped",
+        "used",
+        "dropped",
+        "used",
+    ]
+    assert reasons[("a", 1)] == "one row per study arm: row 2 is used (scale S1 is preferred to S2)"
+    assert reasons[("a", 3)] == "one row per study arm: row 2 is used (scale S1 is preferred to S3)"
+    assert reasons[("b", 1)] == (
+        "one row per study arm: row 2 is used (timepoint 1 week is nearer 1 week than 24 h)"
+    )
+    assert reasons[("c", 1)] == (
+        "one row per study arm: row 2 is used (population itt is preferred to completers)"
+    )
+    assert reasons[("a", 2)] == "preferred row of its study arm"
+    assert warnings == []
+
+
+def test_one_per_study_keeps_different_arms_and_falls_back_to_file_order() -> None:
+    rows = _candidates(key=["a", "a", "a"], arm=["drug-1", "drug-2", "drug-1"])
+    kept, decisions, _ = apply_dependence(rows, Analysis())
+    assert list(zip(kept["arm"], kept["row"], strict=True)) == [("drug-1", 1), ("drug-2", 2)]
+    assert decisions["reason"].iloc[2] == (
+        "one row per study arm: row 1 is used (an earlier row of the same study arm is kept "
+        "(file order))"
+    )
+
+
+def test_dependence_none_pools_every_row_and_warns() -> None:
+    rows = _candidates(key=["a", "a", "b"])
+    kept, decisions, warnings = apply_dependence(rows, Analysis(dependence="none"))
+    assert len(kept) == 3 and set(decisions["action"]) == {"used"}
+    assert warnings == [
+        "some study arms contribute more than one row and are pooled as if independent "
+        "(dependence = 'none'), so their participants count more than once: a drug (2 rows)"
+    ]
+
+
+def test_warnings_describe_the_rows_pooled_not_the_rows_dropped() -> None:
+    light = evidence.load(DATA / "example-light" / "studies.bib")
+    report = pool_evidence(light)
+    dropped = report.decisions[report.decisions["action"] == "dropped"]
+    assert list(zip(dropped["key"], dropped["row"], strict=True)) == [
+        ("aurora2016", 2),
+        ("solstice2018", 1),
+    ]
+    assert report.warnings == (
+        "pooling rows with different rating scales: 'SIGH-SAD': aurora2016, solstice2018, "
+        "dawn2022; 'BDI-II': lumen2020",
+    )
+
+
+def test_headline_analyses_never_count_a_study_twice(base) -> None:
+    for analysis in headline_analyses(base):
+        report = analysis.run(base)
+        pooled = report.pooled
+        assert not pooled.duplicated(["key", "arm"]).any(), analysis.name
+        assert pooled["domain"].nunique() <= 1, analysis.name
+
+
+def test_bundled_headlines_are_one_per_domain_anxiety_first(base) -> None:
+    names = [a.name for a in headline_analyses(base)]
+    assert names == ["anxiety", "obsessive-compulsive", "depression", "functioning", "mood"]
+    anxiety = pool_evidence(base)
+    assert anxiety.analysis.name == "anxiety" and anxiety.by == "conditions"
+    assert _rows(anxiety.pooled) == [("glue2017", 1, 10, 12), ("irwin2013", 1, 8, 8)]
+    assert round(anxiety.overall.estimate, 4) == 0.8676
+
+
+# --------------------------------------------------------------------------- fitting
+
+
 def test_pooled_equals_the_array_function(base) -> None:
-    report = pool_evidence(base, method="DL", measure="PFT")
-    rows = report.selection.included
+    report = pool_evidence(base, ALL_ROWS, method="DL", measure="PFT")
+    rows = report.pooled
     direct = pool_proportions(rows["responders"].astype(int), rows["n"].astype(int), "PFT", "DL")
     assert report.overall.estimate == pytest.approx(direct.estimate, rel=1e-12)
     assert report.overall.k == 8 and report.overall.n_total == 80
@@ -111,7 +242,7 @@ def test_pooled_equals_the_array_function(base) -> None:
 
 
 def test_subgroups_by_a_study_column(base) -> None:
-    report = pool_evidence(base, by="conditions")
+    report = pool_evidence(base, ALL_ROWS, by="conditions")
     assert list(report.group_fits) == [
         "GAD; SAD",
         "depression; anxiety",
@@ -126,15 +257,17 @@ def test_subgroups_by_a_study_column(base) -> None:
 
 
 def test_subgroup_test_that_cannot_be_fitted_is_explained(base) -> None:
-    sel = select_outcomes(base, domain="anxiety")
-    report = pool_evidence(base, by="design", method="DL", selection=sel)
+    report = pool_evidence(base, "anxiety", by="design", method="DL")
     assert set(report.group_fits) == {"ascending-dose", "single-arm"}
     assert report.subgroups is None
     assert report.subgroup_note.startswith("no test for subgroup differences: too few studies")
 
 
 def test_unknown_by_column_names_the_allowed_ones(base) -> None:
-    with pytest.raises(ValueError, match=r"by must be a column .* got 'nope' \(allowed: key, arm"):
+    with pytest.raises(
+        evidence.AnalysisError,
+        match=r"analysis 'anxiety': by: unknown column 'nope' \(allowed: key, arm",
+    ):
         pool_evidence(base, by="nope")
 
 
@@ -145,30 +278,50 @@ def test_pool_does_not_mutate_tables(base) -> None:
     pd.testing.assert_frame_equal(base.outcomes, outcomes)
 
 
-def test_cli_pool_text_and_json() -> None:
+def test_cli_pool_runs_the_first_headline_analysis() -> None:
     runner = CliRunner()
-    text = runner.invoke(main, ["pool", str(ROOT / "studies.bib"), "--by", "conditions"])
-    assert text.exit_code == 0
-    assert "Pooled (PLO, REML, z): 75.6% [49.1% to 90.9%]" in text.stdout
+    text = runner.invoke(main, ["pool", str(ROOT / "studies.bib")])
+    assert text.exit_code == 0, text.output
+    assert text.stdout.startswith("Analysis 'anxiety': Response rate, anxiety outcomes\n")
+    assert "Pooled (PLO, REML, z): 86.8% [63.2% to 96.2%]" in text.stdout
     assert "  taylor2018 row 1: no responder counts (only 33.33% reported)" in text.stdout
-    assert text.stderr.startswith("warning: pooling rows with different response definitions")
-    out = runner.invoke(
-        main, ["pool", str(ROOT / "studies.bib"), "--format", "json", "--method", "fe"]
+    assert text.stderr.startswith("warning: pooling rows with different rating scales")
+
+
+def test_cli_pool_json_records_the_analysis_once() -> None:
+    out = CliRunner().invoke(
+        main,
+        ["pool", str(ROOT / "studies.bib"), "--analysis", "depression", "--format", "json"]
+        + ["--method", "fe"],
     )
     data = json.loads(out.stdout)
+    assert data["analysis"]["name"] == "depression" and data["analysis"]["method"] == "FE"
     assert data["pooled"]["method"] == "FE" and data["pooled"]["pi_low"] is None
-    assert len(data["per_study"]) == 8 and len(data["excluded"]) == 11
+    assert len(data["per_study"]) == 2 and {r["action"] for r in data["rows"]} == {"used"}
+    assert out.stdout.count('"prefer_scales"') == 1
+
+
+def test_cli_pool_overrides_the_analysis_dependence() -> None:
+    out = CliRunner().invoke(
+        main,
+        ["pool", str(ROOT / "studies.bib"), "--domain", "(not stated)", "--arm", "all"]
+        + ["--dependence", "none", "--format", "json"],
+    )
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["analysis"]["dependence"] == "none"
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["--by", "nope"], "by must be a column", id="by"),
-        pytest.param(["--timepoint", "soon"], "cannot read 'soon'", id="timepoint"),
-        pytest.param(
-            ["--level", "1.5"], "level must be a number strictly between 0 and 1", id="level"
-        ),
+        pytest.param(["--by", "nope"], "by: unknown column 'nope'", id="by"),
+        pytest.param(["--timepoint", "soon"], "cannot read timepoint window 'soon'", id="time"),
+        pytest.param(["--level", "1.5"], "level: 1.5 is not a number strictly between", id="lvl"),
         pytest.param(["--method", "XX"], "Invalid value for '--method'", id="method"),
+        pytest.param(["--analysis", "nope"], "no such analysis in the protocol", id="name"),
+        pytest.param(["--method", "ML"], "'ML' is for multilevel models", id="ml"),
+        pytest.param(["--robust", "CR1"], "needs dependence = 'multilevel'", id="robust"),
     ],
 )
 def test_cli_pool_usage_errors(args: list[str], message: str) -> None:
@@ -184,13 +337,10 @@ def test_cli_pool_refuses_invalid_file(tmp_bib) -> None:
     assert "n_enrolled: 'x' is not an integer" in result.stderr
 
 
-def test_leave_one_out_from_the_cli_matches_the_library(base) -> None:
-    from evidence.pooling import leave_one_out_table
-    from evidence.stats import pool_proportions
-
-    report = pool_evidence(base)
+def test_leave_one_out_refits_without_each_row(base) -> None:
+    report = pool_evidence(base, ALL_ROWS)
     table = leave_one_out_table(report)
-    rows = report.selection.included
+    rows = report.pooled
     without_bloch_ocd = pool_proportions(
         rows["responders"].drop(index=6).astype(int), rows["n"].drop(index=6).astype(int)
     )
@@ -200,9 +350,8 @@ def test_leave_one_out_from_the_cli_matches_the_library(base) -> None:
         main, ["pool", str(ROOT / "studies.bib"), "--leave-one-out", "--format", "json"]
     )
     data = json.loads(out.stdout)
-    assert len(data["leave_one_out"]) == 8
-    assert data["leave_one_out"][6]["estimate"] == pytest.approx(without_bloch_ocd.estimate)
+    assert len(data["leave_one_out"]) == 2
     one = CliRunner().invoke(
-        main, ["pool", str(ROOT / "studies.bib"), "--scale", "Y-BOCS", "--leave-one-out"]
+        main, ["pool", str(ROOT / "studies.bib"), "--analysis", "mood", "--leave-one-out"]
     )
     assert one.exit_code == 2 and "needs at least 2 pooled rows; got 1" in one.stderr

@@ -5,17 +5,34 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from evidence.protocol import parse_protocol
 from evidence.schema import (
     OUTCOME_FIELDS,
     OUTCOME_SPECS,
     STUDY_FIELDS,
     STUDY_SPECS,
+    arm_agent,
     coerce,
     data_dictionary,
     dtype,
     parse_outcome_rows,
     parse_timepoint,
 )
+
+#: A small protocol: declared agents and scales (the vocabulary checks below need one).
+PROTOCOL = parse_protocol(
+    {
+        "agents": {
+            "ketamine": {"role": "intervention"},
+            "placebo": {"role": "comparator"},
+            "active-control": {"role": "comparator"},
+        },
+        "scales": {"Y-BOCS": {"synonyms": ["ybocs"], "direction": "higher-is-worse"}},
+    },
+    "test.toml",
+)
+DECLARED_STUDY = PROTOCOL.study_specs
+DECLARED_OUTCOME = PROTOCOL.outcome_specs
 
 
 @pytest.mark.parametrize(
@@ -86,7 +103,7 @@ def test_parse_timepoint_rejects(text: str) -> None:
     ],
 )
 def test_coerce_study_fields(field: str, text: str, value, message) -> None:
-    assert coerce(STUDY_SPECS[field], text) == (value, message)
+    assert coerce(DECLARED_STUDY[field], text) == (value, message)
 
 
 @pytest.mark.parametrize(
@@ -112,7 +129,28 @@ def test_coerce_study_fields(field: str, text: str, value, message) -> None:
     ],
 )
 def test_coerce_outcome_fields(field: str, text: str, value, message) -> None:
-    assert coerce(OUTCOME_SPECS[field], text) == (value, message)
+    assert coerce(DECLARED_OUTCOME[field], text) == (value, message)
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "value"),
+    [
+        pytest.param("arms", "psilocybin-25mg; placebo", ["psilocybin-25mg", "placebo"], id="arms"),
+        pytest.param("conditions", "MDD; anything", ["MDD", "anything"], id="conditions"),
+    ],
+)
+def test_undeclared_vocabularies_accept_any_label(field: str, text: str, value) -> None:
+    assert STUDY_SPECS[field].choices is None
+    assert coerce(STUDY_SPECS[field], text) == (value, None)
+    assert coerce(OUTCOME_SPECS["measure"], "QIDS-SR-16") == ("QIDS-SR-16", None)
+
+
+def test_agent_of_an_arm_without_declared_agents() -> None:
+    assert arm_agent("psilocybin-25mg") == "psilocybin"
+    assert arm_agent("active-control-low") == "active-control"
+    assert arm_agent("waitlist") == "waitlist"
+    assert arm_agent("ketamine-0.5", ("ketamine", "placebo")) == "ketamine"
+    assert arm_agent("ketamine-0.5", ("placebo",)) is None
 
 
 def test_outcome_rows_syntax() -> None:
@@ -133,6 +171,8 @@ def test_outcome_rows_syntax() -> None:
 
 def test_dtypes_follow_the_schema() -> None:
     assert dtype(STUDY_SPECS["design"]) == pd.CategoricalDtype(list(STUDY_SPECS["design"].choices))
+    assert dtype(DECLARED_OUTCOME["measure"]) == pd.CategoricalDtype(["Y-BOCS"])
+    assert dtype(OUTCOME_SPECS["measure"]) == "string"  # no vocabulary: free labels
     assert dtype(STUDY_SPECS["n_enrolled"]) == "Int64"
     assert dtype(OUTCOME_SPECS["percent"]) == "Float64"
     assert dtype(OUTCOME_SPECS["derived"]) == "boolean"

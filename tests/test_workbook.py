@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
 import os
@@ -20,7 +19,8 @@ import pandas as pd
 import pytest
 
 import evidence
-from evidence.pooling import pool_evidence
+from evidence.analysis import Analysis
+from evidence.pooling import analyses_in_force, pool_evidence
 from evidence.schema import data_dictionary
 from evidence.stats import proportion_ci
 from evidence.tables import OUTCOME_COLUMNS, STUDY_COLUMNS
@@ -108,14 +108,20 @@ def base() -> evidence.EvidenceBase:
 
 
 @pytest.fixture(scope="module")
-def report(base):
-    return pool_evidence(base, by="conditions")
+def reports(base):
+    return [analysis.run(base) for analysis in analyses_in_force(base)]
 
 
 @pytest.fixture(scope="module")
-def xlsx(base, report, tmp_path_factory) -> Path:
+def report(reports):
+    """The first headline analysis (anxiety)."""
+    return reports[0]
+
+
+@pytest.fixture(scope="module")
+def xlsx(base, reports, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("workbook") / "evidence.xlsx"
-    assert write_workbook(base, path, report=report) == path
+    assert write_workbook(base, path, reports=reports) == path
     return path
 
 
@@ -132,7 +138,7 @@ def test_sheets_in_order(wb) -> None:
     assert SHEETS == ("Summary", "Studies", "Outcomes", "Pooled", "References", "Data dictionary")
 
 
-def test_headers(wb) -> None:
+def test_headers(wb, base) -> None:
     assert _header(wb["Studies"]) == list(STUDY_COLUMNS)
     outcome_columns = list(OUTCOME_COLUMNS)
     at = outcome_columns.index("rate") + 1
@@ -142,7 +148,8 @@ def test_headers(wb) -> None:
         "ci_high",
         *OUTCOME_COLUMNS[at:],
     ]
-    assert _header(wb["Pooled"])[:8] == [
+    assert _header(wb["Pooled"])[:9] == [
+        "analysis",
         "group",
         "k",
         "n_total",
@@ -155,15 +162,15 @@ def test_headers(wb) -> None:
     for name in ("tau2", "tau", "i2", "h2", "q", "q_df", "q_pvalue", "measure", "method", "test"):
         assert name in _header(wb["Pooled"])
     assert _header(wb["References"]) == ["key", "reference", "doi"]
-    assert _header(wb["Data dictionary"]) == list(data_dictionary().columns)
+    assert _header(wb["Data dictionary"]) == list(data_dictionary(base.protocol).columns)
 
 
 @pytest.mark.parametrize(
     ("sheet", "freeze", "ref"),
     [
         pytest.param("Studies", "B2", "A1:AD17", id="studies"),
-        pytest.param("Outcomes", "B2", "A1:S16", id="outcomes"),
-        pytest.param("Pooled", "B2", "A1:W7", id="pooled"),
+        pytest.param("Outcomes", "B2", "A1:T16", id="outcomes"),
+        pytest.param("Pooled", "C2", "A1:X14", id="pooled"),
         pytest.param("References", "B2", "A1:C17", id="references"),
         pytest.param("Data dictionary", "C2", "A1:F28", id="dictionary"),
     ],
@@ -217,32 +224,49 @@ def test_missing_values_are_empty_cells(wb) -> None:
     assert ws.cell(row=row, column=_column(ws, "k_studies")).value == 6
 
 
-def test_pooled_sheet_holds_every_fit(wb, report) -> None:
-    rows = {r["group"]: r for r in _records(wb["Pooled"])}
-    assert list(rows) == ["overall", *report.group_fits]
-    overall = rows["overall"]
+def test_pooled_sheet_holds_every_fit_of_every_analysis(wb, reports) -> None:
+    records = _records(wb["Pooled"])
+    assert [(r["analysis"], r["group"]) for r in records] == [
+        (rep.analysis.name, group)
+        for rep in reports
+        for group in ["overall", *(rep.group_fits or {})]
+    ]
+    rows = {(r["analysis"], r["group"]): r for r in records}
+    report = reports[0]
+    overall = rows["anxiety", "overall"]
     res = report.overall
     # openpyxl writes 16 significant digits (Excel keeps 15)
     for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "q", "q_pvalue"):
         assert overall[name] == pytest.approx(getattr(res, name), rel=1e-15), name
     assert overall["i2"] == pytest.approx(res.i2 / 100)  # a fraction, shown as a percentage
-    assert (overall["k"], overall["n_total"]) == (8, 80)
+    assert (overall["k"], overall["n_total"]) == (2, 20)
     assert (overall["measure"], overall["method"], overall["test"]) == ("PLO", "REML", "z")
-    ocd = rows["OCD"]
-    assert ocd["estimate"] == pytest.approx(report.group_fits["OCD"].estimate, rel=1e-15)
+    ocd = rows["obsessive-compulsive", "OCD"]
+    ocd_report = reports[1]
+    assert ocd["estimate"] == pytest.approx(ocd_report.group_fits["OCD"].estimate, rel=1e-15)
 
 
-def test_pooled_sheet_shows_subgroup_tests_and_pooled_rows(wb, report) -> None:
-    ws = wb["Pooled"]
-    top = _find(ws, "test")
+def test_pooled_sheet_shows_subgroup_tests_pooled_rows_and_decisions(base, tmp_path) -> None:
+    report = pool_evidence(base, Analysis(name="all", dependence="none", by="conditions"))
+    ws = openpyxl.load_workbook(write_workbook(base, tmp_path / "p.xlsx", reports=[report]))[
+        "Pooled"
+    ]
+    top = _find(ws, "test", 3)
     tests = {r["test"]: r for r in _records(ws, top)}
     between, moderator = tests["between (separate fits)"], tests["moderator (QM)"]
     assert between["statistic"] == pytest.approx(report.subgroups.q_between, rel=1e-15)
     assert moderator["pvalue"] == pytest.approx(report.subgroups.qm_pvalue, rel=1e-15)
-    pooled_rows = _records(ws, _find(ws, "key", 1))
+    assert between["analysis"] == "all" and between["by"] == "conditions"
+    pooled_rows = _records(ws, _find(ws, "key", 2))
     assert [r["key"] for r in pooled_rows] == list(report.per_study["key"])
     weights = [r["weight"] for r in pooled_rows]
     assert sum(weights) == pytest.approx(1.0)
+    decisions = _records(
+        ws, _find(ws, "Candidate rows and what the dependence policy did with each") + 1
+    )
+    assert len(decisions) == 8
+    irwin = [r for r in decisions if r["key"] == "irwin2013"]
+    assert [r["reason"] for r in irwin] == ["pooled as independent (dependence = 'none')"] * 2
 
 
 def test_summary_counts_and_headline(wb, base, report) -> None:
@@ -259,6 +283,9 @@ def test_summary_counts_and_headline(wb, base, report) -> None:
     assert designs["rct-crossover"] == 3 and sum(designs.values()) == 16
 
     top = _find(ws, "conditions")
+    assert ws.cell(row=top - 2, column=1).value == (
+        "Response rate, anxiety outcomes (analysis 'anxiety')"
+    )
     assert [c.value for c in ws[top]][:9] == [
         "conditions",
         "k",
@@ -277,18 +304,21 @@ def test_summary_counts_and_headline(wb, base, report) -> None:
     assert headline["GAD; SAD"]["N"] == report.group_fits["GAD; SAD"].n_total
 
 
-def test_summary_lists_warnings_and_excluded_rows(wb, report) -> None:
+def test_summary_lists_warnings_and_excluded_rows(wb, reports) -> None:
     ws = wb["Summary"]
     texts = [c.value for (c,) in ws.iter_rows(min_col=1, max_col=1) if isinstance(c.value, str)]
-    for warning in report.selection.warnings:
-        assert warning in texts
-    excluded = _records(ws, _find(ws, "Rows not pooled, with the reason") + 1)
-    assert len(excluded) == len(report.selection.excluded)
+    for report in reports:
+        for warning in report.warnings:
+            assert f"Warning: {warning}" in texts
+    title = "Rows and studies not pooled by any headline analysis, with the reason"
+    excluded = _records(ws, _find(ws, title) + 1)
     taylor = next(r for r in excluded if r["key"] == "taylor2018")
+    assert taylor["analysis"] == "anxiety"
     assert taylor["reason"] == "no responder counts (only 33.33% reported)"
-    assert {"key": "banov2020", "reason": "no outcome rows (narrative-review)"}.items() <= next(
-        r for r in excluded if r["key"] == "banov2020"
-    ).items()
+    banov = [r for r in excluded if r["key"] == "banov2020"]
+    assert len(banov) == 1  # listed once, not once per analysis
+    assert banov[0]["analysis"] == "(every analysis)"
+    assert banov[0]["reason"] == "no outcome rows (narrative-review)"
 
 
 def test_provenance_block(wb) -> None:
@@ -300,20 +330,30 @@ def test_provenance_block(wb) -> None:
     assert prov["openpyxl"] == openpyxl.__version__
     assert prov["pandas"] == pd.__version__
     assert prov["bibtexparser"]
-    assert prov["setting: measure"] == "PLO" and prov["setting: method"] == "REML"
-    assert prov["setting: ci_method"] == "wilson" and prov["setting: by"] == "conditions"
+    assert prov["protocol"] == "pyproject.toml [tool.evidence]"
     stamp = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
     assert not any(isinstance(v, str) and stamp.search(v) for v in prov.values())
 
 
-def test_settings_reach_the_provenance_block(base, report, tmp_path) -> None:
-    settings = {"measure": "PLO", "arm": "ketamine", "timepoint": "..2 weeks"}
-    path = write_workbook(base, tmp_path / "s.xlsx", report=report, settings=settings)
+def test_each_analysis_settings_are_listed_once(wb, reports) -> None:
+    ws = wb["Summary"]
+    rows = _records(ws, _find(ws, "Analyses: every setting of every analysis, once") + 1)
+    assert [r["name"] for r in rows] == [r.analysis.name for r in reports]
+    for row, report in zip(rows, reports, strict=True):
+        settings = report.analysis.to_dict()
+        assert set(row) == set(settings)
+        assert row["method"] == settings["method"] and row["by"] == settings["by"]
+        assert row["prefer_scales"] == (", ".join(settings["prefer_scales"]) or None)
+    prov = _records(ws, _find(ws, "provenance"))
+    assert not any(str(r["provenance"]).startswith("setting") for r in prov)  # only here
+
+
+def test_settings_reach_the_provenance_block(base, tmp_path) -> None:
+    analysis = Analysis(name="early", arm="ketamine", timepoint="..2 weeks", method="DL")
+    path = write_workbook(base, tmp_path / "s.xlsx", reports=[analysis.run(base)])
     ws = openpyxl.load_workbook(path)["Summary"]
-    prov = {r["provenance"]: r["value"] for r in _records(ws, _find(ws, "provenance"))}
-    assert prov["setting: arm"] == "ketamine"
-    assert prov["setting: timepoint"] == "..2 weeks"
-    assert prov["setting: method"] == "REML"  # from the report where not given
+    (row,) = _records(ws, _find(ws, "Analyses: every setting of every analysis, once") + 1)
+    assert (row["arm"], row["timepoint"], row["method"]) == ("ketamine", "..2 weeks", "DL")
 
 
 def test_references_sorted_and_formatted(wb) -> None:
@@ -331,12 +371,19 @@ def test_references_sorted_and_formatted(wb) -> None:
     )
 
 
-def test_data_dictionary_sheet(wb) -> None:
-    expected = data_dictionary()
-    rows = _records(wb["Data dictionary"])
+def test_data_dictionary_sheet(wb, base) -> None:
+    expected = data_dictionary(base.protocol)
+    ws = wb["Data dictionary"]
+    rows = _records(ws)
     assert len(rows) == len(expected)
     assert [r["field"] for r in rows] == list(expected["field"])
     assert rows[0]["description"] == expected["description"][0]
+    conditions = next(r for r in rows if r["field"] == "conditions")
+    assert conditions["allowed"].startswith("';'-separated list of GAD, SAD, OCD")
+    terms = _records(ws, _find(ws, "vocabulary"))
+    hama = next(t for t in terms if t["value"] == "HAM-A")
+    assert hama["vocabulary"] == "scales" and hama["direction/role"] == "higher-is-worse"
+    assert hama["name"] == "Hamilton Anxiety Rating Scale"
 
 
 # ------------------------------------------------------------------------ presentation
@@ -387,12 +434,12 @@ def _colour_scaled(ws) -> set[str]:
 
 
 def test_rate_columns_are_colour_scaled(wb) -> None:
-    assert _colour_scaled(wb["Outcomes"]) == {"K2:K16"}
-    assert _header(wb["Outcomes"])[10] == "rate"
-    assert "D2:D7" in _colour_scaled(wb["Pooled"])  # estimate
+    assert _colour_scaled(wb["Outcomes"]) == {"L2:L16"}
+    assert _header(wb["Outcomes"])[11] == "rate"
+    assert "E2:E14" in _colour_scaled(wb["Pooled"])  # estimate
     ws = wb["Summary"]
     top = _find(ws, "conditions")
-    assert f"D{top + 1}:D{top + 6}" in _colour_scaled(ws)
+    assert f"D{top + 1}:D{top + 3}" in _colour_scaled(ws)
     rule = next(iter(wb["Outcomes"].conditional_formatting)).rules[0]
     cfvo = rule.colorScale.cfvo
     assert [(v.type, float(v.val)) for v in cfvo] == [("num", 0.0), ("num", 1.0)]
@@ -447,7 +494,7 @@ def test_nothing_to_pool_still_writes(tmp_path: Path) -> None:
     path = write_workbook(base, tmp_path / "refs.xlsx")
     wb = openpyxl.load_workbook(path)
     ws = wb["Summary"]
-    _find(ws, "No outcome rows could be pooled (see the excluded rows below).")
+    _find(ws, "No outcome rows could be pooled (see the rows not pooled below).")
     prov = {r["provenance"]: r["value"] for r in _records(ws, _find(ws, "provenance"))}
     assert prov["source file"] == "<string>"
     assert prov["sha256"] == hashlib.sha256(base.document.text.encode()).hexdigest()
@@ -458,18 +505,18 @@ def test_single_group_shows_the_subgroup_note(tmp_path: Path) -> None:
     base = evidence.loads(_bib())
     report = pool_evidence(base, by="conditions")
     assert report.subgroups is None and report.subgroup_note
-    ws = openpyxl.load_workbook(write_workbook(base, tmp_path / "one.xlsx", report=report))[
+    ws = openpyxl.load_workbook(write_workbook(base, tmp_path / "one.xlsx", reports=[report]))[
         "Pooled"
     ]
-    _find(ws, report.subgroup_note)
+    _find(ws, f"{report.analysis.name}: by conditions: {report.subgroup_note}")
 
 
 # --------------------------------------------------------------------- reproducibility
 
 
-def test_byte_identical_rebuild(base, report, xlsx, tmp_path: Path) -> None:
+def test_byte_identical_rebuild(base, reports, xlsx, tmp_path: Path) -> None:
     time.sleep(2.1)  # zip times have a 2-second resolution
-    again = write_workbook(base, tmp_path / "again.xlsx", report=report)
+    again = write_workbook(base, tmp_path / "again.xlsx", reports=reports)
     assert again.read_bytes() == xlsx.read_bytes()
     with zipfile.ZipFile(again) as archive:
         assert {info.date_time for info in archive.infolist()} == {(2000, 1, 1, 0, 0, 0)}
@@ -495,14 +542,15 @@ def test_inputs_are_not_mutated(base, tmp_path: Path) -> None:
     studies, outcomes = base.studies.copy(deep=True), base.outcomes.copy(deep=True)
     per_study = report.per_study.copy(deep=True)
     excluded = report.selection.excluded.copy(deep=True)
-    settings = {"measure": "PLO", "level": 0.95}
-    settings_before = copy.deepcopy(settings)
-    write_workbook(base, tmp_path / "m.xlsx", report=report, settings=settings)
+    decisions = report.decisions.copy(deep=True)
+    reports = [report]
+    write_workbook(base, tmp_path / "m.xlsx", reports=reports)
     pd.testing.assert_frame_equal(base.studies, studies)
     pd.testing.assert_frame_equal(base.outcomes, outcomes)
     pd.testing.assert_frame_equal(report.per_study, per_study)
     pd.testing.assert_frame_equal(report.selection.excluded, excluded)
-    assert settings == settings_before
+    pd.testing.assert_frame_equal(report.decisions, decisions)
+    assert reports == [report]
 
 
 # -------------------------------------------------------------------------- LibreOffice
@@ -559,7 +607,7 @@ def test_libreoffice_reads_the_workbook(xlsx, report, tmp_path: Path) -> None:
     assert "glue2017" in [row[0] for row in studies]
     summary = sheets["Summary"]
     overall = next(row for row in summary if row[:1] == ["overall"])
-    assert overall[3] == f"{100 * report.overall.estimate:.1f}%" == "75.6%"
+    assert overall[3] == f"{100 * report.overall.estimate:.1f}%" == "86.8%"
     outcomes = {(r[0], r[2]): r for r in sheets["Outcomes"]}
     header = sheets["Outcomes"][0]
     rodriguez = outcomes[("rodriguez2013", "ketamine")]

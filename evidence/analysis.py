@@ -1,0 +1,337 @@
+"""What an analysis pools and how: one frozen, validated value, :class:`Analysis`.
+
+An analysis says *what* is pooled (which arms, outcome domain, rating scale, response
+definition, timepoint window, and which of a study's rows count: the dependence policy) and
+*how* (transformation, estimator, test, level, per-row CI method, subgroup column). It is
+checked once, when it is made, against one table of constraints (:data:`CONSTRAINTS`), and
+passed whole to everything that uses it: :meth:`Analysis.run` pools it, and the manifest, the
+workbook's provenance block and ``evidence pool --format json`` all record its
+:meth:`~Analysis.to_dict`, so two outputs can never disagree about how a number was made.
+
+Analyses are declared by name in the protocol (``[tool.evidence.analyses.NAME]``, see
+:mod:`evidence.protocol`); every default lives here, in the field defaults of :class:`Analysis`.
+
+This module is light (no pandas, numpy or scipy): the protocol, and so ``evidence validate``,
+reads analyses without loading the statistics.
+
+>>> a = Analysis(name="main", domain="symptoms", by="conditions")
+>>> a.method, a.dependence
+('REML', 'one-per-study')
+>>> a.replace(method="DL").method
+'DL'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from evidence.errors import AnalysisError
+from evidence.schema import parse_timepoint, parse_window
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evidence.base import EvidenceBase
+    from evidence.pooling import PoolReport
+
+__all__ = [
+    "ARM_ROLES",
+    "CI_METHODS",
+    "CONSTRAINTS",
+    "DEPENDENCE",
+    "MEASURES",
+    "METHODS",
+    "NOT_STATED",
+    "TESTS",
+    "Analysis",
+]
+
+#: Transformations of single proportions (metafor ``escalc`` measures).
+MEASURES: tuple[str, ...] = ("PLO", "PFT", "PR", "PAS")
+#: Estimators: ``FE`` common effect; ``DL REML PM HE SJ`` random effects (metafor ``rma.uni``);
+#: ``ML`` for multilevel models; ``GLMM`` the binomial-normal model (metafor ``rma.glmm``).
+METHODS: tuple[str, ...] = ("FE", "DL", "REML", "PM", "HE", "SJ", "ML", "GLMM")
+#: Inference: ``z``; ``knha`` Knapp-Hartung (rma.uni); ``t`` (multilevel models, GLMM).
+TESTS: tuple[str, ...] = ("z", "knha", "t")
+#: Per-row confidence intervals of a proportion.
+CI_METHODS: tuple[str, ...] = ("wilson", "clopper-pearson", "agresti-coull", "wald")
+#: What happens when a study contributes several rows to one analysis.
+DEPENDENCE: tuple[str, ...] = ("one-per-study", "aggregate", "multilevel", "none")
+#: Arm selections by role (any other value names an arm label or an agent).
+ARM_ROLES: tuple[str, ...] = ("intervention", "comparator", "all")
+#: Cluster-robust inference for multilevel models: metafor ``robust()`` (CR1) or CR2.
+ROBUST: tuple[str, ...] = ("CR1", "CR2")
+#: The domain (or scale) of rows that state none: an analysis can select them explicitly.
+NOT_STATED = "(not stated)"
+#: Analysis populations, most preferred first, when one row per study must be chosen.
+DEFAULT_POPULATIONS: tuple[str, ...] = ("itt", "first-phase", "per-protocol", "completers")
+
+_RMA_METHODS = ("FE", "DL", "REML", "PM", "HE", "SJ")
+
+
+def _choice(allowed: tuple[str, ...], *, upper: bool = False) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            key = value.upper() if upper else value.lower()
+            for option in allowed:
+                if option.lower() == key.lower():
+                    return option
+        raise ValueError(f"unknown value {value!r}")
+
+    return check
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {value!r}")
+    text = " ".join(value.split())
+    return text or None
+
+
+def _name(value: Any) -> str:
+    text = _text(value)
+    if not text:
+        raise ValueError("an analysis needs a name")
+    return text
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _level(value: Any) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not 0.0 < float(value) < 1.0:
+        raise ValueError(f"{value!r} is not a number strictly between 0 and 1")
+    return float(value)
+
+
+def _rho(value: Any) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not -1.0 < float(value) < 1.0:
+        raise ValueError(f"{value!r} is not a correlation strictly between -1 and 1")
+    return float(value)
+
+
+def _window(value: Any) -> str | None:
+    text = _text(value)
+    if text is not None:
+        try:
+            parse_window(text)
+        except ValueError:
+            raise ValueError(f"cannot read timepoint window {text!r}") from None
+    return text
+
+
+def _timepoint(value: Any) -> str | None:
+    text = _text(value)
+    if text is not None and parse_timepoint(text) is None:
+        raise ValueError(f"cannot read timepoint {text!r}")
+    return text
+
+
+def _labels(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ValueError(f"expected a list of labels, got {value!r}")
+    out = []
+    for item in value:
+        text = _text(item)
+        if text is None:
+            raise ValueError(f"expected a list of labels, got {value!r}")
+        out.append(text)
+    return tuple(out)
+
+
+def _robust(value: Any) -> str | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return "CR1"
+    return _choice(ROBUST, upper=True)(value)
+
+
+def _arm(value: Any) -> str:
+    text = _text(value)
+    if text is None:
+        raise ValueError("an arm selection is needed")
+    low = text.lower()
+    return low if low in ARM_ROLES else text
+
+
+#: The one table of constraints: setting -> (normaliser/validator, what is allowed).
+CONSTRAINTS: Mapping[str, tuple[Callable[[Any], Any], str]] = {
+    "name": (_name, "a non-empty name"),
+    "title": (lambda v: _text(v) or "", "text"),
+    "headline": (_bool, "true, false"),
+    "arm": (_arm, "intervention, comparator, all, or an arm label or agent"),
+    "domain": (_text, "an outcome domain, or (not stated)"),
+    "scale": (_text, "a rating scale (the outcome key `measure`)"),
+    "response": (_text, "a response definition (exact text)"),
+    "timepoint": (_window, "a timepoint ('1 week') or a window ('24 h..2 weeks', '..1 week')"),
+    "dependence": (_choice(DEPENDENCE), ", ".join(DEPENDENCE)),
+    "prefer_scales": (_labels, "a list of rating scales, most preferred first"),
+    "target_time": (_timepoint, "a timepoint such as '1 week'"),
+    "prefer_populations": (_labels, "a list of analysis populations, most preferred first"),
+    "rho": (_rho, "a correlation strictly between -1 and 1"),
+    "robust": (_robust, "false, true (= CR1), CR1, CR2"),
+    "measure": (_choice(MEASURES, upper=True), ", ".join(MEASURES)),
+    "method": (_choice(METHODS, upper=True), ", ".join(METHODS)),
+    "test": (_choice(TESTS), ", ".join(TESTS)),
+    "level": (_level, "a number strictly between 0 and 1 (e.g. 0.95)"),
+    "ci_method": (_choice(CI_METHODS), ", ".join(CI_METHODS)),
+    "by": (_text, "a column of the outcomes or studies table, or none"),
+}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis: what is pooled and how. Frozen, validated when made.
+
+    Attributes
+    ----------
+    name, title : str
+        Identifier (as declared in ``[tool.evidence.analyses.NAME]``) and display title.
+    headline : bool
+        Shown on the workbook's Summary and as a forest plot.
+    arm : str
+        ``"intervention"`` (every arm whose agent has the intervention role; the default),
+        ``"comparator"``, ``"all"``, or an arm label or agent (``drug-0.5``, ``placebo``).
+    domain, scale, response : str or None
+        Outcome domain, rating scale (the outcome key ``measure``) and response definition
+        to select (exact, case-insensitive); ``None`` selects any. ``"(not stated)"`` selects
+        rows that state none.
+    timepoint : str or None
+        A timepoint or window (``1 week``, ``24 h..2 weeks``); rows outside it, or without a
+        timepoint, are left out with the reason.
+    dependence : str
+        When a study arm contributes several rows: ``one-per-study`` (keep one by
+        ``prefer_scales``, then the timepoint nearest ``target_time``, then
+        ``prefer_populations``, then file order), ``aggregate`` (combine them, compound
+        symmetry with correlation ``rho``), ``multilevel`` (three-level model, rows within
+        studies; ``robust`` adds cluster-robust inference), ``none`` (every row as if
+        independent; warned).
+    measure, method, test, level, ci_method : str, str, str, float, str
+        Transformation, estimator, test, confidence level, per-row CI method.
+    by : str or None
+        Subgroup column (``conditions``, ``route``, ``design``…).
+    """
+
+    name: str = "default"
+    title: str = ""
+    headline: bool = False
+    arm: str = "intervention"
+    domain: str | None = None
+    scale: str | None = None
+    response: str | None = None
+    timepoint: str | None = None
+    dependence: str = "one-per-study"
+    prefer_scales: tuple[str, ...] = ()
+    target_time: str | None = None
+    prefer_populations: tuple[str, ...] = DEFAULT_POPULATIONS
+    rho: float = 0.5
+    robust: str | None = None
+    measure: str = "PLO"
+    method: str = "REML"
+    test: str = "z"
+    level: float = 0.95
+    ci_method: str = "wilson"
+    by: str | None = None
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            check, allowed = CONSTRAINTS[f.name]
+            value = getattr(self, f.name)
+            try:
+                normal = check(value)
+            except ValueError as exc:
+                raise self._error(f.name, str(exc), allowed) from None
+            object.__setattr__(self, f.name, normal)
+        if self.by is not None and self.by.lower() == "none":
+            object.__setattr__(self, "by", None)
+        self._check_combinations()
+
+    def _error(self, setting: str, detail: str, allowed: str = "") -> AnalysisError:
+        return AnalysisError(str(self.name), setting, detail, allowed)
+
+    def _check_combinations(self) -> None:
+        """Rules between settings (each says which setting is wrong and what is allowed)."""
+        multilevel = self.dependence == "multilevel"
+        if self.method == "GLMM":
+            if self.measure != "PLO":
+                raise self._error(
+                    "measure", f"{self.measure!r} cannot be used with method GLMM", "PLO"
+                )
+            if self.dependence in ("aggregate", "multilevel"):
+                raise self._error(
+                    "dependence",
+                    f"{self.dependence!r} cannot be used with method GLMM",
+                    "one-per-study, none",
+                )
+        if multilevel:
+            if self.method not in ("REML", "ML"):
+                raise self._error(
+                    "method", f"{self.method!r} cannot fit a multilevel model", "REML, ML"
+                )
+            if self.test == "knha":
+                raise self._error("test", "'knha' is for rma.uni models; use t", "z, t")
+        else:
+            if self.method == "ML":
+                raise self._error(
+                    "method", "'ML' is for multilevel models", ", ".join((*_RMA_METHODS, "GLMM"))
+                )
+            if self.test == "t" and self.method != "GLMM":
+                raise self._error("test", "'t' is for multilevel and GLMM models", "z, knha")
+            if self.test == "knha" and self.method == "GLMM":
+                raise self._error("test", "'knha' is for rma.uni models", "z, t")
+        if self.robust is not None and not multilevel:
+            raise self._error(
+                "robust", "cluster-robust inference needs dependence = 'multilevel'", "false"
+            )
+
+    # ------------------------------------------------------------------ use
+
+    def replace(self, **changes: Any) -> Analysis:
+        """A copy with ``changes`` applied (validated again)."""
+        unknown = sorted(set(changes) - set(CONSTRAINTS))
+        if unknown:
+            raise self._error(unknown[0], "unknown setting", ", ".join(CONSTRAINTS))
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting, in declaration order (lists for tuples): what outputs record."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Analysis:
+        """An analysis from a mapping of settings (e.g. a protocol table).
+
+        Raises
+        ------
+        AnalysisError
+            For an unknown setting or an invalid value.
+        """
+        unknown = [k for k in values if k not in CONSTRAINTS]
+        if unknown:
+            name = str(values.get("name", "default"))
+            raise AnalysisError(name, unknown[0], "unknown setting", ", ".join(CONSTRAINTS))
+        return cls(**dict(values))
+
+    @property
+    def label(self) -> str:
+        """The title, or the name when there is none."""
+        return self.title or self.name
+
+    def run(self, base: EvidenceBase) -> PoolReport:
+        """Pool ``base`` as this analysis says (:func:`evidence.pooling.run_analysis`)."""
+        from evidence.pooling import run_analysis
+
+        return run_analysis(base, self)
