@@ -45,6 +45,7 @@ __all__ = [
     "NOT_STATED",
     "TESTS",
     "Analysis",
+    "settings_table",
 ]
 
 #: Transformations of single proportions (metafor ``escalc`` measures).
@@ -163,29 +164,99 @@ def _arm(value: Any) -> str:
     return low if low in ARM_ROLES else text
 
 
-#: The one table of constraints: setting -> (normaliser/validator, what is allowed).
-CONSTRAINTS: Mapping[str, tuple[Callable[[Any], Any], str]] = {
-    "name": (_name, "a non-empty name"),
-    "title": (lambda v: _text(v) or "", "text"),
-    "headline": (_bool, "true, false"),
-    "arm": (_arm, "intervention, comparator, all, or an arm label or agent"),
-    "domain": (_text, "an outcome domain, or (not stated)"),
-    "scale": (_text, "a rating scale (the outcome key `measure`)"),
-    "response": (_text, "a response definition (exact text)"),
-    "timepoint": (_window, "a timepoint ('1 week') or a window ('24 h..2 weeks', '..1 week')"),
-    "dependence": (_choice(DEPENDENCE), ", ".join(DEPENDENCE)),
-    "prefer_scales": (_labels, "a list of rating scales, most preferred first"),
-    "target_time": (_timepoint, "a timepoint such as '1 week'"),
-    "prefer_populations": (_labels, "a list of analysis populations, most preferred first"),
-    "rho": (_rho, "a correlation strictly between -1 and 1"),
-    "robust": (_robust, "false, true (= CR1), CR1, CR2"),
-    "measure": (_choice(MEASURES, upper=True), ", ".join(MEASURES)),
-    "method": (_choice(METHODS, upper=True), ", ".join(METHODS)),
-    "test": (_choice(TESTS), ", ".join(TESTS)),
-    "level": (_level, "a number strictly between 0 and 1 (e.g. 0.95)"),
-    "ci_method": (_choice(CI_METHODS), ", ".join(CI_METHODS)),
-    "by": (_text, "a column of the outcomes or studies table, or none"),
+#: The one table of constraints: setting -> (normaliser/validator, what is allowed, meaning).
+CONSTRAINTS: Mapping[str, tuple[Callable[[Any], Any], str, str]] = {
+    "name": (_name, "a non-empty name", "Identifier (the key of `[analyses.NAME]`)."),
+    "title": (lambda v: _text(v) or "", "text", "Title shown in outputs."),
+    "headline": (_bool, "true, false", "Shown on the workbook's Summary and as a forest plot."),
+    "arm": (
+        _arm,
+        "intervention, comparator, all, or an arm label or agent",
+        "Which arms: by the role of their agent, or one agent or arm label.",
+    ),
+    "domain": (
+        _text,
+        "an outcome domain, or (not stated)",
+        "Only rows of this outcome domain (rows stating none: `(not stated)`).",
+    ),
+    "scale": (_text, "a rating scale", "Only rows on this rating scale (outcome key `measure`)."),
+    "response": (_text, "a response definition (exact text)", "Only this response definition."),
+    "timepoint": (
+        _window,
+        "a timepoint ('1 week') or a window ('24 h..2 weeks', '..1 week')",
+        "Only rows assessed in this window (rows without a timepoint are left out).",
+    ),
+    "dependence": (
+        _choice(DEPENDENCE),
+        ", ".join(DEPENDENCE),
+        "What to do when a study arm has several rows (see Dependent rows).",
+    ),
+    "prefer_scales": (
+        _labels,
+        "a list of rating scales, most preferred first",
+        "one-per-study: the scale to keep first.",
+    ),
+    "target_time": (
+        _timepoint,
+        "a timepoint such as '1 week'",
+        "one-per-study: then the timepoint nearest this (on a log scale).",
+    ),
+    "prefer_populations": (
+        _labels,
+        "a list of analysis populations, most preferred first",
+        "one-per-study: then the analysis population, in this order.",
+    ),
+    "rho": (
+        _rho,
+        "a correlation strictly between -1 and 1",
+        "aggregate: the assumed correlation of a study arm's rows.",
+    ),
+    "robust": (
+        _robust,
+        "false, true (= CR1), CR1, CR2",
+        "multilevel: cluster-robust inference by study (metafor robust(); CR2 = clubSandwich).",
+    ),
+    "measure": (
+        _choice(MEASURES, upper=True),
+        ", ".join(MEASURES),
+        "Transformation of the proportions (logit, Freeman-Tukey, raw, arcsine).",
+    ),
+    "method": (
+        _choice(METHODS, upper=True),
+        ", ".join(METHODS),
+        "Estimator: FE common effect, DL/REML/PM/HE/SJ random effects, ML (multilevel), GLMM.",
+    ),
+    "test": (_choice(TESTS), ", ".join(TESTS), "z, Knapp-Hartung (knha) or t."),
+    "level": (
+        _level,
+        "a number strictly between 0 and 1 (e.g. 0.95)",
+        "Level of confidence and prediction intervals.",
+    ),
+    "ci_method": (_choice(CI_METHODS), ", ".join(CI_METHODS), "Interval of each row's rate."),
+    "by": (
+        _text,
+        "a column of the outcomes or studies table, or none",
+        "Subgroups: a separate fit per value and the test for subgroup differences.",
+    ),
 }
+
+
+def settings_table() -> list[dict[str, str]]:
+    """Every analysis setting with its default, what is allowed and what it means (README)."""
+    defaults = Analysis().to_dict()
+    rows = []
+    for name, (_, allowed, meaning) in CONSTRAINTS.items():
+        default = defaults[name]
+        if isinstance(default, list):
+            shown = ", ".join(default) if default else "(none)"
+        elif default is None:
+            shown = "(none)"
+        elif isinstance(default, bool):
+            shown = str(default).lower()
+        else:
+            shown = str(default)
+        rows.append({"setting": name, "default": shown, "allowed": allowed, "meaning": meaning})
+    return rows
 
 
 @dataclass(frozen=True)
@@ -244,7 +315,7 @@ class Analysis:
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            check, allowed = CONSTRAINTS[f.name]
+            check, allowed, _ = CONSTRAINTS[f.name]
             value = getattr(self, f.name)
             try:
                 normal = check(value)

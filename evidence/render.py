@@ -102,8 +102,14 @@ def describe_dependence(analysis) -> str:
         + (f", {analysis.robust} robust inference)" if analysis.robust else ")"),
         "none": "every row as if independent",
     }[analysis.dependence]
-    if analysis.dependence == "one-per-study" and analysis.prefer_scales:
-        policy += f" (preferring {', '.join(analysis.prefer_scales)})"
+    if analysis.dependence == "one-per-study":
+        prefer = []
+        if analysis.prefer_scales:
+            prefer.append(f"preferring {', '.join(analysis.prefer_scales)}")
+        if analysis.target_time:
+            prefer.append(f"timepoint nearest {analysis.target_time}")
+        if prefer:
+            policy += f" ({'; '.join(prefer)})"
     return policy
 
 
@@ -277,17 +283,25 @@ def render_protocol(protocol, analyses) -> str:
         where = (
             f"{level} field {field_name!r}" if level == "study" else f"outcome key {field_name!r}"
         )
+        specs = protocol.study_specs if level == "study" else protocol.outcome_specs
+        package = [v for v in specs[field_name].choices or () if protocol.term(name, v) is None]
         if terms is None:
-            state = "package values" if generic else "not declared: any label is accepted"
+            state = (
+                "package values: " + ", ".join(package)
+                if generic
+                else "not declared: any label is accepted"
+            )
             out.append(f"  {name} ({where}): {state}")
             continue
-        verb = "package values, extended by" if generic else "declared"
-        out.append(f"  {name} ({where}): {verb} {len(terms)}")
+        if generic:
+            out.append(f"  {name} ({where}): package values {', '.join(package)}, and")
+        else:
+            out.append(f"  {name} ({where}): declared")
         for t in terms:
             extra = ", ".join(x for x in (t.name, t.direction or t.role or "", t.description) if x)
             out.append(f"    {t.value}" + (f": {extra}" if extra else ""))
     out.append("")
-    declared = "declared" if protocol.analyses else "defaults (none declared)"
+    declared = "declared" if protocol.analyses else "defaults: none declared"
     out.append(f"Analyses ({declared})")
     for a in analyses:
         mark = " [headline]" if a.headline else ""

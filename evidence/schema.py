@@ -176,7 +176,12 @@ STUDY_FIELDS: tuple[FieldSpec, ...] = (
         example="COND-A; COND-B",
         vocabulary="conditions",
     ),
-    FieldSpec("population", "text", "Who was studied.", example="adults with the condition, by DSM-5 criteria"),
+    FieldSpec(
+        "population",
+        "text",
+        "Who was studied.",
+        example="adults with the condition, by DSM-5 criteria",
+    ),
     FieldSpec(
         "route",
         "choices",

@@ -18,6 +18,7 @@ from matplotlib.patches import Polygon
 from matplotlib.text import Annotation, Text
 
 import evidence
+from evidence.analysis import Analysis
 from evidence.charts import (
     _OKABE_ITO,
     evidence_map,
@@ -25,7 +26,6 @@ from evidence.charts import (
     response_over_time,
     save_figure,
 )
-from evidence.analysis import Analysis
 from evidence.pooling import pool_evidence
 
 #: Every ketamine row, as if independent: the eight-row figure these tests check.

@@ -154,7 +154,8 @@ def test_one_per_study_prefers_the_declared_scale_then_time_then_population() ->
     analysis = Analysis(prefer_scales=("S1", "S2"), target_time="1 week")
     kept, decisions, warnings = apply_dependence(rows, analysis)
     assert list(zip(kept["key"], kept["row"], strict=True)) == [("a", 2), ("b", 2), ("c", 2)]
-    reasons = dict(zip(zip(decisions["key"], decisions["row"]), decisions["reason"], strict=True))
+    where = zip(decisions["key"], decisions["row"], strict=True)
+    reasons = dict(zip(where, decisions["reason"], strict=True))
     assert decisions["action"].tolist() == [
         "dropped",
         "used",
@@ -291,8 +292,16 @@ def test_cli_pool_runs_the_first_headline_analysis() -> None:
 def test_cli_pool_json_records_the_analysis_once() -> None:
     out = CliRunner().invoke(
         main,
-        ["pool", str(ROOT / "studies.bib"), "--analysis", "depression", "--format", "json"]
-        + ["--method", "fe"],
+        [
+            "pool",
+            str(ROOT / "studies.bib"),
+            "--analysis",
+            "depression",
+            "--format",
+            "json",
+            "--method",
+            "fe",
+        ],
     )
     data = json.loads(out.stdout)
     assert data["analysis"]["name"] == "depression" and data["analysis"]["method"] == "FE"
@@ -304,8 +313,18 @@ def test_cli_pool_json_records_the_analysis_once() -> None:
 def test_cli_pool_overrides_the_analysis_dependence() -> None:
     out = CliRunner().invoke(
         main,
-        ["pool", str(ROOT / "studies.bib"), "--domain", "(not stated)", "--arm", "all"]
-        + ["--dependence", "none", "--format", "json"],
+        [
+            "pool",
+            str(ROOT / "studies.bib"),
+            "--domain",
+            "(not stated)",
+            "--arm",
+            "all",
+            "--dependence",
+            "none",
+            "--format",
+            "json",
+        ],
     )
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)

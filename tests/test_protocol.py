@@ -54,7 +54,8 @@ sleep = "Sleep"
 mood = "Mood"
 
 [scales]
-ISI = { name = "Insomnia Severity Index", direction = "higher-is-worse", synonyms = ["insomnia severity index"] }
+ISI = { name = "Insomnia Severity Index", direction = "higher-is-worse", \
+synonyms = ["insomnia severity index"] }
 
 [agents]
 melatonin = { role = "intervention" }
@@ -64,6 +65,14 @@ placebo = { role = "comparator" }
 headline = true
 domain = "sleep"
 """
+
+
+def _no_protocol_above(folder: Path) -> None:
+    """Skip when a pyproject.toml or evidence.toml above the temporary folder would be found."""
+    for parent in folder.parents:
+        for name in ("pyproject.toml", "evidence.toml"):
+            if (parent / name).exists():
+                pytest.skip(f"{parent / name} lies above the temporary folder")
 
 
 def _write(folder: Path, name: str, text: str) -> Path:
@@ -77,6 +86,7 @@ def _write(folder: Path, name: str, text: str) -> Path:
 
 
 def test_no_protocol_anywhere(tmp_path: Path) -> None:
+    _no_protocol_above(tmp_path)
     bib = _write(tmp_path, "studies.bib", PLAIN_BIB)
     assert find_protocol(bib) is NO_PROTOCOL
     assert evidence.load(bib).protocol is NO_PROTOCOL
@@ -139,6 +149,7 @@ def test_declared_vocabularies_are_enforced_with_did_you_mean(tmp_path: Path) ->
 
 
 def test_a_plain_bib_without_protocol_validates_pools_and_builds(tmp_path: Path) -> None:
+    _no_protocol_above(tmp_path)
     bib = _write(tmp_path, "studies.bib", PLAIN_BIB)
     runner = CliRunner()
     validate = runner.invoke(main, ["validate", str(bib)])
@@ -160,7 +171,7 @@ def test_a_plain_bib_without_protocol_validates_pools_and_builds(tmp_path: Path)
     assert "  conditions (study field 'conditions'): not declared: any label is accepted" in (
         protocol.stdout
     )
-    assert "Analyses (defaults (none declared))" in protocol.stdout
+    assert "Analyses (defaults: none declared)" in protocol.stdout
     assert "  sleep [headline]: Response rate, sleep outcomes" in protocol.stdout
     assert "  mood [headline]: Response rate, mood outcomes" in protocol.stdout
     out = tmp_path / "reports"
@@ -233,17 +244,20 @@ def test_vocabulary_table_lists_declared_values() -> None:
         ),
         pytest.param(
             "[scales]\nX = { direction = 'up' }\n",
-            r"proto\.toml: scales\.X\.direction: unknown value 'up' \(allowed: higher-is-worse, higher-is-better\)",
+            r"proto\.toml: scales\.X\.direction: unknown value 'up' "
+            r"\(allowed: higher-is-worse, higher-is-better\)",
             id="direction",
         ),
         pytest.param(
             "[scales]\nX = { colour = 'red' }\n",
-            r"proto\.toml: scales\.X\.colour: unknown key \(allowed: description, name, synonyms, direction\)",
+            r"proto\.toml: scales\.X\.colour: unknown key "
+            r"\(allowed: description, name, synonyms, direction\)",
             id="term-key",
         ),
         pytest.param(
             "[agents]\ndrug = 'a drug'\n",
-            r"proto\.toml: agents\.drug\.role: every agent needs a role \(allowed: intervention, comparator\)",
+            r"proto\.toml: agents\.drug\.role: every agent needs a role "
+            r"\(allowed: intervention, comparator\)",
             id="no-role",
         ),
         pytest.param(
@@ -258,7 +272,8 @@ def test_vocabulary_table_lists_declared_values() -> None:
         ),
         pytest.param(
             "[domains]\nsleep = 'x'\n[analyses.main]\ndomain = 'slep'\n",
-            r"proto\.toml: analyses\.main\.domain: 'slep' is not a declared domain value \(allowed: sleep\)",
+            r"proto\.toml: analyses\.main\.domain: 'slep' is not a declared domain value "
+            r"\(allowed: sleep\)",
             id="undeclared-domain",
         ),
         pytest.param(
@@ -338,7 +353,7 @@ def test_protocol_json_lists_the_analyses_in_force() -> None:
     result = CliRunner().invoke(main, ["protocol", str(ROOT / "studies.bib"), "--format", "json"])
     data = json.loads(result.stdout)
     assert data["section"] == "tool.evidence"
-    assert [a["name"] for a in data["analyses"]][0] == "anxiety"
+    assert data["analyses"][0]["name"] == "anxiety"
     hama = next(t for t in data["vocabularies"]["scales"] if t["value"] == "HAM-A")
     assert hama == {
         "value": "HAM-A",

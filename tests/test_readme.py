@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 from click.testing import CliRunner
 
+from evidence.analysis import settings_table
 from evidence.cli import main
+from evidence.protocol import load_protocol, vocabulary_table
 from evidence.render import markdown_table
 from evidence.schema import data_dictionary
 
@@ -35,11 +38,19 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "ruff check" in ci
 
 
+def _block(name: str) -> str:
+    return README.split(f"<!-- {name}:start -->\n", 1)[1].split(f"\n<!-- {name}:end -->", 1)[0]
+
+
 def test_data_dictionary_matches_schema() -> None:
-    block = README.split("<!-- data-dictionary:start -->\n", 1)[1].split(
-        "\n<!-- data-dictionary:end -->", 1
-    )[0]
-    assert block == markdown_table(data_dictionary())
+    protocol = load_protocol(ROOT / "pyproject.toml")
+    assert _block("data-dictionary") == markdown_table(data_dictionary(protocol))
+    vocabulary = pd.DataFrame(vocabulary_table(protocol)).fillna("")
+    assert _block("vocabulary") == markdown_table(vocabulary)
+
+
+def test_analysis_settings_table_matches_the_constraints() -> None:
+    assert _block("analysis-settings") == markdown_table(pd.DataFrame(settings_table()))
 
 
 def _console_blocks() -> list[tuple[str, str]]:
