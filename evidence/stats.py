@@ -929,8 +929,9 @@ class PooledResult:
         Between-study variance, its square root, and its standard error (None for FE, k = 1).
     i2, h2 : float
         I^2 (percent) and H^2 as metafor defines them (see :func:`_rma`).
-    q, q_df, q_pvalue : float, int, float
-        Cochran's Q test of heterogeneity.
+    q, q_df, q_pvalue : float, int or None, float
+        Cochran's Q test of heterogeneity (``q_df`` is None only where metafor reports no df:
+        Mantel-Haenszel and Peto results with at most one informative study).
     vt : float or None
         metafor's "typical" within-study variance ``(k - 1) sum(w) / ((sum w)^2 - sum(w^2))``,
         ``w = 1/vi``, on which I^2 and H^2 of random-effects fits rest (0 when k = 1).
@@ -965,7 +966,7 @@ class PooledResult:
     i2: float
     h2: float
     q: float
-    q_df: int
+    q_df: int | None
     q_pvalue: float
     weights: tuple[float, ...] = field(repr=False)
     labels: tuple[str, ...] = field(repr=False)
