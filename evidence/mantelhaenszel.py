@@ -287,7 +287,7 @@ def pool_mantel_haenszel(
                     else "sum(b c / N) = 0: each table lacks non-events in arm 1 or events in arm 2"
                 )
                 warn.append(
-                    f"Mantel-Haenszel OR not estimable ({why}); estimate is NaN, as metafor's NA"
+                    f"Mantel-Haenszel OR not estimable ({why}): estimate is NaN, as metafor's NA"
                 )
             else:
                 ratio = r / s
@@ -312,7 +312,7 @@ def pool_mantel_haenszel(
                 beta = se = math.nan
                 arm = "1" if float(np.sum(a)) == 0.0 else "2"
                 warn.append(
-                    f"Mantel-Haenszel RR not estimable: no events in arm {arm} of any table; "
+                    f"Mantel-Haenszel RR not estimable (no events in arm {arm} of any table): "
                     "estimate is NaN, as metafor's NA"
                 )
             else:

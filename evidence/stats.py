@@ -1606,7 +1606,7 @@ def _check_effects(
     for i, x in enumerate(v):
         if math.isfinite(x) and x <= 0.0:
             raise ValueError(
-                f"vi must be positive (a sampling variance); got vi={x!r} for "
+                f"vi must be positive (a sampling variance); got vi={float(x)!r} for "
                 f"{_study(names, i, labelled)}"
             )
     sizes: np.ndarray | None = None
@@ -1619,7 +1619,7 @@ def _check_effects(
         for i, x in enumerate(sizes):
             if not (math.isfinite(x) and x > 0.0):
                 raise ValueError(
-                    f"ni must contain positive sample sizes; got ni={x!r} for "
+                    f"ni must contain positive sample sizes; got ni={float(x)!r} for "
                     f"{_study(names, i, labelled)}"
                 )
     keep = np.isfinite(y) & np.isfinite(v)
