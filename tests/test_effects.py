@@ -1453,3 +1453,27 @@ def test_continuous_measure_sets_are_consistent() -> None:
     assert set(BINARY_MEASURES + CONTINUOUS_MEASURES + CHANGE_MEASURES) == set(ESCALC_MEASURES)
     assert set(ESCALC_MEASURES) | {"HR", "GEN"} == set(EFFECT_MEASURES)
     assert set(VTYPES) == set(ESCALC_MEASURES) and all(v[0] == "LS" for v in VTYPES.values())
+
+
+def test_contrast_functions_are_exported_lazily() -> None:
+    import evidence
+    import evidence.effects
+    import evidence.mantelhaenszel
+    import evidence.stats
+
+    for name, module in (
+        ("effect_sizes", evidence.effects),
+        ("effect_from_ci", evidence.effects),
+        ("mean_sd_from_median", evidence.effects),
+        ("pool_effects", evidence.stats),
+        ("subgroup_effects", evidence.stats),
+        ("leave_one_out_effects", evidence.stats),
+        ("RATIO_MEASURES", evidence.stats),
+        ("pool_mantel_haenszel", evidence.mantelhaenszel),
+        ("pool_peto", evidence.mantelhaenszel),
+        ("MantelHaenszelResult", evidence.mantelhaenszel),
+    ):
+        assert name in evidence.__all__ and name in evidence._LAZY
+        assert getattr(evidence, name) is getattr(module, name)
+    for module in (evidence.effects, evidence.mantelhaenszel, evidence.stats):
+        assert all(hasattr(module, name) for name in module.__all__)
