@@ -616,6 +616,7 @@ def test_peto_matches_metafor(dataset: str) -> None:
     _assert_pins(_peto_pins(dataset))
 
 
+@functools.cache
 def _all_pins() -> list[Pin]:
     pins: list[Pin] = []
     for case in ESCALC_CASES:
@@ -1477,3 +1478,32 @@ def test_contrast_functions_are_exported_lazily() -> None:
         assert getattr(evidence, name) is getattr(module, name)
     for module in (evidence.effects, evidence.mantelhaenszel, evidence.stats):
         assert all(hasattr(module, name) for name in module.__all__)
+
+
+def test_readme_contrast_example_prints_what_the_readme_shows(monkeypatch, capsys) -> None:
+    import re
+
+    root = Path(__file__).parent.parent
+    section = (root / "README.md").read_text(encoding="utf-8")
+    section = section.split("### Contrasts: intervention versus comparator", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    code = re.findall(r"```python\n(.*?)\n```", section, flags=re.S)[0]
+    shown = re.findall(r"```text\n(.*?)\n```", section, flags=re.S)
+    monkeypatch.chdir(root)
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out.rstrip("\n") == shown[0]
+    # the dat.bcg lines
+    bcg = BINARY["dat.bcg"]
+    tpos, tneg, cpos, cneg = bcg["ai"], bcg["bi"], bcg["ci"], bcg["di"]
+    es = effect_sizes("RR", ai=tpos, bi=tneg, ci=cpos, di=cneg)
+    res = pool_effects(es["yi"], es["vi"], measure="RR", method="DL")
+    mh = pool_mantel_haenszel(tpos, tneg, cpos, cneg, measure="OR")
+    printed = (
+        f"RR {res.estimate:.5f} [{res.ci_low:.5f}, {res.ci_high:.5f}], tau2 = {res.tau2:.5f}, "
+        f"I2 = {res.i2:.3f}%\n"
+        f"MH OR {mh.estimate:.5f} [{mh.ci_low:.5f}, {mh.ci_high:.5f}], CMH = {mh.cmh:.3f}, "
+        f"Tarone = {mh.tarone:.3f}"
+    )
+    assert printed == shown[1]
+    figures = re.search(r"compares \*\*([\d,]+) values\*\*", section)
+    assert figures is not None and int(figures.group(1).replace(",", "")) == len(_all_pins())
