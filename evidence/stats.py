@@ -588,7 +588,9 @@ def _tau2_reml(
     """REML estimate of tau^2 by Fisher scoring (Viechtbauer, 2005, eq. 10; metafor rma.uni).
 
     Starts at ``max(0, HE)``; each step is ``(y'PPy - tr P) / tr(PP)``, halved while it would
-    make tau^2 negative; stops when the change is at most ``con.threshold``. As metafor does,
+    make tau^2 negative; stops when the change is at most ``con.threshold`` (or at most 16 ulps
+    of tau^2, below which a change is rounding: for tau^2 > ~3e3 a threshold of 1e-12 is finer
+    than the spacing of doubles). As metafor does,
     tau^2 is then set to 0 (with a warning) if the restricted log-likelihood at 0 is larger by
     more than ``con.tol``. With ``con.snap_boundary`` an estimate that only creeps towards the
     boundary (score at 0 not positive) is set to exactly 0.
@@ -596,7 +598,9 @@ def _tau2_reml(
     tau2 = max(0.0, start)
     change = con.threshold + 1.0
     it = 0
-    while change > con.threshold:
+    # A change below a few ulps of tau2 is rounding, not progress: with a large tau2 (raw-scale
+    # mean differences) an absolute threshold of 1e-12 could never be met.
+    while change > max(con.threshold, 16.0 * _EPS * tau2):
         it += 1
         if it > con.maxiter:
             raise RuntimeError(f"REML: Fisher scoring did not converge in {con.maxiter} iterations")
@@ -648,8 +652,11 @@ def _tau2_pm(
         return 0.0
     fu = f(upper)
     if fu > 0.0:
-        raise RuntimeError(
-            f"PM estimator: tau2 exceeds the search bound {upper:g}; use another method"
+        # metafor stops here too: "Value of 'tau2.max' too low. ... switch to another 'method'."
+        raise ValueError(
+            f"PM estimator: tau2 exceeds the search bound tau2.max = {upper:g} "
+            "(max(100, 10 mad(yi)^2), as metafor), so metafor refuses the fit too; use another "
+            "method"
         )
     if con.pm_solver == "zeroin":
         return _zeroin(f, 0.0, upper, f0, fu, con.tol, con.maxiter)

@@ -1507,3 +1507,16 @@ def test_readme_contrast_example_prints_what_the_readme_shows(monkeypatch, capsy
     assert printed == shown[1]
     figures = re.search(r"compares \*\*([\d,]+) values\*\*", section)
     assert figures is not None and int(figures.group(1).replace(",", "")) == len(_all_pins())
+
+
+def test_paule_mandel_beyond_its_search_bound_is_refused_like_metafor() -> None:
+    # R: rma(c(0, 1, 2, 3, 1000), rep(1, 5), method = "PM") -> "Value of 'tau2.max' too low."
+    with pytest.raises(ValueError, match=r"PM estimator: tau2 exceeds the search bound tau2.max"):
+        pool_effects([0, 1, 2, 3, 1000], [1, 1, 1, 1, 1], measure="MD", method="PM")
+    # REML converges there, also with the tight default (a change below a few ulps of a large
+    # tau2 counts as converged); R: rma(..., method = "REML")$tau2 = 199400.69999999995
+    for convergence in ("tight", "metafor"):
+        res = pool_effects(
+            [0, 1, 2, 3, 1000], [1] * 5, measure="MD", method="REML", convergence=convergence
+        )
+        assert res.tau2 == pytest.approx(199400.69999999995, rel=1e-9)
