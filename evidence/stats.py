@@ -1599,8 +1599,10 @@ def _check_effects(
 
     Returns the arrays, the labels, the mask of studies with finite ``yi`` and ``vi`` and the
     warning naming the others (metafor omits them: "Studies with NAs omitted from model
-    fitting."). A finite ``vi`` must be positive: metafor refuses ``vi <= 0`` for most
-    estimators ("Division by zero when computing the inverse variance weights").
+    fitting."). A finite ``vi`` must be positive. metafor refuses ``vi <= 0`` for FE and DL
+    ("Division by zero when computing the inverse variance weights") and fits REML, PM, HE and
+    SJ without Q, I^2 and H^2; ``evidence`` refuses it for every method (such a study, e.g. 0/n
+    vs 0/m as an uncorrected RD, carries no information about the effect's variance).
     """
     y = _as_effect_values(yi, "yi")
     v = _as_effect_values(vi, "vi")
@@ -1614,7 +1616,8 @@ def _check_effects(
         if math.isfinite(x) and x <= 0.0:
             raise ValueError(
                 f"vi must be positive (a sampling variance); got vi={float(x)!r} for "
-                f"{_study(names, i, labelled)}"
+                f"{_study(names, i, labelled)} (metafor's FE and DL refuse it too; leave the study "
+                "out or use a continuity correction)"
             )
     sizes: np.ndarray | None = None
     if ni is not None:
