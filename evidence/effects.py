@@ -46,6 +46,7 @@ from evidence.stats import (
     _check_choice,
     _check_labels,
     _check_level,
+    _study,
 )
 
 __all__ = [
@@ -121,11 +122,6 @@ _ARG_ORDER = ("ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "sd1i", "m2i", "sd2i"
 # --------------------------------------------------------------------------------------------
 
 
-def _study(names: tuple[str, ...], i: int, labelled: bool) -> str:
-    """How an error message names study ``i``: its label and position, or its position."""
-    return f"study {names[i]!r} (position {i})" if labelled else f"study at position {i}"
-
-
 def _fmt(x: float) -> str:
     """A number as the user typed it: ``4`` not ``4.0``; ``nan`` for a missing value."""
     if math.isfinite(x) and x == math.floor(x) and abs(x) < 1e15:
@@ -179,7 +175,12 @@ def _numbers(
 
 
 def _require(
-    ok: np.ndarray, rule: str, shown: str, arrays: Mapping[str, np.ndarray], names, labelled
+    ok: np.ndarray,
+    rule: str,
+    shown: str,
+    arrays: Mapping[str, np.ndarray],
+    names: tuple[str, ...],
+    labelled: bool,
 ) -> None:
     """Raise for the first study where ``ok`` is False: ``"<rule>; got <shown> for <study>"``.
 
@@ -210,7 +211,7 @@ def hedges_correction(mi: Any, *, exact: bool = True) -> np.ndarray:
 
     ``exact=True`` (metafor's ``.cmicalc``): ``c(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2))``,
     computed as ``exp(lgamma(m/2) - log(sqrt(m/2)) - lgamma((m-1)/2))``, NaN for ``m <= 1``.
-    ``exact=False``: the approximation ``1 - 3/(4m - 1)`` (Hedges, 1981, eq. 6e), which metafor
+    ``exact=False``: the approximation ``1 - 3/(4m - 1)`` (Hedges, 1981), which metafor
     no longer uses (at m = 22 the two differ by 7e-5).
 
     Parameters
@@ -358,7 +359,7 @@ def _binary(
 
 
 def _continuous(
-    measure: str, x: dict[str, np.ndarray], names, labelled, vtype: str
+    measure: str, x: dict[str, np.ndarray], names: tuple[str, ...], labelled: bool, vtype: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """yi, vi, ni of two-group continuous data (formulas at :func:`effect_sizes`)."""
     m1, sd1, n1, m2, sd2, n2 = (x[k] for k in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"))
@@ -432,7 +433,7 @@ def _continuous(
 
 
 def _change(
-    measure: str, x: dict[str, np.ndarray], names, labelled, vtype: str
+    measure: str, x: dict[str, np.ndarray], names: tuple[str, ...], labelled: bool, vtype: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """yi, vi, ni of single-group pre-post data (formulas at :func:`effect_sizes`)."""
     m1, m2, sd1, ni, ri = (x[k] for k in ("m1i", "m2i", "sd1i", "ni", "ri"))
