@@ -1502,8 +1502,11 @@ def _subgroups(
             rss = float(np.sum(w0 * (yi - fitted) ** 2))
             mss = float(np.sum(w0 * (fitted - np.sum(w0 * fitted) / np.sum(w0)) ** 2))
             kk, pp = X.shape
-            adj = 1.0 - (1.0 - mss / (mss + rss)) * (kk - 1) / (kk - pp)
-            r2 = max(0.0, 100.0 * adj)
+            if kk <= pp:  # as many groups as studies: no residual degrees of freedom
+                r2 = math.nan
+            else:
+                adj = 1.0 - (1.0 - mss / (mss + rss)) * (kk - 1) / (kk - pp)
+                r2 = max(0.0, 100.0 * adj)
     else:
         tau2_re = _rma(yi, vi, np.ones((yi.size, 1)), method, test, level, con).tau2
         r2 = 0.0 if tau2_re == 0.0 else max(0.0, 100.0 * (tau2_re - fit.tau2) / tau2_re)
