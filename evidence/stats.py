@@ -1,4 +1,5 @@
-"""Meta-analysis of single proportions, reproducing R's metafor (``escalc`` + ``rma.uni``).
+"""Meta-analysis reproducing R's metafor (``escalc`` + ``rma.uni``): single proportions and
+effect sizes of comparisons (contrasts).
 
 Pure numerical functions (numpy, scipy, statsmodels; pandas only for ``to_frame``): no
 printing and no file I/O.
@@ -15,8 +16,12 @@ Public API
   mixed-effects moderator test ``rma(yi, vi, mods = ~ factor(group))``, as a
   :class:`SubgroupResult`.
 - :func:`leave_one_out` -- metafor's ``leave1out()``.
+- :func:`pool_effects`, :func:`subgroup_effects`, :func:`leave_one_out_effects` -- the same
+  for effect sizes ``yi``/``vi`` already computed (by :func:`evidence.effects.effect_sizes` or
+  from reported CIs), ratio measures reported on the natural (exp) scale.
 
-Every value is validated against metafor 3.8-1 (R 4.2.2) in ``tests/test_stats.py``.
+Every value is validated against metafor 3.8-1 (R 4.2.2) in ``tests/test_stats.py`` and
+``tests/test_effects.py``.
 
 statsmodels' ``combine_effects`` agrees with metafor for DL and PM (and its "wls" rows with
 Knapp-Hartung), but it has no REML, HE or SJ estimator, reports I^2 as ``(Q - df)/Q`` whatever
@@ -37,6 +42,7 @@ metafor help pages ``escalc``, ``rma.uni``, ``predict.rma``, ``transf``, ``leave
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,20 +57,53 @@ from scipy import stats as sps
 __all__ = [
     "CI_METHODS",
     "CONVERGENCE",
+    "DIFFERENCE_MEASURES",
+    "EFFECT_MEASURES",
     "MEASURES",
     "METHODS",
+    "RATIO_MEASURES",
     "TESTS",
     "PooledResult",
     "SubgroupResult",
     "escalc",
     "leave_one_out",
+    "leave_one_out_effects",
+    "pool_effects",
     "pool_proportions",
     "proportion_ci",
     "subgroup_analysis",
+    "subgroup_effects",
 ]
 
 MEASURES: tuple[str, ...] = ("PLO", "PFT", "PR", "PAS")
 """Outcome measures: logit, Freeman-Tukey double arcsine, raw proportion, arcsine."""
+
+RATIO_MEASURES: tuple[str, ...] = ("RR", "OR", "PETO", "ROM", "HR")
+"""Effect measures analysed on the log scale and reported on the natural (exp) scale: risk
+ratio, odds ratio, Peto's odds ratio, ratio of means, hazard ratio."""
+
+DIFFERENCE_MEASURES: tuple[str, ...] = ("RD", "MD", "SMD", "SMDH", "MC", "SMCR", "SMCC", "GEN")
+"""Effect measures analysed and reported on their raw scale: risk difference, mean difference,
+standardized mean differences (Hedges' g; heteroscedastic), mean change, standardized mean
+changes (raw-score, change-score standardization) and ``GEN``, any generic effect on a raw
+scale."""
+
+EFFECT_MEASURES: tuple[str, ...] = (
+    "RR",
+    "OR",
+    "RD",
+    "PETO",
+    "MD",
+    "SMD",
+    "SMDH",
+    "ROM",
+    "MC",
+    "SMCR",
+    "SMCC",
+    "HR",
+    "GEN",
+)
+"""Every effect measure :func:`pool_effects` accepts (ratio and difference measures)."""
 
 METHODS: tuple[str, ...] = ("FE", "DL", "REML", "PM", "HE", "SJ")
 """Estimators of tau^2 (``FE`` = common-effect model, tau^2 = 0)."""
@@ -361,15 +400,20 @@ def _ipft_hm(values: np.ndarray, ni: np.ndarray) -> np.ndarray:
     return z
 
 
-def _back_transform(values: np.ndarray, measure: str, ni: np.ndarray) -> np.ndarray:
-    """Transformed scale -> proportion, as metafor's ``transf`` functions (help ``transf``).
+def _back_transform(values: np.ndarray, measure: str, ni: np.ndarray | None) -> np.ndarray:
+    """Analysis scale -> reporting scale, as metafor's ``transf`` functions (help ``transf``).
 
-    ``PR``: identity, not clamped; ``PLO``: inverse logit (``transf.ilogit``); ``PAS``:
-    ``sin(t)^2`` with ``t < 0 -> 0`` and ``t > pi/2 -> 1`` (``transf.iarcsin``); ``PFT``:
-    :func:`_ipft_hm`. NaN stays NaN.
+    Proportions: ``PR`` identity, not clamped; ``PLO`` inverse logit (``transf.ilogit``);
+    ``PAS`` ``sin(t)^2`` with ``t < 0 -> 0`` and ``t > pi/2 -> 1`` (``transf.iarcsin``);
+    ``PFT`` :func:`_ipft_hm` (needs ``ni``). Effects: ``exp`` for the ratio measures
+    (:data:`RATIO_MEASURES`, analysed as log ratios), identity for the difference measures.
+    NaN stays NaN.
     """
     t = np.asarray(values, dtype=float)
-    if measure == "PR":
+    if measure in RATIO_MEASURES:
+        with np.errstate(over="ignore"):
+            return np.exp(t)
+    if measure == "PR" or measure in DIFFERENCE_MEASURES:
         return t.copy()
     if measure == "PLO":
         return sps.logistic.cdf(t)
@@ -377,10 +421,11 @@ def _back_transform(values: np.ndarray, measure: str, ni: np.ndarray) -> np.ndar
         out = np.sin(t) ** 2
         out = np.where(t < 0.0, 0.0, out)
         return np.where(t > math.pi / 2.0, 1.0, out)
+    assert ni is not None, "PFT needs the sample sizes for its back-transform"
     return _ipft_hm(t, ni)
 
 
-def _bt(value: float | None, measure: str, ni: np.ndarray) -> float | None:
+def _bt(value: float | None, measure: str, ni: np.ndarray | None) -> float | None:
     if value is None:
         return None
     return float(_back_transform(np.array([value]), measure, ni)[0])
@@ -543,7 +588,9 @@ def _tau2_reml(
     """REML estimate of tau^2 by Fisher scoring (Viechtbauer, 2005, eq. 10; metafor rma.uni).
 
     Starts at ``max(0, HE)``; each step is ``(y'PPy - tr P) / tr(PP)``, halved while it would
-    make tau^2 negative; stops when the change is at most ``con.threshold``. As metafor does,
+    make tau^2 negative; stops when the change is at most ``con.threshold`` (or at most 16 ulps
+    of tau^2, below which a change is rounding: for tau^2 > ~3e3 a threshold of 1e-12 is finer
+    than the spacing of doubles). As metafor does,
     tau^2 is then set to 0 (with a warning) if the restricted log-likelihood at 0 is larger by
     more than ``con.tol``. With ``con.snap_boundary`` an estimate that only creeps towards the
     boundary (score at 0 not positive) is set to exactly 0.
@@ -551,7 +598,9 @@ def _tau2_reml(
     tau2 = max(0.0, start)
     change = con.threshold + 1.0
     it = 0
-    while change > con.threshold:
+    # A change below a few ulps of tau2 is rounding, not progress: with a large tau2 (raw-scale
+    # mean differences) an absolute threshold of 1e-12 could never be met.
+    while change > max(con.threshold, 16.0 * _EPS * tau2):
         it += 1
         if it > con.maxiter:
             raise RuntimeError(f"REML: Fisher scoring did not converge in {con.maxiter} iterations")
@@ -603,8 +652,11 @@ def _tau2_pm(
         return 0.0
     fu = f(upper)
     if fu > 0.0:
-        raise RuntimeError(
-            f"PM estimator: tau2 exceeds the search bound {upper:g}; use another method"
+        # metafor stops here too: "Value of 'tau2.max' too low. ... switch to another 'method'."
+        raise ValueError(
+            f"PM estimator: tau2 exceeds the search bound tau2.max = {upper:g} "
+            "(max(100, 10 mad(yi)^2), as metafor), so metafor refuses the fit too; use another "
+            "method"
         )
     if con.pm_solver == "zeroin":
         return _zeroin(f, 0.0, upper, f0, fu, con.tol, con.maxiter)
@@ -842,17 +894,20 @@ _POOLED_SCALARS: tuple[str, ...] = (
     "q",
     "q_df",
     "q_pvalue",
+    "vt",
 )
 
 
 @dataclass(frozen=True)
 class PooledResult:
-    """A pooled proportion (``rma.uni`` intercept-only model), back-transformed.
+    """A pooled proportion or effect (``rma.uni`` intercept-only model), back-transformed.
 
-    Proportion scale: ``estimate``, ``ci_low``, ``ci_high``, ``pi_low``, ``pi_high``.
-    Transformed (measure) scale: ``estimate_t``, ``se``, ``ci_low_t``, ``ci_high_t``,
-    ``pi_low_t``, ``pi_high_t``. Prediction intervals are ``None`` for ``method="FE"``
-    (metafor gives none there).
+    Reporting scale: ``estimate``, ``ci_low``, ``ci_high``, ``pi_low``, ``pi_high`` (the
+    proportion for ``PLO``/``PFT``/``PR``/``PAS``; the ratio for :data:`RATIO_MEASURES`; the
+    difference itself for :data:`DIFFERENCE_MEASURES`). Analysis (transformed, ``yi``) scale:
+    ``estimate_t``, ``se``, ``ci_low_t``, ``ci_high_t``, ``pi_low_t``, ``pi_high_t`` (log ratios
+    for ratio measures). Prediction intervals are ``None`` for ``method="FE"`` (metafor gives
+    none there).
 
     Attributes
     ----------
@@ -862,8 +917,11 @@ class PooledResult:
         Test actually used (``"knha"`` falls back to ``"z"`` when k = 1, with a warning).
     level : float
         Confidence level of the CI and PI.
-    k, n_total : int
-        Number of studies and sum of their totals.
+    k : int
+        Number of studies in the fit.
+    n_total : int or None
+        Participants in those studies (sum of the totals); None when not known (effects
+        pooled from ``yi``/``vi`` without sample sizes).
     labels : tuple of str
         Study labels.
     weights : tuple of float
@@ -878,8 +936,12 @@ class PooledResult:
         Between-study variance, its square root, and its standard error (None for FE, k = 1).
     i2, h2 : float
         I^2 (percent) and H^2 as metafor defines them (see :func:`_rma`).
-    q, q_df, q_pvalue : float, int, float
-        Cochran's Q test of heterogeneity.
+    q, q_df, q_pvalue : float, int or None, float
+        Cochran's Q test of heterogeneity (``q_df`` is None only where metafor reports no df:
+        Mantel-Haenszel and Peto results with at most one informative study).
+    vt : float or None
+        metafor's "typical" within-study variance ``(k - 1) sum(w) / ((sum w)^2 - sum(w^2))``,
+        ``w = 1/vi``, on which I^2 and H^2 of random-effects fits rest (0 when k = 1).
     warnings : tuple of str
         What metafor would warn about (and any fallback taken).
     """
@@ -889,7 +951,7 @@ class PooledResult:
     test: str
     level: float
     k: int
-    n_total: int
+    n_total: int | None
     estimate: float
     ci_low: float
     ci_high: float
@@ -911,11 +973,12 @@ class PooledResult:
     i2: float
     h2: float
     q: float
-    q_df: int
+    q_df: int | None
     q_pvalue: float
     weights: tuple[float, ...] = field(repr=False)
     labels: tuple[str, ...] = field(repr=False)
     warnings: tuple[str, ...] = ()
+    vt: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Scalar attributes as a ``dict`` (``None`` for undefined values), plus ``warnings``."""
@@ -938,8 +1001,8 @@ def _pooled_from_fit(
     measure: str,
     method: str,
     level: float,
-    ni_total: np.ndarray,
-    bt_ni: np.ndarray,
+    n_total: int | None,
+    bt_ni: np.ndarray | None,
     labels: tuple[str, ...],
 ) -> PooledResult:
     est = float(fit.beta[0])
@@ -958,7 +1021,7 @@ def _pooled_from_fit(
         test=fit.test,
         level=level,
         k=fit.k,
-        n_total=int(np.sum(ni_total)),
+        n_total=n_total,
         estimate=_bt(est, measure, bt_ni),  # type: ignore[arg-type]
         ci_low=_bt(ci_lo, measure, bt_ni),  # type: ignore[arg-type]
         ci_high=_bt(ci_hi, measure, bt_ni),  # type: ignore[arg-type]
@@ -985,6 +1048,7 @@ def _pooled_from_fit(
         weights=tuple(float(x) for x in 100.0 * w / np.sum(w)),
         labels=labels,
         warnings=fit.warnings,
+        vt=fit.vt,
     )
 
 
@@ -1060,7 +1124,7 @@ def pool_proportions(
     names = _check_labels(labels, xi.size)
     yi, vi = _escalc(xi, ni, measure)
     fit = _rma(yi, vi, np.ones((xi.size, 1)), method, test, level, con)
-    return _pooled_from_fit(fit, measure, method, level, ni, ni, names)
+    return _pooled_from_fit(fit, measure, method, level, int(np.sum(ni)), ni, names)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1137,13 +1201,40 @@ def leave_one_out(
     pft_ni = _check_choice(pft_ni, "pft_ni", ("remaining", "all"), upper=False)
     names = _check_labels(labels, xi.size)
     yi, vi = _escalc(xi, ni, measure)
+    return _leave_one_out(yi, vi, names, measure, method, test, level, con, ni, pft_ni == "all")
+
+
+def _total(ni: np.ndarray | None, sel: np.ndarray | slice = slice(None)) -> int | None:
+    """Participants in the selected studies (None when the sizes are unknown)."""
+    if ni is None:
+        return None
+    return round(float(np.sum(ni[sel])))
+
+
+def _leave_one_out(
+    yi: np.ndarray,
+    vi: np.ndarray,
+    names: tuple[str, ...],
+    measure: str,
+    method: str,
+    test: str,
+    level: float,
+    con: _Control,
+    ni: np.ndarray | None,
+    bt_all: bool,
+    warn: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Core of :func:`leave_one_out` and :func:`leave_one_out_effects` (validated input)."""
+    k = yi.size
     rows = []
-    for i in range(xi.size):
-        keep = np.arange(xi.size) != i
-        fit = _rma(yi[keep], vi[keep], np.ones((xi.size - 1, 1)), method, test, level, con)
-        bt_ni = ni[keep] if pft_ni == "remaining" else ni
+    for i in range(k):
+        keep = np.arange(k) != i
+        fit = _rma(yi[keep], vi[keep], np.ones((k - 1, 1)), method, test, level, con)
+        bt_ni = None if ni is None else (ni if bt_all else ni[keep])
         kept = tuple(name for j, name in enumerate(names) if j != i)
-        res = _pooled_from_fit(fit, measure, method, level, ni[keep], bt_ni, kept)
+        res = _pooled_from_fit(fit, measure, method, level, _total(ni, keep), bt_ni, kept)
+        if warn:
+            res = dataclasses.replace(res, warnings=(*warn, *res.warnings))
         row: dict[str, Any] = {"omitted": names[i]}
         row.update({key: (math.nan if v is None else v) for key, v in res.to_dict().items()})
         rows.append(row)
@@ -1339,22 +1430,42 @@ def subgroup_analysis(
         events, totals, measure, method, test, level, convergence
     )
     names = _check_labels(labels, xi.size)
+    gvals = _check_groups(groups, xi.size)
+    yi, vi = _escalc(xi, ni, measure)
+    return _subgroups(yi, vi, gvals, names, measure, method, test, level, con, ni)
+
+
+def _check_groups(groups: Any, k: int) -> list[Any]:
     if isinstance(groups, (str, bytes)) or np.ndim(groups) != 1:
         raise ValueError(f"groups must be a 1-D sequence with one group per study; got {groups!r}")
     gvals = list(groups)
-    if len(gvals) != xi.size:
-        raise ValueError(
-            f"groups must have one entry per study ({xi.size}); got {len(gvals)} entries"
-        )
+    if len(gvals) != k:
+        raise ValueError(f"groups must have one entry per study ({k}); got {len(gvals)} entries")
     for i, g in enumerate(gvals):
         if g is None or (isinstance(g, float) and math.isnan(g)):
             raise ValueError(f"groups must not contain missing values; got {g!r} at position {i}")
+    return gvals
+
+
+def _subgroups(
+    yi: np.ndarray,
+    vi: np.ndarray,
+    gvals: list[Any],
+    names: tuple[str, ...],
+    measure: str,
+    method: str,
+    test: str,
+    level: float,
+    con: _Control,
+    ni: np.ndarray | None,
+    warn_first: tuple[str, ...] = (),
+) -> SubgroupResult:
+    """Core of :func:`subgroup_analysis` and :func:`subgroup_effects` (validated input)."""
     levels = _sorted_levels(gvals)
     if len(levels) < 2:
         raise ValueError(f"groups must contain at least 2 distinct groups; got {len(levels)}")
     gstr = [str(g) for g in levels]
     garr = np.array([levels.index(g) for g in gvals])
-    yi, vi = _escalc(xi, ni, measure)
 
     # (1) separate fits
     fits: dict[str, PooledResult] = {}
@@ -1362,7 +1473,8 @@ def subgroup_analysis(
         sel = garr == j
         fit = _rma(yi[sel], vi[sel], np.ones((int(sel.sum()), 1)), method, test, level, con)
         kept = tuple(name for name, s in zip(names, sel, strict=True) if s)
-        fits[g] = _pooled_from_fit(fit, measure, method, level, ni[sel], ni[sel], kept)
+        bt_ni = None if ni is None else ni[sel]
+        fits[g] = _pooled_from_fit(fit, measure, method, level, _total(ni, sel), bt_ni, kept)
     warn: list[str] = []
     est = np.array([fits[g].estimate_t for g in gstr])
     sei = np.array([fits[g].se for g in gstr])
@@ -1377,10 +1489,10 @@ def subgroup_analysis(
 
     # (2) moderator model with a common tau^2
     X = np.column_stack(
-        [np.ones(xi.size)] + [(garr == j).astype(float) for j in range(1, len(gstr))]
+        [np.ones(yi.size)] + [(garr == j).astype(float) for j in range(1, len(gstr))]
     )
     fit = _rma(yi, vi, X, method, test, level, con)
-    warn = list(fit.warnings) + warn
+    warn = list(warn_first) + list(fit.warnings) + warn
     if method == "FE":
         if np.all(yi == yi[0]):
             r2 = 0.0
@@ -1396,7 +1508,7 @@ def subgroup_analysis(
                 adj = 1.0 - (1.0 - mss / (mss + rss)) * (kk - 1) / (kk - pp)
                 r2 = max(0.0, 100.0 * adj)
     else:
-        tau2_re = _rma(yi, vi, np.ones((xi.size, 1)), method, test, level, con).tau2
+        tau2_re = _rma(yi, vi, np.ones((yi.size, 1)), method, test, level, con).tau2
         r2 = 0.0 if tau2_re == 0.0 else max(0.0, 100.0 * (tau2_re - fit.tau2) / tau2_re)
     pred_t, pred_se = [], []
     for j in range(len(gstr)):
@@ -1410,7 +1522,10 @@ def subgroup_analysis(
     pse = np.array(pred_se)
     lo_t, hi_t = pred - fit.crit * pse, pred + fit.crit * pse
     bt = [
-        tuple(float(_bt(float(v[j]), measure, ni[garr == j])) for j in range(len(gstr)))  # type: ignore[arg-type]
+        tuple(
+            float(_bt(float(v[j]), measure, None if ni is None else ni[garr == j]))  # type: ignore[arg-type]
+            for j in range(len(gstr))
+        )
         for v in (pred, lo_t, hi_t)
     ]
     return SubgroupResult(
@@ -1418,7 +1533,7 @@ def subgroup_analysis(
         method=method,
         test=fit.test,
         level=level,
-        k=int(xi.size),
+        k=int(yi.size),
         groups=tuple(gstr),
         fits=MappingProxyType(fits),
         q_between=q_between,
@@ -1446,4 +1561,288 @@ def subgroup_analysis(
         group_ci_low=bt[1],
         group_ci_high=bt[2],
         warnings=tuple(warn),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# effect sizes (contrasts): yi / vi in, the same results out
+# --------------------------------------------------------------------------------------------
+
+
+def _as_effect_values(values: Any, name: str) -> np.ndarray:
+    """``values`` as a new 1-D float array; None and NaN stay missing (NaN)."""
+    if isinstance(values, (str, bytes)) or np.ndim(values) != 1:
+        raise ValueError(f"{name} must be a 1-D sequence with one value per study; got {values!r}")
+    original = list(values)
+    out = np.empty(len(original), dtype=float)
+    for i, x in enumerate(original):
+        if x is None:
+            out[i] = math.nan
+            continue
+        if isinstance(x, (bool, np.bool_, str, bytes)):
+            raise ValueError(f"{name} must contain numbers; got {x!r} at position {i}")
+        try:
+            out[i] = float(x)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must contain numbers; got {x!r} at position {i}") from None
+    if out.size == 0:
+        raise ValueError(f"{name} must contain at least one study; got an empty sequence")
+    return out
+
+
+def _study(names: tuple[str, ...], i: int, labelled: bool) -> str:
+    """How an error message names study ``i``: its label and position, or its position."""
+    return f"study {names[i]!r} (position {i})" if labelled else f"study at position {i}"
+
+
+def _check_effects(
+    yi: Any, vi: Any, labels: Any, ni: Any = None
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray | None, np.ndarray, tuple[str, ...]]:
+    """Validate ``yi``/``vi`` (and per-study sizes ``ni``); find the studies that can be fitted.
+
+    Returns the arrays, the labels, the mask of studies with finite ``yi`` and ``vi`` and the
+    warning naming the others (metafor omits them: "Studies with NAs omitted from model
+    fitting."). A finite ``vi`` must be positive. metafor refuses ``vi <= 0`` for FE and DL
+    ("Division by zero when computing the inverse variance weights") and fits REML, PM, HE and
+    SJ without Q, I^2 and H^2; ``evidence`` refuses it for every method (such a study, e.g. 0/n
+    vs 0/m as an uncorrected RD, carries no information about the effect's variance).
+    """
+    y = _as_effect_values(yi, "yi")
+    v = _as_effect_values(vi, "vi")
+    if y.size != v.size:
+        raise ValueError(
+            f"yi and vi must have the same length; got {y.size} yi and {v.size} vi values"
+        )
+    names = _check_labels(labels, y.size)
+    labelled = labels is not None
+    for i, x in enumerate(v):
+        if math.isfinite(x) and x <= 0.0:
+            raise ValueError(
+                f"vi must be positive (a sampling variance); got vi={float(x)!r} for "
+                f"{_study(names, i, labelled)} (metafor's FE and DL refuse it too; leave the study "
+                "out or use a continuity correction)"
+            )
+    sizes: np.ndarray | None = None
+    if ni is not None:
+        sizes = _as_effect_values(ni, "ni")
+        if sizes.size != y.size:
+            raise ValueError(
+                f"ni must have one entry per study ({y.size}); got {sizes.size} entries"
+            )
+        for i, x in enumerate(sizes):
+            if not (math.isfinite(x) and x > 0.0):
+                raise ValueError(
+                    f"ni must contain positive sample sizes; got ni={float(x)!r} for "
+                    f"{_study(names, i, labelled)}"
+                )
+    keep = np.isfinite(y) & np.isfinite(v)
+    warn: tuple[str, ...] = ()
+    if not keep.all():
+        omitted = [names[i] for i in np.flatnonzero(~keep)]
+        noun = "study" if len(omitted) == 1 else "studies"
+        warn = (
+            f"{len(omitted)} {noun} with a missing yi or vi omitted from model fitting, as "
+            f"metafor does: {', '.join(omitted)}",
+        )
+    if not keep.any():
+        raise ValueError(
+            f"no study has both yi and vi, nothing to pool; got {y.size} studies with a "
+            "missing yi or vi"
+        )
+    return y, v, names, sizes, keep, warn
+
+
+def _check_effect_options(
+    measure: Any, method: Any, test: Any, level: Any, convergence: Any
+) -> tuple[str, str, str, float, _Control]:
+    if isinstance(measure, str) and measure.upper() in MEASURES:
+        raise ValueError(
+            f"measure must be one of {', '.join(map(repr, EFFECT_MEASURES))}; got {measure!r} "
+            "(a proportion: use pool_proportions)"
+        )
+    measure = _check_choice(measure, "measure", EFFECT_MEASURES, upper=True)
+    method = _check_choice(method, "method", METHODS, upper=True)
+    test = _check_choice(test, "test", TESTS, upper=False)
+    level = _check_level(level)
+    convergence = _check_choice(convergence, "convergence", CONVERGENCE, upper=False)
+    return measure, method, test, level, _CONTROLS[convergence]
+
+
+def pool_effects(
+    yi: Sequence[float] | np.ndarray,
+    vi: Sequence[float] | np.ndarray,
+    *,
+    measure: str,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    labels: Sequence[str] | None = None,
+    n_total: int | None = None,
+    convergence: str = "tight",
+) -> PooledResult:
+    """Pool effect sizes: metafor's ``rma(yi, vi, method=..., test=...)``.
+
+    The same engine and result as :func:`pool_proportions` (see :func:`_rma` for every
+    formula), for effects computed by :func:`evidence.effects.effect_sizes`, derived from
+    reported CIs (:func:`evidence.effects.effect_from_ci`) or given directly.
+
+    Parameters
+    ----------
+    yi, vi : sequence of float
+        Effect sizes on the analysis scale (log ratios for :data:`RATIO_MEASURES`) and their
+        sampling variances. Studies whose ``yi`` or ``vi`` is missing (None, NaN or infinite,
+        as ``effect_sizes`` returns where metafor gives NA) are omitted before fitting, with a
+        warning naming them, as metafor does. A finite ``vi`` must be positive.
+    measure : str
+        One of :data:`EFFECT_MEASURES`. Decides the reporting scale: ratio measures (``RR``,
+        ``OR``, ``PETO``, ``ROM``, ``HR``) report ``estimate``, ``ci_low``, ``ci_high``,
+        ``pi_low``, ``pi_high`` as ``exp`` of the log-scale values (metafor's
+        ``predict(res, transf = exp)``); difference measures (``RD``, ``MD``, ``SMD``,
+        ``SMDH``, ``MC``, ``SMCR``, ``SMCC``, ``GEN``) report the raw values.
+    method, test, level, convergence
+        As for :func:`pool_proportions`.
+    labels : sequence of str, optional
+        Study labels (default ``"1"``, ``"2"``, ...).
+    n_total : int, optional
+        Participants in the pooled studies, stored as ``n_total`` (None when unknown).
+
+    Returns
+    -------
+    PooledResult
+        ``k`` counts the fitted studies; ``weights`` and ``labels`` are theirs.
+
+    Raises
+    ------
+    ValueError
+        For a malformed ``yi``/``vi``, a non-positive ``vi``, no study with both values, an
+        unknown option, or too few studies for the method.
+
+    Examples
+    --------
+    >>> res = pool_effects([-0.9, -1.6, -0.2], [0.33, 0.20, 0.05], measure="RR", method="DL")
+    >>> round(res.estimate, 4), round(res.tau2, 4)  # metafor: 0.4320894249 0.5037068966
+    (0.4321, 0.5037)
+    """
+    measure, method, test, level, con = _check_effect_options(
+        measure, method, test, level, convergence
+    )
+    y, v, names, _, keep, warn = _check_effects(yi, vi, labels)
+    if n_total is not None and (
+        isinstance(n_total, bool) or not isinstance(n_total, (int, np.integer)) or int(n_total) < 0
+    ):
+        raise ValueError(f"n_total must be a non-negative whole number or None; got {n_total!r}")
+    kept = tuple(name for name, ok in zip(names, keep, strict=True) if ok)
+    fit = _rma(y[keep], v[keep], np.ones((int(keep.sum()), 1)), method, test, level, con)
+    res = _pooled_from_fit(
+        fit, measure, method, level, None if n_total is None else int(n_total), None, kept
+    )
+    if warn:
+        res = dataclasses.replace(res, warnings=(*warn, *res.warnings))
+    return res
+
+
+def subgroup_effects(
+    yi: Sequence[float] | np.ndarray,
+    vi: Sequence[float] | np.ndarray,
+    groups: Sequence[Any],
+    *,
+    measure: str,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    labels: Sequence[str] | None = None,
+    ni: Sequence[float] | np.ndarray | None = None,
+    convergence: str = "tight",
+) -> SubgroupResult:
+    """Subgroup analysis of effect sizes: :func:`subgroup_analysis` for ``yi``/``vi``.
+
+    Separate :func:`pool_effects` fits per group with the between-group Q of those fits, and
+    the mixed-effects moderator model ``rma(yi, vi, mods = ~ factor(group))`` (formulas and
+    references at :func:`subgroup_analysis`). Ratio measures are reported on the natural
+    scale (``group_estimate``, ``group_ci_low``, ``group_ci_high``; each fit's ``estimate``).
+
+    Parameters
+    ----------
+    yi, vi, measure, method, test, level, labels, convergence
+        As for :func:`pool_effects`; studies with a missing ``yi`` or ``vi`` are omitted first
+        (with a warning), then grouped.
+    groups : sequence
+        Group of each study (at least two distinct values among the fitted studies).
+    ni : sequence of float, optional
+        Participants per study; each fit's ``n_total`` is their sum (None without ``ni``).
+
+    Returns
+    -------
+    SubgroupResult
+    """
+    measure, method, test, level, con = _check_effect_options(
+        measure, method, test, level, convergence
+    )
+    y, v, names, sizes, keep, warn = _check_effects(yi, vi, labels, ni)
+    gvals = _check_groups(groups, y.size)
+    idx = np.flatnonzero(keep)
+    return _subgroups(
+        y[keep],
+        v[keep],
+        [gvals[i] for i in idx],
+        tuple(names[i] for i in idx),
+        measure,
+        method,
+        test,
+        level,
+        con,
+        None if sizes is None else sizes[keep],
+        warn,
+    )
+
+
+def leave_one_out_effects(
+    yi: Sequence[float] | np.ndarray,
+    vi: Sequence[float] | np.ndarray,
+    *,
+    measure: str,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    labels: Sequence[str] | None = None,
+    ni: Sequence[float] | np.ndarray | None = None,
+    convergence: str = "tight",
+) -> pd.DataFrame:
+    """metafor's ``leave1out()`` for effect sizes: :func:`leave_one_out` for ``yi``/``vi``.
+
+    Parameters
+    ----------
+    yi, vi, measure, method, test, level, labels, convergence
+        As for :func:`pool_effects`; studies with a missing ``yi`` or ``vi`` are omitted first
+        (named in every row's ``warnings``); at least 2 studies must remain.
+    ni : sequence of float, optional
+        Participants per study, for each row's ``n_total``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`leave_one_out`, one row per omitted study; ``estimate``,
+        ``ci_low``, ... on the reporting scale (ratios for ratio measures).
+    """
+    measure, method, test, level, con = _check_effect_options(
+        measure, method, test, level, convergence
+    )
+    y, v, names, sizes, keep, warn = _check_effects(yi, vi, labels, ni)
+    if int(keep.sum()) < 2:
+        raise ValueError(
+            f"leave_one_out_effects needs at least 2 studies with yi and vi; got {int(keep.sum())}"
+        )
+    idx = np.flatnonzero(keep)
+    return _leave_one_out(
+        y[keep],
+        v[keep],
+        tuple(names[i] for i in idx),
+        measure,
+        method,
+        test,
+        level,
+        con,
+        None if sizes is None else sizes[keep],
+        False,
+        warn,
     )
