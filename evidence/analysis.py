@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evidence.errors import AnalysisError
+from evidence.measures import CI_METHODS, PROPORTION_MEASURES, RMA_METHODS, RMA_TESTS
 from evidence.schema import parse_timepoint, parse_window
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,14 +50,12 @@ __all__ = [
 ]
 
 #: Transformations of single proportions (metafor ``escalc`` measures).
-MEASURES: tuple[str, ...] = ("PLO", "PFT", "PR", "PAS")
+MEASURES: tuple[str, ...] = PROPORTION_MEASURES
 #: Estimators: ``FE`` common effect; ``DL REML PM HE SJ`` random effects (metafor ``rma.uni``);
 #: ``ML`` for multilevel models; ``GLMM`` the binomial-normal model (metafor ``rma.glmm``).
-METHODS: tuple[str, ...] = ("FE", "DL", "REML", "PM", "HE", "SJ", "ML", "GLMM")
+METHODS: tuple[str, ...] = (*RMA_METHODS, "ML", "GLMM")
 #: Inference: ``z``; ``knha`` Knapp-Hartung (rma.uni); ``t`` (multilevel models, GLMM).
-TESTS: tuple[str, ...] = ("z", "knha", "t")
-#: Per-row confidence intervals of a proportion.
-CI_METHODS: tuple[str, ...] = ("wilson", "clopper-pearson", "agresti-coull", "wald")
+TESTS: tuple[str, ...] = (*RMA_TESTS, "t")
 #: What happens when a study contributes several rows to one analysis.
 DEPENDENCE: tuple[str, ...] = ("one-per-study", "aggregate", "multilevel", "none")
 #: Arm selections by role (any other value names an arm label or an agent).
@@ -67,8 +66,6 @@ ROBUST: tuple[str, ...] = ("CR1", "CR2")
 NOT_STATED = "(not stated)"
 #: Analysis populations, most preferred first, when one row per study must be chosen.
 DEFAULT_POPULATIONS: tuple[str, ...] = ("itt", "first-phase", "per-protocol", "completers")
-
-_RMA_METHODS = ("FE", "DL", "REML", "PM", "HE", "SJ")
 
 
 def _choice(allowed: tuple[str, ...], *, upper: bool = False) -> Callable[[Any], Any]:
@@ -353,7 +350,7 @@ class Analysis:
         else:
             if self.method == "ML":
                 raise self._error(
-                    "method", "'ML' is for multilevel models", ", ".join((*_RMA_METHODS, "GLMM"))
+                    "method", "'ML' is for multilevel models", ", ".join((*RMA_METHODS, "GLMM"))
                 )
             if self.test == "t" and self.method != "GLMM":
                 raise self._error("test", "'t' is for multilevel and GLMM models", "z, knha")

@@ -39,6 +39,12 @@ import pandas as pd
 from scipy import special
 from scipy import stats as sps
 
+from evidence.measures import (
+    BINARY_MEASURES,
+    CHANGE_MEASURES,
+    CONTINUOUS_MEASURES,
+    ESCALC_MEASURES,
+)
 from evidence.stats import (
     DIFFERENCE_MEASURES,
     EFFECT_MEASURES,
@@ -66,22 +72,6 @@ __all__ = [
     "sd_from_ci",
     "sd_from_se",
 ]
-
-BINARY_MEASURES: tuple[str, ...] = ("RR", "OR", "RD", "PETO")
-"""Two-group binary data (``ai``, ``bi``, ``ci``, ``di`` or ``ai``, ``n1i``, ``ci``, ``n2i``):
-log risk ratio, log odds ratio, risk difference, Peto's log odds ratio."""
-
-CONTINUOUS_MEASURES: tuple[str, ...] = ("MD", "SMD", "SMDH", "ROM")
-"""Two-group continuous data (``m1i``, ``sd1i``, ``n1i``, ``m2i``, ``sd2i``, ``n2i``): mean
-difference, Hedges' g, heteroscedastic standardized mean difference, log ratio of means."""
-
-CHANGE_MEASURES: tuple[str, ...] = ("MC", "SMCR", "SMCC")
-"""Single-group pre-post data (``m1i`` post, ``m2i`` pre, ``sd1i`` pre, ``sd2i`` post, ``ni``,
-``ri``): mean change, standardized mean change with raw-score (pre-test SD) and with
-change-score standardization."""
-
-ESCALC_MEASURES: tuple[str, ...] = BINARY_MEASURES + CONTINUOUS_MEASURES + CHANGE_MEASURES
-"""Every measure :func:`effect_sizes` computes from arm data."""
 
 VTYPES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {

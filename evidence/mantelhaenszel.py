@@ -27,11 +27,11 @@ import numpy as np
 from scipy import stats as sps
 
 from evidence.effects import _length, _numbers, _require, effect_sizes
+from evidence.measures import MH_MEASURES
 from evidence.stats import PooledResult, _check_choice, _check_labels, _check_level
 
 __all__ = ["MH_MEASURES", "MantelHaenszelResult", "pool_mantel_haenszel", "pool_peto"]
 
-MH_MEASURES: tuple[str, ...] = ("OR", "RR", "RD")
 """Measures of :func:`pool_mantel_haenszel`."""
 
 _EXTRA_SCALARS: tuple[str, ...] = (

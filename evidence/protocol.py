@@ -39,6 +39,7 @@ from typing import Any
 from evidence.analysis import NOT_STATED, Analysis
 from evidence.errors import AnalysisError, ProtocolError
 from evidence.schema import (
+    EFFECT_FIELDS,
     GENERIC_COMPARATORS,
     OUTCOME_FIELDS,
     STUDY_FIELDS,
@@ -131,7 +132,7 @@ class Protocol:
         return next((t for t in self.terms(vocabulary) or () if t.value == value), None)
 
     @cached_property
-    def _specs(self) -> tuple[dict[str, FieldSpec], dict[str, FieldSpec]]:
+    def _specs(self) -> tuple[dict[str, FieldSpec], dict[str, FieldSpec], dict[str, FieldSpec]]:
         declared = {
             name: (
                 tuple(t.value for t in terms),
@@ -139,7 +140,11 @@ class Protocol:
             )
             for name, terms in self.vocabularies.items()
         }
-        return resolve(STUDY_FIELDS, declared), resolve(OUTCOME_FIELDS, declared)
+        return (
+            resolve(STUDY_FIELDS, declared),
+            resolve(OUTCOME_FIELDS, declared),
+            resolve(EFFECT_FIELDS, declared),
+        )
 
     @property
     def study_specs(self) -> dict[str, FieldSpec]:
@@ -150,6 +155,11 @@ class Protocol:
     def outcome_specs(self) -> dict[str, FieldSpec]:
         """Outcome-key specs with this protocol's vocabularies."""
         return self._specs[1]
+
+    @property
+    def effect_specs(self) -> dict[str, FieldSpec]:
+        """Reported-effect keys' specs with this protocol's vocabularies."""
+        return self._specs[2]
 
     @property
     def agents(self) -> tuple[str, ...] | None:

@@ -29,12 +29,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from evidence.measures import EFFECT_MEASURES
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from evidence.protocol import Protocol
 
 __all__ = [
+    "EFFECT_FIELDS",
     "GENERIC_COMPARATORS",
     "OUTCOME_FIELDS",
     "STUDY_FIELDS",
@@ -61,7 +64,9 @@ class FieldSpec:
     ``kind`` is one of ``text``, ``choice`` (one value of ``choices``), ``choices`` (a
     ``;``-separated list of them), ``int``, ``float``, ``bool`` (``yes``/``no``), ``timepoint``
     (normalised to hours), ``pattern`` (each ``;``-separated item matches ``pattern``),
-    ``arms`` (labels ``AGENT`` or ``AGENT-QUALIFIER``) and ``rows`` (the ``outcomes`` field).
+    ``arms`` (labels ``AGENT`` or ``AGENT-QUALIFIER``), ``interval`` (``low..high``, two
+    numbers) and ``rows`` (a multi-row field: ``outcomes``, ``effects``). ``above`` is a strict
+    lower bound (``sd`` must be above 0).
     ``synonyms`` map common spellings to a canonical choice: they feed did-you-mean hints only,
     so the file stays in one vocabulary. ``vocabulary`` names the protocol vocabulary that
     supplies (topic) or extends (generic) the ``choices``; ``choices=None`` accepts any label.
@@ -74,6 +79,7 @@ class FieldSpec:
     synonyms: dict[str, str] = field(default_factory=dict)
     minimum: float | None = None
     maximum: float | None = None
+    above: float | None = None
     unit: str = ""
     pattern: str = ""
     required: bool = False
@@ -97,6 +103,8 @@ class FieldSpec:
             )
         if self.kind in ("int", "float"):
             word = "integer" if self.kind == "int" else "number"
+            if self.above is not None:
+                return f"{word} > {self.above:g}"
             lo = "" if self.minimum is None else f"{self.minimum:g}"
             hi = "" if self.maximum is None else f"{self.maximum:g}"
             if lo and hi:
@@ -108,6 +116,8 @@ class FieldSpec:
             return "yes, no"
         if self.kind == "timepoint":
             return "e.g. 90 min, 3 h, 24 h, 1 week, 2 weeks, day 28, week 2, 1-3 days"
+        if self.kind == "interval":
+            return "low..high, e.g. 0.36..1.91 or -1.89..-0.44"
         if self.kind == "pattern":
             return self.example
         if self.kind == "rows":
@@ -256,6 +266,12 @@ STUDY_FIELDS: tuple[FieldSpec, ...] = (
         "rows",
         "Outcome rows, one per line (see the outcome keys below).",
     ),
+    FieldSpec(
+        "effects",
+        "rows",
+        "Reported results (an OR with its CI, a mean difference with its SE…), one per line "
+        "(see the effect keys below).",
+    ),
 )
 
 OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
@@ -305,6 +321,51 @@ OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
         unit="%",
     ),
     FieldSpec(
+        "score",
+        "choice",
+        "What a continuous row summarises: the score at the timepoint, or its change from "
+        "baseline (default endpoint).",
+        choices=("endpoint", "change"),
+        synonyms={"final": "endpoint", "post": "endpoint", "change from baseline": "change"},
+    ),
+    FieldSpec("mean", "float", "Mean of the score (or of its change) in this arm.", unit="points"),
+    FieldSpec(
+        "sd", "float", "Standard deviation of the score in this arm.", above=0, unit="points"
+    ),
+    FieldSpec(
+        "se",
+        "float",
+        "Standard error of the mean, where no SD is printed (SD = SE × √n).",
+        above=0,
+        unit="points",
+    ),
+    FieldSpec(
+        "ci",
+        "interval",
+        "Confidence interval of the mean, where no SD is printed (SD from it, Cochrane "
+        "Handbook 6.5.2.2).",
+        unit="points",
+    ),
+    FieldSpec(
+        "ci_level",
+        "float",
+        "Level of `ci`, in percent (default 95).",
+        minimum=50,
+        maximum=99.99,
+        unit="%",
+    ),
+    FieldSpec(
+        "median",
+        "float",
+        "Median, where no mean is printed (converted with Luo et al. 2018 and Wan et al. 2014, "
+        "and marked converted).",
+        unit="points",
+    ),
+    FieldSpec("q1", "float", "First quartile (with median).", unit="points"),
+    FieldSpec("q3", "float", "Third quartile (with median).", unit="points"),
+    FieldSpec("min", "float", "Minimum (with median).", unit="points"),
+    FieldSpec("max", "float", "Maximum (with median).", unit="points"),
+    FieldSpec(
         "time",
         "timepoint",
         "When response was assessed, after dosing; normalised to hours (a range to its end).",
@@ -327,8 +388,92 @@ OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("note", "text", "Anything else about this row."),
 )
 
+EFFECT_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "effect",
+        "choice",
+        "Effect measure of a reported result (OR, RR, HR and ROM are ratios; MD, SMD, RD, "
+        "MC … differences; a Cohen's d is recorded as SMD).",
+        choices=EFFECT_MEASURES,
+        required=True,
+    ),
+    FieldSpec(
+        "estimate",
+        "float",
+        "Reported estimate, on its natural scale (a ratio, not its log).",
+        required=True,
+    ),
+    FieldSpec("ci", "interval", "Its confidence interval, low..high."),
+    FieldSpec("se", "float", "Its standard error, where no CI is printed.", above=0),
+    FieldSpec(
+        "ci_level",
+        "float",
+        "Level of `ci`, in percent (default 95).",
+        minimum=50,
+        maximum=99.99,
+        unit="%",
+    ),
+    FieldSpec("p", "float", "Reported p-value.", minimum=0, maximum=1),
+    FieldSpec(
+        "intervention",
+        "text",
+        "Arm (or agent) of the intervention side: one of the entry's arms, else an agent.",
+        example="drug-0.5",
+    ),
+    FieldSpec(
+        "comparator",
+        "text",
+        "Arm (or agent) of the comparator side (none for a single-group change).",
+        example="placebo",
+    ),
+    FieldSpec(
+        "domain",
+        "choice",
+        "Outcome domain of the result.",
+        choices=None,
+        vocabulary="domains",
+    ),
+    FieldSpec(
+        "measure",
+        "choice",
+        "Rating scale of the result.",
+        choices=None,
+        vocabulary="scales",
+    ),
+    FieldSpec(
+        "condition",
+        "choice",
+        "Condition the result is about, when the entry reports one per condition.",
+        choices=None,
+        vocabulary="conditions",
+    ),
+    FieldSpec(
+        "time",
+        "timepoint",
+        "When the outcome was assessed; normalised to hours (a range to its end).",
+        unit="hours",
+    ),
+    FieldSpec("k", "int", "Studies the result pools (reviews).", minimum=1, unit="studies"),
+    FieldSpec("n", "int", "Participants in the result.", minimum=0, unit="participants"),
+    FieldSpec(
+        "analysis",
+        "choice",
+        "Analysis population.",
+        choices=("itt", "completers", "first-phase", "per-protocol"),
+        synonyms={"intention-to-treat": "itt", "completer": "completers", "pp": "per-protocol"},
+        vocabulary="populations",
+    ),
+    FieldSpec(
+        "derived",
+        "bool",
+        "yes when the estimate or its interval was derived by arithmetic (e.g. a sign set).",
+    ),
+    FieldSpec("note", "text", "Anything else about this result."),
+)
+
 STUDY_SPECS = {s.name: s for s in STUDY_FIELDS}
 OUTCOME_SPECS = {s.name: s for s in OUTCOME_FIELDS}
+EFFECT_SPECS = {s.name: s for s in EFFECT_FIELDS}
 
 #: Every vocabulary a protocol may declare: name -> (field level, field, generic?). Generic
 #: vocabularies have package values that a protocol extends; topic ones are the protocol's.
@@ -586,6 +731,14 @@ def coerce(spec: FieldSpec, value: str) -> tuple[Any, str | None]:
         if low in ("no", "false", "0"):
             return False, None
         return None, f"{v!r} is not yes or no"
+    if kind == "interval":
+        low, sep, high = v.partition("..")
+        if not sep or not _FLOAT_RE.fullmatch(low.strip()) or not _FLOAT_RE.fullmatch(high.strip()):
+            return None, f"cannot read interval {v!r}"
+        bounds = (float(low), float(high))
+        if not bounds[0] < bounds[1]:
+            return None, f"interval {v!r}: the lower limit must be below the upper one"
+        return bounds, None
     if kind == "timepoint":
         hours = parse_timepoint(v)
         if hours is None:
@@ -597,6 +750,8 @@ def coerce(spec: FieldSpec, value: str) -> tuple[Any, str | None]:
             word = "an integer" if kind == "int" else "a number"
             return None, f"{v!r} is not {word}"
         number: float = int(text) if kind == "int" else float(text)
+        if spec.above is not None and number <= spec.above:
+            return None, f"{v} must be above {spec.above:g}"
         if spec.minimum is not None and number < spec.minimum:
             return None, f"{v} is below the minimum {spec.minimum:g}"
         if spec.maximum is not None and number > spec.maximum:
@@ -727,7 +882,8 @@ def edit_outcome_row(text: str, row: int, key: str, value: str | None) -> str:
 
 
 def data_dictionary(protocol: Protocol | None = None) -> pd.DataFrame:
-    """The schema as a table: level, field, type, allowed, unit, description.
+    """The schema as a table: level (study field, outcome key, effect key), field, type,
+    allowed, unit, description.
 
     ``allowed`` shows the vocabularies of ``protocol`` (default: none declared, so the topic
     fields accept any label); the values' own descriptions are in
@@ -742,6 +898,7 @@ def data_dictionary(protocol: Protocol | None = None) -> pd.DataFrame:
     for level, specs in (
         ("study", protocol.study_specs.values()),
         ("outcome", protocol.outcome_specs.values()),
+        ("effect", protocol.effect_specs.values()),
     ):
         for spec in specs:
             rows.append(

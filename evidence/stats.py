@@ -54,6 +54,16 @@ import pandas as pd
 from scipy import optimize
 from scipy import stats as sps
 
+from evidence.measures import (
+    CI_METHODS,
+    DIFFERENCE_MEASURES,
+    EFFECT_MEASURES,
+    PROPORTION_MEASURES,
+    RATIO_MEASURES,
+    RMA_METHODS,
+    RMA_TESTS,
+)
+
 __all__ = [
     "CI_METHODS",
     "CONVERGENCE",
@@ -75,44 +85,11 @@ __all__ = [
     "subgroup_effects",
 ]
 
-MEASURES: tuple[str, ...] = ("PLO", "PFT", "PR", "PAS")
+MEASURES = PROPORTION_MEASURES
 """Outcome measures: logit, Freeman-Tukey double arcsine, raw proportion, arcsine."""
 
-RATIO_MEASURES: tuple[str, ...] = ("RR", "OR", "PETO", "ROM", "HR")
-"""Effect measures analysed on the log scale and reported on the natural (exp) scale: risk
-ratio, odds ratio, Peto's odds ratio, ratio of means, hazard ratio."""
-
-DIFFERENCE_MEASURES: tuple[str, ...] = ("RD", "MD", "SMD", "SMDH", "MC", "SMCR", "SMCC", "GEN")
-"""Effect measures analysed and reported on their raw scale: risk difference, mean difference,
-standardized mean differences (Hedges' g; heteroscedastic), mean change, standardized mean
-changes (raw-score, change-score standardization) and ``GEN``, any generic effect on a raw
-scale."""
-
-EFFECT_MEASURES: tuple[str, ...] = (
-    "RR",
-    "OR",
-    "RD",
-    "PETO",
-    "MD",
-    "SMD",
-    "SMDH",
-    "ROM",
-    "MC",
-    "SMCR",
-    "SMCC",
-    "HR",
-    "GEN",
-)
-"""Every effect measure :func:`pool_effects` accepts (ratio and difference measures)."""
-
-METHODS: tuple[str, ...] = ("FE", "DL", "REML", "PM", "HE", "SJ")
-"""Estimators of tau^2 (``FE`` = common-effect model, tau^2 = 0)."""
-
-TESTS: tuple[str, ...] = ("z", "knha")
-"""Inference: normal (``z``) or Knapp-Hartung (``knha``, t / F distributions)."""
-
-CI_METHODS: tuple[str, ...] = ("wilson", "clopper-pearson", "agresti-coull", "wald")
-"""Per-study confidence-interval methods of :func:`proportion_ci`."""
+METHODS = RMA_METHODS
+TESTS = RMA_TESTS
 
 CONVERGENCE: tuple[str, ...] = ("tight", "metafor")
 """Convergence of the iterative tau^2 estimators (REML, PM); see :func:`pool_proportions`."""
@@ -1653,14 +1630,13 @@ def _check_effects(
 
 
 def _check_effect_options(
-    measure: Any, method: Any, test: Any, level: Any, convergence: Any
+    measure: Any, method: Any, test: Any, level: Any, convergence: Any, ni: Any = None
 ) -> tuple[str, str, str, float, _Control]:
-    if isinstance(measure, str) and measure.upper() in MEASURES:
+    measure = _check_choice(measure, "measure", (*EFFECT_MEASURES, *MEASURES), upper=True)
+    if measure == "PFT" and ni is None:
         raise ValueError(
-            f"measure must be one of {', '.join(map(repr, EFFECT_MEASURES))}; got {measure!r} "
-            "(a proportion: use pool_proportions)"
+            "measure 'PFT' needs ni (the studies' sample sizes) for its back-transform; got ni=None"
         )
-    measure = _check_choice(measure, "measure", EFFECT_MEASURES, upper=True)
     method = _check_choice(method, "method", METHODS, upper=True)
     test = _check_choice(test, "test", TESTS, upper=False)
     level = _check_level(level)
@@ -1678,6 +1654,7 @@ def pool_effects(
     level: float = 0.95,
     labels: Sequence[str] | None = None,
     n_total: int | None = None,
+    ni: Sequence[float] | np.ndarray | None = None,
     convergence: str = "tight",
 ) -> PooledResult:
     """Pool effect sizes: metafor's ``rma(yi, vi, method=..., test=...)``.
@@ -1705,6 +1682,11 @@ def pool_effects(
         Study labels (default ``"1"``, ``"2"``, ...).
     n_total : int, optional
         Participants in the pooled studies, stored as ``n_total`` (None when unknown).
+    ni : sequence of float, optional
+        Per-study sample sizes, needed only to back-transform ``PFT`` (harmonic mean, as
+        :func:`pool_proportions`). A proportion measure (``PLO``, ``PFT``, ``PR``, ``PAS``) is
+        accepted too, for transformed proportions already combined (e.g. by
+        :func:`evidence.multilevel.aggregate_effects`): its results are proportions.
 
     Returns
     -------
@@ -1724,9 +1706,9 @@ def pool_effects(
     (0.4321, 0.5037)
     """
     measure, method, test, level, con = _check_effect_options(
-        measure, method, test, level, convergence
+        measure, method, test, level, convergence, ni
     )
-    y, v, names, _, keep, warn = _check_effects(yi, vi, labels)
+    y, v, names, sizes, keep, warn = _check_effects(yi, vi, labels, ni)
     if n_total is not None and (
         isinstance(n_total, bool) or not isinstance(n_total, (int, np.integer)) or int(n_total) < 0
     ):
@@ -1734,7 +1716,13 @@ def pool_effects(
     kept = tuple(name for name, ok in zip(names, keep, strict=True) if ok)
     fit = _rma(y[keep], v[keep], np.ones((int(keep.sum()), 1)), method, test, level, con)
     res = _pooled_from_fit(
-        fit, measure, method, level, None if n_total is None else int(n_total), None, kept
+        fit,
+        measure,
+        method,
+        level,
+        None if n_total is None else int(n_total),
+        None if sizes is None else sizes[keep],
+        kept,
     )
     if warn:
         res = dataclasses.replace(res, warnings=(*warn, *res.warnings))
@@ -1776,7 +1764,7 @@ def subgroup_effects(
     SubgroupResult
     """
     measure, method, test, level, con = _check_effect_options(
-        measure, method, test, level, convergence
+        measure, method, test, level, convergence, ni
     )
     y, v, names, sizes, keep, warn = _check_effects(yi, vi, labels, ni)
     gvals = _check_groups(groups, y.size)
@@ -1825,7 +1813,7 @@ def leave_one_out_effects(
         ``ci_low``, ... on the reporting scale (ratios for ratio measures).
     """
     measure, method, test, level, con = _check_effect_options(
-        measure, method, test, level, convergence
+        measure, method, test, level, convergence, ni
     )
     y, v, names, sizes, keep, warn = _check_effects(yi, vi, labels, ni)
     if int(keep.sum()) < 2:

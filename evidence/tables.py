@@ -41,6 +41,7 @@ STUDY_COLUMNS: tuple[str, ...] = (
     *_BIB_COLUMNS,
     *_SCHEMA_COLUMNS,
     "n_outcomes",
+    "n_effects",
     "line",
 )
 
@@ -54,16 +55,57 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
     "domain",
     "measure",
     "response",
+    "type",
     "responders",
     "n",
     "percent",
     "rate",
+    "score",
+    "mean",
+    "sd",
+    "se",
+    "mean_ci_low",
+    "mean_ci_high",
+    "ci_level",
+    "median",
+    "q1",
+    "q3",
+    "min",
+    "max",
     "time",
     "time_hours",
     "analysis",
     "derived",
     "note",
     "line",
+)
+
+
+#: Outcome columns copied from the typed row values as they are.
+_ROW_VALUES = (
+    "arm",
+    "agent",
+    "role",
+    "domain",
+    "measure",
+    "response",
+    "type",
+    "responders",
+    "n",
+    "percent",
+    "score",
+    "mean",
+    "sd",
+    "se",
+    "ci_level",
+    "median",
+    "q1",
+    "q3",
+    "min",
+    "max",
+    "analysis",
+    "derived",
+    "note",
 )
 
 
@@ -107,10 +149,11 @@ def studies_table(records: list[StudyRecord], protocol: Protocol = NO_PROTOCOL) 
                 value = decode(value) if isinstance(value, str) else value
             cols[name].append(value)
         cols["n_outcomes"].append(len(rec.outcomes))
+        cols["n_effects"].append(len(rec.effects))
         cols["line"].append(rec.line)
     frame = pd.DataFrame(cols, columns=list(STUDY_COLUMNS))
     types: dict[str, Any] = {c: "string" for c in STUDY_COLUMNS}
-    types.update(year="Int64", n_outcomes="Int64", line="Int64")
+    types.update(year="Int64", n_outcomes="Int64", n_effects="Int64", line="Int64")
     for spec in protocol.study_specs.values():
         if spec.kind != "rows":
             types[spec.name] = dtype(spec)
@@ -141,18 +184,25 @@ def outcomes_table(records: list[StudyRecord], protocol: Protocol = NO_PROTOCOL)
             cols["rate"].append(rate)
             cols["time"].append(v.get("time_text"))
             cols["time_hours"].append(v.get("time"))
-            for name in ("arm", "agent", "role", "domain", "measure", "response"):
-                cols[name].append(v.get(name))
-            for name in ("responders", "n"):
-                cols[name].append(v.get(name))
-            for name in ("percent", "analysis", "derived", "note"):
+            ci = v.get("ci")
+            cols["mean_ci_low"].append(ci[0] if ci else None)
+            cols["mean_ci_high"].append(ci[1] if ci else None)
+            for name in _ROW_VALUES:
                 cols[name].append(v.get(name))
     frame = pd.DataFrame(cols, columns=list(OUTCOME_COLUMNS))
     types: dict[str, Any] = {c: "string" for c in OUTCOME_COLUMNS}
     for name, spec in protocol.outcome_specs.items():
         if name in types and name != "time":
             types[name] = dtype(spec)
-    types.update(row="Int64", line="Int64", rate="Float64", time_hours="Float64", time="string")
+    types.update(
+        row="Int64",
+        line="Int64",
+        rate="Float64",
+        time_hours="Float64",
+        time="string",
+        mean_ci_low="Float64",
+        mean_ci_high="Float64",
+    )
     frame = frame.astype(types)
     frame["response"] = frame["response"].map(decode, na_action="ignore").astype("string")
     return frame

@@ -22,6 +22,7 @@ from bibtexparser.model import (
 
 from evidence.bib import BibDocument
 from evidence.errors import Problem
+from evidence.measures import CHANGE_MEASURES, RATIO_MEASURES
 from evidence.protocol import NO_PROTOCOL, Protocol
 from evidence.schema import (
     DOI_PATTERN,
@@ -50,7 +51,8 @@ class OutcomeRecord:
 
 @dataclass
 class StudyRecord:
-    """One entry: its BibTeX values (text) and typed outcome-schema values."""
+    """One entry: its BibTeX values (text), typed outcome-schema values, and the typed rows of
+    its ``outcomes`` and ``effects`` fields."""
 
     key: str
     entry_type: str
@@ -59,6 +61,7 @@ class StudyRecord:
     values: dict[str, Any] = field(default_factory=dict)
     field_lines: dict[str, int] = field(default_factory=dict)
     outcomes: list[OutcomeRecord] = field(default_factory=list)
+    effects: list[OutcomeRecord] = field(default_factory=list)
 
 
 _TOKEN_RE = re.compile(r"\d+|[A-Za-z_][\w:.+-]*")
@@ -131,6 +134,7 @@ class _Collector:
         self.protocol = protocol
         self.study_specs = protocol.study_specs
         self.outcome_specs = protocol.outcome_specs
+        self.effect_specs = protocol.effect_specs
         self.problems: list[Problem] = []
 
     def add(
@@ -201,34 +205,43 @@ def _check_doi(rec: StudyRecord, out: _Collector) -> None:
     rec.values["doi"] = bare.lower()
 
 
-def _check_outcomes(rec: StudyRecord, raw: str, out: _Collector) -> None:
-    base_line = rec.field_lines["outcomes"]
+def _check_rows(rec: StudyRecord, name: str, raw: str, out: _Collector) -> None:
+    """Type every row of the multi-row field ``name`` (``outcomes`` or ``effects``) and run
+    its cross-field rules."""
+    base_line = rec.field_lines[name]
     arms = rec.values.get("arms")
+    specs, rules, target, what = (
+        (out.outcome_specs, OUTCOME_RULES, rec.outcomes, "outcome")
+        if name == "outcomes"
+        else (out.effect_specs, EFFECT_RULES, rec.effects, "effect")
+    )
     for row in parse_outcome_rows(raw):
         line = base_line + row.line_offset
         for message in row.problems:
-            out.add(line, rec.key, "outcomes", message)
+            out.add(line, rec.key, name, message)
         values: dict[str, Any] = {}
-        specs = out.outcome_specs
-        for name, text in row.pairs.items():
-            spec = specs.get(name)
-            label = f"outcomes.{name}"
+        for key, text in row.pairs.items():
+            spec = specs.get(key)
+            label = f"{name}.{key}"
             if spec is None:
-                hint = did_you_mean(name, tuple(specs))
+                hint = did_you_mean(key, tuple(specs))
                 extra = f"; did you mean {hint!r}?" if hint else ""
-                out.add(line, rec.key, label, f"unknown outcome key{extra}", ", ".join(specs))
+                out.add(line, rec.key, label, f"unknown {what} key{extra}", ", ".join(specs))
                 continue
             value, message = coerce(spec, text)
             if message:
                 out.add(line, rec.key, label, message, spec.allowed)
             else:
-                values[name] = value
-                if name == "time":
+                values[key] = value
+                if key == "time":
                     values["time_text"] = " ".join(text.split())
+        for spec in specs.values():
+            if spec.required and spec.name not in row.pairs:
+                out.add(line, rec.key, f"{name}.{spec.name}", f"{what} row has no {spec.name}")
         record = OutcomeRecord(line, values)
-        for rule in OUTCOME_RULES:
+        for rule in rules:
             rule(rec, record, row.pairs, arms, out)
-        rec.outcomes.append(record)
+        target.append(record)
 
 
 # ----------------------------------------------------------------------- cross-field rules
@@ -239,8 +252,7 @@ def _rule_arm_declared(rec, row, pairs, arms, out) -> None:
     """Every row names an arm, and it is one of the entry's ``arms``."""
     arm = pairs.get("arm")
     if not arm:
-        out.add(row.line, rec.key, "outcomes.arm", "outcome row has no arm")
-        return
+        return  # reported as a missing required key
     if arms is None:
         if "arms" not in rec.bib:
             out.add(row.line, rec.key, "outcomes.arm", "outcome rows need an `arms` field")
@@ -301,12 +313,152 @@ def _rule_n_within_enrolled(rec, row, pairs, arms, out) -> None:
         )
 
 
+_BINARY_KEYS = ("responders", "percent")
+_CONTINUOUS_KEYS = ("mean", "sd", "se", "ci", "median", "q1", "q3", "min", "max", "score")
+
+
+def _rule_one_kind(rec, row, pairs, arms, out) -> None:
+    """A row is binary (responders, percent) or continuous (mean, median…), not both; a
+    continuous row has n >= 2, a centre and a spread that fit together."""
+    v = row.values
+    binary = [k for k in _BINARY_KEYS if k in pairs]
+    continuous = [k for k in _CONTINUOUS_KEYS if k in pairs]
+    if binary and continuous:
+        out.add(
+            row.line,
+            rec.key,
+            f"outcomes.{continuous[0]}",
+            f"a row is either binary ({', '.join(binary)}) or continuous "
+            f"({', '.join(continuous)}); put them on two rows",
+        )
+        return
+    if not continuous:
+        row.values["type"] = "binary" if binary else None
+        return
+    row.values["type"] = "continuous"
+    n = v.get("n")
+    if "n" not in pairs:
+        out.add(row.line, rec.key, "outcomes.n", "a continuous row needs n")
+    elif n is not None and n < 2:
+        out.add(row.line, rec.key, "outcomes.n", f"n={n}: an SD needs n >= 2", "integer >= 2")
+    if "mean" in pairs:
+        if not any(k in pairs for k in ("sd", "se", "ci")):
+            out.add(
+                row.line, rec.key, "outcomes.mean", "a mean needs its sd, se or ci", "sd, se, ci"
+            )
+        mean, ci = v.get("mean"), v.get("ci")
+        if mean is not None and ci is not None and not ci[0] <= mean <= ci[1]:
+            out.add(
+                row.line,
+                rec.key,
+                "outcomes.ci",
+                f"ci {ci[0]:g}..{ci[1]:g} does not contain the mean {mean:g}",
+            )
+    elif "median" in pairs:
+        quartiles = "q1" in pairs and "q3" in pairs
+        extremes = "min" in pairs and "max" in pairs
+        if not (quartiles or extremes):
+            out.add(
+                row.line,
+                rec.key,
+                "outcomes.median",
+                "a median needs q1 and q3, or min and max (to convert it to a mean and SD)",
+                "q1+q3, min+max, or all four",
+            )
+        order = [v.get(k) for k in ("min", "q1", "median", "q3", "max") if v.get(k) is not None]
+        if order != sorted(order):
+            out.add(
+                row.line,
+                rec.key,
+                "outcomes.median",
+                "min <= q1 <= median <= q3 <= max does not hold",
+            )
+    else:
+        out.add(
+            row.line,
+            rec.key,
+            f"outcomes.{continuous[0]}",
+            "a continuous row needs a mean (with sd, se or ci) or a median",
+            "mean, median",
+        )
+
+
 OUTCOME_RULES: tuple[Callable[..., None], ...] = (
     _rule_arm_declared,
+    _rule_one_kind,
     _rule_responders_need_n,
     _rule_percent_agrees,
     _rule_n_within_enrolled,
 )
+
+
+def _rule_effect_interval(rec, row, pairs, arms, out) -> None:
+    """A reported effect has a CI or an SE; its CI contains it; ratios are positive."""
+    v = row.values
+    estimate, ci, effect = v.get("estimate"), v.get("ci"), v.get("effect")
+    if "ci" not in pairs and "se" not in pairs:
+        out.add(
+            row.line,
+            rec.key,
+            "effects.ci",
+            "a reported effect needs its ci or se (to weigh it in a meta-analysis)",
+            "ci, se",
+        )
+    if effect in RATIO_MEASURES:
+        for label, value in (("estimate", estimate), ("ci", ci[0] if ci else None)):
+            if value is not None and value <= 0:
+                out.add(
+                    row.line,
+                    rec.key,
+                    f"effects.{label}",
+                    f"{effect} is a ratio: {value:g} is not positive",
+                    "a number > 0",
+                )
+                return
+    if estimate is not None and ci is not None and not ci[0] <= estimate <= ci[1]:
+        out.add(
+            row.line,
+            rec.key,
+            "effects.ci",
+            f"ci {ci[0]:g}..{ci[1]:g} does not contain the estimate {estimate:g}",
+        )
+
+
+def _rule_effect_arms(rec, row, pairs, arms, out) -> None:
+    """The sides of a reported effect are arms of the entry (or, without arms, agents)."""
+    for side in ("intervention", "comparator"):
+        label = row.values.get(side)
+        if label is None:
+            continue
+        if arms is not None:
+            agents = {out.protocol.agent_of(a) for a in arms}
+            if label not in arms and label not in agents:
+                out.add(
+                    row.line, rec.key, f"effects.{side}", f"unknown arm {label!r}", ", ".join(arms)
+                )
+                continue
+        agent = out.protocol.agent_of(label)
+        if agent is None:
+            out.add(
+                row.line,
+                rec.key,
+                f"effects.{side}",
+                f"{label!r} does not start with a known agent",
+                ", ".join(out.protocol.agents or ()),
+            )
+            continue
+        row.values[f"{side}_agent"] = agent
+    if "comparator" not in pairs and row.values.get("effect") not in CHANGE_MEASURES:
+        out.add(
+            row.line,
+            rec.key,
+            "effects.comparator",
+            "a comparison needs its comparator (only single-group changes MC, SMCR, SMCC have "
+            "none)",
+        )
+
+
+EFFECT_RULES: tuple[Callable[..., None], ...] = (_rule_effect_interval, _rule_effect_arms)
 
 
 def _rule_analysed_within_enrolled(rec: StudyRecord, out: _Collector) -> None:
@@ -377,16 +529,19 @@ def _record(
             rec.values[name] = typed
     for rule in STUDY_RULES:
         rule(rec, out)
-    if "outcomes" in bib:
-        # rows are counted from the line of the opening brace, which may follow the "=" line
-        m = _OUTCOMES_OPEN_RE.search(entry.raw or "")
-        if m is not None:
-            lines["outcomes"] += m.group(1).count("\n")
-        _check_outcomes(rec, bib["outcomes"], out)
+    for name in ("outcomes", "effects"):
+        if name in bib:
+            # rows are counted from the line of the opening brace, which may follow the "="
+            m = _ROWS_OPEN_RE[name].search(entry.raw or "")
+            if m is not None:
+                lines[name] += m.group(1).count("\n")
+            _check_rows(rec, name, bib[name], out)
     return rec
 
 
-_OUTCOMES_OPEN_RE = re.compile(r"(?i)\boutcomes\s*=(\s*)[{\"]")
+_ROWS_OPEN_RE = {
+    name: re.compile(rf"(?i)\b{name}\s*=(\s*)[{{\"]") for name in ("outcomes", "effects")
+}
 
 
 def check(

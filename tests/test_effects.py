@@ -51,8 +51,10 @@ from evidence.stats import (
     RATIO_MEASURES,
     TESTS,
     PooledResult,
+    escalc,
     leave_one_out_effects,
     pool_effects,
+    pool_proportions,
     subgroup_effects,
 )
 
@@ -1319,15 +1321,25 @@ BAD_POOL_EFFECTS = [
     ),
     pytest.param({"yi": [0.1, "a"]}, r"yi must contain numbers; got 'a' at position 1", id="str"),
     pytest.param(
-        {"measure": "PLO"},
-        r"measure must be one of 'RR', .*; got 'PLO' \(a proportion: use pool_proportions\)",
-        id="proportion",
+        {"measure": "PFT"},
+        r"measure 'PFT' needs ni \(the studies' sample sizes\) for its back-transform",
+        id="pft-without-ni",
     ),
     pytest.param({"measure": "SMD2"}, r"measure must be one of .*; got 'SMD2'", id="measure"),
     pytest.param({"method": "ML"}, r"method must be one of .*; got 'ML'", id="method"),
     pytest.param({"n_total": -3}, r"n_total must be a non-negative whole number", id="n_total"),
     pytest.param({"n_total": 10.5}, r"n_total must be a non-negative whole number", id="n-float"),
 ]
+
+
+def test_pool_effects_of_transformed_proportions_equals_pool_proportions() -> None:
+    events, totals = [10, 4, 18, 7], [12, 8, 20, 15]
+    for measure in ("PLO", "PFT", "PAS", "PR"):
+        direct = pool_proportions(events, totals, measure=measure, method="DL")
+        yi, vi = escalc(events, totals, measure=measure)
+        via = pool_effects(yi, vi, measure=measure, method="DL", ni=totals, n_total=sum(totals))
+        for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2"):
+            assert getattr(via, name) == pytest.approx(getattr(direct, name), rel=1e-12), name
 
 
 @pytest.mark.parametrize(("changes", "message"), BAD_POOL_EFFECTS)

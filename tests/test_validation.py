@@ -7,8 +7,12 @@ import pytest
 
 import evidence
 from evidence.errors import BibFileError
+from evidence.schema import EFFECT_FIELDS, OUTCOME_FIELDS
 
 from .conftest import INVALID
+
+OUTCOME_KEYS = ", ".join(s.name for s in OUTCOME_FIELDS)
+EFFECT_KEYS = ", ".join(s.name for s in EFFECT_FIELDS)
 
 ROUTES = "';'-separated list of IV, IM, SC, oral, sublingual, intranasal"
 CONDITIONS = "';'-separated list of GAD, SAD, OCD, PTSD, PD, TRD, MDD, anxiety, depression"
@@ -153,22 +157,72 @@ def test_unreadable_fixtures(name: str, message: str) -> None:
         ),
         pytest.param(
             "arms = {ketamine},",
-            "arm=ketamine; dose=1",
-            [
-                "outcomes.dose: unknown outcome key (allowed: arm, domain, measure, response, "
-                "responders, n, percent, time, analysis, derived, note)"
-            ],
+            "arm=ketamine; colour=1",
+            [f"outcomes.colour: unknown outcome key (allowed: {OUTCOME_KEYS})"],
             id="unknown-key",
         ),
         pytest.param(
             "arms = {ketamine},",
             "arm=ketamine; responder=1; n=2",
             [
-                "outcomes.responder: unknown outcome key; did you mean 'responders'? (allowed: "
-                "arm, domain, measure, response, responders, n, percent, time, analysis, "
-                "derived, note)"
+                "outcomes.responder: unknown outcome key; did you mean 'responders'? "
+                f"(allowed: {OUTCOME_KEYS})"
             ],
             id="key-typo",
+        ),
+        pytest.param(
+            "arms = {ketamine},",
+            "arm=ketamine; mean=10; sd=2; n=8; responders=3",
+            [
+                "outcomes.mean: a row is either binary (responders) or continuous (mean, sd); "
+                "put them on two rows"
+            ],
+            id="binary-and-continuous",
+        ),
+        pytest.param(
+            "arms = {ketamine},",
+            "arm=ketamine; mean=10; n=8",
+            ["outcomes.mean: a mean needs its sd, se or ci (allowed: sd, se, ci)"],
+            id="mean-without-spread",
+        ),
+        pytest.param(
+            "arms = {ketamine},",
+            "arm=ketamine; mean=10; sd=0; n=1",
+            [
+                "outcomes.sd: 0 must be above 0 (allowed: number > 0)",
+                "outcomes.n: n=1: an SD needs n >= 2 (allowed: integer >= 2)",
+            ],
+            id="sd-zero-n-one",
+        ),
+        pytest.param(
+            "arms = {ketamine},",
+            "arm=ketamine; mean=10; ci=11..14; n=8",
+            ["outcomes.ci: ci 11..14 does not contain the mean 10"],
+            id="ci-misses-mean",
+        ),
+        pytest.param(
+            "arms = {ketamine},",
+            "arm=ketamine; median=10; q1=12; q3=14; n=8",
+            ["outcomes.median: min <= q1 <= median <= q3 <= max does not hold"],
+            id="quartiles-order",
+        ),
+        pytest.param(
+            "arms = {ketamine},",
+            "arm=ketamine; median=10; n=8",
+            [
+                "outcomes.median: a median needs q1 and q3, or min and max (to convert it to a "
+                "mean and SD) (allowed: q1+q3, min+max, or all four)"
+            ],
+            id="median-alone",
+        ),
+        pytest.param(
+            "arms = {ketamine},",
+            "arm=ketamine; mean=10; ci=14..11; n=8",
+            [
+                "outcomes.ci: interval '14..11': the lower limit must be below the upper one "
+                "(allowed: low..high, e.g. 0.36..1.91 or -1.89..-0.44)",
+            ],
+            id="interval-order",
         ),
         pytest.param(
             "n_enrolled = {5}, n_analysed = {7},",
@@ -187,6 +241,73 @@ def test_cross_field_rules(tmp_bib, fields: str, rows: str, expected: list[str])
     base = evidence.load(tmp_bib(text))
     got = [str(p).split(": ", 2)[-1] for p in base.problems]
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param(
+            "effect=OR; estimate=2.0; ci=1.2..3.4; intervention=ketamine; comparator=placebo",
+            [],
+            id="fine",
+        ),
+        pytest.param(
+            "effect=OR; estimate=2.0; intervention=ketamine; comparator=placebo",
+            [
+                "effects.ci: a reported effect needs its ci or se (to weigh it in a "
+                "meta-analysis) (allowed: ci, se)"
+            ],
+            id="no-ci",
+        ),
+        pytest.param(
+            "effect=OR; estimate=4.0; ci=1.2..3.4; intervention=ketamine; comparator=placebo",
+            ["effects.ci: ci 1.2..3.4 does not contain the estimate 4"],
+            id="ci-misses",
+        ),
+        pytest.param(
+            "effect=RR; estimate=-1; se=0.2; intervention=ketamine; comparator=placebo",
+            ["effects.estimate: RR is a ratio: -1 is not positive (allowed: a number > 0)"],
+            id="ratio-negative",
+        ),
+        pytest.param(
+            "effect=MD; estimate=-3; se=1; intervention=ketamine; comparator=sham",
+            ["effects.comparator: unknown arm 'sham' (allowed: ketamine, placebo)"],
+            id="unknown-arm",
+        ),
+        pytest.param(
+            "effect=MD; estimate=-3; se=1; intervention=ketamine",
+            [
+                "effects.comparator: a comparison needs its comparator (only single-group "
+                "changes MC, SMCR, SMCC have none)"
+            ],
+            id="no-comparator",
+        ),
+        pytest.param(
+            "estimate=2; se=1",
+            [
+                "effects.effect: effect row has no effect",
+                "effects.comparator: a comparison needs its comparator (only single-group "
+                "changes MC, SMCR, SMCC have none)",
+            ],
+            id="no-effect",
+        ),
+        pytest.param(
+            "effect=MC; estimate=-2.4; ci=-3.7..-1.0; intervention=ketamine; colour=red",
+            [f"effects.colour: unknown effect key (allowed: {EFFECT_KEYS})"],
+            id="unknown-key",
+        ),
+    ],
+)
+def test_reported_effects(tmp_bib, rows: str, expected: list[str]) -> None:
+    text = (
+        "@article{k,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n  year = 2020,\n"
+        f"  arms = {{ketamine; placebo}},\n  effects = {{\n    {rows}\n  }},\n}}\n"
+    )
+    base = evidence.load(tmp_bib(text))
+    assert [str(p).split(": ", 2)[-1] for p in base.problems] == expected
+    if not expected:
+        assert base.records[0].effects[0].values["estimate"] == 2.0
+        assert base.records[0].effects[0].values["ci"] == (1.2, 3.4)
 
 
 def test_review_without_counts_validates(tmp_bib) -> None:
