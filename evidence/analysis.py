@@ -29,7 +29,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evidence.errors import AnalysisError
-from evidence.measures import CI_METHODS, PROPORTION_MEASURES, RMA_METHODS, RMA_TESTS
+from evidence.measures import (
+    CI_METHODS,
+    EFFECT_MEASURES,
+    MH_MEASURES,
+    PROPORTION_MEASURES,
+    RMA_METHODS,
+    RMA_TESTS,
+)
 from evidence.schema import parse_timepoint, parse_window
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,6 +69,14 @@ DEPENDENCE: tuple[str, ...] = ("one-per-study", "aggregate", "multilevel", "none
 ARM_ROLES: tuple[str, ...] = ("intervention", "comparator", "all")
 #: Cluster-robust inference for multilevel models: metafor ``robust()`` (CR1) or CR2.
 ROBUST: tuple[str, ...] = ("CR1", "CR2")
+#: What is pooled: single-arm proportions, or a comparison's effect measure.
+EFFECTS: tuple[str, ...] = ("proportion", *(m for m in EFFECT_MEASURES if m != "PETO"))
+#: How comparisons are pooled: inverse variance (metafor rma.uni), Mantel-Haenszel (rma.mh),
+#: Peto's one-step odds ratio (rma.peto).
+MODELS: tuple[str, ...] = ("inverse-variance", "mantel-haenszel", "peto")
+#: A comparator shared by several intervention arms of one study: split its participants
+#: between the comparisons, or combine the intervention arms (Cochrane Handbook 23.3.4).
+MULTI_ARM: tuple[str, ...] = ("split", "combine")
 #: The domain (or scale) of rows that state none: an analysis can select them explicitly.
 NOT_STATED = "(not stated)"
 #: Analysis populations, most preferred first, when one row per study must be chosen.
@@ -235,6 +250,28 @@ CONSTRAINTS: Mapping[str, tuple[Callable[[Any], Any], str, str]] = {
         "a column of the outcomes or studies table, or none",
         "Subgroups: a separate fit per value and the test for subgroup differences.",
     ),
+    "effect": (
+        _choice(EFFECTS, upper=True),
+        ", ".join(EFFECTS),
+        "What is pooled: single-arm proportions, or intervention-versus-comparator effects "
+        "(RR, OR, RD from responders; MD, SMD, SMDH, ROM from means; reported results).",
+    ),
+    "comparator": (
+        _arm,
+        "comparator, or an agent or arm label",
+        "Comparisons: the comparator side (by role, or one agent).",
+    ),
+    "model": (
+        _choice(MODELS),
+        ", ".join(MODELS),
+        "Comparisons: inverse variance (rma.uni), Mantel-Haenszel (rma.mh) or Peto (rma.peto).",
+    ),
+    "multi_arm": (
+        _choice(MULTI_ARM),
+        ", ".join(MULTI_ARM),
+        "Comparisons: a comparator shared by several intervention arms is split between them, "
+        "or the intervention arms are combined (Cochrane Handbook 23.3.4).",
+    ),
 }
 
 
@@ -309,6 +346,10 @@ class Analysis:
     level: float = 0.95
     ci_method: str = "wilson"
     by: str | None = None
+    effect: str = "proportion"
+    comparator: str = "comparator"
+    model: str = "inverse-variance"
+    multi_arm: str = "split"
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -356,6 +397,44 @@ class Analysis:
                 raise self._error("test", "'t' is for multilevel and GLMM models", "z, knha")
             if self.test == "knha" and self.method == "GLMM":
                 raise self._error("test", "'knha' is for rma.uni models", "z, t")
+        if self.effect == "proportion":
+            if self.model != "inverse-variance":
+                raise self._error(
+                    "model",
+                    f"{self.model!r} pools comparisons, not proportions",
+                    "inverse-variance",
+                )
+        else:
+            if self.method == "GLMM":
+                raise self._error(
+                    "method", "'GLMM' is for single proportions", ", ".join((*RMA_METHODS, "ML"))
+                )
+            if self.comparator in ("all", "intervention"):
+                raise self._error(
+                    "comparator", f"{self.comparator!r} is not a comparator", "comparator, an agent"
+                )
+        if self.model != "inverse-variance":
+            allowed = MH_MEASURES if self.model == "mantel-haenszel" else ("OR",)
+            if self.effect not in allowed:
+                raise self._error(
+                    "effect",
+                    f"{self.effect!r} cannot be pooled by {self.model}",
+                    ", ".join(allowed),
+                )
+            if self.method != "FE":
+                raise self._error(
+                    "method",
+                    f"{self.method!r}: {self.model} is a common-effect (fixed-effect) method",
+                    "FE",
+                )
+            if self.test != "z":
+                raise self._error("test", f"{self.model} uses z tests", "z")
+            if self.dependence in ("aggregate", "multilevel"):
+                raise self._error(
+                    "dependence",
+                    f"{self.dependence!r} needs inverse-variance weights",
+                    "one-per-study, none",
+                )
         if self.robust is not None and not multilevel:
             raise self._error(
                 "robust", "cluster-robust inference needs dependence = 'multilevel'", "false"

@@ -75,6 +75,14 @@ class EvidenceBase:
         """One row per outcome (see :data:`evidence.tables.OUTCOME_COLUMNS`)."""
         return outcomes_table(self.records, self.protocol)
 
+    @cached_property
+    def contrasts(self) -> pd.DataFrame:
+        """One row per comparison: intervention arm versus comparator arm, and reported
+        results (see :data:`evidence.contrasts.CONTRAST_COLUMNS`)."""
+        from evidence.contrasts import contrasts_table
+
+        return contrasts_table(self.records, self.protocol)
+
 
 def protocol_for(
     path: str | os.PathLike[str],

@@ -34,13 +34,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 from matplotlib.text import Text
 from matplotlib.textpath import text_to_path
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from evidence.analysis import Analysis
 from evidence.base import EvidenceBase
+from evidence.measures import RATIO_MEASURES
 from evidence.pooling import PoolReport, analysis_table, pool_evidence
-from evidence.render import describe_dependence
+from evidence.render import describe_dependence, format_effect
 
 __all__ = ["evidence_map", "forest_plot", "response_over_time", "save_figure"]
 
@@ -328,19 +329,38 @@ def _method_text(report: PoolReport) -> str:
     overall = report.overall
     if overall is None:
         return ""
-    model = (
-        "Fixed effect (inverse variance)"
-        if overall.method == "FE"
-        else f"Random effects ({overall.method})"
-    )
+    analysis = report.analysis
     level = f"{100 * overall.level:g}%"
-    ci = _CI_NAMES.get(report.ci_method, report.ci_method)
-    parts = [
-        f"{model}, {_MEASURE_NAMES.get(overall.measure, overall.measure)}",
-        f"{ci} {level} CIs for single rows",
-        f"I² = {overall.i2:.1f}%, τ² = {overall.tau2:.2f}",
-        "square area ∝ weight",
-    ]
+    if report.comparative:
+        if analysis.model != "inverse-variance":
+            model = {"mantel-haenszel": "Mantel-Haenszel", "peto": "Peto"}[analysis.model]
+            model += " (common effect)"
+        elif overall.method == "FE":
+            model = "Common effect (inverse variance)"
+        else:
+            model = f"Random effects ({overall.method}, inverse variance)"
+        name = _EFFECT_NAMES.get(analysis.effect, analysis.effect).lower()
+        parts = [
+            f"{model}, {name} ({analysis.effect})",
+            f"{level} CIs for single comparisons (metafor escalc)",
+            f"I² = {overall.i2:.1f}%, τ² = {overall.tau2:.2f}",
+            "square area ∝ weight",
+        ]
+        if _favours(report) is None and report.analysis.effect not in ("RR", "OR", "RD"):
+            parts.append("the direction of the scale is not declared, so no side is labelled")
+    else:
+        model = (
+            "Fixed effect (inverse variance)"
+            if overall.method == "FE"
+            else f"Random effects ({overall.method})"
+        )
+        ci = _CI_NAMES.get(report.ci_method, report.ci_method)
+        parts = [
+            f"{model}, {_MEASURE_NAMES.get(overall.measure, overall.measure)}",
+            f"{ci} {level} CIs for single rows",
+            f"I² = {overall.i2:.1f}%, τ² = {overall.tau2:.2f}",
+            "square area ∝ weight",
+        ]
     text = "; ".join(parts) + "."
     sub = report.subgroups
     if sub is not None:
@@ -371,26 +391,36 @@ def _method_text(report: PoolReport) -> str:
     return text
 
 
+def row_label(key: Any, row: Any) -> str:
+    """``key row 3`` for an outcome row, ``key outcomes 1+2`` / ``key effects 1`` for a
+    comparison's rows."""
+    if isinstance(row, str) and row[:1].isalpha():
+        return f"{key} {row}"
+    return f"{key} row {row}"
+
+
 def _excluded_text(report: PoolReport) -> str:
     excluded = report.selection.excluded
     if excluded.empty:
         return ""
     no_rows = excluded["row"].isna()
+    shown = excluded["reason"].astype("string").str.startswith("a review's pooled result")
     items = [
-        f"{key} row {row} ({_plain(arm)}, {_plain(measure) or 'no measure'}): {reason}"
+        f"{row_label(key, row)} ({_plain(arm)}, {_plain(measure) or 'no scale'}): {reason}"
         for key, row, arm, measure, reason in excluded.loc[
-            ~no_rows, ["key", "row", "arm", "measure", "reason"]
+            ~no_rows & ~shown.fillna(False), ["key", "row", "arm", "measure", "reason"]
         ].itertuples(index=False)
     ]
     studies = [
-        f"{key} ({str(reason).removeprefix('no outcome rows (').rstrip(')')})"
+        f"{key} ({str(reason).partition('(')[2].rstrip(')')})"
         for key, reason in excluded.loc[no_rows, ["key", "reason"]].itertuples(index=False)
     ]
     text = ""
     if items:
         text += "Not pooled: " + "; ".join(_capped(items)) + "."
     if studies:
-        text += (" " if text else "") + "No outcome rows: " + ", ".join(_capped(studies)) + "."
+        heading = "No comparison recorded" if report.comparative else "No outcome rows"
+        text += (" " if text else "") + f"{heading}: " + ", ".join(_capped(studies)) + "."
     return text
 
 
@@ -402,6 +432,142 @@ def _capped(items: list[str]) -> list[str]:
         return items
     rest = len(items) - _NOTE_ITEMS
     return [*items[:_NOTE_ITEMS], f"… and {rest} more (all are listed in the workbook)"]
+
+
+_EFFECT_NAMES = {
+    "RR": "Risk ratio",
+    "OR": "Odds ratio",
+    "RD": "Risk difference",
+    "HR": "Hazard ratio",
+    "ROM": "Ratio of means",
+    "MD": "Mean difference",
+    "SMD": "Standardised mean difference",
+    "SMDH": "Standardised mean difference (heteroscedastic)",
+    "MC": "Mean change",
+    "SMCR": "Standardised mean change",
+    "SMCC": "Standardised mean change",
+    "GEN": "Effect",
+}
+_NICE_RATIOS = (0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1000, 10000)
+
+
+class _ForestScale:
+    """The x axis of a forest plot: response rates in percent (0-100), ratios on a log axis
+    with a line of no effect at 1, or differences with that line at 0. ``x`` maps values on
+    the reporting scale to the axis, clipped to its limits; ``text`` formats them."""
+
+    def __init__(self, report: PoolReport):
+        self.effect = report.analysis.effect
+        self.kind = (
+            "proportion"
+            if self.effect == "proportion"
+            else "ratio"
+            if self.effect in RATIO_MEASURES
+            else "difference"
+        )
+        if self.kind == "proportion":
+            self.limits = (0.0, 100.0)
+            return
+        values = [v for v in _forest_values(report) if np.isfinite(v)]
+        if self.kind == "ratio":
+            values = [v for v in values if v > 0] + [1.0]
+            low, high = np.log10(min(values)), np.log10(max(values))
+            pad = max(0.08 * (high - low), 0.1)
+            self.limits = (10 ** (low - pad), 10 ** (high + pad))
+        else:
+            values = [*values, 0.0]
+            low, high = min(values), max(values)
+            pad = max(0.08 * (high - low), 0.05 * max(abs(low), abs(high), 1e-9))
+            self.limits = (low - pad, high + pad)
+
+    def x(self, values: Any) -> np.ndarray:
+        v = np.asarray(values, dtype=float)
+        if self.kind == "proportion":
+            return np.clip(v * 100, 0, 100)
+        return np.clip(v, *self.limits)
+
+    def text(self, value: Any) -> str:
+        if value is None or (isinstance(value, float) and not np.isfinite(value)):
+            return "–"
+        if self.kind == "proportion":
+            return _pct(value)
+        return format_effect(value)
+
+    @property
+    def null(self) -> float | None:
+        return {"ratio": 1.0, "difference": 0.0}.get(self.kind)
+
+    def label(self) -> str:
+        if self.kind == "proportion":
+            return "Response rate (%)"
+        name = _EFFECT_NAMES.get(self.effect, self.effect)
+        return f"{name} ({self.effect}" + (", log scale)" if self.kind == "ratio" else ")")
+
+    def heading(self, level: str) -> str:
+        if self.kind == "proportion":
+            return f"Rate % [{level} CI]"
+        return f"{self.effect} [{level} CI]"
+
+    def axis(self, ax: Axes) -> None:
+        ax.set_xlim(*self.limits)
+        if self.kind == "proportion":
+            ax.set_xticks(np.arange(0, 101, 20))
+        elif self.kind == "ratio":
+            ax.set_xscale("log")
+            ticks = [t for t in _NICE_RATIOS if self.limits[0] <= t <= self.limits[1]]
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+            ax.xaxis.set_minor_locator(NullLocator())
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+        ax.set_xlabel(self.label(), fontsize=_FONT)
+        ax.tick_params(axis="x", labelsize=_FONT)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _forest_values(report: PoolReport) -> list[float]:
+    """Every value a comparison forest plot draws (to fit its axis)."""
+    per = report.per_study
+    values = [*per["ci_low"].dropna(), *per["ci_high"].dropna(), *per["estimate"].dropna()]
+    fits = [*(report.group_fits or {}).values()]
+    if report.overall is not None:
+        fits.append(report.overall)
+    for fit in fits:
+        values += [fit.ci_low, fit.ci_high, fit.estimate]
+        if fit.pi_low is not None:
+            values += [fit.pi_low, fit.pi_high]
+    if report.beside is not None:
+        values += [*report.beside["ci_low"].dropna(), *report.beside["ci_high"].dropna()]
+        values += [*report.beside["estimate"].dropna()]
+    return [float(v) for v in values]
+
+
+def _favours(report: PoolReport) -> tuple[str, str] | None:
+    """Labels of the sides of the line of no effect: (left, right), or None when the
+    direction is not known (a continuous outcome on a scale without a declared direction)."""
+    rows = report.pooled
+    if not len(rows):
+        return None
+
+    def name(column: str, default: str) -> str:
+        values = rows[column].astype("string").dropna().unique()
+        return str(values[0]) if len(values) == 1 else default
+
+    treat, control = (
+        name("intervention_agent", "intervention"),
+        name("comparator_agent", "comparator"),
+    )
+    effect = report.analysis.effect
+    if effect in ("RR", "OR", "RD"):  # responders: more is better
+        return f"Favours {control}", f"Favours {treat}"
+    directions = set(rows["direction"].astype("string").dropna())
+    if directions == {"higher-is-worse"} or report.flipped:
+        return f"Favours {treat}", f"Favours {control}"
+    if directions == {"higher-is-better"}:
+        return f"Favours {control}", f"Favours {treat}"
+    return None
 
 
 def _forest_layout(
@@ -437,11 +603,19 @@ def _forest_layout(
         if report.overall.pi_low is not None:
             y += 1
             items.append(("pi", y, None))
+    if report.beside is not None and len(report.beside):
+        y += 1.5
+        items.append(("beside-header", y, None))
+        for i in range(len(report.beside)):
+            y += 1
+            items.append(("beside", y, i))
     return items, y
 
 
-def _diamond(ax: Axes, y: float, low: float, mid: float, high: float, **style: Any) -> Polygon:
-    clip = np.clip(np.array([low, mid, high], dtype=float) * 100, 0, 100)
+def _diamond(
+    ax: Axes, scale: _ForestScale, y: float, low: float, mid: float, high: float, **style: Any
+) -> Polygon:
+    clip = scale.x([low, mid, high])
     half = 0.38
     patch = Polygon(
         [(clip[0], y), (clip[1], y - half), (clip[2], y), (clip[1], y + half)],
@@ -455,7 +629,7 @@ def _diamond(ax: Axes, y: float, low: float, mid: float, high: float, **style: A
 
 
 def _forest_table(
-    report: PoolReport, items: list[tuple[str, float, Any]], level: str
+    report: PoolReport, items: list[tuple[str, float, Any]], level: str, scale: _ForestScale
 ) -> tuple[
     tuple[str, ...],
     list[list[str]],
@@ -468,22 +642,26 @@ def _forest_table(
     per = report.per_study
     overall = report.overall
     study_rows = [(y, i) for kind, y, i in items if kind == "study"]
-    left_head: tuple[str, ...] = ("Study", "Arm", "Outcome", "Time", "Resp./N")
+    comparative = report.comparative
+    fmt = scale.text
+    second, data = ("Comparison", "Data") if comparative else ("Arm", "Resp./N")
+    left_head: tuple[str, ...] = ("Study", second, "Outcome", "Time", data)
     left_cols: list[list[str]] = [[] for _ in left_head]
     right_rows: list[tuple[float, str, str, str]] = []  # y, rate [CI], weight, weight style
+    centre = "estimate" if comparative else "rate"
     for y, i in study_rows:
         row = per.iloc[i]
         values = (
             _plain(row["study"]),
-            _plain(row["arm"]),
+            _plain(row["comparison"] if comparative else row["arm"]),
             _outcome_label(row["domain"], row["measure"]),
             _plain(row["time"]) or "–",
-            f"{int(row['responders'])}/{int(row['n'])}",
+            _plain(row["data"]) if comparative else f"{int(row['responders'])}/{int(row['n'])}",
         )
         for column, value in zip(left_cols, values, strict=True):
             column.append(value)
         weight = "" if pd.isna(row["weight"]) else f"{row['weight']:.1f}%"
-        ci = f"{_pct(row['rate'])} [{_pct(row['ci_low'])}, {_pct(row['ci_high'])}]"
+        ci = f"{fmt(row[centre])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
         right_rows.append((y, ci, weight, "normal"))
     if len(set(left_cols[1])) <= 1:  # one arm throughout: named in the title instead
         left_head = (left_head[0], *left_head[2:])
@@ -500,24 +678,49 @@ def _forest_table(
             label += f"; I² = {fit.i2:.0f}%)" if fit.k > 1 else ")"
             spans.append((y, label, "normal", "italic"))
             share = per["weight"][group_index.eq(payload).to_numpy()].sum()
-            ci = f"{_pct(fit.estimate)} [{_pct(fit.ci_low)}, {_pct(fit.ci_high)}]"
+            ci = f"{fmt(fit.estimate)} [{fmt(fit.ci_low)}, {fmt(fit.ci_high)}]"
             right_rows.append((y, ci, f"{share:.1f}%", "normal"))
         elif kind == "overall":
             studies = per["key"].nunique()
-            label = f"Overall ({overall.k} rows, {studies} studies, {overall.n_total} participants)"
+            unit = "comparison" if comparative else "row"
+            people = f", {overall.n_total} participants" if overall.n_total else ""
+            label = (
+                f"Overall ({_count(overall.k, unit)}, {_count(studies, 'study', 'studies')}"
+                f"{people})"
+            )
             spans.append((y, label, "bold", "normal"))
-            ci = f"{_pct(overall.estimate)} [{_pct(overall.ci_low)}, {_pct(overall.ci_high)}]"
+            ci = f"{fmt(overall.estimate)} [{fmt(overall.ci_low)}, {fmt(overall.ci_high)}]"
             right_rows.append((y, ci, "100%", "bold"))
         elif kind == "pi":
             spans.append((y, f"{level} prediction interval", "normal", "italic"))
-            pi = f"[{_pct(overall.pi_low)}, {_pct(overall.pi_high)}]"
+            pi = f"[{fmt(overall.pi_low)}, {fmt(overall.pi_high)}]"
             right_rows.append((y, pi, "", "normal"))
+        elif kind == "beside-header":
+            spans.append((y, "Reviews' pooled results (shown, not pooled)", "bold", "normal"))
+        elif kind == "beside":
+            row = report.beside.iloc[payload]
+            what = ", ".join(
+                x
+                for x in (
+                    _plain(row["condition"]),
+                    _outcome_label(row["domain"], row["measure"]),
+                    _plain(row["time"]),
+                )
+                if x and x != "–"
+            )
+            spans.append((y, f"{_plain(row['study'])}: {what}", "normal", "italic"))
+            ci = f"{fmt(row['estimate'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
+            right_rows.append((y, ci, "", "normal"))
 
     return left_head, left_cols, spans, right_rows
 
 
 def _forest_pooled(
-    ax: Axes, report: PoolReport, items: list[tuple[str, float, Any]], level: str
+    ax: Axes,
+    report: PoolReport,
+    items: list[tuple[str, float, Any]],
+    level: str,
+    scale: _ForestScale,
 ) -> None:
     """Diamonds of the subgroups and the overall estimate, the prediction interval through
     the overall diamond, and a dotted reference line at the overall estimate."""
@@ -528,6 +731,7 @@ def _forest_pooled(
             fit = fits[payload]
             _diamond(
                 ax,
+                scale,
                 y,
                 fit.ci_low,
                 fit.estimate,
@@ -540,6 +744,7 @@ def _forest_pooled(
         elif kind == "overall":
             _diamond(
                 ax,
+                scale,
                 y,
                 overall.ci_low,
                 overall.estimate,
@@ -550,7 +755,7 @@ def _forest_pooled(
                 gid="pooled:overall",
             )
             ax.vlines(
-                overall.estimate * 100,
+                scale.x(overall.estimate),
                 0.6,
                 y,
                 colors=_GREY,
@@ -561,7 +766,7 @@ def _forest_pooled(
             )
             if overall.pi_low is not None:
                 ax.plot(
-                    np.clip([overall.pi_low * 100, overall.pi_high * 100], 0, 100),
+                    scale.x([overall.pi_low, overall.pi_high]),
                     [y, y],
                     color=_OKABE_ITO["vermillion"],
                     lw=1.0,
@@ -573,6 +778,21 @@ def _forest_pooled(
                     label=f"{level} prediction interval",
                     gid="prediction-interval",
                 )
+        elif kind == "beside":
+            row = report.beside.iloc[payload]
+            low, mid, high = scale.x([row["ci_low"], row["estimate"], row["ci_high"]])
+            ax.hlines(y, low, high, color=_GREY, lw=1.0, zorder=2, gid=f"beside:{payload}")
+            ax.scatter(
+                [mid],
+                [y],
+                s=36,
+                marker="D",
+                facecolors="white",
+                edgecolors=_GREY,
+                linewidths=1.0,
+                zorder=3,
+                clip_on=False,
+            )
 
 
 def forest_plot(
@@ -627,11 +847,12 @@ def forest_plot(
     overall = report.overall
     summary = max_rows is not None and len(per) > max_rows
     items, last_y = _forest_layout(report, summary)
-    level = f"{100 * (overall.level if overall is not None else 0.95):g}%"
+    level = f"{100 * report.analysis.level:g}%"
+    scale = _ForestScale(report)
 
     study_rows = [(y, i) for kind, y, i in items if kind == "study"]
     fits = report.group_fits or {}
-    left_head, left_cols, spans, right_rows = _forest_table(report, items, level)
+    left_head, left_cols, spans, right_rows = _forest_table(report, items, level, scale)
     widths = [
         max([_text_width(h, weight="bold")] + [_text_width(v) for v in column])
         for h, column in zip(left_head, left_cols, strict=True)
@@ -643,7 +864,7 @@ def forest_plot(
     if span_width > left_width:
         widths[0] += span_width - left_width
         left_width = span_width
-    rate_head, weight_head = f"Rate % [{level} CI]", "Weight"
+    rate_head, weight_head = scale.heading(level), "Weight"
     rate_width = max(
         [_text_width(rate_head, weight="bold")] + [_text_width(r[1]) for r in right_rows]
     )
@@ -667,11 +888,26 @@ def forest_plot(
     fig, ax = _figure_for(ax, _WIDTH, height)
 
     # Geometry of the data area.
-    ax.set_xlim(0, 100)
+    scale.axis(ax)
     ax.set_ylim(last_y + 0.7, -0.7)
-    ax.set_xticks(np.arange(0, 101, 20))
-    ax.set_xlabel("Response rate (%)", fontsize=_FONT)
-    ax.tick_params(axis="x", labelsize=_FONT)
+    if scale.null is not None:
+        ax.axvline(scale.null, color=_OKABE_ITO["black"], lw=0.8, zorder=1, gid="no-effect")
+        favours = _favours(report)
+        if favours is not None:
+            for text, side, ha in ((favours[0], -1, "right"), (favours[1], 1, "left")):
+                ax.annotate(
+                    ("← " + text) if side < 0 else (text + " →"),
+                    xy=(scale.null, 0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(6 * side, -_FONT * 4.4),
+                    textcoords="offset points",
+                    ha=ha,
+                    va="top",
+                    fontsize=_SMALL,
+                    color=_GREY,
+                    annotation_clip=False,
+                    gid="favours",
+                )
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
     ys = np.array([y for y, _ in study_rows], dtype=float)
@@ -682,9 +918,10 @@ def forest_plot(
     # Study rows: CI lines, weight-proportional squares.
     if len(study_rows):
         idx = [i for _, i in study_rows]
-        rate = per["rate"].to_numpy(dtype=float)[idx] * 100
-        low = per["ci_low"].to_numpy(dtype=float)[idx] * 100
-        high = per["ci_high"].to_numpy(dtype=float)[idx] * 100
+        centre = "estimate" if report.comparative else "rate"
+        rate = scale.x(per[centre].to_numpy(dtype=float)[idx])
+        low = scale.x(per["ci_low"].to_numpy(dtype=float)[idx])
+        high = scale.x(per["ci_high"].to_numpy(dtype=float)[idx])
         weight = per["weight"].to_numpy(dtype=float, na_value=np.nan)[idx]
         if np.all(np.isnan(weight)):
             weight = np.ones_like(rate)
@@ -703,7 +940,7 @@ def forest_plot(
             gid="study-rates",
         )
 
-    _forest_pooled(ax, report, items, level)
+    _forest_pooled(ax, report, items, level, scale)
 
     # Table text outside the axes, at fixed offsets in points from its edges.
     left_at = blended_transform_factory(ax.transAxes, ax.transData)
@@ -740,8 +977,11 @@ def forest_plot(
         if weight:
             put(weight, y, weight_x, side=1, ha="right", fontweight=style)
 
-    agents = report.pooled["agent"].astype("string").dropna().unique()
-    who = f", {agents[0]} arms" if len(agents) == 1 else ""
+    agent_column = "intervention_agent" if report.comparative else "agent"
+    agents = (
+        report.pooled[agent_column].astype("string").dropna().unique() if len(report.pooled) else []
+    )
+    who = f", {agents[0]} arms" if len(agents) == 1 and not report.comparative else ""
     grouping = f", by {_column_name(report.by).lower()}" if fits else ""
     heading = f"{report.analysis.label}{who}{grouping}"
     ax.set_title(heading, loc="left", fontsize=_TITLE, fontweight="bold")
@@ -755,7 +995,14 @@ def forest_plot(
         title.get_transform() + ScaledTranslation(-pad / 72, 0, fig.dpi_scale_trans)
     )
     if overall is None:
-        ax.text(50, last_y, "No rows to pool", ha="center", va="center", fontsize=_FONT)
+        ax.annotate(
+            "No rows to pool",
+            xy=(0.5, 1.2),
+            xycoords=("axes fraction", "data"),
+            ha="center",
+            va="center",
+            fontsize=_FONT,
+        )
     _note(fig, ax, note_text)
     return fig
 

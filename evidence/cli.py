@@ -34,6 +34,24 @@ TERMINAL_STUDY_COLUMNS = (
     "n_outcomes",
     "verification",
 )
+TERMINAL_CONTRAST_COLUMNS = (
+    "key",
+    "contrast",
+    "source",
+    "level",
+    "type",
+    "domain",
+    "measure",
+    "time",
+    "events_i",
+    "n_i",
+    "events_c",
+    "n_c",
+    "effect",
+    "estimate",
+    "ci_low",
+    "ci_high",
+)
 TERMINAL_OUTCOME_COLUMNS = (
     "key",
     "arm",
@@ -155,6 +173,11 @@ def validate(
 @bib_argument
 @config_option
 @click.option("--outcomes", is_flag=True, help="Show the outcomes table instead of studies.")
+@click.option(
+    "--contrasts",
+    is_flag=True,
+    help="Show the contrasts table (intervention versus comparator, reported results).",
+)
 @format_option("text", "csv", "json", help="text for terminals, csv/json (all columns) for pipes.")
 @click.option("--all", "all_columns", is_flag=True, help="Show every column in text format.")
 @click.option(
@@ -168,11 +191,12 @@ def table(
     bib_option: str | None,
     config: str | None,
     outcomes: bool,
+    contrasts: bool,
     fmt: str,
     all_columns: bool,
     columns: str | None,
 ) -> None:
-    """Print the studies table (or --outcomes) of BIB.
+    """Print the studies table (or --outcomes, or --contrasts) of BIB.
 
     With errors in the file the table is still printed (invalid values empty), the errors are
     counted on stderr and the exit status is 1; `evidence validate` gives the details.
@@ -180,8 +204,17 @@ def table(
     from evidence.base import load
     from evidence.render import render_table
 
+    if outcomes and contrasts:
+        raise click.UsageError("--outcomes and --contrasts exclude each other")
     base = load(_bib_path(bib, bib_option), config=config)
-    frame = base.outcomes if outcomes else base.studies
+    frame = base.contrasts if contrasts else base.outcomes if outcomes else base.studies
+    terminal = (
+        TERMINAL_CONTRAST_COLUMNS
+        if contrasts
+        else TERMINAL_OUTCOME_COLUMNS
+        if outcomes
+        else TERMINAL_STUDY_COLUMNS
+    )
     if columns:
         wanted = [c.strip() for c in columns.split(",") if c.strip()]
         unknown = [c for c in wanted if c not in frame.columns]
@@ -191,7 +224,7 @@ def table(
             )
         frame = frame[wanted]
     elif fmt == "text" and not all_columns:
-        frame = frame[list(TERMINAL_OUTCOME_COLUMNS if outcomes else TERMINAL_STUDY_COLUMNS)]
+        frame = frame[list(terminal)]
     click.echo(render_table(frame, fmt), nl=fmt == "text")
     if base.errors:
         click.echo(

@@ -53,26 +53,38 @@ class Comparison:
 
 def _pooled_rates(
     base: EvidenceBase, analyses: tuple[Analysis, ...]
-) -> dict[str, tuple[float, float, float, int]]:
-    """Each analysis's pooled result (overall and per subgroup): estimate, CI, k."""
+) -> dict[str, tuple[float, float, float, int, str]]:
+    """Each analysis's pooled result (overall and per subgroup): estimate, CI, k, and the
+    effect it is on (``proportion`` or the effect measure)."""
     if base.errors:
         return {}
     rates = {}
     for analysis in analyses:
         report = analysis.run(base)
+        effect = analysis.effect
         if report.overall is not None:
             fit = report.overall
-            rates[analysis.name] = (fit.estimate, fit.ci_low, fit.ci_high, fit.k)
+            rates[analysis.name] = (fit.estimate, fit.ci_low, fit.ci_high, fit.k, effect)
         for group, fit in (report.group_fits or {}).items():
-            rates[f"{analysis.name} · {group}"] = (fit.estimate, fit.ci_low, fit.ci_high, fit.k)
+            rates[f"{analysis.name} · {group}"] = (
+                fit.estimate,
+                fit.ci_low,
+                fit.ci_high,
+                fit.k,
+                effect,
+            )
     return rates
 
 
-def _rate_text(rate: tuple[float, float, float, int] | None) -> str:
+def _rate_text(rate: tuple[float, float, float, int, str] | None) -> str:
+    from evidence.render import format_effect
+
     if rate is None:
         return "(none)"
-    est, low, high, k = rate
-    return f"{100 * est:.1f}% [{100 * low:.1f}% to {100 * high:.1f}%], k = {k}"
+    est, low, high, k, effect = rate
+    if effect == "proportion":
+        return f"{100 * est:.1f}% [{100 * low:.1f}% to {100 * high:.1f}%], k = {k}"
+    return f"{effect} {format_effect(est)} [{format_effect(low)} to {format_effect(high)}], k = {k}"
 
 
 def pooled_movement(old: EvidenceBase, new: EvidenceBase) -> tuple[dict[str, object], ...]:
@@ -95,10 +107,10 @@ def pooled_movement(old: EvidenceBase, new: EvidenceBase) -> tuple[dict[str, obj
                 "group": group,
                 "old": None
                 if a is None
-                else {"estimate": a[0], "ci_low": a[1], "ci_high": a[2], "k": a[3]},
+                else {"estimate": a[0], "ci_low": a[1], "ci_high": a[2], "k": a[3], "effect": a[4]},
                 "new": None
                 if b is None
-                else {"estimate": b[0], "ci_low": b[1], "ci_high": b[2], "k": b[3]},
+                else {"estimate": b[0], "ci_low": b[1], "ci_high": b[2], "k": b[3], "effect": b[4]},
                 "old_text": _rate_text(a),
                 "new_text": _rate_text(b),
             }

@@ -630,7 +630,7 @@ def effect_sizes(
 
     Examples
     --------
-    Rodriguez 2013, ketamine 4/8 versus placebo 0/7 responders (metafor: yi = 2.0794,
+    A trial with 4/8 versus 0/7 responders (metafor: yi = 2.0794,
     vi = 1.9861; 1/2 added to every cell because of the zero):
 
     >>> out = effect_sizes("RR", ai=[4], n1i=[8], ci=[0], n2i=[7])
@@ -767,7 +767,7 @@ def effect_from_ci(
 
     Examples
     --------
-    Whittaker 2021, social anxiety disorder: OR 28.94 (95% CI 3.45 to 242.57):
+    A review's pooled OR 28.94 (95% CI 3.45 to 242.57):
 
     >>> out = effect_from_ci([28.94], [3.45], [242.57], measure="OR")
     >>> out[["yi", "sei", "pvalue"]].round(6).to_dict("records")

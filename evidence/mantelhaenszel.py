@@ -520,7 +520,7 @@ def pool_peto(
 
     Examples
     --------
-    Rodriguez 2013, ketamine 4/8 vs placebo 0/7 (metafor: OR 10.874, 95% CI 1.186 to 99.73):
+    A trial with 4/8 vs 0/7 responders (metafor: OR 10.874, 95% CI 1.186 to 99.73):
 
     >>> res = pool_peto([4], [4], [0], [7])
     >>> round(res.estimate, 3), round(res.ci_low, 3), round(res.ci_high, 2)

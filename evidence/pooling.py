@@ -94,6 +94,12 @@ class PoolReport:
         Under ``aggregate``: the estimate for correlations 0, 0.5 and 0.8.
     warnings : tuple of str
         What a reader should know (mixed definitions, rows pooled as independent, ...).
+    beside : pandas.DataFrame or None
+        Comparisons: reviews' pooled results on the same effect measure, shown beside the
+        primary studies and never pooled with them (their trials would count twice).
+    flipped : bool
+        Comparisons on scales of both directions: the signs of the higher-is-better ones were
+        reversed so that every effect points the same way (lower favours the intervention).
     """
 
     analysis: Analysis
@@ -107,6 +113,13 @@ class PoolReport:
     subgroup_note: str = ""
     sensitivity: pd.DataFrame | None = None
     warnings: tuple[str, ...] = ()
+    beside: pd.DataFrame | None = None
+    flipped: bool = False
+
+    @property
+    def comparative(self) -> bool:
+        """Whether the analysis pools comparisons (an effect measure) rather than proportions."""
+        return self.analysis.effect != "proportion"
 
     @property
     def by(self) -> str | None:
@@ -271,14 +284,27 @@ def _preference(rows: pd.DataFrame, analysis: Analysis) -> pd.DataFrame:
         populations.get(p, len(populations)) if isinstance(p, str) else len(populations) + 1
         for p in population
     ]
+    source = (
+        [0 if s == "arms" else 1 for s in rows["source"]]
+        if "source" in rows.columns
+        else [0] * len(rows)
+    )
     return pd.DataFrame(
-        {"scale": scale_rank, "time": distance, "population": pop_rank, "order": range(len(rows))},
+        {
+            "source": source,
+            "scale": scale_rank,
+            "time": distance,
+            "population": pop_rank,
+            "order": range(len(rows)),
+        },
         index=rows.index,
     )
 
 
 def _why_kept(kept: pd.Series, other: pd.Series, analysis: Analysis) -> str:
     """Why the kept row won over ``other`` (the first difference in the preference order)."""
+    if kept["_source"] != other["_source"]:
+        return "a comparison computed from the arms' data is preferred to a reported result"
     if kept["_scale"] != other["_scale"]:
         return f"scale {_shown(kept['measure'])} is preferred to {_shown(other['measure'])}"
     if kept["_time"] != other["_time"]:
@@ -288,7 +314,7 @@ def _why_kept(kept: pd.Series, other: pd.Series, analysis: Analysis) -> str:
         )
     if kept["_population"] != other["_population"]:
         return f"population {_shown(kept['analysis'])} is preferred to {_shown(other['analysis'])}"
-    return "an earlier row of the same study arm is kept (file order)"
+    return "an earlier row is kept (file order)"
 
 
 def _shown(value: Any) -> str:
@@ -303,8 +329,10 @@ def apply_dependence(
     Returns the rows to fit (all candidates, or one per study arm under ``one-per-study``),
     the decisions (one row per candidate: :data:`_DECISION_COLUMNS`) and warnings. A study
     arm is a (citation key, arm) pair: different arms are different participants, so they
-    are never combined.
+    are never combined. For comparisons, ``arm`` holds the comparison (``drug vs placebo``):
+    one result per comparison is kept.
     """
+    unit = "comparison" if "source" in candidates.columns else "study arm"
     decisions = candidates[["key", "row", "arm", "domain", "measure", "time"]].copy()
     decisions["action"] = "used"
     decisions["reason"] = ""
@@ -321,7 +349,7 @@ def apply_dependence(
     if policy == "none":
         decisions.loc[repeated, "reason"] = "pooled as independent (dependence = 'none')"
         warnings.append(
-            "some study arms contribute more than one row and are pooled as if independent "
+            f"some {unit}s contribute more than one row and are pooled as if independent "
             f"(dependence = 'none'), so their participants count more than once: {listed}"
         )
         return candidates, _decision_frame(decisions), warnings
@@ -337,6 +365,7 @@ def apply_dependence(
     # one-per-study
     ranks = _preference(candidates, analysis)
     ranked = candidates.assign(
+        _source=ranks["source"],
         _scale=ranks["scale"],
         _time=ranks["time"],
         _population=ranks["population"],
@@ -344,18 +373,20 @@ def apply_dependence(
     )
     keep_index = []
     for _, group in ranked.groupby(["key", "arm"], sort=False):
-        ordered = group.sort_values(["_scale", "_time", "_population", "_order"], kind="stable")
+        ordered = group.sort_values(
+            ["_source", "_scale", "_time", "_population", "_order"], kind="stable"
+        )
         best = ordered.iloc[0]
         keep_index.append(ordered.index[0])
         for i in ordered.index[1:]:
             decisions.at[i, "action"] = "dropped"
             decisions.at[i, "reason"] = (
-                f"one row per study arm: row {best['row']} is used ("
+                f"one row per {unit}: row {best['row']} is used ("
                 + _why_kept(best, ordered.loc[i], analysis)
                 + ")"
             )
         if len(ordered) > 1:
-            decisions.at[ordered.index[0], "reason"] = "preferred row of its study arm"
+            decisions.at[ordered.index[0], "reason"] = f"preferred row of its {unit}"
     kept = candidates.loc[sorted(keep_index)]
     return kept.reset_index(drop=True), _decision_frame(decisions), warnings
 
@@ -429,6 +460,8 @@ def run_analysis(base: EvidenceBase, analysis: Analysis) -> PoolReport:
     ValueError
         For statistical arguments the statistics refuse (naming the argument).
     """
+    if analysis.effect != "proportion":
+        return _run_comparison(base, analysis)
     selection = select_rows(base, analysis)
     rows = selection.candidates
     if analysis.by is not None and analysis.by not in rows.columns:
@@ -508,7 +541,7 @@ def leave_one_out_table(report: PoolReport) -> pd.DataFrame:
     rows, fit = report.pooled, report.overall
     if fit is None or len(rows) < 2:
         raise ValueError(f"leave-one-out needs at least 2 pooled rows; got {len(rows)}")
-    refit = _fitter(report.analysis)
+    refit = _comparison_fitter(report.analysis) if report.comparative else _fitter(report.analysis)
     labels = [
         f"{s} · {a} · {d}"
         for s, a, d in zip(
@@ -570,3 +603,474 @@ def _per_study(
     return frame.astype(
         {"rate": "Float64", "ci_low": "Float64", "ci_high": "Float64", "weight": "Float64"}
     )
+
+
+# ------------------------------------------------------------------------------ comparisons
+
+_BINARY = ("RR", "OR", "RD")
+#: Kind of data each effect measure is computed from.
+_ARM_EFFECTS = {
+    **{m: "binary" for m in ("RR", "OR", "RD")},
+    **{m: "continuous" for m in ("MD", "SMD", "SMDH", "ROM")},
+}
+
+
+def comparison_table(base: EvidenceBase) -> pd.DataFrame:
+    """The contrasts table with the study context and labels joined on, one row per
+    comparison; ``arm`` is the comparison's label and ``row`` the outcome rows it pairs."""
+    context = base.studies[["key", *STUDY_CONTEXT]].drop(columns=["design"])
+    frame = base.contrasts.merge(context, on="key", how="left", validate="many_to_one")
+    frame["study"] = frame["key"].map(_study_labels(base.studies)).astype("string")
+    frame["arm"] = frame["contrast"]
+    frame["row"] = frame["rows"]
+    frame["direction"] = pd.array(
+        [base.protocol.direction(m) if isinstance(m, str) else None for m in frame["measure"]],
+        dtype="string",
+    )
+    frame["flip"] = False
+    return frame
+
+
+def _side_mask(frame: pd.DataFrame, wanted: str, side: str) -> pd.Series:
+    if wanted == side or wanted == "all":
+        return pd.Series(True, index=frame.index)
+    return _matches(frame[side], wanted) | _matches(frame[f"{side}_agent"], wanted)
+
+
+def _pct_pair(a: Any, b: Any) -> str:
+    return " vs ".join("–" if pd.isna(x) else f"{x:g}%" for x in (a, b))
+
+
+def select_comparisons(base: EvidenceBase, analysis: Analysis) -> tuple[Selection, pd.DataFrame]:
+    """The comparisons ``analysis`` selects, the ones left out (with the reason), and the
+    reviews' results shown beside (never pooled)."""
+    frame = comparison_table(base)
+    chosen = frame[
+        _side_mask(frame, analysis.arm, "intervention")
+        & _side_mask(frame, analysis.comparator, "comparator")
+        & _matches(frame["domain"], analysis.domain)
+        & _matches(frame["measure"], analysis.scale)
+        & _matches(frame["response"], analysis.response)
+    ]
+    if analysis.timepoint is not None:
+        low, high = parse_window(analysis.timepoint)
+    effect = analysis.effect
+    kind = _ARM_EFFECTS.get(effect)
+    reasons = pd.Series("", index=chosen.index, dtype="string")
+    for i, row in chosen.iterrows():
+        if row["type"] == "reported":
+            if row["effect"] != effect:
+                reasons[i] = f"a reported {row['effect']} (the analysis pools {effect})"
+            elif row["level"] == "review":
+                reasons[i] = (
+                    "a review's pooled result: shown beside the primary studies, never pooled "
+                    "with them (its trials would count twice)"
+                )
+            elif pd.isna(row["ci_low"]) and pd.isna(row["se"]) and pd.isna(row["p"]):
+                reasons[i] = "no CI, SE or p-value to weigh it"
+        elif kind is None:
+            reasons[i] = f"{row['type']} arm data ({effect} comes from reported results only)"
+        elif row["type"] != kind:
+            reasons[i] = f"{row['type']} data (the analysis pools {effect}, from {kind} data)"
+        elif kind == "binary" and (
+            pd.isna(row["events_i"])
+            or pd.isna(row["events_c"])
+            or pd.isna(row["n_i"])
+            or pd.isna(row["n_c"])
+        ):
+            shown = _pct_pair(row["percent_i"], row["percent_c"])
+            reasons[i] = f"no responder counts (only {shown} reported)"
+        elif kind == "continuous" and (
+            pd.isna(row["mean_i"])
+            or pd.isna(row["sd_i"])
+            or pd.isna(row["mean_c"])
+            or pd.isna(row["sd_c"])
+            or pd.isna(row["n_i"])
+            or pd.isna(row["n_c"])
+        ):
+            reasons[i] = "no mean, SD and n in both arms"
+        if not reasons[i] and analysis.timepoint is not None:
+            hours = row["time_hours"]
+            if pd.isna(hours):
+                reasons[i] = "no timepoint (a timepoint window was asked for)"
+            elif not low <= hours <= high:
+                reasons[i] = "outside the timepoint window"
+    keep = reasons.eq("")
+    review = chosen["level"].eq("review") & chosen["effect"].astype("string").eq(effect).fillna(
+        False
+    )
+    beside = chosen[review.fillna(False)].reset_index(drop=True)
+    candidates = chosen[keep].reset_index(drop=True)
+    columns = ["key", "row", "arm", "measure", "reason"]
+    excluded = chosen[~keep].assign(reason=reasons[~keep])[columns]
+    with_comparison = set(frame["key"])
+    without = base.studies[~base.studies["key"].isin(with_comparison)]
+    if len(without):
+        design = without["design"].astype("string").fillna("plain reference")
+        extra = pd.DataFrame(
+            {
+                "key": without["key"],
+                "row": pd.array([pd.NA] * len(without), dtype="string"),
+                "arm": pd.array([pd.NA] * len(without), dtype="string"),
+                "measure": pd.array([pd.NA] * len(without), dtype="string"),
+                "reason": ("no comparison recorded (" + design + ")").astype("string"),
+            }
+        )
+        excluded = pd.concat([excluded.astype({"measure": "string"}), extra], ignore_index=True)
+    return Selection(candidates, excluded.reset_index(drop=True)), beside
+
+
+def _multi_arm(
+    pooled: pd.DataFrame, decisions: pd.DataFrame, analysis: Analysis
+) -> tuple[pd.DataFrame, list[str]]:
+    """A comparator shared by several kept comparisons of one study: split its participants
+    between them, or combine the intervention arms (Cochrane Handbook 23.3.4)."""
+    warnings: list[str] = []
+    arms = pooled[pooled["source"].eq("arms")]
+    shared = arms.groupby(["key", "comparator", "domain", "measure", "time"], dropna=False)
+    out = pooled.copy()
+    drop: list[int] = []
+    for _, group in shared:
+        if len(group) < 2:
+            continue
+        k = len(group)
+        names = ", ".join(group["intervention"])
+        study = group["key"].iloc[0]
+        if analysis.multi_arm == "split":
+            for i in group.index:
+                if group.at[i, "type"] == "binary":
+                    out.at[i, "events_c"] = group.at[i, "events_c"] / k
+                out.at[i, "n_c"] = group.at[i, "n_c"] / k
+            warnings.append(
+                f"{study}: the comparator {group['comparator'].iloc[0]} is shared by {k} "
+                f"comparisons ({names}); its participants are split between them (Cochrane "
+                "Handbook 23.3.4)"
+            )
+            continue
+        first = group.index[0]
+        if group.at[first, "type"] == "binary":
+            out.at[first, "events_i"] = group["events_i"].sum()
+            out.at[first, "n_i"] = group["n_i"].sum()
+        else:
+            n = group["n_i"].astype(float).to_numpy()
+            m = group["mean_i"].astype(float).to_numpy()
+            sd = group["sd_i"].astype(float).to_numpy()
+            n1, m1, s1 = n[0], m[0], sd[0]
+            for n2, m2, s2 in zip(n[1:], m[1:], sd[1:], strict=True):
+                # Cochrane Handbook Table 6.5.a: combining two groups
+                total = n1 + n2
+                mean = (n1 * m1 + n2 * m2) / total
+                var = ((n1 - 1) * s1**2 + (n2 - 1) * s2**2 + n1 * n2 / total * (m1 - m2) ** 2) / (
+                    total - 1
+                )
+                n1, m1, s1 = total, mean, math.sqrt(var)
+            out.at[first, "n_i"], out.at[first, "mean_i"], out.at[first, "sd_i"] = n1, m1, s1
+        combined = " + ".join(group["intervention"])
+        out.at[first, "intervention"] = combined
+        out.at[first, "arm"] = f"{combined} vs {group.at[first, 'comparator']}"
+        drop.extend(group.index[1:])
+        for i in group.index:
+            match = decisions["key"].eq(study) & decisions["row"].eq(group.at[i, "row"])
+            decisions.loc[match, "action"] = "combined"
+            decisions.loc[match, "reason"] = (
+                f"intervention arms {names} combined against their shared comparator "
+                "(Cochrane Handbook 23.3.4)"
+            )
+        warnings.append(
+            f"{study}: intervention arms {names} share one comparator and are combined (Cochrane "
+            "Handbook 23.3.4)"
+        )
+    return out.drop(index=drop).reset_index(drop=True), warnings
+
+
+def _effect_values(rows: pd.DataFrame, analysis: Analysis) -> pd.DataFrame:
+    """Each comparison's ``yi``, ``vi`` (analysis scale, metafor ``escalc`` defaults) and its
+    estimate and CI on the natural scale."""
+    from scipy import stats as sps
+
+    from evidence.effects import effect_from_ci, effect_sizes
+    from evidence.measures import RATIO_MEASURES
+
+    effect = analysis.effect
+    z = float(sps.norm.isf((1 - analysis.level) / 2))
+    yi = pd.Series(math.nan, index=rows.index, dtype=float)
+    vi = pd.Series(math.nan, index=rows.index, dtype=float)
+    arms = rows[rows["source"].eq("arms")]
+    if len(arms):
+        f = lambda c: arms[c].astype(float).to_numpy()  # noqa: E731
+        if _ARM_EFFECTS[effect] == "binary":
+            es = effect_sizes(
+                effect, ai=f("events_i"), n1i=f("n_i"), ci=f("events_c"), n2i=f("n_c")
+            )
+        else:
+            es = effect_sizes(
+                effect,
+                m1i=f("mean_i"),
+                sd1i=f("sd_i"),
+                n1i=f("n_i"),
+                m2i=f("mean_c"),
+                sd2i=f("sd_c"),
+                n2i=f("n_c"),
+            )
+        yi[arms.index] = es["yi"].to_numpy()
+        vi[arms.index] = es["vi"].to_numpy()
+    ratio = effect in RATIO_MEASURES
+    for i, row in rows[rows["source"].eq("reported")].iterrows():
+        estimate = float(row["estimate"])
+        if not pd.isna(row["ci_low"]):
+            level = float(row["ci_level"]) / 100 if not pd.isna(row["ci_level"]) else 0.95
+            got = effect_from_ci(
+                [estimate],
+                [float(row["ci_low"])],
+                [float(row["ci_high"])],
+                measure=effect,
+                level=level,
+                labels=[row["key"]],
+            )
+            yi[i], vi[i] = float(got["yi"].iloc[0]), float(got["vi"].iloc[0])
+        else:
+            y = math.log(estimate) if ratio else estimate
+            if not pd.isna(row["se"]):
+                se = float(row["se"])
+            else:  # from the p-value (Altman & Bland 2011): z = Phi^-1(1 - p/2), se = |y| / z
+                se = abs(y) / float(sps.norm.isf(float(row["p"]) / 2))
+            yi[i], vi[i] = y, se**2
+    if "flip" in rows.columns:
+        yi[rows["flip"].to_numpy(dtype=bool)] *= -1
+    back = (lambda t: math.exp(t)) if ratio else (lambda t: t)
+    half = z * vi.pow(0.5)
+    return pd.DataFrame(
+        {
+            "yi": yi,
+            "vi": vi,
+            "estimate": [back(y) for y in yi],
+            "ci_low": [back(y) for y in yi - half],
+            "ci_high": [back(y) for y in yi + half],
+        },
+        index=rows.index,
+    )
+
+
+def _comparison_labels(rows: pd.DataFrame) -> list[str]:
+    return [f"{s} · {a}" for s, a in zip(rows["study"], rows["arm"], strict=True)]
+
+
+def _participants(rows: pd.DataFrame) -> int | None:
+    n = rows["n_i"].astype("Float64").fillna(0) + rows["n_c"].astype("Float64").fillna(0)
+    total = float(n.sum())
+    return round(total) if total > 0 else None
+
+
+def _comparison_fitter(analysis: Analysis) -> Callable[[pd.DataFrame], PooledResult]:
+    """The function that pools a set of comparisons the way ``analysis`` says."""
+    from evidence.mantelhaenszel import pool_mantel_haenszel, pool_peto
+    from evidence.stats import pool_effects
+
+    def fit(rows: pd.DataFrame) -> PooledResult:
+        labels = _comparison_labels(rows)
+        if analysis.model == "inverse-variance":
+            values = _effect_values(rows, analysis)
+            return pool_effects(
+                values["yi"].to_numpy(),
+                values["vi"].to_numpy(),
+                measure=analysis.effect,
+                method=analysis.method,
+                test=analysis.test,
+                level=analysis.level,
+                labels=labels,
+                n_total=_participants(rows),
+            )
+        cells = {
+            "ai": rows["events_i"].astype(float).to_numpy(),
+            "bi": (rows["n_i"].astype(float) - rows["events_i"].astype(float)).to_numpy(),
+            "ci": rows["events_c"].astype(float).to_numpy(),
+            "di": (rows["n_c"].astype(float) - rows["events_c"].astype(float)).to_numpy(),
+        }
+        if analysis.model == "peto":
+            return pool_peto(**cells, level=analysis.level, labels=labels)
+        return pool_mantel_haenszel(
+            **cells, measure=analysis.effect, level=analysis.level, labels=labels
+        )
+
+    return fit
+
+
+def _between_groups(fits: dict[str, PooledResult]) -> tuple[float, int, float] | None:
+    """Cochran's Q of the group estimates (the RevMan test for subgroup differences)."""
+    from scipy import stats as sps
+
+    est = [f.estimate_t for f in fits.values()]
+    se = [f.se for f in fits.values()]
+    if any(not (x > 0 and math.isfinite(x)) for x in se) or any(not math.isfinite(e) for e in est):
+        return None
+    w = [1 / x**2 for x in se]
+    mean = sum(wi * e for wi, e in zip(w, est, strict=True)) / sum(w)
+    q = sum(wi * (e - mean) ** 2 for wi, e in zip(w, est, strict=True))
+    df = len(fits) - 1
+    return q, df, float(sps.chi2.sf(q, df))
+
+
+def _comparison_subgroups(
+    rows: pd.DataFrame, analysis: Analysis, fit: Callable[[pd.DataFrame], PooledResult]
+) -> tuple[dict[str, PooledResult], SubgroupResult | None, str]:
+    from evidence.stats import subgroup_effects
+
+    by = analysis.by
+    assert by is not None
+    groups = rows[by].astype("string").fillna("(missing)").tolist()
+    fits: dict[str, PooledResult] = {}
+    notes = []
+    for group in dict.fromkeys(groups):
+        part = rows[[g == group for g in groups]]
+        try:
+            fits[group] = fit(part)
+        except ValueError as exc:
+            notes.append(f"{group}: {exc}")
+    if len(fits) < 2:
+        return fits, None, f"no test for subgroup differences: only one {by} group"
+    if analysis.model != "inverse-variance":
+        between = _between_groups(fits)
+        if between is None:
+            return fits, None, "no test for subgroup differences: a group has no standard error"
+        q, df, p = between
+        return (
+            fits,
+            None,
+            f"test for subgroup differences (Q of the group estimates): Q = {q:.4g} "
+            f"(df = {df}, p = {p:.3g})",
+        )
+    values = _effect_values(rows, analysis)
+    try:
+        sub = subgroup_effects(
+            values["yi"].to_numpy(),
+            values["vi"].to_numpy(),
+            groups,
+            measure=analysis.effect,
+            method=analysis.method,
+            test=analysis.test,
+            level=analysis.level,
+            labels=_comparison_labels(rows),
+        )
+    except ValueError as exc:
+        return fits, None, f"no test for subgroup differences: {exc}"
+    return fits, sub, "; ".join(notes)
+
+
+def _comparison_per_study(
+    rows: pd.DataFrame, overall: PooledResult | None, analysis: Analysis
+) -> pd.DataFrame:
+    columns = ["key", "study", "arm", "domain", "measure", "time", "source"]
+    frame = rows[columns].rename(columns={"arm": "comparison"}).copy()
+    frame["data"] = [_data_text(row) for _, row in rows.iterrows()]
+    if len(rows):
+        values = _effect_values(rows, analysis)
+        for name in ("estimate", "ci_low", "ci_high", "yi", "vi"):
+            frame[name] = values[name].to_numpy()
+    else:
+        for name in ("estimate", "ci_low", "ci_high", "yi", "vi"):
+            frame[name] = pd.Series(dtype="Float64")
+    frame["weight"] = list(overall.weights) if overall is not None else [None] * len(frame)
+    return frame.astype(
+        {c: "Float64" for c in ("estimate", "ci_low", "ci_high", "yi", "vi", "weight")}
+    )
+
+
+def _number(x: Any) -> str:
+    value = float(x)
+    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+
+
+def _data_text(row: pd.Series) -> str:
+    """The arms' data as a reader checks them: ``4/8 vs 0/7``, ``12.1 (3.2), n=20 vs …``."""
+    if row["source"] == "reported":
+        interval = (
+            f" [{row['ci_low']:g}, {row['ci_high']:g}]"
+            if not pd.isna(row["ci_low"])
+            else (f", SE {row['se']:g}" if not pd.isna(row["se"]) else f", p = {row['p']:g}")
+        )
+        return f"reported {row['effect']} {row['estimate']:g}{interval}"
+    if row["type"] == "binary":
+        return (
+            f"{_number(row['events_i'])}/{_number(row['n_i'])} vs "
+            f"{_number(row['events_c'])}/{_number(row['n_c'])}"
+        )
+    return (
+        f"{row['mean_i']:.3g} ({row['sd_i']:.3g}), n={_number(row['n_i'])} vs "
+        f"{row['mean_c']:.3g} ({row['sd_c']:.3g}), n={_number(row['n_c'])}"
+    )
+
+
+def _run_comparison(base: EvidenceBase, analysis: Analysis) -> PoolReport:
+    selection, beside = select_comparisons(base, analysis)
+    rows = selection.candidates
+    if analysis.by is not None and analysis.by not in rows.columns:
+        allowed = ", ".join(c for c in rows.columns if c not in ("row", "line"))
+        raise AnalysisError(analysis.name, "by", f"unknown column {analysis.by!r}", allowed)
+    pooled, decisions, warnings = apply_dependence(rows, analysis)
+    pooled, arm_warnings = _multi_arm(pooled, decisions, analysis)
+    warnings = [*mix_warnings_comparisons(pooled), *warnings, *arm_warnings]
+    directions = set(pooled["direction"].dropna()) if len(pooled) else set()
+    flipped = analysis.effect not in _BINARY and directions == {
+        "higher-is-worse",
+        "higher-is-better",
+    }
+    if flipped:
+        better = pooled["direction"].eq("higher-is-better").fillna(False)
+        pooled = pooled.assign(flip=better.to_numpy())
+        warnings.append(
+            "the signs of results on higher-is-better scales were reversed so that every "
+            "result points the same way, lower favouring the intervention (Cochrane Handbook "
+            "6.5.1.2): " + ", ".join(dict.fromkeys(pooled.loc[better, "key"]))
+        )
+    crossover = pooled[pooled["crossover"].fillna(False)]
+    if len(crossover):
+        listed = ", ".join(
+            f"{k}" + (" (first-period data)" if a == "first-phase" else "")
+            for k, a in zip(crossover["key"], crossover["analysis"], strict=True)
+        )
+        warnings.append(
+            "crossover trials analysed as parallel groups, without paired data (Cochrane "
+            f"Handbook 23.2.6): {listed}"
+        )
+    fit = _comparison_fitter(analysis)
+    overall = fit(pooled) if len(pooled) else None
+    group_fits = subgroups = None
+    note = ""
+    if overall is not None and analysis.by is not None:
+        group_fits, subgroups, note = _comparison_subgroups(pooled, analysis, fit)
+    return PoolReport(
+        analysis,
+        selection,
+        decisions,
+        pooled,
+        _comparison_per_study(pooled, overall, analysis),
+        overall,
+        group_fits,
+        subgroups,
+        note,
+        None,
+        tuple(warnings),
+        beside,
+        flipped,
+    )
+
+
+def mix_warnings_comparisons(rows: pd.DataFrame) -> list[str]:
+    """Warnings naming the studies when pooled comparisons differ in comparator agent,
+    response definition, rating scale, outcome domain or source (arms or reported)."""
+    out = []
+    for column, label in (
+        ("comparator_agent", "comparators"),
+        ("response", "response definitions"),
+        ("measure", "rating scales"),
+        ("domain", "outcome domains"),
+    ):
+        values = rows[column].astype("string").fillna(NOT_STATED)
+        if values.nunique() > 1:
+            groups = {
+                value: ", ".join(dict.fromkeys(rows.loc[values == value, "key"]))
+                for value in dict.fromkeys(values)
+            }
+            listed = "; ".join(f"{v!r}: {keys}" for v, keys in groups.items())
+            out.append(f"pooling comparisons with different {label}: {listed}")
+    return out

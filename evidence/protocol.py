@@ -481,13 +481,15 @@ def _check_analysis(r: _Reader, protocol: Protocol, analysis: Analysis, path: tu
     for population in analysis.prefer_populations:
         check("prefer_populations", population, outcome["analysis"])
     agents = protocol.agents
-    by_role = analysis.arm in ("intervention", "comparator", "all")
-    if not by_role and agents is not None and arm_agent(analysis.arm, agents) is None:
-        raise r.fail(
-            (*path, "arm"),
-            f"{analysis.arm!r} is neither a role nor an arm of a declared agent",
-            "intervention, comparator, all, " + ", ".join(agents),
-        )
+    for setting in ("arm", "comparator"):
+        value = getattr(analysis, setting)
+        by_role = value in ("intervention", "comparator", "all")
+        if not by_role and agents is not None and arm_agent(value, agents) is None:
+            raise r.fail(
+                (*path, setting),
+                f"{value!r} is neither a role nor an arm of a declared agent",
+                "intervention, comparator, all, " + ", ".join(agents),
+            )
 
 
 # ------------------------------------------------------------------------- display

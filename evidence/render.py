@@ -95,8 +95,9 @@ def _pct(value: float | None) -> str:
 
 def describe_dependence(analysis) -> str:
     """The dependence policy of an analysis, in words."""
+    unit = "study arm" if analysis.effect == "proportion" else "comparison"
     policy = {
-        "one-per-study": "one row per study arm",
+        "one-per-study": f"one row per {unit}",
         "aggregate": f"a study arm's rows combined (rho = {analysis.rho:g})",
         "multilevel": "rows within studies (multilevel model"
         + (f", {analysis.robust} robust inference)" if analysis.robust else ")"),
@@ -120,6 +121,12 @@ def describe_selection(analysis) -> str:
     parts = [f"{arm} arms" if arm in ("intervention", "comparator") else f"arm {arm}"]
     if arm == "all":
         parts = ["all arms"]
+    if analysis.effect != "proportion":
+        side = analysis.comparator
+        versus = f"{side} arms" if side == "comparator" else f"arm {side}"
+        parts = [f"{parts[0]} versus {versus} ({analysis.effect}, {analysis.model})"]
+        if analysis.multi_arm == "combine":
+            parts.append("intervention arms sharing a comparator combined")
     for label, value in (
         ("domain", analysis.domain),
         ("scale", analysis.scale),
@@ -134,68 +141,100 @@ def describe_selection(analysis) -> str:
     return "; ".join(parts)
 
 
+def format_effect(value: float | None) -> str:
+    """An effect (a ratio or a difference) as shown: two decimals, one above 100."""
+    if value is None or value != value:
+        return "–"
+    return f"{value:.2f}" if abs(value) < 100 else f"{value:.1f}"
+
+
+def formatter(analysis):
+    """How an analysis's estimates are shown: percentages for proportions, else effects."""
+    return _pct if analysis.effect == "proportion" else format_effect
+
+
+def _where(key: object, row: object) -> str:
+    if row is pd.NA or row is None or (isinstance(row, float) and row != row):
+        return str(key)
+    if isinstance(row, str) and row[:1].isalpha():
+        return f"{key} {row}"
+    return f"{key} row {row}"
+
+
+def _per_study_text(report) -> list[str]:
+    ps = report.per_study
+    analysis = report.analysis
+    fmt = formatter(analysis)
+    level = analysis.level
+    if report.comparative:
+        out = [f"Per-study effects ({analysis.effect}, {level:.0%} CI)"]
+        columns = {
+            "study": ps["study"],
+            "comparison": ps["comparison"],
+            "measure": ps["measure"].astype("string").fillna(""),
+            "time": ps["time"].fillna(""),
+            "data": ps["data"],
+            analysis.effect: [fmt(v) for v in ps["estimate"]],
+        }
+    else:
+        ci_name = report.ci_method.replace("-", " ").title()
+        out = [f"Per-study response rates ({ci_name} {level:.0%} CI)"]
+        columns = {
+            "study": ps["study"],
+            "arm": ps["arm"],
+            "domain": ps["domain"].astype("string").fillna(""),
+            "measure": ps["measure"].astype("string").fillna(""),
+            "time": ps["time"].fillna(""),
+            "responders/n": [f"{r}/{n}" for r, n in zip(ps["responders"], ps["n"], strict=True)],
+            "rate": [fmt(v) for v in ps["rate"]],
+        }
+    if not len(ps):
+        return [*out, "(no rows to pool)"]
+    columns["CI"] = [
+        f"{fmt(a)} to {fmt(b)}" for a, b in zip(ps["ci_low"], ps["ci_high"], strict=True)
+    ]
+    columns["weight"] = [f"{w:.1f}%" for w in ps["weight"]]
+    return [*out, pd.DataFrame(columns).to_string(index=False)]
+
+
 def render_pool(report) -> str:
     """Human-readable text of an :class:`evidence.pooling.PoolReport`."""
-    out = []
     analysis = report.analysis
-    out.append(f"Analysis {analysis.name!r}: {analysis.label}")
-    out.append(f"  {describe_selection(analysis)}")
-    out.append("")
-    ps = report.per_study
+    fmt = formatter(analysis)
     level = analysis.level
-    ci_name = report.ci_method.replace("-", " ").title()
-    out.append(f"Per-study response rates ({ci_name} {level:.0%} CI)")
-    if len(ps):
-        shown = pd.DataFrame(
-            {
-                "study": ps["study"],
-                "arm": ps["arm"],
-                "domain": ps["domain"].astype("string").fillna(""),
-                "measure": ps["measure"].astype("string").fillna(""),
-                "time": ps["time"].fillna(""),
-                "responders/n": [
-                    f"{r}/{n}" for r, n in zip(ps["responders"], ps["n"], strict=True)
-                ],
-                "rate": [_pct(v) for v in ps["rate"]],
-                "CI": [
-                    f"{_pct(a)} to {_pct(b)}"
-                    for a, b in zip(ps["ci_low"], ps["ci_high"], strict=True)
-                ],
-                "weight": [f"{w:.1f}%" for w in ps["weight"]],
-            }
-        )
-        out.append(shown.to_string(index=False))
-    else:
-        out.append("(no rows to pool)")
+    out = [f"Analysis {analysis.name!r}: {analysis.label}", f"  {describe_selection(analysis)}"]
+    out += ["", *_per_study_text(report)]
     res = report.overall
     if res is not None:
-        out.append("")
-        out.append(
-            f"Pooled ({res.measure}, {res.method}, {res.test}): {_pct(res.estimate)} "
-            f"[{_pct(res.ci_low)} to {_pct(res.ci_high)}]"
+        how = (
+            f"{analysis.effect}, {analysis.model}, {res.method}, {res.test}"
+            if report.comparative
+            else f"{res.measure}, {res.method}, {res.test}"
         )
+        out.append("")
+        out.append(f"Pooled ({how}): {fmt(res.estimate)} [{fmt(res.ci_low)} to {fmt(res.ci_high)}]")
         if res.pi_low is not None:
             out.append(
-                f"  {level:.0%} prediction interval: {_pct(res.pi_low)} to {_pct(res.pi_high)}"
+                f"  {level:.0%} prediction interval: {fmt(res.pi_low)} to {fmt(res.pi_high)}"
             )
-        out.append(f"  k = {res.k}, N = {res.n_total}")
+        out.append(f"  k = {res.k}, N = {res.n_total if res.n_total is not None else 'not known'}")
         out.append(
             f"  tau² = {res.tau2:.4g}, tau = {res.tau:.4g}, I² = {res.i2:.1f}%, H² = {res.h2:.3g}"
         )
-        out.append(f"  Q = {res.q:.4g} (df = {res.q_df}, p = {res.q_pvalue:.3g})")
+        df = "–" if res.q_df is None else res.q_df
+        out.append(f"  Q = {res.q:.4g} (df = {df}, p = {res.q_pvalue:.3g})")
     if report.group_fits:
         out.append("")
         out.append(f"Subgroups by {report.by}")
+        fits = report.group_fits.values()
         table = pd.DataFrame(
             {
                 report.by: list(report.group_fits),
-                "k": [f.k for f in report.group_fits.values()],
-                "N": [f.n_total for f in report.group_fits.values()],
-                "rate": [_pct(f.estimate) for f in report.group_fits.values()],
-                "CI": [
-                    f"{_pct(f.ci_low)} to {_pct(f.ci_high)}" for f in report.group_fits.values()
-                ],
-                "I²": [f"{f.i2:.1f}%" for f in report.group_fits.values()],
+                "k": [f.k for f in fits],
+                "N": [f.n_total for f in fits],
+                "estimate" if report.comparative else "rate": [fmt(f.estimate) for f in fits],
+                "CI": [f"{fmt(f.ci_low)} to {fmt(f.ci_high)}" for f in fits],
+                "I²": [f"{f.i2:.1f}%" for f in fits],
             }
         )
         out.append(table.to_string(index=False))
@@ -213,23 +252,33 @@ def render_pool(report) -> str:
         out.append("")
         out.append("Rows dropped or combined (dependence policy)")
         for row in moved.itertuples(index=False):
-            out.append(f"  {row.key} row {row.row} ({row.arm}): {row.action}: {row.reason}")
+            out.append(f"  {_where(row.key, row.row)} ({row.arm}): {row.action}: {row.reason}")
     if report.sensitivity is not None:
         out.append("")
         out.append("Sensitivity to the assumed correlation (aggregate)")
         for row in report.sensitivity.itertuples(index=False):
             out.append(
-                f"  rho = {row.rho:g}: {_pct(row.estimate)} "
-                f"[{_pct(row.ci_low)} to {_pct(row.ci_high)}]"
+                f"  rho = {row.rho:g}: {fmt(row.estimate)} "
+                f"[{fmt(row.ci_low)} to {fmt(row.ci_high)}]"
+            )
+    if report.beside is not None and len(report.beside):
+        out.append("")
+        out.append("Reviews' pooled results (shown beside, never pooled with the studies)")
+        for row in report.beside.itertuples(index=False):
+            what = ", ".join(
+                str(x)
+                for x in (row.condition, row.domain, row.measure, row.time)
+                if x is not None and x is not pd.NA
+            )
+            out.append(
+                f"  {row.key} ({what}): {row.effect} {fmt(row.estimate)} "
+                f"[{fmt(row.ci_low)} to {fmt(row.ci_high)}]"
             )
     if len(report.selection.excluded):
         out.append("")
         out.append("Not pooled")
         for row in report.selection.excluded.itertuples(index=False):
-            where = (
-                row.key if row.row is pd.NA or row.row != row.row else f"{row.key} row {row.row}"
-            )
-            out.append(f"  {where}: {row.reason}")
+            out.append(f"  {_where(row.key, row.row)}: {row.reason}")
     return "\n".join(out)
 
 
@@ -263,6 +312,7 @@ def pool_to_dict(report) -> dict[str, object]:
         "rows": _records(report.decisions),
         "excluded": _records(report.selection.excluded),
         "sensitivity": None if report.sensitivity is None else _records(report.sensitivity),
+        "beside": None if report.beside is None else _records(report.beside),
         "warnings": list(report.warnings),
     }
 

@@ -396,13 +396,21 @@ def _rule_effect_interval(rec, row, pairs, arms, out) -> None:
     """A reported effect has a CI or an SE; its CI contains it; ratios are positive."""
     v = row.values
     estimate, ci, effect = v.get("estimate"), v.get("ci"), v.get("effect")
-    if "ci" not in pairs and "se" not in pairs:
+    if "ci" not in pairs and "se" not in pairs and "p" not in pairs:
         out.add(
             row.line,
             rec.key,
             "effects.ci",
-            "a reported effect needs its ci or se (to weigh it in a meta-analysis)",
-            "ci, se",
+            "a reported effect needs its ci, se or p (to weigh it in a meta-analysis)",
+            "ci, se, p",
+        )
+    p = v.get("p")
+    if "ci" not in pairs and "se" not in pairs and p is not None and not 0 < p < 1:
+        out.add(
+            row.line,
+            rec.key,
+            "effects.p",
+            f"p={p:g} cannot give a standard error (only a p strictly between 0 and 1 can)",
         )
     if effect in RATIO_MEASURES:
         for label, value in (("estimate", estimate), ("ci", ci[0] if ci else None)):

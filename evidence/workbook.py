@@ -62,6 +62,7 @@ SHEETS: tuple[str, ...] = (
     "Summary",
     "Studies",
     "Outcomes",
+    "Contrasts",
     "Pooled",
     "References",
     "Data dictionary",
@@ -371,13 +372,14 @@ def _headline(report: PoolReport) -> pd.DataFrame:
     fits: list[tuple[str, PooledResult]] = list((report.group_fits or {}).items())
     if report.overall is not None:
         fits.append(("overall", report.overall))
+    centre = report.analysis.effect if report.comparative else "rate"
     for name, res in fits:
         rows.append(
             {
                 "group": name,
                 "k": res.k,
                 "N": res.n_total,
-                "rate": res.estimate,
+                centre: res.estimate,
                 "CI low": res.ci_low,
                 "CI high": res.ci_high,
                 "PI low": res.pi_low,
@@ -385,12 +387,22 @@ def _headline(report: PoolReport) -> pd.DataFrame:
                 "I²": _fraction(res.i2),
             }
         )
-    columns = ["group", "k", "N", "rate", "CI low", "CI high", "PI low", "PI high", "I²"]
+    columns = ["group", "k", "N", centre, "CI low", "CI high", "PI low", "PI high", "I²"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.rename(columns={"group": report.by}) if report.by else frame
 
 
 _HEADLINE_FORMATS = {c: _PCT for c in ("rate", "CI low", "CI high", "PI low", "PI high", "I²")}
+_EFFECT = "0.00"
+
+
+def _headline_formats(report: PoolReport) -> dict[str, str]:
+    """Percentages for proportions; effects (ratios, differences) as numbers."""
+    if not report.comparative:
+        return _HEADLINE_FORMATS
+    centre = report.analysis.effect
+    formats = {c: _EFFECT for c in (centre, "CI low", "CI high", "PI low", "PI high")}
+    return {**formats, "I²": _PCT}
 
 
 def _method_note(report: PoolReport) -> str:
@@ -462,8 +474,9 @@ def _write_summary(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport])
         sheet.note(_method_note(report))
         if report.overall is not None:
             frame = _headline(report)
-            top, last = sheet.table(frame, formats=_HEADLINE_FORMATS)
-            _rate_colours(sheet.ws, 4, top + 1, last)
+            top, last = sheet.table(frame, formats=_headline_formats(report))
+            if not report.comparative:
+                _rate_colours(sheet.ws, 4, top + 1, last)
             sheet.skip()
         else:
             sheet.note("No outcome rows could be pooled (see the rows not pooled below).")
@@ -618,21 +631,43 @@ def _pooled_row(group: str, res: PooledResult) -> dict[str, Any]:
     return {c: row.get(c) for c in _POOLED_COLUMNS}
 
 
-def _write_pooled(sheet: _Sheet, reports: list[PoolReport]) -> None:
-    """Tidy tables over every analysis (an ``analysis`` column first, so each filters): every
-    statistic of the overall and group fits, the subgroup tests, the rows pooled with their
-    weights, and what the dependence policy did with each candidate row."""
-    fits = [
-        {"analysis": r.analysis.name, **_pooled_row(group, res)}
+_EFFECT_FORMATS = {
+    **{c: _EFFECT for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")},
+    **{c: _NUM for c in ("estimate_t", "se", "yi", "vi", "ci_low_t", "ci_high_t")},
+    "i2": _PCT,
+    "weight": _PCT,
+    **{c: _NUM for c in ("tau2", "tau", "h2", "q", "stat", "statistic")},
+    **{c: _P for c in ("q_pvalue", "pvalue")},
+    "level": _LEVEL,
+}
+
+
+def _fits(reports: list[PoolReport]) -> pd.DataFrame:
+    rows = [
+        {"analysis": r.analysis.name, "effect": r.analysis.effect, **_pooled_row(group, res)}
         for r in reports
         for group, res in ([("overall", r.overall)] if r.overall is not None else [])
         + list((r.group_fits or {}).items())
     ]
-    frame = pd.DataFrame(fits, columns=["analysis", *_POOLED_COLUMNS])
+    return pd.DataFrame(rows, columns=["analysis", "effect", *_POOLED_COLUMNS])
+
+
+def _write_pooled(sheet: _Sheet, reports: list[PoolReport]) -> None:
+    """Tidy tables over every analysis (an ``analysis`` column first, so each filters): every
+    statistic of the overall and group fits (proportions in percent, then comparisons on
+    their effect's scale), the subgroup tests, the rows pooled with their weights, and what
+    the dependence policy did with each candidate row."""
+    proportions = [r for r in reports if not r.comparative]
+    comparisons = [r for r in reports if r.comparative]
+    frame = _fits(proportions).drop(columns=["effect"])
     top, last = sheet.table(frame, formats=_POOLED_FORMATS)
     _rate_colours(sheet.ws, frame.columns.get_loc("estimate") + 1, top + 1, last)
     filter_ref = _ref(frame, top, last)
     sheet.skip()
+    if comparisons:
+        sheet.title("Comparisons: intervention versus comparator (estimates on the effect's scale)")
+        sheet.table(_fits(comparisons).drop(columns=["measure"]), formats=_EFFECT_FORMATS)
+        sheet.skip()
 
     sheet.title("Tests for subgroup differences")
     tests = [
@@ -651,28 +686,85 @@ def _write_pooled(sheet: _Sheet, reports: list[PoolReport]) -> None:
             sheet.note(f"{r.analysis.name}: by {r.by}: {r.subgroup_note}")
     sheet.skip()
 
-    sheet.title("Rows pooled (per-row CI of each analysis; weight in its overall fit)")
-    pooled = [
-        r.per_study.assign(
-            analysis=r.analysis.name, weight=[_fraction(w) for w in r.per_study["weight"]]
-        )
-        for r in reports
-        if len(r.per_study)
-    ]
-    if pooled:
+    for title, group, formats in (
+        (
+            "Rows pooled (per-row CI of each analysis; weight in its overall fit)",
+            proportions,
+            _POOLED_FORMATS,
+        ),
+        (
+            "Comparisons pooled (escalc effect and CI; weight in its overall fit)",
+            comparisons,
+            _EFFECT_FORMATS,
+        ),
+    ):
+        pooled = [
+            r.per_study.assign(
+                analysis=r.analysis.name, weight=[_fraction(w) for w in r.per_study["weight"]]
+            )
+            for r in group
+            if len(r.per_study)
+        ]
+        if not pooled:
+            continue
+        sheet.title(title)
         table = pd.concat(pooled, ignore_index=True)
         table = table[["analysis", *[c for c in table.columns if c != "analysis"]]]
-        top, last = sheet.table(table, formats=_POOLED_FORMATS)
-        _rate_colours(sheet.ws, table.columns.get_loc("rate") + 1, top + 1, last)
-    sheet.skip()
+        top, last = sheet.table(table, formats=formats)
+        if "rate" in table.columns:
+            _rate_colours(sheet.ws, table.columns.get_loc("rate") + 1, top + 1, last)
+        sheet.skip()
+
+    beside = [
+        r.beside.assign(analysis=r.analysis.name)
+        for r in comparisons
+        if r.beside is not None and len(r.beside)
+    ]
+    if beside:
+        sheet.title("Reviews' pooled results shown beside the comparisons (never pooled with them)")
+        table = pd.concat(beside, ignore_index=True)[
+            [
+                "analysis",
+                "key",
+                "effect",
+                "estimate",
+                "ci_low",
+                "ci_high",
+                "condition",
+                "domain",
+                "measure",
+                "time",
+                "p",
+            ]
+        ]
+        sheet.table(table, formats=_EFFECT_FORMATS)
+        sheet.skip()
 
     sheet.title("Candidate rows and what the dependence policy did with each")
     decisions = [r.decisions.assign(analysis=r.analysis.name) for r in reports]
     table = pd.concat(decisions, ignore_index=True) if decisions else pd.DataFrame()
     if len(table):
         table = table[["analysis", *[c for c in table.columns if c != "analysis"]]]
-        sheet.table(table)
+        sheet.table(table.astype({"row": "string"}))
     sheet.finish(freeze="C2", filter_ref=filter_ref)
+
+
+def _write_contrasts(sheet: _Sheet, base: EvidenceBase, reference: PoolReport | None) -> None:
+    """One row per comparison: its arms' data, the effects escalc computes from them (RR, OR,
+    RD; MD, SMD) with their CIs, and the reported results, with the citation key first."""
+    from evidence.analysis import Analysis
+    from evidence.contrasts import contrast_effects
+
+    level = (reference.analysis if reference is not None else Analysis()).level
+    contrasts = base.contrasts
+    frame = pd.concat([contrasts, contrast_effects(contrasts, level)], axis=1)
+    formats = {
+        c: _EFFECT for c in frame.columns if c.split("_")[0] in ("RR", "OR", "RD", "MD", "SMD")
+    }
+    formats.update({c: _INT for c in ("events_i", "n_i", "events_c", "n_c", "k")})
+    formats.update({c: _EFFECT for c in ("estimate", "ci_low", "ci_high")})
+    top, last = sheet.table(frame, formats=formats)
+    sheet.finish(freeze="B2", filter_ref=_ref(frame, top, last))
 
 
 def _sort_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -793,7 +885,9 @@ def _build(base: EvidenceBase, reports: list[PoolReport]) -> Workbook:
     headlines = [r for r in reports if r.analysis.headline] or reports
     _write_summary(_Sheet(wb["Summary"]), base, reports)
     _write_studies(_Sheet(wb["Studies"]), base)
-    _write_outcomes(_Sheet(wb["Outcomes"]), base, headlines[0] if headlines else None)
+    reference = next((r for r in headlines if not r.comparative), None)
+    _write_outcomes(_Sheet(wb["Outcomes"]), base, reference)
+    _write_contrasts(_Sheet(wb["Contrasts"]), base, reference)
     _write_pooled(_Sheet(wb["Pooled"]), reports)
     _write_references(_Sheet(wb["References"]), base)
     _write_dictionary(_Sheet(wb["Data dictionary"]), base)

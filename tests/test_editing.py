@@ -276,10 +276,18 @@ def test_compare_field_by_field(bib: Path) -> None:
         ("rodriguez2013", "outcomes.1.responders", "4", "5")
     ]
     moved = {row["group"]: row for row in result.pooled}
-    assert set(moved) == {"obsessive-compulsive", "obsessive-compulsive · OCD"}
+    assert set(moved) == {
+        "obsessive-compulsive",
+        "obsessive-compulsive · OCD",
+        "obsessive-compulsive-vs-control",
+    }
     ocd = moved["obsessive-compulsive · OCD"]
     assert ocd["old_text"] == "50.0% [20.0% to 80.0%], k = 1"
     assert ocd["new"]["estimate"] == pytest.approx(5 / 8)
+    contrast = moved["obsessive-compulsive-vs-control"]
+    assert contrast["old_text"] == "OR 15.00 [0.64 to 348.9], k = 1"
+    # 5/8 vs 0/7 with 1/2 added to every cell (a zero cell): OR = (5.5 * 7.5) / (3.5 * 0.5)
+    assert contrast["new"]["estimate"] == pytest.approx(5.5 * 7.5 / (3.5 * 0.5))
 
 
 def test_formatting_is_not_a_change(bib: Path) -> None:

@@ -16,7 +16,16 @@ from evidence.export import build_reports, tool_versions
 
 from .conftest import ROOT
 
-HEADLINES = ["anxiety", "obsessive-compulsive", "depression", "functioning", "mood"]
+HEADLINES = [
+    "anxiety",
+    "obsessive-compulsive",
+    "depression",
+    "functioning",
+    "mood",
+    "obsessive-compulsive-vs-control",
+    "ptsd-vs-control",
+    "anxiety-vs-control",
+]
 EXPECTED = sorted(
     [
         "MANIFEST.json",
@@ -119,7 +128,7 @@ def test_progress_messages_are_steps(tmp_path: Path) -> None:
     messages: list[str] = []
     result = build_reports(ROOT / "studies.bib", tmp_path, progress=messages.append)
     assert messages[0] == f"reading {ROOT / 'studies.bib'}"
-    assert messages[1] == "running 5 analyses"
+    assert messages[1] == f"running {len(HEADLINES)} analyses"
     assert messages[-1] == f"done: {len(EXPECTED)} files in {tmp_path}"
-    assert len(messages) == 11
+    assert len(messages) == 3 + len(HEADLINES) + 3
     assert set(result.timings) == {"load", "statistics", "workbook", "charts"}

@@ -254,8 +254,8 @@ def test_cross_field_rules(tmp_bib, fields: str, rows: str, expected: list[str])
         pytest.param(
             "effect=OR; estimate=2.0; intervention=ketamine; comparator=placebo",
             [
-                "effects.ci: a reported effect needs its ci or se (to weigh it in a "
-                "meta-analysis) (allowed: ci, se)"
+                "effects.ci: a reported effect needs its ci, se or p (to weigh it in a "
+                "meta-analysis) (allowed: ci, se, p)"
             ],
             id="no-ci",
         ),

@@ -135,7 +135,15 @@ def wb(xlsx):
 
 def test_sheets_in_order(wb) -> None:
     assert wb.sheetnames == list(SHEETS)
-    assert SHEETS == ("Summary", "Studies", "Outcomes", "Pooled", "References", "Data dictionary")
+    assert SHEETS == (
+        "Summary",
+        "Studies",
+        "Outcomes",
+        "Contrasts",
+        "Pooled",
+        "References",
+        "Data dictionary",
+    )
 
 
 def test_headers(wb, base) -> None:
@@ -168,11 +176,12 @@ def test_headers(wb, base) -> None:
 @pytest.mark.parametrize(
     ("sheet", "freeze", "ref"),
     [
-        pytest.param("Studies", "B2", "A1:AD17", id="studies"),
-        pytest.param("Outcomes", "B2", "A1:T16", id="outcomes"),
+        pytest.param("Studies", "B2", "A1:AE17", id="studies"),
+        pytest.param("Outcomes", "B2", "A1:AG16", id="outcomes"),
+        pytest.param("Contrasts", "B2", "A1:BE16", id="contrasts"),
         pytest.param("Pooled", "C2", "A1:X14", id="pooled"),
         pytest.param("References", "B2", "A1:C17", id="references"),
-        pytest.param("Data dictionary", "C2", "A1:F28", id="dictionary"),
+        pytest.param("Data dictionary", "C2", "A1:F57", id="dictionary"),
     ],
 )
 def test_frozen_header_and_autofilter(wb, sheet: str, freeze: str, ref: str) -> None:
@@ -229,6 +238,7 @@ def test_pooled_sheet_holds_every_fit_of_every_analysis(wb, reports) -> None:
     assert [(r["analysis"], r["group"]) for r in records] == [
         (rep.analysis.name, group)
         for rep in reports
+        if not rep.comparative
         for group in ["overall", *(rep.group_fits or {})]
     ]
     rows = {(r["analysis"], r["group"]): r for r in records}
@@ -434,8 +444,8 @@ def _colour_scaled(ws) -> set[str]:
 
 
 def test_rate_columns_are_colour_scaled(wb) -> None:
-    assert _colour_scaled(wb["Outcomes"]) == {"L2:L16"}
-    assert _header(wb["Outcomes"])[11] == "rate"
+    assert _colour_scaled(wb["Outcomes"]) == {"M2:M16"}
+    assert _header(wb["Outcomes"])[12] == "rate"
     assert "E2:E14" in _colour_scaled(wb["Pooled"])  # estimate
     ws = wb["Summary"]
     top = _find(ws, "conditions")
