@@ -182,9 +182,7 @@ def test_dtypes_follow_the_schema() -> None:
 def test_data_dictionary_lists_every_field_once() -> None:
     dd = data_dictionary()
     assert list(dd.columns) == ["level", "field", "type", "allowed", "unit", "description"]
-    assert list(dd["field"]) == [
-        s.name for s in (*STUDY_FIELDS, *OUTCOME_FIELDS, *EFFECT_FIELDS)
-    ]
+    assert list(dd["field"]) == [s.name for s in (*STUDY_FIELDS, *OUTCOME_FIELDS, *EFFECT_FIELDS)]
     assert list(dict.fromkeys(dd["level"])) == ["study", "outcome", "effect"]
     route = dd[dd["field"] == "route"].iloc[0]
     assert route["allowed"] == "';'-separated list of IV, IM, SC, oral, sublingual, intranasal"
