@@ -98,9 +98,7 @@ def _check_effects(yi: Any, vi: Any) -> tuple[np.ndarray, np.ndarray]:
     y = _as_numbers(yi, "yi")
     v = _as_numbers(vi, "vi")
     if y.size != v.size:
-        raise ValueError(
-            f"yi and vi must have the same length; got {y.size} yi and {v.size} vi"
-        )
+        raise ValueError(f"yi and vi must have the same length; got {y.size} yi and {v.size} vi")
     for i, x in enumerate(v):
         if x <= 0.0:
             raise ValueError(
@@ -290,9 +288,7 @@ def _score_info(d: _Design, st: _State, reml: bool) -> tuple[np.ndarray, np.ndar
     if reml:
         trp = t - np.einsum("pq,jqp->j", vb, C)
         VC = np.einsum("pq,jqr->jpr", vb, C)
-        info = 0.5 * (
-            I1 - 2.0 * np.einsum("pq,jlqp->jl", vb, D) + np.einsum("jpq,lqp->jl", VC, VC)
-        )
+        info = 0.5 * (I1 - 2.0 * np.einsum("pq,jlqp->jl", vb, D) + np.einsum("jpq,lqp->jl", VC, VC))
         grad = 0.5 * (q - trp)
     else:
         info = 0.5 * I1
@@ -468,9 +464,7 @@ def _robust(d: _Design, st: _State, kind: str) -> _Robust:
 # --------------------------------------------------------------------------------------------
 
 
-def _profile_ci(
-    d: _Design, st: _State, reml: bool, j: int, level: float
-) -> tuple[float, float]:
+def _profile_ci(d: _Design, st: _State, reml: bool, j: int, level: float) -> tuple[float, float]:
     """Profile-likelihood CI of sigma2_j (metafor ``confint.rma.mv``).
 
     The bounds are where ``2 (ll_max - ll_profile(sigma2_j)) = chi2_1(level)``, the other
@@ -484,10 +478,7 @@ def _profile_ci(
 
     def profile(s: float) -> float:
         # re-maximise the other component, warm-started from the nearest value seen
-        if warm:
-            starts = [warm[min(warm, key=lambda t: abs(t - s))].copy()]
-        else:
-            starts = [st.sigma2.copy()]
+        starts = [warm[min(warm, key=lambda t: abs(t - s))].copy()] if warm else [st.sigma2.copy()]
         best: _State | None = None
         for s0 in starts:
             s0[j] = s
@@ -670,9 +661,7 @@ def _check_robust(robust: Any) -> str | None:
         return "CR1"
     if isinstance(robust, str) and robust.upper() in ROBUST_TYPES:
         return robust.upper()
-    raise ValueError(
-        f"robust must be False, True (= 'CR1'), 'CR0', 'CR1' or 'CR2'; got {robust!r}"
-    )
+    raise ValueError(f"robust must be False, True (= 'CR1'), 'CR0', 'CR1' or 'CR2'; got {robust!r}")
 
 
 def pool_multilevel(
@@ -752,7 +741,7 @@ def pool_multilevel(
     >>> res = pool_multilevel([0.1, 0.3, 0.2, 0.5, 0.4], [0.01, 0.02, 0.015, 0.01, 0.02],
     ...                       ["a", "a", "b", "c", "c"])
     >>> round(res.estimate, 4), res.n_studies
-    (0.3107, 3)
+    (0.2846, 3)
     """
     y, v = _check_effects(yi, vi)
     k = y.size
@@ -801,10 +790,7 @@ def pool_multilevel(
         df = rob.df
         out_test = "t"
     alpha = 1.0 - level
-    if df is None:
-        crit = float(sps.norm.isf(alpha / 2.0))
-    else:
-        crit = float(sps.t.isf(alpha / 2.0, df))
+    crit = float(sps.norm.isf(alpha / 2.0)) if df is None else float(sps.t.isf(alpha / 2.0, df))
     stat = beta / se if se > 0 else math.copysign(math.inf, beta) if beta != 0 else math.nan
     if df is None:
         pval = float(2.0 * sps.norm.sf(abs(stat)))

@@ -1,0 +1,627 @@
+"""The binomial-normal random-effects model for single proportions (metafor ``rma.glmm``).
+
+Pure numerical functions (numpy, scipy): counts in, a frozen :class:`GLMMResult` out. The model
+is metafor's ``rma.glmm(measure = "PLO", xi, ni)``, i.e. lme4's
+
+    glmer(cbind(x, n - x) ~ 1 + (1 | study), family = binomial, nAGQ = 7)
+
+``x_i ~ Binomial(n_i, expit(beta + u_i))``, ``u_i ~ N(0, tau^2)``, fitted by maximum likelihood
+with adaptive Gauss-Hermite quadrature. Unlike ``escalc`` + ``rma``, it needs no continuity
+correction: studies with 0% or 100% events enter with their raw counts.
+
+Validated against metafor 3.8-1 / lme4 1.1-31 in ``tests/test_glmm.py``.
+
+References
+----------
+Stijnen, T., Hamza, T. H., & Ozdemir, P. (2010). Random effects meta-analysis of event outcome
+in the framework of the generalized linear mixed model with applications in sparse data.
+*Statistics in Medicine*, 29(29), 3046-3067. https://doi.org/10.1002/sim.4040
+
+Hamza, T. H., van Houwelingen, H. C., & Stijnen, T. (2008). The binomial distribution of
+meta-analysis was preferred to model within-study variability. *Journal of Clinical
+Epidemiology*, 61(1), 41-51. https://doi.org/10.1016/j.jclinepi.2007.03.016
+
+Pinheiro, J. C., & Bates, D. M. (1995). Approximations to the log-likelihood function in the
+nonlinear mixed-effects model. *Journal of Computational and Graphical Statistics*, 4(1),
+12-35 (adaptive Gauss-Hermite quadrature). https://doi.org/10.1080/10618600.1995.10474663
+
+Bates, D., Maechler, M., Bolker, B., & Walker, S. (2015). Fitting linear mixed-effects models
+using lme4. *Journal of Statistical Software*, 67(1), 1-48. https://doi.org/10.18637/jss.v067.i01
+
+metafor help page ``rma.glmm`` (metafor 3.8-1); lme4 help pages ``glmer``, ``GHrule``,
+``vcov.merMod``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import optimize
+from scipy import special as spc
+from scipy import stats as sps
+
+from evidence.stats import (
+    PooledResult,
+    _check_choice,
+    _check_counts,
+    _check_labels,
+    _check_level,
+    _escalc,
+)
+
+__all__ = ["GLMM_TESTS", "GLMMResult", "pool_glmm"]
+
+GLMM_TESTS: tuple[str, ...] = ("z", "t")
+"""Inference of :func:`pool_glmm`: normal, or t with k - 1 df (metafor ``test = "t"``)."""
+
+_EPS = float(np.finfo(float).eps)
+_GLMM_EXTRA: tuple[str, ...] = (
+    "q_lrt",
+    "q_lrt_pvalue",
+    "loglik",
+    "deviance",
+    "aic",
+    "bic",
+    "aicc",
+    "nagq",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GLMMResult(PooledResult):
+    """A pooled proportion from the binomial-normal GLMM (metafor ``rma.glmm``, ``PLO``).
+
+    Has every :class:`~evidence.stats.PooledResult` attribute, with these meanings:
+
+    - ``estimate``, ``ci_low``, ``ci_high``, ``pi_low``, ``pi_high``: proportion scale
+      (inverse logit); ``estimate_t``, ``se``, ``ci_low_t``, ... : logit scale;
+    - ``tau2``, ``tau``: ML estimate of the between-study variance of the logits;
+      ``se_tau2`` and ``s2w`` are None;
+    - ``i2``, ``h2``: ``100 tau2/(tau2 + vt)`` and ``tau2/vt + 1`` with the "typical"
+      within-study variance ``vt = (k - 1) sum(w)/((sum w)^2 - sum(w^2))``, ``w = 1/vi`` from
+      ``escalc("PLO")`` (1/2 added to the cells of 0% and 100% studies), as metafor does;
+    - ``q``, ``q_df``, ``q_pvalue``: metafor's Wald-type heterogeneity test ``QE.Wld``;
+    - ``weights``: **display weights only**: a GLMM has no study weights; these are
+      ``100 w_i / sum(w)`` with ``w_i = 1/(vi + tau2)`` (``vi`` as for ``vt``), the weights an
+      inverse-variance random-effects model with this tau^2 would give (for forest plots);
+    - ``measure = "PLO"``, ``method = "GLMM"``.
+
+    Additional attributes
+    ---------------------
+    q_lrt, q_lrt_pvalue : float
+        Likelihood-ratio heterogeneity test ``QE.LRT`` (saturated vs common-proportion
+        binomial model), ``k - 1`` df.
+    loglik, deviance, aic, bic, aicc : float
+        metafor's fit statistics (2 parameters). ``loglik`` is **not** the maximised
+        marginal log-likelihood: metafor reports the binomial log-likelihood at the
+        conditional modes, ``sum_i log Bin(x_i | n_i, expit(beta + u_i))``, and ``deviance =
+        2 (ll_saturated - loglik)`` is lme4's ``deviance()`` of the fit.
+    nagq : int
+        Quadrature nodes (1 = Laplace approximation).
+    """
+
+    q_lrt: float
+    q_lrt_pvalue: float
+    loglik: float
+    deviance: float
+    aic: float
+    bic: float
+    aicc: float
+    nagq: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`PooledResult.to_dict`, plus the GLMM's extra scalar attributes."""
+        out = super().to_dict()
+        warnings = out.pop("warnings")
+        out.update({name: getattr(self, name) for name in _GLMM_EXTRA})
+        out["warnings"] = warnings
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# the marginal likelihood by adaptive Gauss-Hermite quadrature
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Data:
+    x: np.ndarray
+    n: np.ndarray
+    lchoose: np.ndarray  # log binomial coefficients
+    nodes: np.ndarray  # Gauss-Hermite nodes (weight exp(-t^2))
+    logw: np.ndarray  # log of the Gauss-Hermite weights
+
+
+def _data(x: np.ndarray, n: np.ndarray, nagq: int) -> _Data:
+    t, w = np.polynomial.hermite.hermgauss(nagq)
+    lchoose = spc.gammaln(n + 1.0) - spc.gammaln(x + 1.0) - spc.gammaln(n - x + 1.0)
+    return _Data(x, n, lchoose, t, np.log(w))
+
+
+def _modes(d: _Data, beta: float, tau: float) -> np.ndarray:
+    """Conditional modes ``z_i`` of ``u_i = tau z_i`` (lme4's PIRLS, here to machine precision).
+
+    Maximises ``g(z) = x eta - n log(1 + e^eta) - z^2/2``, ``eta = beta + tau z``, which is
+    strictly concave; its root lies in ``[tau (x - n), tau x]``. Newton steps, replaced by
+    bisection whenever they leave the current bracket.
+    """
+    x, n = d.x, d.n
+    lo = tau * (x - n)
+    hi = tau * x
+    z = np.zeros_like(x)
+    for _ in range(200):
+        mu = spc.expit(beta + tau * z)
+        g = tau * (x - n * mu) - z
+        h = 1.0 + tau * tau * n * mu * (1.0 - mu)
+        lo = np.where(g > 0.0, z, lo)
+        hi = np.where(g < 0.0, z, hi)
+        new = z + g / h
+        outside = (new <= lo) | (new >= hi)
+        new = np.where(outside & (g != 0.0), (lo + hi) / 2.0, new)
+        done = np.all(np.abs(new - z) <= 4.0 * _EPS * (1.0 + np.abs(z)))
+        z = new
+        if done:
+            break
+    return z
+
+
+def _loglik_parts(d: _Data, beta: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-study AGQ log-likelihoods and conditional modes at ``(beta, tau)``.
+
+    With ``z`` the mode of ``g`` and ``s = (1 + tau^2 n mu (1 - mu))^(-1/2)`` the curvature
+    scale there, ``L_i = s/sqrt(pi) sum_j w_j exp(g(z + sqrt(2) s t_j) + t_j^2) * C(n, x)``
+    (Gauss-Hermite nodes ``t_j``, weights ``w_j``): the adaptive rule of Pinheiro & Bates
+    (1995), which lme4 uses for ``nAGQ > 1``; with one node it is the Laplace approximation.
+    ``tau`` enters only through ``|tau|`` (the likelihood is symmetric in tau).
+    """
+    tau = abs(tau)
+    if tau == 0.0:
+        eta = np.full_like(d.x, beta)
+        ll = d.lchoose + d.x * eta - d.n * np.logaddexp(0.0, eta)
+        return ll, np.zeros_like(d.x)
+    z = _modes(d, beta, tau)
+    mu = spc.expit(beta + tau * z)
+    s = 1.0 / np.sqrt(1.0 + tau * tau * d.n * mu * (1.0 - mu))
+    zz = z[:, None] + math.sqrt(2.0) * s[:, None] * d.nodes[None, :]
+    eta = beta + tau * zz
+    g = d.x[:, None] * eta - d.n[:, None] * np.logaddexp(0.0, eta) - zz * zz / 2.0
+    ll = (
+        d.lchoose
+        + np.log(s)
+        - 0.5 * math.log(math.pi)
+        + spc.logsumexp(g + d.nodes[None, :] ** 2 + d.logw[None, :], axis=1)
+    )
+    return ll, z
+
+
+def _loglik(d: _Data, beta: float, tau: float) -> float:
+    return float(math.fsum(_loglik_parts(d, beta, tau)[0]))
+
+
+def _gradient(d: _Data, beta: float, tau: float) -> np.ndarray:
+    """Analytic gradient of the AGQ log-likelihood in ``(beta, tau)`` (``tau > 0``).
+
+    Differentiates ``log L_i = log s - log(pi)/2 + log sum_j w_j exp(G_j)``,
+    ``G_j = g(z_j) + t_j^2``, ``z_j = zhat + sqrt(2) s t_j``, through the mode
+    (``dzhat/dphi = g_zphi / h``, implicit function theorem) and the scale
+    (``ds/dphi = -h^(-3/2) (dh/dphi) / 2``, ``h = 1 + tau^2 n mu(1 - mu)``).
+    """
+    x, n, t = d.x, d.n, d.nodes
+    zhat = _modes(d, beta, tau)
+    mu0 = spc.expit(beta + tau * zhat)
+    v0 = mu0 * (1.0 - mu0)
+    h = 1.0 + tau * tau * n * v0
+    s = 1.0 / np.sqrt(h)
+    zz = zhat[:, None] + math.sqrt(2.0) * s[:, None] * t[None, :]
+    eta = beta + tau * zz
+    mu = spc.expit(eta)
+    g = x[:, None] * eta - n[:, None] * np.logaddexp(0.0, eta) - zz * zz / 2.0
+    G = g + t[None, :] ** 2 + d.logw[None, :]
+    pi_ = np.exp(G - spc.logsumexp(G, axis=1)[:, None])
+    resid = x[:, None] - n[:, None] * mu
+    gprime = tau * resid - zz
+    out = np.empty(2)
+    for idx in (0, 1):  # 0: beta, 1: tau
+        if idx == 0:
+            g_zphi = -tau * n * v0
+            dg_dphi = resid
+        else:
+            g_zphi = (x - n * mu0) - tau * n * v0 * zhat
+            dg_dphi = resid * zz
+        dz = g_zphi / h
+        deta0 = (1.0 if idx == 0 else zhat) + tau * dz
+        dh = tau * tau * n * v0 * (1.0 - 2.0 * mu0) * deta0
+        if idx == 1:
+            dh = dh + 2.0 * tau * n * v0
+        ds = -0.5 * h**-1.5 * dh
+        dzj = dz[:, None] + math.sqrt(2.0) * ds[:, None] * t[None, :]
+        dG = dg_dphi + gprime * dzj
+        out[idx] = float(np.sum(ds / s + np.sum(pi_ * dG, axis=1)))
+    return out
+
+
+def _deviance(d: _Data, theta: float, beta: float) -> float:
+    """``-2 log L(beta, theta)``: lme4's GLMM deviance in (theta, beta), up to a constant."""
+    return -2.0 * _loglik(d, beta, theta)
+
+
+def _deriv12(d: _Data, theta: float, beta: float, delta: float = 1e-4) -> np.ndarray:
+    """Central finite-difference Hessian of the deviance in ``(theta, beta)``, as lme4.
+
+    lme4's ``deriv12`` (called by ``glmer`` with its default ``delta = 1e-4`` and no
+    bounds): diagonal ``(f(x + d) - 2 f(x) + f(x - d)) / d^2``, off-diagonal
+    ``(f(++) - f(+-) - f(-+) + f(--)) / (4 d^2)``. vcov of the fixed effects is then
+    ``2 (H^{-1})_{beta beta}`` (lme4 ``vcov.merMod``, ``use.hessian = TRUE``).
+    """
+    x0 = np.array([theta, beta])
+
+    def f(v: np.ndarray) -> float:
+        return _deviance(d, float(v[0]), float(v[1]))
+
+    fx = f(x0)
+    H = np.empty((2, 2))
+    e = np.eye(2) * delta
+    for j in range(2):
+        H[j, j] = (f(x0 + e[j]) - 2.0 * fx + f(x0 - e[j])) / delta**2
+        for i in range(j):
+            H[i, j] = H[j, i] = (
+                f(x0 + e[i] + e[j])
+                - f(x0 + e[i] - e[j])
+                - f(x0 - e[i] + e[j])
+                + f(x0 - e[i] - e[j])
+            ) / (4.0 * delta**2)
+    return H
+
+
+def _fit(d: _Data, beta0: float, tau0: float) -> tuple[float, float]:
+    """Maximum-likelihood ``(beta, tau)``: L-BFGS-B from a few starts, then Newton polishing.
+
+    ``tau >= 0``. An estimate below 1e-4 is compared with the boundary fit ``tau = 0`` (whose
+    ``beta`` is the logit of the pooled proportion) and replaced by it when that is at least as
+    likely (lme4's ``check.boundary`` does the same with its ``boundary.tol``).
+    """
+
+    def obj(p: np.ndarray) -> tuple[float, np.ndarray]:
+        b, t = float(p[0]), float(p[1])
+        if t <= 0.0:
+            return -_loglik(d, b, 0.0), np.array([-_gradient(d, b, 1e-12)[0], 0.0])
+        return -_loglik(d, b, t), -_gradient(d, b, t)
+
+    best: tuple[float, float, float] | None = None
+    for t0 in (tau0, 0.5 * tau0 + 0.25, 2.0 * tau0 + 0.5):
+        res = optimize.minimize(
+            obj,
+            np.array([beta0, t0]),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(None, None), (0.0, None)],
+            options={"ftol": 1e-15, "gtol": 1e-11, "maxiter": 2000, "maxcor": 20},
+        )
+        b, t = float(res.x[0]), float(res.x[1])
+        ll = _loglik(d, b, t)
+        if best is None or ll > best[0]:
+            best = (ll, b, t)
+    assert best is not None
+    ll, b, t = best
+    # Newton polishing on the analytic gradient (Hessian by central differences of it)
+    for _ in range(8):
+        if t <= 1e-4:
+            break
+        grad = _gradient(d, b, t)
+        H = np.empty((2, 2))
+        for j, step in enumerate((1e-6 * max(1.0, abs(b)), 1e-6 * max(1.0, t))):
+            e = np.zeros(2)
+            e[j] = step
+            H[:, j] = (_gradient(d, b + e[0], t + e[1]) - _gradient(d, b - e[0], t - e[1])) / (
+                2.0 * step
+            )
+        H = (H + H.T) / 2.0
+        try:
+            delta = np.linalg.solve(H, grad)
+        except np.linalg.LinAlgError:
+            break
+        nb, nt = b - float(delta[0]), t - float(delta[1])
+        if nt <= 0.0:
+            break
+        nll = _loglik(d, nb, nt)
+        if nll < ll - 1e-12 * abs(ll):
+            break
+        b, t, ll = nb, nt, nll
+        if abs(delta[0]) <= 1e-13 * max(1.0, abs(b)) and abs(delta[1]) <= 1e-13 * max(1.0, t):
+            break
+    if t <= 1e-4:
+        b0 = float(spc.logit(np.sum(d.x) / np.sum(d.n)))
+        if _loglik(d, b0, 0.0) >= ll - 1e-12 * abs(ll):
+            return b0, 0.0
+    return b, t
+
+
+# --------------------------------------------------------------------------------------------
+# heterogeneity tests from the binomial GLMs (as R's glm.fit computes them)
+# --------------------------------------------------------------------------------------------
+
+
+def _logit_linkinv(eta: np.ndarray) -> np.ndarray:
+    """R's ``binomial()$linkinv``: ``expit`` with ``eta`` outside [-30, 30] clamped."""
+    ex = np.where(
+        eta < -30.0, _EPS, np.where(eta > 30.0, 1.0 / _EPS, np.exp(np.clip(eta, -30, 30)))
+    )
+    return ex / (1.0 + ex)
+
+
+def _logit_mu_eta(eta: np.ndarray) -> np.ndarray:
+    """R's ``binomial()$mu.eta``: ``e^eta / (1 + e^eta)^2``, eps outside [-30, 30]."""
+    e = np.exp(np.clip(eta, -30.0, 30.0))
+    return np.where((eta > 30.0) | (eta < -30.0), _EPS, e / (1.0 + e) ** 2)
+
+
+def _binom_dev(x: np.ndarray, n: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Binomial deviance residuals squared, ``2 [x log(x/(n mu)) + (n-x) log((n-x)/(n(1-mu)))]``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(x > 0, x * np.log(x / (n * mu)), 0.0)
+        b = np.where(n - x > 0, (n - x) * np.log((n - x) / (n * (1.0 - mu))), 0.0)
+    return 2.0 * (a + b)
+
+
+def _saturated_glm(x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """R's ``glm.fit`` IRLS for the saturated model ``cbind(x, n - x) ~ study``.
+
+    With one parameter per study the weighted least-squares step reproduces the working
+    response, so each iteration is ``eta <- eta + (y - mu)/mu.eta(eta)`` per study, from
+    ``mustart = (x + 1/2)/(n + 1)``, stopped when ``|dev - dev_old|/(|dev| + 0.1) < 1e-8``
+    (``glm.control()``, at most 25 iterations). Returns the final linear predictors, the
+    IRLS weights ``n mu.eta^2 / (mu (1 - mu))`` of the last iteration (those R's ``vcov``
+    uses) and the fitted proportions. A study with 0 or n events has no finite estimate; glm
+    stops with a large ``|eta|`` and a tiny weight.
+    """
+    y = x / n
+    mustart = (n * y + 0.5) / (n + 1.0)
+    eta = np.log(mustart / (1.0 - mustart))
+    mu = _logit_linkinv(eta)
+    devold = float(np.sum(_binom_dev(x, n, mu)))
+    w = n * _logit_mu_eta(eta) ** 2 / (mu * (1.0 - mu))
+    for _ in range(25):
+        me = _logit_mu_eta(eta)
+        w = n * me**2 / (mu * (1.0 - mu))
+        eta = eta + (y - mu) / me
+        mu = _logit_linkinv(eta)
+        dev = float(np.sum(_binom_dev(x, n, mu)))
+        if abs(dev - devold) / (abs(dev) + 0.1) < 1e-8:
+            break
+        devold = dev
+    return eta, w, mu
+
+
+def _log_dbinom(x: np.ndarray, n: np.ndarray, mu: np.ndarray, lchoose: np.ndarray) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(x > 0, x * np.log(mu), 0.0)
+        b = np.where(n - x > 0, (n - x) * np.log1p(-mu), 0.0)
+    return float(math.fsum(lchoose + a + b))
+
+
+# --------------------------------------------------------------------------------------------
+# public function
+# --------------------------------------------------------------------------------------------
+
+
+def pool_glmm(
+    events: Sequence[int] | np.ndarray,
+    totals: Sequence[int] | np.ndarray,
+    *,
+    level: float = 0.95,
+    labels: Sequence[str] | None = None,
+    nagq: int = 7,
+    test: str = "z",
+) -> GLMMResult:
+    """Pool single proportions with the binomial-normal GLMM (metafor ``rma.glmm``, ``PLO``).
+
+    ``x_i ~ Bin(n_i, expit(beta + u_i))``, ``u_i ~ N(0, tau^2)`` (Hamza et al., 2008; Stijnen
+    et al., 2010), maximum likelihood with adaptive Gauss-Hermite quadrature over each
+    ``u_i`` (Pinheiro & Bates, 1995), exactly the model of ``rma.glmm(measure = "PLO", xi, ni)``
+    = ``lme4::glmer(cbind(x, n - x) ~ 1 + (1 | study), binomial, nAGQ = nagq)``. No continuity
+    correction is applied.
+
+    Parameters
+    ----------
+    events, totals : sequence of int
+        Events and participants per study (``0 <= events <= totals``, ``totals >= 1``); at
+        least 2 studies.
+    level : float
+        Confidence level in (0, 1).
+    labels : sequence of str, optional
+        Study labels (default ``"1"``, ``"2"``, ...).
+    nagq : int
+        Quadrature nodes per study: 7 (metafor's default) or more for adaptive Gauss-Hermite,
+        1 for the Laplace approximation.
+    test : {"z", "t"}
+        Normal inference, or t with ``k - 1`` df for the CI, PI and p-value.
+
+    Returns
+    -------
+    GLMMResult
+
+    Raises
+    ------
+    ValueError
+        For invalid counts, fewer than 2 studies, an invalid ``nagq``/``level``/``test``, or
+        data with no finite maximum-likelihood estimate: no events at all or all events
+        (the pooled logit is -/+ infinity), or every study at 0% or 100% (tau^2 is infinite).
+
+    Notes
+    -----
+    - The likelihood is maximised to about 1e-12 relative in ``(beta, tau)``; lme4's default
+      PIRLS tolerance leaves its estimates ~1e-5 (nAGQ = 7) to ~1e-3 (Laplace) away from the
+      optimum, so compare with metafor at that precision.
+    - The standard error follows lme4 (``vcov.merMod`` with ``use.hessian = TRUE``):
+      ``se^2 = 2 (H^{-1})_{beta beta}``, ``H`` the central finite-difference Hessian (step
+      1e-4) of the deviance in ``(tau, beta)``. If ``H`` is not positive definite the SE given
+      ``tau`` (the beta-beta curvature alone) is used, with a warning, as lme4 falls back.
+    - Heterogeneity tests as metafor computes them from binomial GLMs (``glm``): ``q``
+      (``QE.Wld``) is the Wald test that all study logits of the saturated model are equal,
+      ``sum w_i (eta_i - eta_w)^2``, which is Cochran's Q of the raw logits when no study has
+      0% or 100% events (those have no finite logit: glm stops with a tiny weight and they
+      effectively drop out); ``q_lrt`` (``QE.LRT``) is ``2 (ll_saturated - ll_common)``;
+      both with ``k - 1`` df.
+    - Prediction interval ``beta -/+ crit sqrt(se^2 + tau^2)`` (metafor ``predict.rma``).
+    - Fit statistics: ``loglik = ll_QE - deviance/2`` with ``ll_QE`` the saturated glm's
+      log-likelihood and ``deviance`` the sum of squared deviance residuals at the
+      conditional modes (lme4 ``deviance()``); ``AIC = -2 loglik + 4``, ``BIC = -2 loglik +
+      2 log k``, ``AICc = -2 loglik + 4 max(k, 4)/(max(k, 4) - 3)``.
+
+    Examples
+    --------
+    >>> res = pool_glmm([4, 0, 9, 6], [10, 12, 20, 15])
+    >>> round(res.estimate, 3), res.method, res.measure
+    (0.296, 'GLMM', 'PLO')
+    """
+    xi, ni = _check_counts(events, totals)
+    level = _check_level(level)
+    test = _check_choice(test, "test", GLMM_TESTS, upper=False)
+    ok = isinstance(nagq, (int, np.integer)) and not isinstance(nagq, bool)
+    if not ok or not (1 <= int(nagq) <= 100):
+        raise ValueError(
+            f"nagq must be an integer from 1 (Laplace) to 100 (metafor's default is 7); "
+            f"got {nagq!r}"
+        )
+    nagq = int(nagq)
+    names = _check_labels(labels, xi.size)
+    k = int(xi.size)
+    if k < 2:
+        raise ValueError(
+            f"the GLMM needs at least 2 studies to estimate tau^2; got {k} (use "
+            "pool_proportions with a fixed-effect method for a single study)"
+        )
+    if np.sum(xi) == 0 or np.sum(xi) == np.sum(ni):
+        which = "no study has any events" if np.sum(xi) == 0 else "every participant had an event"
+        raise ValueError(
+            f"the GLMM has no finite estimate: {which}, so the pooled logit is infinite; "
+            "use an escalc measure with a continuity correction (e.g. method='REML')"
+        )
+    if np.all((xi == 0) | (xi == ni)):
+        raise ValueError(
+            "the GLMM has no finite estimate: every study has 0% or 100% events, so tau^2 "
+            "grows without bound; use an escalc measure with a continuity correction"
+        )
+    d = _data(xi, ni, nagq)
+    warn: list[str] = []
+
+    # starting values from the escalc logits (continuity-corrected only here)
+    yi, vi = _escalc(xi, ni, "PLO")
+    w0 = 1.0 / vi
+    ybar = float(np.sum(w0 * yi) / np.sum(w0))
+    c = float(np.sum(w0) - np.sum(w0**2) / np.sum(w0))
+    tau2_dl = max(0.0, (float(np.sum(w0 * (yi - ybar) ** 2)) - (k - 1)) / c)
+    beta, tau = _fit(d, float(spc.logit(np.sum(xi) / np.sum(ni))), math.sqrt(tau2_dl) + 0.1)
+    tau2 = tau * tau
+
+    # standard error from the finite-difference Hessian of the deviance (lme4)
+    H = _deriv12(d, tau, beta)
+    se = math.nan
+    try:
+        Hinv = np.linalg.inv(H)
+        V = Hinv + Hinv.T  # lme4: forceSymmetric(h + t(h)) of solve(h)
+        if np.all(np.linalg.eigvalsh(V) > 0):
+            se = math.sqrt(float(V[1, 1]))
+    except np.linalg.LinAlgError:
+        pass
+    if not math.isfinite(se):
+        se = math.sqrt(2.0 / H[1, 1])
+        warn.append(
+            "the finite-difference Hessian is not positive definite: the SE is computed with "
+            "tau^2 held fixed (as lme4 falls back to its RX-based variance)"
+        )
+
+    alpha = 1.0 - level
+    df: int | None = k - 1 if test == "t" else None
+    crit = float(sps.norm.isf(alpha / 2.0)) if df is None else float(sps.t.isf(alpha / 2.0, df))
+    stat = beta / se
+    pval = float(2.0 * (sps.norm.sf(abs(stat)) if df is None else sps.t.sf(abs(stat), df)))
+    ci_lo, ci_hi = beta - crit * se, beta + crit * se
+    half = crit * math.sqrt(se**2 + tau2)
+    pi_lo, pi_hi = beta - half, beta + half
+
+    # heterogeneity (binomial GLMs) and I^2 / H^2 from the escalc variances
+    eta_sat, w_sat, mu_sat = _saturated_glm(xi, ni)
+    wsum = float(np.sum(w_sat))
+    q_wld = float(np.sum(w_sat * (eta_sat - float(np.sum(w_sat * eta_sat)) / wsum) ** 2))
+    q_wld = max(q_wld, 0.0)
+    ll_qe = _log_dbinom(xi, ni, mu_sat, d.lchoose)
+    p_fe = float(np.sum(xi) / np.sum(ni))
+    ll_fe = _log_dbinom(xi, ni, np.full(k, p_fe), d.lchoose)
+    q_lrt = max(-2.0 * (ll_fe - ll_qe), 0.0)
+    vt = (k - 1) * float(np.sum(w0)) / (float(np.sum(w0)) ** 2 - float(np.sum(w0**2)))
+    i2 = 100.0 * tau2 / (vt + tau2)
+    h2 = tau2 / vt + 1.0
+
+    # metafor's fit statistics: binomial log-likelihood at the conditional modes
+    _, z = _loglik_parts(d, beta, tau)
+    mu_hat = spc.expit(beta + tau * z)
+    dev = float(math.fsum(_binom_dev(xi, ni, mu_hat)))
+    loglik = ll_qe - dev / 2.0
+    parms = 2
+    kk = max(k, parms + 2)
+    weights = 1.0 / (vi + tau2)
+
+    def ilogit(v: float) -> float:
+        return float(spc.expit(v))
+
+    return GLMMResult(
+        measure="PLO",
+        method="GLMM",
+        test=test,
+        level=level,
+        k=k,
+        n_total=int(np.sum(ni)),
+        estimate=ilogit(beta),
+        ci_low=ilogit(ci_lo),
+        ci_high=ilogit(ci_hi),
+        pi_low=ilogit(pi_lo),
+        pi_high=ilogit(pi_hi),
+        estimate_t=beta,
+        se=se,
+        ci_low_t=ci_lo,
+        ci_high_t=ci_hi,
+        pi_low_t=pi_lo,
+        pi_high_t=pi_hi,
+        stat=stat,
+        df=df,
+        pvalue=pval,
+        s2w=None,
+        tau2=tau2,
+        tau=tau,
+        se_tau2=None,
+        i2=i2,
+        h2=h2,
+        q=q_wld,
+        q_df=k - 1,
+        q_pvalue=float(sps.chi2.sf(q_wld, k - 1)),
+        weights=tuple(float(x) for x in 100.0 * weights / np.sum(weights)),
+        labels=names,
+        warnings=tuple(warn),
+        q_lrt=q_lrt,
+        q_lrt_pvalue=float(sps.chi2.sf(q_lrt, k - 1)),
+        loglik=loglik,
+        deviance=dev,
+        aic=-2.0 * loglik + 2.0 * parms,
+        bic=-2.0 * loglik + parms * math.log(k),
+        aicc=-2.0 * loglik + 2.0 * parms * kk / (kk - parms - 1),
+        nagq=nagq,
+    )
+
+
+def _pool_proportions_glmm(
+    events: Any, totals: Any, measure: Any, test: Any, level: Any, labels: Any
+) -> GLMMResult:
+    """``stats.pool_proportions(..., method="GLMM")``: check the rma-style options, then fit."""
+    if not (isinstance(measure, str) and measure.upper() == "PLO"):
+        raise ValueError(
+            "method='GLMM' models the logit of the proportion, so measure must be 'PLO'; "
+            f"got {measure!r}"
+        )
+    if not (isinstance(test, str) and test.lower() in GLMM_TESTS):
+        raise ValueError(f"method='GLMM' supports test 'z' or 't' (t with k - 1 df); got {test!r}")
+    return pool_glmm(events, totals, level=level, labels=labels, test=test)
