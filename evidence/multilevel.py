@@ -102,7 +102,8 @@ def _check_effects(yi: Any, vi: Any) -> tuple[np.ndarray, np.ndarray]:
     for i, x in enumerate(v):
         if x <= 0.0:
             raise ValueError(
-                f"vi must contain only positive sampling variances; got {x!r} at position {i}"
+                "vi must contain only positive sampling variances; "
+                f"got {float(x)!r} at position {i}"
             )
     return y, v
 
@@ -934,6 +935,11 @@ def aggregate_effects(
     out_y, out_v, out_n = [], [], []
     for j, label in enumerate(uniq):
         rows = np.flatnonzero(s == j)
+        if rows.size == 1:
+            out_y.append(float(y[rows[0]]))
+            out_v.append(float(v[rows[0]]))
+            out_n.append(1)
+            continue
         sd = np.sqrt(v[rows])
         V = r * np.outer(sd, sd)
         np.fill_diagonal(V, v[rows])
