@@ -142,6 +142,22 @@ def _data(x: np.ndarray, n: np.ndarray, nagq: int) -> _Data:
     return _Data(x, n, lchoose, t, np.log(w))
 
 
+def _kernel(x: np.ndarray, n: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """``x log(mu) + (n - x) log(1 - mu)``, ``mu = expit(eta)``, without cancellation.
+
+    Written as ``-x softplus(-eta) - (n - x) softplus(eta)``: the naive ``x eta - n log(1 +
+    e^eta)`` loses ~1e-13 to cancellation for 0% and 100% studies (large ``|eta|``), which the
+    finite-difference Hessian (step 1e-4) would amplify 1e8-fold.
+    """
+    return -x * np.logaddexp(0.0, -eta) - (n - x) * np.logaddexp(0.0, eta)
+
+
+def _score(x: np.ndarray, n: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x - n mu`` and ``mu (1 - mu)``, computed from ``expit(eta)`` and ``expit(-eta)``."""
+    mu, nu = spc.expit(eta), spc.expit(-eta)
+    return x * nu - (n - x) * mu, mu * nu
+
+
 def _modes(d: _Data, beta: float, tau: float) -> np.ndarray:
     """Conditional modes ``z_i`` of ``u_i = tau z_i`` (lme4's PIRLS, here to machine precision).
 
@@ -154,15 +170,18 @@ def _modes(d: _Data, beta: float, tau: float) -> np.ndarray:
     hi = tau * x
     z = np.zeros_like(x)
     for _ in range(200):
-        mu = spc.expit(beta + tau * z)
-        g = tau * (x - n * mu) - z
-        h = 1.0 + tau * tau * n * mu * (1.0 - mu)
+        r, v = _score(x, n, beta + tau * z)
+        g = tau * r - z
+        h = 1.0 + tau * tau * n * v
         lo = np.where(g > 0.0, z, lo)
         hi = np.where(g < 0.0, z, hi)
         new = z + g / h
-        outside = (new <= lo) | (new >= hi)
-        new = np.where(outside & (g != 0.0), (lo + hi) / 2.0, new)
-        done = np.all(np.abs(new - z) <= 4.0 * _EPS * (1.0 + np.abs(z)))
+        # a Newton step that leaves the bracket is replaced by bisection (a zero step at the
+        # root, new == z == one end of the bracket, is not "outside")
+        outside = (new < lo) | (new > hi)
+        new = np.where(outside, (lo + hi) / 2.0, new)
+        # Newton converges quadratically: a step below 1e-10 leaves an error below ~1e-20
+        done = np.all(np.abs(new - z) <= 1e-10 * (1.0 + np.abs(z)))
         z = new
         if done:
             break
@@ -181,14 +200,13 @@ def _loglik_parts(d: _Data, beta: float, tau: float) -> tuple[np.ndarray, np.nda
     tau = abs(tau)
     if tau == 0.0:
         eta = np.full_like(d.x, beta)
-        ll = d.lchoose + d.x * eta - d.n * np.logaddexp(0.0, eta)
-        return ll, np.zeros_like(d.x)
+        return d.lchoose + _kernel(d.x, d.n, eta), np.zeros_like(d.x)
     z = _modes(d, beta, tau)
-    mu = spc.expit(beta + tau * z)
-    s = 1.0 / np.sqrt(1.0 + tau * tau * d.n * mu * (1.0 - mu))
+    _, v = _score(d.x, d.n, beta + tau * z)
+    s = 1.0 / np.sqrt(1.0 + tau * tau * d.n * v)
     zz = z[:, None] + math.sqrt(2.0) * s[:, None] * d.nodes[None, :]
     eta = beta + tau * zz
-    g = d.x[:, None] * eta - d.n[:, None] * np.logaddexp(0.0, eta) - zz * zz / 2.0
+    g = _kernel(d.x[:, None], d.n[:, None], eta) - zz * zz / 2.0
     ll = (
         d.lchoose
         + np.log(s)
@@ -202,8 +220,8 @@ def _loglik(d: _Data, beta: float, tau: float) -> float:
     return float(math.fsum(_loglik_parts(d, beta, tau)[0]))
 
 
-def _gradient(d: _Data, beta: float, tau: float) -> np.ndarray:
-    """Analytic gradient of the AGQ log-likelihood in ``(beta, tau)`` (``tau > 0``).
+def _loglik_grad(d: _Data, beta: float, tau: float) -> tuple[float, np.ndarray]:
+    """The AGQ log-likelihood and its analytic gradient in ``(beta, tau)`` (``tau > 0``).
 
     Differentiates ``log L_i = log s - log(pi)/2 + log sum_j w_j exp(G_j)``,
     ``G_j = g(z_j) + t_j^2``, ``z_j = zhat + sqrt(2) s t_j``, through the mode
@@ -212,17 +230,18 @@ def _gradient(d: _Data, beta: float, tau: float) -> np.ndarray:
     """
     x, n, t = d.x, d.n, d.nodes
     zhat = _modes(d, beta, tau)
+    r0, v0 = _score(x, n, beta + tau * zhat)
     mu0 = spc.expit(beta + tau * zhat)
-    v0 = mu0 * (1.0 - mu0)
     h = 1.0 + tau * tau * n * v0
     s = 1.0 / np.sqrt(h)
     zz = zhat[:, None] + math.sqrt(2.0) * s[:, None] * t[None, :]
     eta = beta + tau * zz
-    mu = spc.expit(eta)
-    g = x[:, None] * eta - n[:, None] * np.logaddexp(0.0, eta) - zz * zz / 2.0
+    g = _kernel(x[:, None], n[:, None], eta) - zz * zz / 2.0
     G = g + t[None, :] ** 2 + d.logw[None, :]
-    pi_ = np.exp(G - spc.logsumexp(G, axis=1)[:, None])
-    resid = x[:, None] - n[:, None] * mu
+    lse = spc.logsumexp(G, axis=1)
+    pi_ = np.exp(G - lse[:, None])
+    ll = float(math.fsum(d.lchoose + np.log(s) - 0.5 * math.log(math.pi) + lse))
+    resid, _ = _score(x[:, None], n[:, None], eta)
     gprime = tau * resid - zz
     out = np.empty(2)
     for idx in (0, 1):  # 0: beta, 1: tau
@@ -230,7 +249,7 @@ def _gradient(d: _Data, beta: float, tau: float) -> np.ndarray:
             g_zphi = -tau * n * v0
             dg_dphi = resid
         else:
-            g_zphi = (x - n * mu0) - tau * n * v0 * zhat
+            g_zphi = r0 - tau * n * v0 * zhat
             dg_dphi = resid * zz
         dz = g_zphi / h
         deta0 = (1.0 if idx == 0 else zhat) + tau * dz
@@ -241,7 +260,11 @@ def _gradient(d: _Data, beta: float, tau: float) -> np.ndarray:
         dzj = dz[:, None] + math.sqrt(2.0) * ds[:, None] * t[None, :]
         dG = dg_dphi + gprime * dzj
         out[idx] = float(np.sum(ds / s + np.sum(pi_ * dG, axis=1)))
-    return out
+    return ll, out
+
+
+def _gradient(d: _Data, beta: float, tau: float) -> np.ndarray:
+    return _loglik_grad(d, beta, tau)[1]
 
 
 def _deviance(d: _Data, theta: float, beta: float) -> float:
@@ -277,6 +300,28 @@ def _deriv12(d: _Data, theta: float, beta: float, delta: float = 1e-4) -> np.nda
     return H
 
 
+def _hessian(d: _Data, theta: float, beta: float, delta: float = 1e-4) -> np.ndarray:
+    """Hessian of the deviance in ``(theta, beta)`` for the standard error.
+
+    Central differences (step ``delta`` = lme4's 1e-4) of the analytic gradient: the same
+    quantity as lme4's :func:`_deriv12` of the deviance, but without its ~1e-7 rounding noise
+    (second differences of a deviance of size ~50 divided by 1e-8). Near the boundary
+    (``theta < 2 delta``, where the gradient formula needs ``theta > 0``) :func:`_deriv12`
+    itself is used, relying on the deviance's symmetry in theta.
+    """
+    if theta < 2.0 * delta:
+        return _deriv12(d, theta, beta, delta)
+    H = np.empty((2, 2))
+    for j in range(2):
+        e = np.zeros(2)
+        e[j] = delta
+        gp = _gradient(d, beta + e[1], theta + e[0])
+        gm = _gradient(d, beta - e[1], theta - e[0])
+        # _gradient is d loglik / d(beta, tau); the deviance is -2 loglik in (theta, beta)
+        H[:, j] = -2.0 * (gp[::-1] - gm[::-1]) / (2.0 * delta)
+    return (H + H.T) / 2.0
+
+
 def _fit(d: _Data, beta0: float, tau0: float) -> tuple[float, float]:
     """Maximum-likelihood ``(beta, tau)``: L-BFGS-B from a few starts, then Newton polishing.
 
@@ -289,7 +334,8 @@ def _fit(d: _Data, beta0: float, tau0: float) -> tuple[float, float]:
         b, t = float(p[0]), float(p[1])
         if t <= 0.0:
             return -_loglik(d, b, 0.0), np.array([-_gradient(d, b, 1e-12)[0], 0.0])
-        return -_loglik(d, b, t), -_gradient(d, b, t)
+        ll, grad = _loglik_grad(d, b, t)
+        return -ll, -grad
 
     best: tuple[float, float, float] | None = None
     for t0 in (tau0, 0.5 * tau0 + 0.25, 2.0 * tau0 + 0.5):
@@ -458,8 +504,10 @@ def pool_glmm(
       optimum, so compare with metafor at that precision.
     - The standard error follows lme4 (``vcov.merMod`` with ``use.hessian = TRUE``):
       ``se^2 = 2 (H^{-1})_{beta beta}``, ``H`` the central finite-difference Hessian (step
-      1e-4) of the deviance in ``(tau, beta)``. If ``H`` is not positive definite the SE given
-      ``tau`` (the beta-beta curvature alone) is used, with a warning, as lme4 falls back.
+      1e-4) of the deviance in ``(tau, beta)`` (here differences of the analytic gradient,
+      which avoids the rounding noise of second differences). If ``H`` is not positive
+      definite the SE given ``tau`` (the beta-beta curvature alone) is used, with a warning,
+      as lme4 falls back.
     - Heterogeneity tests as metafor computes them from binomial GLMs (``glm``): ``q``
       (``QE.Wld``) is the Wald test that all study logits of the saturated model are equal,
       ``sum w_i (eta_i - eta_w)^2``, which is Cochran's Q of the raw logits when no study has
@@ -519,7 +567,7 @@ def pool_glmm(
     tau2 = tau * tau
 
     # standard error from the finite-difference Hessian of the deviance (lme4)
-    H = _deriv12(d, tau, beta)
+    H = _hessian(d, tau, beta)
     se = math.nan
     try:
         Hinv = np.linalg.inv(H)
