@@ -340,19 +340,22 @@ def test_aggregate_at_other_correlations_matches_metafor() -> None:
     assert_pins(_aggregate_rho_pins())
 
 
-@pytest.mark.parametrize("method", P_METHOD)
-@pytest.mark.parametrize("name", P_DATASET)
-def test_profile_likelihood_cis_match_metafor_confint(name: str, method: str) -> None:
+@functools.cache
+def _profiled(name: str, method: str) -> MultilevelResult:
+    d = DEP[name]
+    return pool_multilevel(
+        d["yi"], d["vi"], d["study"], es_id=d["es_id"], method=method, profile_ci=True
+    )
+
+
+def _profile_pins(name: str, method: str) -> list[Pin]:
     """``confint(res)`` with ``uniroot`` tol 1e-10 (``profile_ci_tight``): rtol 1e-7.
 
     metafor's default ``confint`` (uniroot tol eps^0.25 ~ 1.2e-4 absolute on sigma^2) is off
     by up to 0.7% from its own tight copy, so only the tight copy is pinned.
     """
-    d = DEP[name]
-    res = pool_multilevel(
-        d["yi"], d["vi"], d["study"], es_id=d["es_id"], method=method, profile_ci=True
-    )
-    comps = d["fits"][method]["profile_ci_tight"]["components"]
+    res = _profiled(name, method)
+    comps = DEP[name]["fits"][method]["profile_ci_tight"]["components"]
     where = f"{name.removeprefix('dat.')}.{method}.confint"
     pins = []
     for j, (ci, comp) in enumerate(
@@ -360,18 +363,24 @@ def test_profile_likelihood_cis_match_metafor_confint(name: str, method: str) ->
     ):
         assert ci is not None
         assert ci[0] < (res.sigma2_study, res.sigma2_row)[j] < ci[1]
-        pins.append(Pin(f"{where}[{j}].lb", ci[0], comp["sigma2_ci_lb"], 1e-7))
-        pins.append(Pin(f"{where}[{j}].ub", ci[1], comp["sigma2_ci_ub"], 1e-7))
-    assert_pins(pins)
-    frame = res.to_frame()
-    assert frame.loc[0, "sigma2_study_ci_low"] == res.sigma2_study_ci[0]  # type: ignore[index]
+        pins.append(Pin(f"{where}[{j}].sigma2_ci_lb", ci[0], comp["sigma2_ci_lb"], 1e-7))
+        pins.append(Pin(f"{where}[{j}].sigma2_ci_ub", ci[1], comp["sigma2_ci_ub"], 1e-7))
+    return pins
+
+
+@pytest.mark.parametrize("method", P_METHOD)
+@pytest.mark.parametrize("name", P_DATASET)
+def test_profile_likelihood_cis_match_metafor_confint(name: str, method: str) -> None:
+    assert_pins(_profile_pins(name, method))
+    res = _profiled(name, method)
+    assert res.to_frame().loc[0, "sigma2_study_ci_low"] == res.sigma2_study_ci[0]  # type: ignore[index]
 
 
 def _all_pins() -> dict[str, list[Pin]]:
     fams: dict[str, list[Pin]] = {"multilevel": [], "robust": [], "aggregate": []}
     for name in DEP:
         for method in ("REML", "ML"):
-            fams["multilevel"] += _fit_pins(name, method)
+            fams["multilevel"] += _fit_pins(name, method) + _profile_pins(name, method)
         for kind in ROBUST_KEYS:
             fams["robust"] += _robust_pins(name, kind)
         fams["aggregate"] += _aggregate_pins(name)
@@ -677,3 +686,18 @@ def test_inputs_are_not_mutated(call: Callable[..., Any], kind: Callable[..., An
             assert a == b
     if isinstance(out, MultilevelResult):
         assert out.estimate == pytest.approx(_fit("dat.konstantopoulos2011").estimate, rel=1e-12)
+
+
+def test_public_api_is_exported_lazily() -> None:
+    import evidence
+    from evidence import glmm
+
+    for name, module in (
+        ("pool_multilevel", multilevel),
+        ("aggregate_effects", multilevel),
+        ("MultilevelResult", multilevel),
+        ("pool_glmm", glmm),
+        ("GLMMResult", glmm),
+    ):
+        assert name in evidence.__all__ and name in dir(evidence)
+        assert getattr(evidence, name) is getattr(module, name)
