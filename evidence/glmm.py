@@ -129,17 +129,31 @@ class GLMMResult(PooledResult):
 
 @dataclass(frozen=True)
 class _Data:
-    x: np.ndarray
-    n: np.ndarray
-    lchoose: np.ndarray  # log binomial coefficients
+    """Counts of k studies with J arms each, and the quadrature rule.
+
+    Arm ``j`` of study ``i`` has ``x[i, j]`` events of ``n[i, j]`` and the linear predictor
+    ``eta_ij = c_ij + d_j tau z_i``, ``z_i ~ N(0, 1)``: J = 1, ``d = (1,)`` for single
+    proportions (``c_i1 = beta``); J = 2, ``d = (1/2, -1/2)`` for metafor's ``UM.FS`` odds-ratio
+    model (``c_i1 = alpha_i + beta``, ``c_i2 = alpha_i``).
+    """
+
+    x: np.ndarray  # (k, J)
+    n: np.ndarray  # (k, J)
+    d: np.ndarray  # (J,) coding of the random effect in each arm
+    lchoose: np.ndarray  # (k,) log binomial coefficients, summed over arms
     nodes: np.ndarray  # Gauss-Hermite nodes (weight exp(-t^2))
     logw: np.ndarray  # log of the Gauss-Hermite weights
 
 
-def _data(x: np.ndarray, n: np.ndarray, nagq: int) -> _Data:
+def _arms(x: np.ndarray, n: np.ndarray, d: Sequence[float], nagq: int) -> _Data:
     t, w = np.polynomial.hermite.hermgauss(nagq)
     lchoose = spc.gammaln(n + 1.0) - spc.gammaln(x + 1.0) - spc.gammaln(n - x + 1.0)
-    return _Data(x, n, lchoose, t, np.log(w))
+    return _Data(x, n, np.asarray(d, dtype=float), lchoose.sum(axis=1), t, np.log(w))
+
+
+def _data(x: np.ndarray, n: np.ndarray, nagq: int) -> _Data:
+    """Single proportions: one arm per study."""
+    return _arms(x[:, None], n[:, None], (1.0,), nagq)
 
 
 def _kernel(x: np.ndarray, n: np.ndarray, eta: np.ndarray) -> np.ndarray:
@@ -158,21 +172,22 @@ def _score(x: np.ndarray, n: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, n
     return x * nu - (n - x) * mu, mu * nu
 
 
-def _modes(d: _Data, beta: float, tau: float) -> np.ndarray:
-    """Conditional modes ``z_i`` of ``u_i = tau z_i`` (lme4's PIRLS, here to machine precision).
+def _modes(d: _Data, c: np.ndarray, tau: float) -> np.ndarray:
+    """Conditional modes ``z_i`` (lme4's PIRLS, here to machine precision).
 
-    Maximises ``g(z) = x eta - n log(1 + e^eta) - z^2/2``, ``eta = beta + tau z``, which is
-    strictly concave; its root lies in ``[tau (x - n), tau x]``. Newton steps, replaced by
-    bisection whenever they leave the current bracket.
+    Maximises ``g(z) = sum_j [x_j log mu_j + (n_j - x_j) log(1 - mu_j)] - z^2/2``, which is
+    strictly concave; ``g'(z) = tau sum_j d_j (x_j - n_j mu_j) - z`` has its root in the
+    bracket given by the extreme values of ``x_j - n_j mu_j`` (``x_j - n_j`` and ``x_j``).
+    Newton steps, replaced by bisection whenever they leave the current bracket.
     """
-    x, n = d.x, d.n
-    lo = tau * (x - n)
-    hi = tau * x
-    z = np.zeros_like(x)
+    x, n, dj = d.x, d.n, d.d
+    lo = tau * np.sum(np.minimum(dj * (x - n), dj * x), axis=1)
+    hi = tau * np.sum(np.maximum(dj * (x - n), dj * x), axis=1)
+    z = np.zeros(x.shape[0])
     for _ in range(200):
-        r, v = _score(x, n, beta + tau * z)
-        g = tau * r - z
-        h = 1.0 + tau * tau * n * v
+        r, v = _score(x, n, c + dj * tau * z[:, None])
+        g = tau * np.sum(dj * r, axis=1) - z
+        h = 1.0 + tau * tau * np.sum(dj * dj * n * v, axis=1)
         lo = np.where(g > 0.0, z, lo)
         hi = np.where(g < 0.0, z, hi)
         new = z + g / h
@@ -188,32 +203,93 @@ def _modes(d: _Data, beta: float, tau: float) -> np.ndarray:
     return z
 
 
-def _loglik_parts(d: _Data, beta: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-study AGQ log-likelihoods and conditional modes at ``(beta, tau)``.
+def _agq(d: _Data, c: np.ndarray, tau: float) -> dict[str, np.ndarray]:
+    """The pieces of the adaptive Gauss-Hermite rule at ``(c, tau)``, ``tau >= 0``.
 
-    With ``z`` the mode of ``g`` and ``s = (1 + tau^2 n mu (1 - mu))^(-1/2)`` the curvature
-    scale there, ``L_i = s/sqrt(pi) sum_j w_j exp(g(z + sqrt(2) s t_j) + t_j^2) * C(n, x)``
-    (Gauss-Hermite nodes ``t_j``, weights ``w_j``): the adaptive rule of Pinheiro & Bates
-    (1995), which lme4 uses for ``nAGQ > 1``; with one node it is the Laplace approximation.
-    ``tau`` enters only through ``|tau|`` (the likelihood is symmetric in tau).
+    With ``zhat`` the mode of ``g`` and ``s = h^(-1/2)``, ``h = 1 + tau^2 sum_j d_j^2 n_j
+    mu_j (1 - mu_j)`` the curvature there, ``L_i = C_i s/sqrt(pi) sum_q w_q exp(g(zhat +
+    sqrt(2) s t_q) + t_q^2)`` (Gauss-Hermite nodes ``t_q``, weights ``w_q``; ``C_i`` the
+    binomial coefficients): the adaptive rule of Pinheiro & Bates (1995) that lme4 uses for
+    ``nAGQ > 1``; with one node it is the Laplace approximation.
     """
+    dj, t = d.d, d.nodes
+    zhat = _modes(d, c, tau)
+    eta0 = c + dj * tau * zhat[:, None]
+    r0, v0 = _score(d.x, d.n, eta0)
+    h = 1.0 + tau * tau * np.sum(dj * dj * d.n * v0, axis=1)
+    s = 1.0 / np.sqrt(h)
+    zz = zhat[:, None] + math.sqrt(2.0) * s[:, None] * t[None, :]  # (k, Q)
+    eta = c[:, :, None] + dj[None, :, None] * tau * zz[:, None, :]  # (k, J, Q)
+    g = np.sum(_kernel(d.x[:, :, None], d.n[:, :, None], eta), axis=1) - zz * zz / 2.0
+    G = g + t[None, :] ** 2 + d.logw[None, :]
+    lse = spc.logsumexp(G, axis=1)
+    ll = d.lchoose + np.log(s) - 0.5 * math.log(math.pi) + lse
+    return {
+        "ll": ll, "zhat": zhat, "eta0": eta0, "r0": r0, "v0": v0, "h": h, "s": s, "zz": zz,
+        "eta": eta, "G": G, "lse": lse,
+    }  # fmt: skip
+
+
+def _loglik_parts_c(d: _Data, c: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-study log-likelihoods and conditional modes; ``tau`` enters only as ``|tau|``."""
     tau = abs(tau)
     if tau == 0.0:
-        eta = np.full_like(d.x, beta)
-        return d.lchoose + _kernel(d.x, d.n, eta), np.zeros_like(d.x)
-    z = _modes(d, beta, tau)
-    _, v = _score(d.x, d.n, beta + tau * z)
-    s = 1.0 / np.sqrt(1.0 + tau * tau * d.n * v)
-    zz = z[:, None] + math.sqrt(2.0) * s[:, None] * d.nodes[None, :]
-    eta = beta + tau * zz
-    g = _kernel(d.x[:, None], d.n[:, None], eta) - zz * zz / 2.0
-    ll = (
-        d.lchoose
-        + np.log(s)
-        - 0.5 * math.log(math.pi)
-        + spc.logsumexp(g + d.nodes[None, :] ** 2 + d.logw[None, :], axis=1)
+        return d.lchoose + np.sum(_kernel(d.x, d.n, c), axis=1), np.zeros(d.x.shape[0])
+    a = _agq(d, c, tau)
+    return a["ll"], a["zhat"]
+
+
+def _loglik_grad_c(d: _Data, c: np.ndarray, tau: float) -> tuple[float, np.ndarray, float]:
+    """The log-likelihood and its analytic gradient in ``c`` (k x J) and ``tau`` (``tau > 0``).
+
+    Differentiates ``log L_i = log s - log(pi)/2 + log sum_q w_q exp(G_q)``,
+    ``G_q = g(z_q) + t_q^2``, ``z_q = zhat + sqrt(2) s t_q``, through the mode
+    (``dzhat/dphi = g_zphi / h``, implicit function theorem) and the scale
+    (``ds/dphi = -h^(-3/2) (dh/dphi) / 2``).
+    """
+    dj, t, n = d.d, d.nodes, d.n
+    a = _agq(d, c, tau)
+    zhat, r0, v0, h, s, zz = a["zhat"], a["r0"], a["v0"], a["h"], a["s"], a["zz"]
+    mu0 = spc.expit(a["eta0"])
+    pi_ = np.exp(a["G"] - a["lse"][:, None])  # (k, Q)
+    resid, _ = _score(d.x[:, :, None], n[:, :, None], a["eta"])  # (k, J, Q)
+    gprime = tau * np.sum(dj[None, :, None] * resid, axis=1) - zz  # (k, Q)
+    sqrt2t = math.sqrt(2.0) * t[None, :]
+    dv0 = v0 * (1.0 - 2.0 * mu0)  # d v / d eta at the mode
+
+    def total(g_zphi, dg_dphi, deta0_direct, dh_direct):  # type: ignore[no-untyped-def]
+        dz = g_zphi / h
+        deta0 = deta0_direct + dj * tau * dz[:, None]
+        dh = tau * tau * np.sum(dj * dj * n * dv0 * deta0, axis=1) + dh_direct
+        ds = -0.5 * h**-1.5 * dh
+        dzq = dz[:, None] + sqrt2t * ds[:, None]
+        return ds / s + np.sum(pi_ * (dg_dphi + gprime * dzq), axis=1)
+
+    k, J = d.x.shape
+    dc = np.empty((k, J))
+    for j in range(J):
+        e = np.zeros(J)
+        e[j] = 1.0
+        dc[:, j] = total(
+            -tau * dj[j] * n[:, j] * v0[:, j],  # d g'(z) / d c_j
+            resid[:, j, :],  # d g / d c_j at the nodes
+            e[None, :],
+            0.0,
+        )
+    dtau = total(
+        np.sum(dj * r0, axis=1) - tau * zhat * np.sum(dj * dj * n * v0, axis=1),
+        np.sum(dj[None, :, None] * resid, axis=1) * zz,
+        dj[None, :] * zhat[:, None],
+        2.0 * tau * np.sum(dj * dj * n * v0, axis=1),
     )
-    return ll, z
+    return float(math.fsum(a["ll"])), dc, float(np.sum(dtau))
+
+
+# single proportions: c = beta in every study ----------------------------------------------
+
+
+def _loglik_parts(d: _Data, beta: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    return _loglik_parts_c(d, np.full(d.x.shape, beta), tau)
 
 
 def _loglik(d: _Data, beta: float, tau: float) -> float:
@@ -221,46 +297,9 @@ def _loglik(d: _Data, beta: float, tau: float) -> float:
 
 
 def _loglik_grad(d: _Data, beta: float, tau: float) -> tuple[float, np.ndarray]:
-    """The AGQ log-likelihood and its analytic gradient in ``(beta, tau)`` (``tau > 0``).
-
-    Differentiates ``log L_i = log s - log(pi)/2 + log sum_j w_j exp(G_j)``,
-    ``G_j = g(z_j) + t_j^2``, ``z_j = zhat + sqrt(2) s t_j``, through the mode
-    (``dzhat/dphi = g_zphi / h``, implicit function theorem) and the scale
-    (``ds/dphi = -h^(-3/2) (dh/dphi) / 2``, ``h = 1 + tau^2 n mu(1 - mu)``).
-    """
-    x, n, t = d.x, d.n, d.nodes
-    zhat = _modes(d, beta, tau)
-    r0, v0 = _score(x, n, beta + tau * zhat)
-    mu0 = spc.expit(beta + tau * zhat)
-    h = 1.0 + tau * tau * n * v0
-    s = 1.0 / np.sqrt(h)
-    zz = zhat[:, None] + math.sqrt(2.0) * s[:, None] * t[None, :]
-    eta = beta + tau * zz
-    g = _kernel(x[:, None], n[:, None], eta) - zz * zz / 2.0
-    G = g + t[None, :] ** 2 + d.logw[None, :]
-    lse = spc.logsumexp(G, axis=1)
-    pi_ = np.exp(G - lse[:, None])
-    ll = float(math.fsum(d.lchoose + np.log(s) - 0.5 * math.log(math.pi) + lse))
-    resid, _ = _score(x[:, None], n[:, None], eta)
-    gprime = tau * resid - zz
-    out = np.empty(2)
-    for idx in (0, 1):  # 0: beta, 1: tau
-        if idx == 0:
-            g_zphi = -tau * n * v0
-            dg_dphi = resid
-        else:
-            g_zphi = r0 - tau * n * v0 * zhat
-            dg_dphi = resid * zz
-        dz = g_zphi / h
-        deta0 = (1.0 if idx == 0 else zhat) + tau * dz
-        dh = tau * tau * n * v0 * (1.0 - 2.0 * mu0) * deta0
-        if idx == 1:
-            dh = dh + 2.0 * tau * n * v0
-        ds = -0.5 * h**-1.5 * dh
-        dzj = dz[:, None] + math.sqrt(2.0) * ds[:, None] * t[None, :]
-        dG = dg_dphi + gprime * dzj
-        out[idx] = float(np.sum(ds / s + np.sum(pi_ * dG, axis=1)))
-    return ll, out
+    """Log-likelihood and its gradient in ``(beta, tau)`` (``tau > 0``)."""
+    ll, dc, dtau = _loglik_grad_c(d, np.full(d.x.shape, beta), tau)
+    return ll, np.array([float(np.sum(dc)), dtau])
 
 
 def _gradient(d: _Data, beta: float, tau: float) -> np.ndarray:
