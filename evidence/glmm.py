@@ -46,6 +46,7 @@ from scipy import stats as sps
 
 from evidence.stats import (
     PooledResult,
+    _as_counts,
     _check_choice,
     _check_counts,
     _check_labels,
@@ -53,7 +54,7 @@ from evidence.stats import (
     _escalc,
 )
 
-__all__ = ["GLMM_TESTS", "GLMMResult", "pool_glmm"]
+__all__ = ["GLMM_TESTS", "GLMMResult", "pool_glmm", "pool_glmm_or"]
 
 GLMM_TESTS: tuple[str, ...] = ("z", "t")
 """Inference of :func:`pool_glmm`: normal, or t with k - 1 df (metafor ``test = "t"``)."""
@@ -698,6 +699,347 @@ def pool_glmm(
         aicc=-2.0 * loglik + 2.0 * parms * kk / (kk - parms - 1),
         nagq=nagq,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# two groups: metafor's UM.FS odds-ratio model
+# --------------------------------------------------------------------------------------------
+
+
+def _umfs_c(params: np.ndarray, k: int) -> np.ndarray:
+    """``c`` (k x 2) of the UM.FS model from ``params = (alpha_1..alpha_k, beta, tau)``."""
+    alpha, beta = params[:k], params[k]
+    return np.column_stack([alpha + beta, alpha])
+
+
+def _umfs_loglik(d: _Data, params: np.ndarray) -> float:
+    k = d.x.shape[0]
+    return float(math.fsum(_loglik_parts_c(d, _umfs_c(params, k), float(params[k + 1]))[0]))
+
+
+def _umfs_grad(d: _Data, params: np.ndarray) -> tuple[float, np.ndarray]:
+    """Log-likelihood and gradient in ``(alpha_1..alpha_k, beta, tau)``."""
+    k = d.x.shape[0]
+    ll, dc, dtau = _loglik_grad_c(d, _umfs_c(params, k), float(params[k + 1]))
+    return ll, np.concatenate([dc[:, 0] + dc[:, 1], [float(np.sum(dc[:, 0])), dtau]])
+
+
+def _umfs_hessian(d: _Data, params: np.ndarray, free: int, delta: float = 1e-4) -> np.ndarray:
+    """Hessian of the log-likelihood in the first ``free`` parameters, by central differences
+    of the analytic gradient (step ``delta``, lme4's)."""
+    H = np.empty((free, free))
+    for j in range(free):
+        e = np.zeros(params.size)
+        e[j] = delta
+        H[:, j] = (_umfs_grad(d, params + e)[1][:free] - _umfs_grad(d, params - e)[1][:free]) / (
+            2.0 * delta
+        )
+    return (H + H.T) / 2.0
+
+
+def _umfs_fit(d: _Data, start: np.ndarray) -> np.ndarray:
+    """Maximum likelihood over ``(alpha, beta, tau >= 0)``.
+
+    L-BFGS-B from two values of tau (to ~1e-6 in the gradient), Newton polishing on the
+    analytic gradient to ~1e-12, then the boundary: the common-OR fit ``tau = 0``
+    (:func:`_umfs_fit_fixed`) replaces the estimate when it is at least as likely (lme4's
+    ``check.boundary`` does the same).
+    """
+    k = d.x.shape[0]
+
+    def obj(p: np.ndarray) -> tuple[float, np.ndarray]:
+        q = p.copy()
+        q[k + 1] = max(q[k + 1], 0.0)
+        ll, grad = _umfs_grad(d, q)
+        if q[k + 1] == 0.0:
+            grad[k + 1] = 0.0  # the likelihood is symmetric in tau
+        return -ll, -grad
+
+    bounds = [(None, None)] * (k + 1) + [(0.0, None)]
+    tau0 = float(start[k + 1])
+    best: tuple[float, np.ndarray] | None = None
+    for t0 in (tau0, 2.0 * tau0 + 0.5):
+        x0 = start.copy()
+        x0[k + 1] = t0
+        res = optimize.minimize(
+            obj,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"ftol": 1e-13, "gtol": 1e-7, "maxiter": 5000, "maxcor": 20},
+        )
+        ll = _umfs_loglik(d, res.x)
+        if best is None or ll > best[0]:
+            best = (ll, res.x.copy())
+    assert best is not None
+    ll, p = best
+    for _ in range(8):
+        if p[k + 1] <= 1e-4:
+            break
+        _, grad = _umfs_grad(d, p)
+        H = _umfs_hessian(d, p, k + 2, 1e-6)
+        try:
+            step = np.linalg.solve(H, grad)
+        except np.linalg.LinAlgError:
+            break
+        q = p - step
+        if q[k + 1] <= 0.0:
+            break
+        qll = _umfs_loglik(d, q)
+        if qll < ll - 1e-12 * abs(ll):
+            break
+        p, ll = q, qll
+        if np.all(np.abs(step) <= 1e-12 * np.maximum(1.0, np.abs(p))):
+            break
+    fe = _umfs_fit_fixed(d, p)
+    if _umfs_loglik(d, fe) >= ll - 1e-12 * abs(ll):
+        return fe
+    return p
+
+
+def pool_glmm_or(
+    ai: Sequence[int] | np.ndarray,
+    bi: Sequence[int] | np.ndarray,
+    ci: Sequence[int] | np.ndarray,
+    di: Sequence[int] | np.ndarray,
+    *,
+    level: float = 0.95,
+    labels: Sequence[str] | None = None,
+    nagq: int = 7,
+    test: str = "z",
+) -> GLMMResult:
+    """Pool odds ratios with metafor's unconditional GLMM with fixed study effects (UM.FS).
+
+    ``rma.glmm(measure = "OR", ai, bi, ci, di, model = "UM.FS")``, i.e. lme4's
+    ``glmer(cbind(x, n - x) ~ -1 + group1 + study + (group12 - 1 | study), binomial, nAGQ)``:
+    ``logit p_i1 = alpha_i + beta + u_i/2``, ``logit p_i2 = alpha_i - u_i/2``,
+    ``u_i ~ N(0, tau^2)``, with a fixed intercept ``alpha_i`` per study (Model 4 of Jackson et
+    al., 2018; Turner et al., 2000), maximum likelihood with adaptive Gauss-Hermite quadrature
+    over each ``u_i``. No continuity correction.
+
+    Parameters
+    ----------
+    ai, bi, ci, di : sequence of int
+        Events and non-events in group 1 (``ai``, ``bi``) and group 2 (``ci``, ``di``); each
+        group needs at least one participant. Studies with no events in both groups, or only
+        events in both, carry no information on the odds ratio and are left out with a
+        warning, as metafor does (``drop00 = TRUE``); at least 2 studies must remain.
+    level, labels, nagq, test
+        As for :func:`pool_glmm` (``labels`` of all studies, before any are left out).
+
+    Returns
+    -------
+    GLMMResult
+        ``measure = "OR"``: ``estimate``, ``ci_*``, ``pi_*`` are odds ratios (``exp``), the
+        ``*_t`` values log odds ratios; ``n_total`` counts both groups; ``vt``, I^2, H^2 and the
+        display weights use ``escalc("OR")`` variances (1/2 added to the cells of studies with a
+        zero cell). ``q`` is the Wald test that the study log odds ratios of the saturated glm
+        are equal (``QE.Wld``), ``q_lrt`` the likelihood-ratio test of the common-OR glm with
+        study effects (``QE.LRT``); fit statistics count ``k + 2`` parameters and ``2k``
+        observations, as metafor does.
+
+    Raises
+    ------
+    ValueError
+        For invalid counts, fewer than 2 informative studies, or data without a finite
+        estimate (no events, or only events, in one group across all studies).
+
+    References
+    ----------
+    Jackson, D., Law, M., Stijnen, T., Viechtbauer, W., & White, I. R. (2018). A comparison of
+    seven random-effects models for meta-analyses that estimate the summary odds ratio.
+    *Statistics in Medicine*, 37(7), 1059-1085. https://doi.org/10.1002/sim.7588
+
+    Turner, R. M., Omar, R. Z., Yang, M., Goldstein, H., & Thompson, S. G. (2000). A multilevel
+    model framework for meta-analysis of clinical trials with binary outcomes. *Statistics in
+    Medicine*, 19(24), 3417-3432.
+    """
+    cells = [_as_counts(v, name) for v, name in ((ai, "ai"), (bi, "bi"), (ci, "ci"), (di, "di"))]
+    k_all = cells[0].size
+    for arr, name in zip(cells, ("ai", "bi", "ci", "di"), strict=True):
+        if arr.size != k_all:
+            raise ValueError(
+                f"ai, bi, ci and di must have the same length; got {k_all} ai and {arr.size} {name}"
+            )
+    a, b, c, dd = cells
+    for i in range(k_all):
+        if a[i] + b[i] == 0 or c[i] + dd[i] == 0:
+            raise ValueError(
+                f"each group needs at least one participant; got an empty group at position {i}"
+            )
+    level = _check_level(level)
+    test = _check_choice(test, "test", GLMM_TESTS, upper=False)
+    ok = isinstance(nagq, (int, np.integer)) and not isinstance(nagq, bool)
+    if not ok or not (1 <= int(nagq) <= 100):
+        raise ValueError(
+            f"nagq must be an integer from 1 (Laplace) to 100 (metafor's default is 7); "
+            f"got {nagq!r}"
+        )
+    nagq = int(nagq)
+    names_all = _check_labels(labels, k_all)
+    warn: list[str] = []
+    keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (dd == 0)))
+    if not np.all(keep):
+        warn.append(
+            f"{int(np.sum(~keep))} studies with no events (or only events) in both groups "
+            "were left out, as metafor does (drop00 = TRUE)"
+        )
+    a, b, c, dd = a[keep], b[keep], c[keep], dd[keep]
+    names = tuple(n for n, kp in zip(names_all, keep, strict=True) if kp)
+    k = int(a.size)
+    if k < 2:
+        raise ValueError(
+            f"the GLMM needs at least 2 informative studies to estimate tau^2; got {k}"
+        )
+    for tot, what in ((a, "no events in group 1"), (b, "only events in group 1"),
+                      (c, "no events in group 2"), (dd, "only events in group 2")):  # fmt: skip
+        if np.sum(tot) == 0:
+            raise ValueError(
+                f"the GLMM has no finite estimate: {what} in every study, so the odds ratio is "
+                "0 or infinite"
+            )
+    x = np.column_stack([a, c])
+    n = np.column_stack([a + b, c + dd])
+    d = _arms(x, n, (0.5, -0.5), nagq)
+
+    # escalc("OR"), add 1/2 to every cell of a study with a zero cell: starts, vt, weights
+    adj = (a == 0) | (b == 0) | (c == 0) | (dd == 0)
+    ca, cb, cc, cd = (np.where(adj, v + 0.5, v) for v in (a, b, c, dd))
+    yi = np.log(ca * cd / (cb * cc))
+    vi = 1.0 / ca + 1.0 / cb + 1.0 / cc + 1.0 / cd
+    w0 = 1.0 / vi
+    ybar = float(np.sum(w0 * yi) / np.sum(w0))
+    cw = float(np.sum(w0) - np.sum(w0**2) / np.sum(w0))
+    tau2_dl = max(0.0, (float(np.sum(w0 * (yi - ybar) ** 2)) - (k - 1)) / cw)
+    start = np.concatenate([np.log(cc / cd), [ybar, math.sqrt(tau2_dl) + 0.1]])
+    p = _umfs_fit(d, start)
+    beta, tau = float(p[k]), float(p[k + 1])
+    if abs(beta) > 50.0 or tau > 50.0:
+        raise ValueError(
+            "the GLMM has no finite estimate for these data (the likelihood keeps increasing "
+            f"towards log OR = {beta:.3g}, tau = {tau:.3g}); use escalc odds ratios with a "
+            "continuity correction"
+        )
+    tau2 = tau * tau
+
+    # SE: inverse of the observed information in (alpha, beta[, tau]) (lme4: 2 (H^-1) of the
+    # deviance); on the boundary tau = 0 the cross terms with tau vanish by symmetry
+    free = k + 2 if tau > 0.0 else k + 1
+    info = -_umfs_hessian(d, p, free)
+    se = math.nan
+    try:
+        V = np.linalg.inv(info)
+        if np.all(np.linalg.eigvalsh((V + V.T) / 2.0) > 0):
+            se = math.sqrt(float(V[k, k]))
+    except np.linalg.LinAlgError:
+        pass
+    if not math.isfinite(se):
+        raise ValueError("the GLMM's information matrix is singular: no standard error")
+
+    alpha_ = 1.0 - level
+    df: int | None = k - 1 if test == "t" else None
+    crit = float(sps.norm.isf(alpha_ / 2.0)) if df is None else float(sps.t.isf(alpha_ / 2.0, df))
+    stat = beta / se
+    pval = float(2.0 * (sps.norm.sf(abs(stat)) if df is None else sps.t.sf(abs(stat), df)))
+    ci_lo, ci_hi = beta - crit * se, beta + crit * se
+    half = crit * math.sqrt(se**2 + tau2)
+    pi_lo, pi_hi = beta - half, beta + half
+
+    # heterogeneity tests from the glms, as R's glm.fit computes them
+    xs, ns = x.reshape(-1), n.reshape(-1)  # cells in study order: group 1, group 2, ...
+    eta_sat, w_sat, mu_sat = _saturated_glm(xs, ns)
+    theta = eta_sat[0::2] - eta_sat[1::2]
+    wt = 1.0 / (1.0 / w_sat[0::2] + 1.0 / w_sat[1::2])
+    q_wld = max(0.0, float(np.sum(wt * (theta - np.sum(wt * theta) / np.sum(wt)) ** 2)))
+    lch = spc.gammaln(ns + 1.0) - spc.gammaln(xs + 1.0) - spc.gammaln(ns - xs + 1.0)
+    ll_qe = _log_dbinom(xs, ns, mu_sat, lch)
+    ll_fe = _umfs_loglik(d, _umfs_fit_fixed(d, p))
+    q_lrt = max(-2.0 * (ll_fe - ll_qe), 0.0)
+    vt = (k - 1) * float(np.sum(w0)) / (float(np.sum(w0)) ** 2 - float(np.sum(w0**2)))
+
+    # metafor's fit statistics: binomial log-likelihood at the conditional modes
+    _, z = _loglik_parts_c(d, _umfs_c(p, k), tau)
+    mu_hat = spc.expit(_umfs_c(p, k) + d.d * tau * z[:, None]).reshape(-1)
+    dev = float(math.fsum(_binom_dev(xs, ns, mu_hat)))
+    loglik = ll_qe - dev / 2.0
+    parms, k_eff = k + 2, 2 * k
+    kk = max(k_eff, parms + 2)
+    weights = 1.0 / (vi + tau2)
+    return GLMMResult(
+        measure="OR",
+        method="GLMM",
+        test=test,
+        level=level,
+        k=k,
+        n_total=int(np.sum(n)),
+        estimate=math.exp(beta),
+        ci_low=math.exp(ci_lo),
+        ci_high=math.exp(ci_hi),
+        pi_low=math.exp(pi_lo),
+        pi_high=math.exp(pi_hi),
+        estimate_t=beta,
+        se=se,
+        ci_low_t=ci_lo,
+        ci_high_t=ci_hi,
+        pi_low_t=pi_lo,
+        pi_high_t=pi_hi,
+        stat=stat,
+        df=df,
+        pvalue=pval,
+        s2w=None,
+        tau2=tau2,
+        tau=tau,
+        se_tau2=None,
+        i2=100.0 * tau2 / (vt + tau2),
+        h2=tau2 / vt + 1.0,
+        q=q_wld,
+        q_df=k - 1,
+        q_pvalue=float(sps.chi2.sf(q_wld, k - 1)),
+        weights=tuple(float(v) for v in 100.0 * weights / np.sum(weights)),
+        labels=names,
+        warnings=tuple(warn),
+        q_lrt=q_lrt,
+        q_lrt_pvalue=float(sps.chi2.sf(q_lrt, k - 1)),
+        loglik=loglik,
+        deviance=dev,
+        aic=-2.0 * loglik + 2.0 * parms,
+        bic=-2.0 * loglik + parms * math.log(k_eff),
+        aicc=-2.0 * loglik + 2.0 * parms * kk / (kk - parms - 1),
+        nagq=nagq,
+    )
+
+
+def _umfs_fit_fixed(d: _Data, start: np.ndarray) -> np.ndarray:
+    """The common-OR logistic model with study effects (tau = 0), by Newton's method: the
+    ``FE`` glm of metafor's ``QE.LRT`` (converged, where R's IRLS stops at a tolerance)."""
+    k = d.x.shape[0]
+    p = start.copy()
+    p[k + 1] = 0.0
+    ll = _umfs_loglik(d, p)
+    for _ in range(100):
+        _, grad = _umfs_grad(d, p)
+        c = _umfs_c(p, k)
+        _, v = _score(d.x, d.n, c)
+        nv = d.n * v
+        # information of (alpha_1..alpha_k, beta): alpha_i touches both arms, beta arm 1
+        H = np.zeros((k + 1, k + 1))
+        H[np.arange(k), np.arange(k)] = nv[:, 0] + nv[:, 1]
+        H[np.arange(k), k] = H[k, np.arange(k)] = nv[:, 0]
+        H[k, k] = float(np.sum(nv[:, 0]))
+        step = np.linalg.solve(H, grad[: k + 1])
+        frac = 1.0
+        for _ in range(50):
+            q = p.copy()
+            q[: k + 1] += frac * step
+            qll = _umfs_loglik(d, q)
+            if qll >= ll - 1e-13 * abs(ll):
+                break
+            frac /= 2.0
+        p, ll = q, qll
+        if np.all(np.abs(frac * step) <= 1e-13 * np.maximum(1.0, np.abs(p[: k + 1]))):
+            break
+    return p
 
 
 def _pool_proportions_glmm(

@@ -4,7 +4,10 @@ References: ``tests/data/metafor-glmm.json`` (the shared reference: ``dat.pritz1
 ``dat.debruin2009``, ``edge_zero_event``, ``edge_all_events``; nAGQ = 7 and 1, each with
 metafor's default ``glmerControl`` and a ``tight_control`` refit) and
 ``tests/data/metafor-extra.json`` (``tests/data/make_metafor_extra.R``: small trials with 0% and
-100% responders, two studies, tau^2 on the boundary, ``test = "t"``).
+100% responders, two studies, tau^2 on the boundary, ``test = "t"``), and for the two-group
+``UM.FS`` odds-ratio model (:func:`evidence.glmm.pool_glmm_or`) ``dat.bcg``, ``dat.hine1989``
+(tau^2 = 0), ``dat.nielweise2007`` (zero cells and a double-zero study) and a small ketamine-like
+set of trials, all at the same tolerances.
 
 Tolerances, and why (the reference README's "part 2"):
 
@@ -24,6 +27,9 @@ Tolerances, and why (the reference README's "part 2"):
   ``p(1 - p)``, p-values the tolerance implied by their statistic;
 - closed forms (``QE.Wld``, ``QE.LRT`` and their p-values, ``vt``; the glm fits are
   reproduced iteration by iteration) at ``CLOSED = 1e-9``.
+- UM.FS adds 13-17 study intercepts to lme4's finite-difference Hessian, whose noise then
+  moves lme4's SE by up to 4.4e-5 (``dat.bcg``; with step 1e-3 instead of 1e-4 lme4's own
+  Hessian gives our SE to 4e-6): still inside ``TIGHT7``.
 - Best of all, the optimum itself: our maximised log-likelihood is >= ours at lme4's
   ``tight_control`` estimates, and within 1e-6 of it (2.2e-7 on ``edge_all_events`` Laplace,
   1e-14 elsewhere).
@@ -50,10 +56,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import optimize
 from scipy import special as spc
 
 from evidence import glmm
-from evidence.glmm import GLMMResult, pool_glmm
+from evidence.glmm import GLMMResult, pool_glmm, pool_glmm_or
 from evidence.stats import PooledResult, escalc, pool_proportions
 from tests.pins import Pin, assert_pins, largest, num, pval_rtol, summary
 
@@ -62,6 +69,7 @@ REF: dict[str, Any] = json.loads((DATA / "metafor-glmm.json").read_text(encoding
 EXTRA: dict[str, Any] = json.loads((DATA / "metafor-extra.json").read_text(encoding="utf-8"))
 PLO: dict[str, Any] = REF["glmm"]["plo"]
 XG: dict[str, Any] = EXTRA["glmm"]
+ORS: dict[str, Any] = {**REF["glmm"]["or_um_fs"], **EXTRA["glmm_or"]}  # two-group UM.FS model
 
 TIGHT7 = 1e-4
 EST = 2e-3
@@ -71,30 +79,40 @@ ZERO = 1e-8  # a tau^2 on the boundary: lme4 ~4e-18, ours exactly 0
 
 
 def _data(name: str) -> dict[str, Any]:
-    return PLO[name] if name in PLO else XG[name]
+    return PLO[name] if name in PLO else XG[name] if name in XG else ORS[name]
 
 
 def _key(fit: str) -> tuple[int, str]:
-    """``ML_nAGQ7`` / ``ML_nAGQ1_t`` -> (nagq, test)."""
+    """``ML_nAGQ7`` / ``ML_nAGQ1_t`` / ``UM.FS_ML_nAGQ7_z`` -> (nagq, test)."""
     parts = fit.split("_")
-    return int(parts[1].removeprefix("nAGQ")), parts[2] if len(parts) > 2 else "z"
+    nagq = next(int(p.removeprefix("nAGQ")) for p in parts if p.startswith("nAGQ"))
+    return nagq, parts[-1] if parts[-1] in ("z", "t") else "z"
 
 
 @cache
 def _fit(name: str, nagq: int = 7, test: str = "z") -> GLMMResult:
     d = _data(name)
+    if name in ORS:
+        return pool_glmm_or(
+            d["ai"], d["bi"], d["ci"], d["di"], nagq=nagq, test=test, labels=d.get("study")
+        )
     return pool_glmm(d["xi"], d["ni"], nagq=nagq, test=test, labels=d.get("study"))
+
+
+def _failed(rec: dict[str, Any]) -> bool:
+    """lme4 says the fit did not converge: not a reference (its tight refit is)."""
+    return any("failed to converge" in w for w in rec.get("warnings", []))
 
 
 def _records() -> list[tuple[str, str, str]]:
     """(dataset, fit, variant) of every reference record with a fit to compare."""
     out = []
-    for name in [*PLO, *XG]:
+    for name in [*PLO, *XG, *ORS]:
         for fit, rec in _data(name)["fits"].items():
             if rec.get("error"):
                 continue
             out.append((name, fit, "tight"))
-            if not rec["warnings"]:
+            if not _failed(rec):
                 out.append((name, fit, "default"))
     return out
 
@@ -104,16 +122,17 @@ def _pins(name: str, fit: str, variant: str) -> list[Pin]:
     nagq, test = _key(fit)
     if variant == "tight":
         rec = rec["tight_control"]
-        est_tol = var_tol = TIGHT7 if nagq == 7 else None
-    else:
-        est_tol = var_tol = None
-    if est_tol is None or var_tol is None:
-        est_tol, var_tol = EST, VAR
-    assert not rec.get("warnings"), rec.get("warnings")
+    est_tol, var_tol = (TIGHT7, TIGHT7) if variant == "tight" and nagq == 7 else (EST, VAR)
+    assert not _failed(rec), rec["warnings"]
     res = _fit(name, nagq, test)
     where = f"{name.removeprefix('dat.')}.{fit}.{variant}"
-    assert (res.method, res.measure, res.test, res.nagq) == ("GLMM", "PLO", test, nagq)
-    assert res.warnings == ()
+    measure = "OR" if name in ORS else "PLO"
+    assert (res.method, res.measure, res.test, res.nagq) == ("GLMM", measure, test, nagq)
+    dropped = any("Studies with NAs omitted" in w for w in rec.get("warnings", []))
+    if dropped:  # metafor left out double-zero studies (drop00): so do we, and say so
+        assert len(res.warnings) == 1 and "left out, as metafor does" in res.warnings[0]
+    else:
+        assert res.warnings == ()
     beta, se, tau2 = num(rec["estimate"]), num(rec["se"]), num(rec["tau2"])
     assert beta is not None and se is not None and tau2 is not None
     crit = abs(rec["ci_ub"] - rec["estimate"]) / se
@@ -143,26 +162,33 @@ def _pins(name: str, fit: str, variant: str) -> list[Pin]:
         pins.append(Pin(f"{where}.tau", res.tau, num(rec["tau"]), var_tol, ZERO, boundary))
     if "df" in rec:
         pins.append(Pin(f"{where}.df", res.df, num(rec["df"]), 0.0))
-    for key, attr in (("QEp_Wld", "q_pvalue"), ("QEp_LRT", "q_lrt_pvalue"), ("vt", None)):
-        if key in rec and attr is not None:
+    if "vt" in rec and not boundary:  # escalc variances, closed form: I^2 = tau2/(vt + tau2)
+        pins.append(Pin(f"{where}.vt", res.tau2 * (100.0 / res.i2 - 1.0), num(rec["vt"]), CLOSED))
+    for key, attr in (("QEp_Wld", "q_pvalue"), ("QEp_LRT", "q_lrt_pvalue")):
+        if key in rec:
             pins.append(Pin(f"{where}.{key}", getattr(res, attr), num(rec[key]), CLOSED))
     for key, attr in (("AIC", "aic"), ("BIC", "bic"), ("AICc", "aicc")):
         if key in rec:
             pins.append(Pin(f"{where}.{key}", getattr(res, attr), num(rec[key]), var_tol))
-    # proportion scale: inverse logit of the above, tolerance times p(1 - p)
+    # back-transformed: inverse logit (PLO) or exp (OR) of the above, tolerance times the
+    # derivative of the back-transform
+    suffix = "_exp" if measure == "OR" else "_prop"
     for key, attr, atol in (
-        ("estimate_prop", "estimate", a_beta),
-        ("ci_lb_prop", "ci_low", a_ci),
-        ("ci_ub_prop", "ci_high", a_ci),
-        ("pi_lb_prop", "pi_low", a_pi),
-        ("pi_ub_prop", "pi_high", a_pi),
+        ("estimate", "estimate", a_beta),
+        ("ci_lb", "ci_low", a_ci),
+        ("ci_ub", "ci_high", a_ci),
+        ("pi_lb", "pi_low", a_pi),
+        ("pi_ub", "pi_high", a_pi),
     ):
-        if key in rec:
-            p = num(rec[key])
-            assert p is not None
-            pins.append(Pin(f"{where}.{key}", getattr(res, attr), p, 0.0, 1.1 * p * (1 - p) * atol))
+        if key + suffix in rec:
+            v = num(rec[key + suffix])
+            assert v is not None
+            slope = v if measure == "OR" else v * (1 - v)
+            pins.append(
+                Pin(f"{where}.{key}{suffix}", getattr(res, attr), v, 0.0, 1.1 * slope * atol)
+            )
     if "k" in rec:
-        assert res.k == rec["k"] and res.q_df == rec["QE_df"] == res.k - 1
+        assert res.k == rec["k"] and res.q_df == res.k - 1
     return pins
 
 
@@ -190,7 +216,7 @@ def test_glmm_matches_metafor(name: str, fit: str, variant: str) -> None:
     [
         pytest.param(r[0], r[1], id=f"{r[0].removeprefix('dat.')}-{r[1]}")
         for r in _records()
-        if r[2] == "tight"
+        if r[2] == "tight" and r[0] not in ORS
     ],
 )
 def test_our_optimum_is_at_least_as_good_as_lme4s(name: str, fit: str) -> None:
@@ -202,6 +228,43 @@ def test_our_optimum_is_at_least_as_good_as_lme4s(name: str, fit: str) -> None:
     ours = glmm._loglik(q, res.estimate_t, res.tau)
     theirs = glmm._loglik(q, rec["estimate"], math.sqrt(rec["tau2"]))
     assert ours >= theirs - 1e-12 * abs(theirs)
+    assert ours - theirs < 1e-6
+
+
+def _or_profile_loglik(name: str, nagq: int, beta: float, tau: float) -> float:
+    """UM.FS log-likelihood at (beta, tau), maximised over the study intercepts alpha_i."""
+    d = _data(name)
+    a, b, c, dd = (np.array(d[key], float) for key in ("ai", "bi", "ci", "di"))
+    keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (dd == 0)))
+    a, b, c, dd = a[keep], b[keep], c[keep], dd[keep]
+    arms = glmm._arms(np.column_stack([a, c]), np.column_stack([a + b, c + dd]), (0.5, -0.5), nagq)
+    k = int(a.size)
+
+    def obj(alpha: np.ndarray) -> tuple[float, np.ndarray]:
+        ll, grad = glmm._umfs_grad(arms, np.concatenate([alpha, [beta, tau]]))
+        return -ll, -grad[:k]
+
+    start = np.log((c + 0.5) / (dd + 0.5))
+    res = optimize.minimize(obj, start, jac=True, method="BFGS", options={"gtol": 1e-11})
+    return -float(res.fun)
+
+
+@pytest.mark.parametrize(
+    ("name", "fit"),
+    [
+        pytest.param(r[0], r[1], id=f"{r[0].removeprefix('dat.')}-{r[1]}")
+        for r in _records()
+        if r[2] == "tight" and r[0] in ORS and r[1].endswith(("nAGQ7", "_z"))
+    ],
+)
+def test_our_odds_ratio_optimum_is_at_least_as_good_as_lme4s(name: str, fit: str) -> None:
+    """As above for UM.FS, profiling out the study intercepts lme4 does not report."""
+    rec = _data(name)["fits"][fit]["tight_control"]
+    nagq, test = _key(fit)
+    res = _fit(name, nagq, test)
+    ours = _or_profile_loglik(name, nagq, res.estimate_t, res.tau)
+    theirs = _or_profile_loglik(name, nagq, rec["estimate"], math.sqrt(rec["tau2"]))
+    assert ours >= theirs - 1e-9 * abs(theirs)
     assert ours - theirs < 1e-6
 
 
@@ -239,15 +302,13 @@ def test_identical_proportions_give_the_common_effect_fit() -> None:
 
 
 def _all_pins() -> dict[str, list[Pin]]:
-    out: dict[str, list[Pin]] = {"tight, nAGQ 7": [], "tight, Laplace": [], "default control": []}
+    out: dict[str, list[Pin]] = {}
     for name, fit, variant in _records():
-        if variant == "default":
-            out["default control"] += _pins(name, fit, variant)
-        else:
-            out["tight, nAGQ 7" if _key(fit)[0] == 7 else "tight, Laplace"] += _pins(
-                name, fit, variant
-            )
-    return out
+        model = "UM.FS odds ratio" if name in ORS else "proportion"
+        control = "lme4 tight control" if variant == "tight" else "metafor default control"
+        part = f"{model} vs {control}, nAGQ {_key(fit)[0]}"
+        out.setdefault(part, []).extend(_pins(name, fit, variant))
+    return dict(sorted(out.items()))
 
 
 def test_largest_relative_difference_vs_metafor(record_property, capsys) -> None:
@@ -261,7 +322,7 @@ def test_largest_relative_difference_vs_metafor(record_property, capsys) -> None
     with capsys.disabled():
         print(
             "\n[evidence.glmm vs metafor 3.8-1 rma.glmm / lme4 1.1-31]\n"
-            + "\n".join(summary(f"GLMM vs {part}", pins) for part, pins in parts.items())
+            + "\n".join(summary(f"GLMM {part}", pins) for part, pins in parts.items())
         )
 
 
@@ -464,3 +525,80 @@ def test_inputs_are_not_mutated_and_the_container_does_not_matter(
         else:
             assert a == b
     assert res == dataclasses.replace(_fit("edge_zero_event"), labels=res.labels)
+
+
+# --------------------------------------------------------------------------------------------
+# the two-group odds-ratio model (UM.FS)
+# --------------------------------------------------------------------------------------------
+
+
+def test_odds_ratio_model_reports_odds_ratios() -> None:
+    res = _fit("dat.bcg")
+    assert res.measure == "OR" and res.k == 13
+    assert res.n_total == sum(ORS["dat.bcg"]["n1i"]) + sum(ORS["dat.bcg"]["n2i"])
+    for t, v in (
+        (res.estimate_t, res.estimate),
+        (res.ci_low_t, res.ci_low),
+        (res.ci_high_t, res.ci_high),
+        (res.pi_low_t, res.pi_low),
+        (res.pi_high_t, res.pi_high),
+    ):
+        assert v == pytest.approx(math.exp(t), rel=1e-15)
+    assert res.labels == tuple(ORS["dat.bcg"]["study"])
+    assert res.to_dict()["measure"] == "OR"
+
+
+def test_double_zero_studies_are_left_out_with_their_labels() -> None:
+    d = ORS["ketamine_rct_like"]
+    labels = [f"trial{i}" for i in range(len(d["ai"]))]
+    res = pool_glmm_or(d["ai"], d["bi"], d["ci"], d["di"], labels=labels)
+    assert res.k == 5 and "trial2" not in res.labels and len(res.weights) == 5
+    assert res.warnings == (
+        "1 studies with no events (or only events) in both groups were left out, as metafor "
+        "does (drop00 = TRUE)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("cells", "kwargs", "message"),
+    [
+        pytest.param(
+            ([1, 2], [5, 5], [2, 3], [5]),
+            {},
+            r"ai, bi, ci and di must have the same length; got 2 ai and 1 di",
+            id="lengths",
+        ),
+        pytest.param(
+            ([0, 2], [0, 5], [2, 3], [5, 5]),
+            {},
+            r"each group needs at least one participant; got an empty group at position 0",
+            id="empty-group",
+        ),
+        pytest.param(
+            ([0, 2, 0], [5, 5, 4], [0, 3, 0], [5, 5, 6]),
+            {},
+            r"needs at least 2 informative studies to estimate tau\^2; got 1",
+            id="one-informative",
+        ),
+        pytest.param(
+            ([0, 0, 0], [5, 5, 4], [1, 3, 2], [5, 5, 6]),
+            {},
+            r"no finite estimate: no events in group 1 in every study",
+            id="no-events-in-group-1",
+        ),
+        pytest.param(
+            ([2, 3, 1], [5, 5, 4], [1, 3, 2], [0, 0, 0]),
+            {},
+            r"only events in group 2 in every study",
+            id="only-events-in-group-2",
+        ),
+        pytest.param(([1, 2], [5, 5], [2, 3], [5, 5]), {"nagq": 0}, r"nagq", id="nagq"),
+        pytest.param(([1, 2], [5, 5], [2, 3], [5, 5]), {"test": "knha"}, r"test", id="test"),
+        pytest.param(([1, -2], [5, 5], [2, 3], [5, 5]), {}, r"ai must contain only", id="neg"),
+    ],
+)
+def test_odds_ratio_model_rejects_bad_input(
+    cells: tuple[Any, ...], kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        pool_glmm_or(*cells, **kwargs)

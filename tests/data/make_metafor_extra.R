@@ -118,10 +118,48 @@ for (name in names(small)) {
   glmm[[name]] <- list(xi = d$xi, ni = d$ni, fits = fits)
 }
 
+# rma.glmm(measure = "OR", model = "UM.FS"): zero cells, a double-zero study (left out, drop00)
+or_record <- function(res) {
+  pr <- predict(res)
+  list(k = res$k, estimate = num(res$beta), se = num(res$se), stat = num(res$zval),
+       pval = num(res$pval), df = num(res$ddf), ci_lb = num(res$ci.lb), ci_ub = num(res$ci.ub),
+       pi_lb = num(pr$pi.lb), pi_ub = num(pr$pi.ub), tau2 = num(res$tau2),
+       QE_Wld = num(res$QE.Wld), QE_LRT = num(res$QE.LRT), vt = num(res$vt),
+       logLik = num(res$fit.stats["ll", "ML"]), deviance = num(res$fit.stats["dev", "ML"]),
+       AIC = num(res$fit.stats["AIC", "ML"]), BIC = num(res$fit.stats["BIC", "ML"]),
+       AICc = num(res$fit.stats["AICc", "ML"]), I2 = num(res$I2), H2 = num(res$H2))
+}
+nw <- dat.nielweise2007
+two <- list(
+  dat.nielweise2007 = list(ai = nw$ai, bi = nw$n1i - nw$ai, ci = nw$ci, di = nw$n2i - nw$ci),
+  ketamine_rct_like = list(ai = c(4, 10, 0, 6, 1, 7), bi = c(4, 5, 12, 4, 9, 1),
+                           ci = c(0, 3, 0, 2, 6, 2), di = c(7, 12, 11, 8, 3, 6))
+)
+glmm_or <- list()
+for (name in names(two)) {
+  d <- two[[name]]
+  fits <- list()
+  for (nagq in c(7, 1)) {
+    for (test in c("z", "t")) {
+      fit <- with_warnings(rma.glmm(measure = "OR", ai = d$ai, bi = d$bi, ci = d$ci,
+                                    di = d$di, model = "UM.FS", nAGQ = nagq, test = test))
+      rt <- with_warnings(rma.glmm(measure = "OR", ai = d$ai, bi = d$bi, ci = d$ci,
+                                   di = d$di, model = "UM.FS", nAGQ = nagq, test = test,
+                                   control = tight))
+      rec <- or_record(fit$value)
+      rec$warnings <- I(fit$warnings)
+      rec$tight_control <- or_record(rt$value)
+      rec$tight_control$warnings <- I(rt$warnings)
+      fits[[sprintf("UM.FS_ML_nAGQ%d_%s", nagq, test)]] <- rec
+    }
+  }
+  glmm_or[[name]] <- c(d, list(fits = fits))
+}
+
 meta <- list(R_version = R.version.string, metafor_version = as.character(packageVersion("metafor")),
              lme4_version = as.character(packageVersion("lme4")),
              clubSandwich_version = as.character(packageVersion("clubSandwich")),
              generator = "tests/data/make_metafor_extra.R")
 cat(toJSON(list(meta = meta, multilevel = multilevel, aggregate_konstantopoulos2011 = agg,
-                glmm = glmm), auto_unbox = TRUE,
+                glmm = glmm, glmm_or = glmm_or), auto_unbox = TRUE,
            digits = NA, null = "null", na = "null", pretty = TRUE))
