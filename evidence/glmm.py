@@ -1,13 +1,15 @@
-"""The binomial-normal random-effects model for single proportions (metafor ``rma.glmm``).
+"""Binomial-normal random-effects models (metafor ``rma.glmm``): no continuity correction.
 
-Pure numerical functions (numpy, scipy): counts in, a frozen :class:`GLMMResult` out. The model
-is metafor's ``rma.glmm(measure = "PLO", xi, ni)``, i.e. lme4's
+Pure numerical functions (numpy, scipy): counts in, a frozen :class:`GLMMResult` out.
 
-    glmer(cbind(x, n - x) ~ 1 + (1 | study), family = binomial, nAGQ = 7)
+- :func:`pool_glmm` -- single proportions, metafor's ``rma.glmm(measure = "PLO", xi, ni)``,
+  i.e. lme4's ``glmer(cbind(x, n - x) ~ 1 + (1 | study), family = binomial, nAGQ = 7)``:
+  ``x_i ~ Binomial(n_i, expit(beta + u_i))``, ``u_i ~ N(0, tau^2)``;
+- :func:`pool_glmm_or` -- two groups, ``rma.glmm(measure = "OR", model = "UM.FS")``.
 
-``x_i ~ Binomial(n_i, expit(beta + u_i))``, ``u_i ~ N(0, tau^2)``, fitted by maximum likelihood
-with adaptive Gauss-Hermite quadrature. Unlike ``escalc`` + ``rma``, it needs no continuity
-correction: studies with 0% or 100% events enter with their raw counts.
+Both are fitted by maximum likelihood with adaptive Gauss-Hermite quadrature. Unlike
+``escalc`` + ``rma`` they need no continuity correction: studies with 0% or 100% events enter
+with their raw counts.
 
 Validated against metafor 3.8-1 / lme4 1.1-31 in ``tests/test_glmm.py``.
 
@@ -91,13 +93,17 @@ class GLMMResult(PooledResult):
       inverse-variance random-effects model with this tau^2 would give (for forest plots);
     - ``measure = "PLO"``, ``method = "GLMM"``.
 
+    From :func:`pool_glmm_or` (``measure = "OR"``) the back-transform is ``exp`` (odds
+    ratios), ``*_t`` values are log odds ratios, and ``vi`` are ``escalc("OR")`` variances.
+
     Additional attributes
     ---------------------
     q_lrt, q_lrt_pvalue : float
         Likelihood-ratio heterogeneity test ``QE.LRT`` (saturated vs common-proportion
         binomial model), ``k - 1`` df.
     loglik, deviance, aic, bic, aicc : float
-        metafor's fit statistics (2 parameters). ``loglik`` is **not** the maximised
+        metafor's fit statistics (2 parameters; ``k + 2`` and ``2k`` observations for the
+        odds-ratio model). ``loglik`` is **not** the maximised
         marginal log-likelihood: metafor reports the binomial log-likelihood at the
         conditional modes, ``sum_i log Bin(x_i | n_i, expit(beta + u_i))``, and ``deviance =
         2 (ll_saturated - loglik)`` is lme4's ``deviance()`` of the fit.

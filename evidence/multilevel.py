@@ -67,8 +67,6 @@ ML_TESTS: tuple[str, ...] = ("z", "t")
 ROBUST_TYPES: tuple[str, ...] = ("CR0", "CR1", "CR2")
 """Cluster-robust variance estimators (``robust=True`` means ``"CR1"``, metafor's default)."""
 
-_EPS = float(np.finfo(float).eps)
-
 
 # --------------------------------------------------------------------------------------------
 # input validation
