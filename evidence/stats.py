@@ -1063,8 +1063,11 @@ def pool_proportions(
         proportions: ``PLO`` inverse logit; ``PAS`` ``sin^2`` clamped to [0, 1]; ``PFT`` Miller's
         (1978) inverse with the harmonic mean of the totals, clamped to [0, 1]; ``PR``
         identity, *not* clamped (CI and PI may leave [0, 1]).
-    method : {"REML", "FE", "DL", "PM", "HE", "SJ"}
+    method : {"REML", "FE", "DL", "PM", "HE", "SJ", "GLMM"}
         ``FE`` is the common-effect model; the others estimate tau^2 (see :func:`_rma`).
+        ``GLMM`` fits the binomial-normal model instead (metafor ``rma.glmm``; needs
+        ``measure="PLO"`` and ``test`` ``"z"`` or ``"t"``; ``convergence`` does not apply) and
+        returns a :class:`evidence.glmm.GLMMResult` (see :func:`evidence.glmm.pool_glmm`).
     test : {"z", "knha"}
         Normal-theory inference or Knapp & Hartung (2003): t with k - 1 df and the SE scaled by
         ``s2w`` (not truncated at 1). With k = 1 metafor falls back to ``z``; so does this.
@@ -1095,6 +1098,10 @@ def pool_proportions(
         For invalid counts, an unknown ``measure``/``method``/``test``/``convergence``, or a
         ``level`` outside (0, 1).
     """
+    if isinstance(method, str) and method.upper() == "GLMM":
+        from evidence.glmm import _pool_proportions_glmm  # binomial-normal model, own module
+
+        return _pool_proportions_glmm(events, totals, measure, test, level, labels)
     xi, ni, measure, method, test, level, con = _check_common(
         events, totals, measure, method, test, level, convergence
     )

@@ -79,3 +79,13 @@ def test_readme_console_output_is_real(monkeypatch) -> None:
         result = runner.invoke(main, args)
         printed = (result.stdout + result.stderr).rstrip("\n")
         assert printed == shown, command
+
+
+def test_readme_dependence_example_output_is_real(capsys) -> None:
+    """The multilevel / aggregate / GLMM example prints exactly the output shown under it."""
+    section = README.split("### Dependent effects and small studies", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)\n```", section, flags=re.S)
+    shown = re.search(r"```text\n(.*?)\n```", section, flags=re.S)
+    assert code is not None and shown is not None
+    exec(compile(code.group(1), "README.md", "exec"), {})
+    assert capsys.readouterr().out.rstrip("\n") == shown.group(1)
