@@ -16,20 +16,26 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import bibtexparser
+from filelock import FileLock, Timeout
 from bibtexparser.library import Library
 from bibtexparser.model import Block, Entry
 
 from evidence.errors import BibFileError, EditError
 
 __all__ = [
+    "LOCK_TIMEOUT",
     "BibDocument",
     "FieldSpan",
     "append_text",
+    "lock_path",
+    "locked",
     "parse_bib",
     "read_bib",
     "read_text",
@@ -438,6 +444,74 @@ def iter_entry_lines(doc: BibDocument) -> Iterator[tuple[Entry, int]]:
     """Each entry with its 1-based first line."""
     for entry in doc.library.entries:
         yield entry, (entry.start_line or 0) + 1
+
+
+#: Seconds an editing command waits for another one to finish with the same file.
+LOCK_TIMEOUT = 10.0
+
+_held = threading.local()  # lock files this thread holds, with their nesting depth
+
+
+def lock_path(path: str | os.PathLike[str]) -> Path:
+    """The lock file of a ``.bib`` file: hidden, beside it (``.studies.bib.lock``).
+
+    Symbolic links are resolved first, so every path to one file shares one lock.
+    """
+    target = Path(os.path.realpath(path))
+    return target.with_name(f".{target.name}.lock")
+
+
+@contextmanager
+def locked(path: str | os.PathLike[str], timeout: float | None = None) -> Iterator[None]:
+    """Hold the exclusive edit lock of ``path`` (an OS lock on :func:`lock_path`).
+
+    Every editing command holds it from reading the file to writing it, so two edits of one
+    file run one after the other instead of one overwriting the other. Re-entrant within a
+    thread. The lock file is left in place (removing it would race with the next editor).
+
+    Parameters
+    ----------
+    path
+        The ``.bib`` file.
+    timeout
+        Seconds to wait for another holder; :data:`LOCK_TIMEOUT` if ``None``.
+
+    Raises
+    ------
+    EditError
+        If the lock is still held by another command after ``timeout`` seconds, or the lock
+        file cannot be created.
+    """
+    lock_file = lock_path(path)
+    depth: dict[str, int] = _held.__dict__.setdefault("depth", {})
+    name = str(lock_file)
+    if depth.get(name):
+        depth[name] += 1
+        try:
+            yield
+        finally:
+            depth[name] -= 1
+        return
+    wait = LOCK_TIMEOUT if timeout is None else timeout
+    lock = FileLock(lock_file, timeout=wait)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise EditError(
+            f"{path}: another command is editing this file (its lock {lock_file.name} is "
+            f"still held after {wait:g} s); nothing was written, try again"
+        ) from None
+    except OSError as exc:
+        raise EditError(
+            f"{path}: cannot create the lock file {lock_file}: {exc.strerror or exc}; "
+            "nothing was written"
+        ) from None
+    depth[name] = 1
+    try:
+        yield
+    finally:
+        del depth[name]
+        lock.release()
 
 
 def write_bib(

@@ -284,27 +284,21 @@ def fmt(bib: str, check: bool, sort: str, show_diff: bool) -> None:
     @preamble blocks are kept verbatim. --check lists the entries that would change and exits
     1, for CI and pre-commit hooks.
     """
-    from evidence.bib import read_bib
-    from evidence.editing import commit_text
-    from evidence.formatting import format_document
+    from evidence.editing import format_file
 
-    doc = read_bib(bib)
-    result = format_document(doc, sort=sort)
+    edit, result = format_file(bib, sort=sort, dry_run=check or show_diff)
     if check or show_diff:
         if show_diff:
-            from evidence.editing import EditResult
-
-            click.echo(EditResult(bib, doc.text, result.text, False).diff(), nl=False)
+            click.echo(edit.diff(), nl=False)
         for key in result.changed_keys:
             click.echo(f"{bib}: {key}: would be reformatted")
         if result.other_changes:
             click.echo(f"{bib}: blank lines or block order would change")
-        if result.text != doc.text:
+        if edit.changed:
             sys.exit(1)
         click.echo(f"{bib}: already formatted", err=True)
         return
-    commit_text(doc, result.text, result.changed_keys)
-    if result.text == doc.text:
+    if not edit.changed:
         click.echo(f"{bib}: already formatted", err=True)
     else:
         click.echo(f"{bib}: reformatted {len(result.changed_keys)} entries", err=True)

@@ -3,7 +3,10 @@
 Every edit here follows one path (:func:`commit_text`): the new text is parsed and checked,
 the edit is refused if it introduces an error in an entry it touches, and
 :func:`evidence.bib.write_bib` replaces the file only if it is unchanged on disk since it was
-read. Nothing is written on any error.
+read. Nothing is written on any error. Each editing function holds the file's lock
+(:func:`evidence.bib.locked`) from reading to writing, so concurrent edits of one file are
+serialised instead of losing one; the unchanged-on-disk check stays as a second guard against
+editors that do not take the lock.
 """
 
 from __future__ import annotations
@@ -13,14 +16,27 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from evidence.base import EvidenceBase
-from evidence.bib import BibDocument, parse_bib, read_bib, set_fields, write_bib
+from evidence.bib import BibDocument, locked, parse_bib, read_bib, set_fields, write_bib
 from evidence.errors import EditError, Problem, ValidationError
 from evidence.schema import edit_outcome_row
 
-__all__ = ["AddResult", "EditResult", "add_entries", "commit_text", "parse_assignment", "set_entry"]
+if TYPE_CHECKING:
+    from evidence.formatting import FormatResult
+
+__all__ = [
+    "AddResult",
+    "EditResult",
+    "add_entries",
+    "commit_text",
+    "format_file",
+    "parse_assignment",
+    "set_entry",
+]
 
 
 @dataclass(frozen=True)
@@ -95,7 +111,8 @@ def commit_text(
         raise ValidationError(blocking, "nothing was written")
     relevant = tuple(p for p in new_base.problems if p.key in touched)
     if not dry_run and new_text != doc.text:
-        write_bib(doc.path, new_text, bom=doc.bom, expected_sha256=doc.sha256)
+        with locked(doc.path):  # re-entrant: the editing functions already hold it
+            write_bib(doc.path, new_text, bom=doc.bom, expected_sha256=doc.sha256)
     return EditResult(doc.path, doc.text, new_text, not dry_run and new_text != doc.text, relevant)
 
 
@@ -112,7 +129,30 @@ def set_entry(
     ``values`` maps field names to BibTeX values; a name ``outcomes.N.KEY`` sets one key of
     outcome row ``N`` (1-based), changing only that row's line. ``unset`` names fields (or
     ``outcomes.N.KEY``) to remove. The result is validated before anything is written.
+
+    Raises
+    ------
+    EditError
+        Also when another command holds the file's lock for longer than
+        :data:`evidence.bib.LOCK_TIMEOUT` seconds.
     """
+    with _edit_lock(path, dry_run):
+        return _set_entry(path, key, values, unset, dry_run=dry_run)
+
+
+def _edit_lock(path: str | os.PathLike[str], dry_run: bool) -> AbstractContextManager[None]:
+    """The file's lock for a real edit; nothing for a dry run (which writes nothing)."""
+    return nullcontext() if dry_run else locked(path)
+
+
+def _set_entry(
+    path: str | os.PathLike[str],
+    key: str,
+    values: Mapping[str, str],
+    unset: Iterable[str],
+    *,
+    dry_run: bool,
+) -> EditResult:
     doc = read_bib(path)
     entry = doc.entry(key)
     plain: dict[str, str | None] = {}
@@ -243,3 +283,20 @@ def add_entries(
     touched = [k for k, _ in added] + list(merges)
     edit = commit_text(doc, new_text, touched, dry_run=dry_run, before=base)
     return AddResult(edit, tuple(added), tuple(merged), tuple(skipped), tuple(notes))
+
+
+def format_file(
+    path: str | os.PathLike[str], *, sort: str = "none", dry_run: bool = False
+) -> tuple[EditResult, FormatResult]:
+    """Rewrite the file at ``path`` in the canonical layout (:mod:`evidence.formatting`).
+
+    Holds the file's lock from reading to writing (unless ``dry_run``, which writes nothing).
+    Returns the edit and the :class:`~evidence.formatting.FormatResult` (which entries change).
+    """
+    from evidence.formatting import format_document
+
+    with _edit_lock(path, dry_run):
+        doc = read_bib(path)
+        result = format_document(doc, sort=sort)
+        edit = commit_text(doc, result.text, result.changed_keys, dry_run=dry_run)
+    return edit, result

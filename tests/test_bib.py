@@ -284,3 +284,119 @@ def test_studies_bib_copy_round_trips_through_edits(studies_bib: Path, tmp_path:
     changed = _changed_lines(studies_bib.read_text(encoding="utf-8"), path.read_text("utf-8"))
     line = doc.library.entries_dict["glue2017"].fields_dict["n_enrolled"].start_line + 1
     assert changed == [line]
+
+
+# --------------------------------------------------------------------------- the edit lock
+
+_EDITORS = ("glue2017", "irwin2013", "taylor2018", "bloch2012")
+_ROUNDS = 12
+
+
+def _edit_rounds(path: str, key: str, start, results) -> None:
+    """One concurrent editor: ``set`` a new field on its own entry, round after round."""
+    from evidence.editing import set_entry
+
+    start.wait()
+    done = []
+    for n in range(_ROUNDS):
+        try:
+            result = set_entry(path, key, {f"x{n}": f"{key}-{n}"})
+        except EditError as exc:  # refused (not a success): allowed, not counted
+            results.put((key, None, str(exc)))
+            continue
+        if result.written:
+            done.append(n)
+    results.put((key, done, ""))
+
+
+def test_concurrent_editors_lose_no_update(studies_bib: Path, tmp_path: Path) -> None:
+    import multiprocessing
+
+    from evidence.base import load
+
+    path = tmp_path / "studies.bib"
+    shutil.copy(studies_bib, path)
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Barrier(len(_EDITORS)), ctx.Queue()
+    workers = [
+        ctx.Process(target=_edit_rounds, args=(str(path), key, start, results)) for key in _EDITORS
+    ]
+    for worker in workers:
+        worker.start()
+    reports = []
+    while len([r for r in reports if r[1] is not None]) < len(_EDITORS):
+        reports.append(results.get(timeout=120))
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    succeeded = {key: done for key, done, _ in reports if done is not None}
+    records = {r.key: r.bib for r in load(path).records}
+    lost = [
+        (key, n)
+        for key, done in succeeded.items()
+        for n in done
+        if records[key].get(f"x{n}") != f"{key}-{n}"
+    ]
+    assert lost == []  # every change that reported success is in the file
+    assert not load(path).errors
+    # and with the lock nobody had to be refused: every edit waited its turn and succeeded
+    assert [message for _, done, message in reports if done is None] == []
+    assert sum(len(done) for done in succeeded.values()) == len(_EDITORS) * _ROUNDS
+
+
+def test_held_lock_makes_an_edit_wait_then_refuse(
+    studies_bib: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    import evidence.bib
+    from evidence.bib import lock_path
+    from evidence.editing import set_entry
+
+    path = tmp_path / "studies.bib"
+    shutil.copy(studies_bib, path)
+    before = path.read_bytes()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from filelock import FileLock; "
+            "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); "
+            "time.sleep(30)",
+            str(lock_path(path)),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        monkeypatch.setattr(evidence.bib, "LOCK_TIMEOUT", 0.6)
+        began = time.monotonic()
+        with pytest.raises(EditError) as info:
+            set_entry(path, "glue2017", {"n_enrolled": "13"})
+        waited = time.monotonic() - began
+    finally:
+        holder.kill()
+        holder.wait()
+    assert waited >= 0.6
+    assert str(info.value) == (
+        f"{path}: another command is editing this file (its lock .studies.bib.lock is still "
+        "held after 0.6 s); nothing was written, try again"
+    )
+    assert path.read_bytes() == before
+    # once the other command is done, the edit goes through
+    assert set_entry(path, "glue2017", {"n_enrolled": "13"}).written
+
+
+def test_lock_file_is_hidden_beside_the_real_file(tmp_path: Path) -> None:
+    from evidence.bib import lock_path
+
+    real = tmp_path / "data" / "studies.bib"
+    real.parent.mkdir()
+    real.write_text("@misc{a, title={x}}\n", encoding="utf-8")
+    link = tmp_path / "link.bib"
+    link.symlink_to(real)
+    assert lock_path(link) == real.parent / ".studies.bib.lock"
+    assert lock_path(real) == lock_path(link)
