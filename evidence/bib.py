@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
@@ -23,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bibtexparser
-from filelock import FileLock, Timeout
 from bibtexparser.library import Library
 from bibtexparser.model import Block, Entry
+from filelock import FileLock, Timeout
 
 from evidence.errors import BibFileError, EditError
 
@@ -46,6 +47,13 @@ __all__ = [
 ]
 
 _BOM = "\ufeff"
+
+_FILE_KINDS = {
+    stat.S_IFIFO: "named pipe",
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+    stat.S_IFSOCK: "socket",
+}
 
 # bibtexparser logs every failed block as a warning; evidence reports them as problems instead.
 logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
@@ -120,11 +128,20 @@ def read_text(
     """The UTF-8 text of a file, or :class:`BibFileError` with a one-line reason.
 
     Missing files, directories, unreadable, empty and non-UTF-8 files each get their own
-    message (with the line of the first bad byte). A leading BOM is kept.
+    message (with the line of the first bad byte). Anything but a regular file (a named pipe,
+    a device such as ``/dev/zero``, a socket) is refused before it is opened, so reading never
+    hangs or runs forever; a file too large for memory is refused too. A leading BOM is kept.
     """
     shown = str(path)
     try:
-        data = Path(path).read_bytes()
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(mode):
+            kind = _FILE_KINDS.get(stat.S_IFMT(mode), "special file")
+            raise BibFileError(f"{shown}: is a {kind}, not a regular file ({what} expected)")
+        with open(path, "rb") as handle:
+            data = handle.read()
     except FileNotFoundError:
         raise BibFileError(f"{shown}: no such file") from None
     except IsADirectoryError:
@@ -133,10 +150,14 @@ def read_text(
         raise BibFileError(f"{shown}: permission denied") from None
     except OSError as exc:
         raise BibFileError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    except MemoryError:
+        raise BibFileError(f"{shown}: too large to read (out of memory)") from None
     if not data.strip():
         raise BibFileError(f"{shown}: file is empty (expected {expected})")
     try:
         return data.decode("utf-8")
+    except MemoryError:
+        raise BibFileError(f"{shown}: too large to read (out of memory)") from None
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise BibFileError(
@@ -151,10 +172,16 @@ def read_bib(path: str | os.PathLike[str]) -> BibDocument:
     Raises
     ------
     BibFileError
-        If the file is missing, is a directory, is empty, or is not valid UTF-8; the message
-        is one line saying which.
+        If the file is missing, is a directory or another non-regular file, is empty, is not
+        valid UTF-8, or is too large to read and parse in memory; the message is one line
+        saying which.
     """
-    return parse_bib(read_text(path), str(path))
+    text = read_text(path)
+    try:
+        return parse_bib(text, str(path))
+    except MemoryError:
+        del text
+        raise BibFileError(f"{path}: too large to parse (out of memory)") from None
 
 
 def parse_bib(text: str, path: str = "<string>") -> BibDocument:

@@ -65,6 +65,8 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             _fail(str(exc))
         except EvidenceError as exc:
             _fail(str(exc))
+        except MemoryError:
+            _fail("out of memory (is the input file that large?)")
         except KeyboardInterrupt:  # pragma: no cover
             _fail("interrupted", 130)
 

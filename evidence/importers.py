@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from evidence.bib import read_text
 from evidence.errors import EvidenceError, Problem
 from evidence.names import split_names
 from evidence.schema import bare_doi
+from evidence.text import letters_suffix
 from evidence.validation import evaluate_expression
 
 __all__ = ["ImportedRecord", "make_key", "read_records", "render_entry"]
@@ -313,7 +315,7 @@ def make_key(fields: Mapping[str, str], existing: Collection[str]) -> str:
     if base.lower() not in taken:
         return base
     for n in count(1):
-        candidate = base + _letters_suffix(n)
+        candidate = base + letters_suffix(n)
         if candidate.lower() not in taken:
             return candidate
     raise AssertionError("unreachable")  # pragma: no cover
@@ -792,12 +794,61 @@ def _medline_record(items: list[list[str]], source: str) -> ImportedRecord:
 # --------------------------------------------------------------------------- CSL-JSON
 
 
+class _HugeInteger(ValueError):
+    """A JSON integer with more digits than Python converts (``sys.get_int_max_str_digits``)."""
+
+
+def _parse_json_int(digits: str) -> int:
+    limit = sys.get_int_max_str_digits()
+    if limit and len(digits.lstrip("-")) > limit:
+        raise _HugeInteger(digits)
+    return int(digits)
+
+
+#: Nesting depth reported as too deep when the JSON parser runs out of recursion.
+_JSON_DEPTH_SHOWN = 1000
+
+
+def _json_depth_line(text: str, depth: int) -> int:
+    """1-based line where the nesting of ``[``/``{`` (outside strings) first exceeds ``depth``."""
+    level, in_string, escaped = 0, False, False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            level += 1
+            if level > depth:
+                return text.count("\n", 0, i) + 1
+        elif ch in "]}":
+            level -= 1
+    return 1
+
+
 def _read_csljson(text: str, shown: str, name: str) -> tuple[list[ImportedRecord], list[Problem]]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_parse_json_int)
     except json.JSONDecodeError as exc:
         message = f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         return [], [_problem(shown, exc.lineno, message)]
+    except _HugeInteger as exc:
+        digits = exc.args[0]
+        line = text.count("\n", 0, max(text.find(digits), 0)) + 1
+        message = (
+            f"a number with {len(digits.lstrip('-'))} digits (more than "
+            f"{sys.get_int_max_str_digits()}) is no bibliographic value"
+        )
+        return [], [_problem(shown, line, message)]
+    except RecursionError:
+        line = _json_depth_line(text, _JSON_DEPTH_SHOWN)
+        message = f"JSON nested too deeply to read (more than {_JSON_DEPTH_SHOWN} levels)"
+        return [], [_problem(shown, line, message)]
     if isinstance(data, dict):
         items = data["items"] if isinstance(data.get("items"), list) else [data]
     elif isinstance(data, list):
@@ -1189,12 +1240,3 @@ def _first_title_word(title: str) -> str:
         if token and token not in _STOPWORDS:
             return token
     return ""
-
-
-def _letters_suffix(n: int) -> str:
-    """1 -> ``a``, 26 -> ``z``, 27 -> ``aa``, 28 -> ``ab`` (bijective base 26)."""
-    out = ""
-    while n > 0:
-        n, rem = divmod(n - 1, 26)
-        out = chr(ord("a") + rem) + out
-    return out
