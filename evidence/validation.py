@@ -7,6 +7,7 @@ are reported at once, each with file, line, key and field.
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import re
 from collections.abc import Callable
@@ -20,8 +21,8 @@ from bibtexparser.model import (
     ParsingFailedBlock,
 )
 
-from evidence.bib import BibDocument
-from evidence.errors import Problem
+from evidence.bib import BibDocument, scan_fields
+from evidence.errors import EditError, Problem
 from evidence.schema import (
     DOI_PATTERN,
     DOI_PREFIX,
@@ -390,24 +391,34 @@ def check(doc: BibDocument) -> tuple[list[StudyRecord], list[Problem]]:
     out = _Collector(doc.path)
     strings = {s.key.lower(): str(s.value) for s in doc.library.strings}
     records: list[StudyRecord] = []
-    first_line: dict[str, int] = {}
+    first: dict[str, tuple[str, int]] = {}  # lower-case key -> (key as written, line)
+
+    def add_record(entry: Entry, raw: bool = False) -> None:
+        rec = _record(entry, strings, out, raw=raw)
+        seen = first.setdefault(entry.key.lower(), (entry.key, rec.line))
+        if seen[0] != entry.key:  # BibTeX compares citation keys ignoring case
+            out.add(
+                rec.line,
+                entry.key,
+                "",
+                f"duplicate citation key {entry.key!r} (first defined on line {seen[1]} as "
+                f"{seen[0]!r}; BibTeX ignores case in keys)",
+            )
+        records.append(rec)
+
     for block in doc.library.blocks:
         if isinstance(block, Entry):
-            rec = _record(block, strings, out)
-            first_line[block.key] = rec.line
-            records.append(rec)
+            add_record(block)
         elif isinstance(block, DuplicateBlockKeyBlock):
             line = (block.start_line or 0) + 1
-            prev = first_line.get(block.key)
-            where = f" (first defined on line {prev})" if prev else ""
+            prev = first.get(block.key.lower())
+            where = f" (first defined on line {prev[1]})" if prev else ""
             out.add(line, block.key, "", f"duplicate citation key {block.key!r}{where}")
         elif isinstance(block, DuplicateFieldKeyBlock):
             # _record reports each repeated field (case-insensitively, as BibTeX compares)
             entry = block.ignore_error_block
             if isinstance(entry, Entry):
-                rec = _record(entry, strings, out, raw=True)
-                first_line[entry.key] = rec.line
-                records.append(rec)
+                add_record(entry, raw=True)
         elif isinstance(block, ParsingFailedBlock):
             line = (block.start_line or 0) + 1
             reason = getattr(block.error, "abort_reason", None) or str(block.error)
@@ -417,6 +428,8 @@ def check(doc: BibDocument) -> tuple[list[StudyRecord], list[Problem]]:
             key = label if label and "=" not in label and "@" not in label else ""
             out.add(line, key, "", f"BibTeX syntax error: {' '.join(reason.split())}")
     _check_duplicate_dois(records, out)
+    if "\x00" in doc.text:
+        _check_nul_bytes(doc, out)
     out.problems.sort(key=lambda p: (p.line, p.severity != "error"))
     return records, out.problems
 
@@ -438,3 +451,54 @@ def _check_duplicate_dois(records: list[StudyRecord], out: _Collector) -> None:
             )
         else:
             seen[doi] = rec
+
+
+def _check_nul_bytes(doc: BibDocument, out: _Collector) -> None:
+    """Report every line holding a NUL byte, with the entry and field it is in.
+
+    bibtexparser keeps NUL bytes as ordinary characters, but no TeX tool accepts them, and a
+    NUL at the start makes many tools take the file for binary.
+    """
+    spans = sorted(
+        (span, block) for block in doc.library.blocks if (span := doc.span(block)) is not None
+    )
+    starts = [span[0] for span, _ in spans]
+    text = doc.text
+    reported: set[int] = set()
+    pos = text.find("\x00")
+    while pos >= 0:
+        line = text.count("\n", 0, pos) + 1
+        if line not in reported:
+            reported.add(line)
+            key, field_name = "", ""
+            where = "at the start of the file" if not text[:pos].strip() else "outside any entry"
+            index = bisect.bisect_right(starts, pos) - 1
+            if index >= 0 and spans[index][0][0] <= pos < spans[index][0][1]:
+                (start, _), block = spans[index]
+                entry = getattr(block, "ignore_error_block", block)
+                if isinstance(entry, Entry):
+                    key, field_name, where = _nul_place(
+                        text[start : spans[index][0][1]], pos - start
+                    )
+                    key = key or entry.key.replace("\x00", "\\x00")
+                elif not text[:pos].strip():
+                    where = "at the start of the file"
+            out.add(line, key, field_name, f"NUL byte (\\x00) {where}; remove it")
+        pos = text.find("\x00", pos + 1)
+
+
+def _nul_place(raw: str, offset: int) -> tuple[str, str, str]:
+    """``(key, field, where)`` of a NUL byte at ``offset`` in an entry's raw text."""
+    try:
+        spans = scan_fields(raw)
+    except EditError:
+        spans = []
+    for span in spans:
+        if span.key_start <= offset < span.comma_end:
+            inside = "name" if offset < span.value_start else "value"
+            return "", span.key.lower().replace("\x00", "\\x00"), f"in the field {inside}"
+    head_end = spans[0].key_start if spans else raw.find(",")
+    if 0 <= offset < head_end or head_end < 0:
+        key_text = raw.split("{", 1)[-1].split(",", 1)[0].strip()
+        return key_text.replace("\x00", "\\x00"), "", "in the citation key"
+    return "", "", "in the entry"

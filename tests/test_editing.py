@@ -587,3 +587,15 @@ def test_add_bib_snippet_keeps_concatenations_and_outcome_rows(bib: Path, tmp_pa
     row = base.studies.set_index("key").loc["concat2024"]
     assert row["title"] == "Part one and two"
     assert base.outcomes.query("key == 'concat2024'")["responders"].tolist() == [2, 3]
+
+
+def test_add_treats_keys_case_insensitively(bib: Path, tmp_path: Path) -> None:
+    snippet = tmp_path / "snip.bib"
+    snippet.write_text(
+        "@article{GLUE2017,\n  author = {Glue, Paul},\n  title = {A different study},\n"
+        "  journal = {J},\n  year = {2017},\n}\n",
+        encoding="utf-8",
+    )
+    result = add_entries(bib, [snippet])
+    assert [key for key, _ in result.added] == ["glue2017different"]
+    assert not evidence.load(bib).errors

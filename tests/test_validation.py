@@ -67,6 +67,15 @@ EXPECTED = {
     "unknown-arm.bib": [
         "16: Olsen2016: outcomes.arm: unknown arm 'midazolam' (allowed: ketamine, placebo)",
     ],
+    "nul-bytes.bib": [
+        "1: NUL byte (\\x00) at the start of the file; remove it",
+        "6: Tan2019: title: NUL byte (\\x00) in the field value; remove it",
+        "11: Ulf\\x002020: NUL byte (\\x00) in the citation key; remove it",
+    ],
+    "case-duplicate-key.bib": [
+        "11: Glue2017: duplicate citation key 'Glue2017' (first defined on line 4 as "
+        "'glue2017'; BibTeX ignores case in keys)",
+    ],
     "many-problems.bib": [
         f"9: Pettersen2018: design: unknown value 'open-trial'; did you mean 'single-arm'? "
         f"(allowed: {DESIGNS})",
