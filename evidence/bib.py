@@ -86,24 +86,31 @@ class BibDocument:
         braces and quotes removed).
     bom
         Whether the file started with a UTF-8 byte-order mark (kept on writing).
+    cr
+        Whether the file's lines end in a lone CR (classic Mac OS). Such a file is read with
+        every CR turned into LF -- a one-for-one substitution, so every offset and line number
+        stays that of the file -- and :func:`write_bib` turns them back (``cr=True``).
     """
 
     path: str
     text: str
     library: Library
     bom: bool = False
+    cr: bool = False
     _spans: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
+
 
     @property
     def newline(self) -> str:
-        """The file's dominant line ending, used for inserted lines."""
+        """The dominant line ending of :attr:`text`, used for inserted lines (``\\n`` for a
+        CR-only file, whose :attr:`text` holds LF until :func:`write_bib` writes CR)."""
         crlf = self.text.count("\r\n")
         return "\r\n" if crlf and crlf * 2 >= self.text.count("\n") else "\n"
 
     @property
     def sha256(self) -> str:
         """SHA-256 of the file's bytes as read (to detect concurrent changes)."""
-        return sha256_text(self.text, self.bom)
+        return sha256_text(self.text, self.bom, self.cr)
 
     def span(self, block: Block) -> tuple[int, int] | None:
         """Character span of ``block`` in :attr:`text`, or ``None`` if it could not be located."""
@@ -117,9 +124,14 @@ class BibDocument:
         return entry
 
 
-def sha256_text(text: str, bom: bool = False) -> str:
+def sha256_text(text: str, bom: bool = False, cr: bool = False) -> str:
     """SHA-256 hex digest of ``text`` encoded as the file stores it."""
-    return hashlib.sha256(((_BOM if bom else "") + text).encode("utf-8")).hexdigest()
+    return hashlib.sha256(_file_bytes(text, bom, cr)).hexdigest()
+
+
+def _file_bytes(text: str, bom: bool, cr: bool) -> bytes:
+    """The bytes of a file holding ``text`` (with a BOM; with CR line ends)."""
+    return ((_BOM if bom else "") + (text.replace("\n", "\r") if cr else text)).encode("utf-8")
 
 
 def read_text(
@@ -185,12 +197,19 @@ def read_bib(path: str | os.PathLike[str]) -> BibDocument:
 
 
 def parse_bib(text: str, path: str = "<string>") -> BibDocument:
-    """Parse BibTeX ``text`` into a :class:`BibDocument` (locating every block in the text)."""
+    """Parse BibTeX ``text`` into a :class:`BibDocument` (locating every block in the text).
+
+    A text whose lines end in a lone CR (no LF anywhere) is parsed with CR read as LF
+    (:attr:`BibDocument.cr`), so its line numbers are right and edits keep its CR endings.
+    """
     bom = text.startswith(_BOM)
     if bom:
         text = text[1:]
+    cr = "\r" in text and "\n" not in text
+    if cr:
+        text = text.replace("\r", "\n")
     library = bibtexparser.parse_string(text)
-    doc = BibDocument(path=path, text=text, library=library, bom=bom)
+    doc = BibDocument(path=path, text=text, library=library, bom=bom, cr=cr)
     pos = 0
     find = text.find
     for block in library.blocks:
@@ -546,16 +565,20 @@ def write_bib(
     text: str,
     *,
     bom: bool = False,
+    cr: bool = False,
     expected_sha256: str | None = None,
 ) -> None:
     """Atomically replace ``path`` with ``text`` (temporary file in the same folder + rename).
+
+    ``bom`` and ``cr`` say how the file stores the text (:attr:`BibDocument.bom`,
+    :attr:`BibDocument.cr`: a byte-order mark first; every LF written as a lone CR).
 
     If ``expected_sha256`` is given, the file is re-read just before the rename and the write
     is refused (:class:`EditError`) when its content changed since it was read. On any failure
     the original file is left untouched.
     """
     target = Path(os.path.realpath(path))  # write through a symlink, keeping the link
-    data = ((_BOM if bom else "") + text).encode("utf-8")
+    data = _file_bytes(text, bom, cr)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:

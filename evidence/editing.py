@@ -112,7 +112,7 @@ def commit_text(
     relevant = tuple(p for p in new_base.problems if p.key in touched)
     if not dry_run and new_text != doc.text:
         with locked(doc.path):  # re-entrant: the editing functions already hold it
-            write_bib(doc.path, new_text, bom=doc.bom, expected_sha256=doc.sha256)
+            write_bib(doc.path, new_text, bom=doc.bom, cr=doc.cr, expected_sha256=doc.sha256)
     return EditResult(doc.path, doc.text, new_text, not dry_run and new_text != doc.text, relevant)
 
 

@@ -34,7 +34,6 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-import bibtexparser
 import rispy
 from bibtexparser.model import (
     DuplicateBlockKeyBlock,
@@ -43,7 +42,7 @@ from bibtexparser.model import (
     ParsingFailedBlock,
 )
 
-from evidence.bib import read_text
+from evidence.bib import parse_bib, read_text
 from evidence.errors import EvidenceError, Problem
 from evidence.names import split_names
 from evidence.schema import bare_doi
@@ -426,7 +425,7 @@ def _problem(file: str, line: int, message: str, key: str = "", field: str = "")
 
 
 def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord], list[Problem]]:
-    library = bibtexparser.parse_string(text)
+    library = parse_bib(text, shown).library  # CR-only line ends read as the file's lines
     problems: list[Problem] = []
     for block in library.failed_blocks:
         line = (block.start_line or 0) + 1

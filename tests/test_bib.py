@@ -39,7 +39,7 @@ def _blocks_outside(doc, key: str) -> list[str]:
 def test_round_trip_is_byte_identical(path: Path, tmp_path: Path) -> None:
     doc = read_bib(path)
     out = tmp_path / path.name
-    write_bib(out, doc.text, bom=doc.bom)
+    write_bib(out, doc.text, bom=doc.bom, cr=doc.cr)
     assert out.read_bytes() == path.read_bytes()
 
 

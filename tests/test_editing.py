@@ -599,3 +599,92 @@ def test_add_treats_keys_case_insensitively(bib: Path, tmp_path: Path) -> None:
     result = add_entries(bib, [snippet])
     assert [key for key, _ in result.added] == ["glue2017different"]
     assert not evidence.load(bib).errors
+
+
+# --------------------------------------------------------------- CR-only (classic Mac) files
+
+CR_FILE = ROOT / "tests" / "data" / "styles" / "cr.bib"
+CRLF_FILE = ROOT / "tests" / "data" / "styles" / "crlf.bib"
+
+
+def _after_first_line(data: bytes) -> bytes:
+    """The twins differ only in their first comment line."""
+    return data.split(b"\r", 1)[1]
+
+
+def test_cr_only_file_reads_like_its_crlf_twin(tmp_path: Path) -> None:
+    cr, crlf = evidence.load(CR_FILE), evidence.load(CRLF_FILE)
+    assert cr.document.cr and not crlf.document.cr
+    assert cr.problems == crlf.problems == []
+    assert [(r.key, r.line, r.field_lines) for r in cr.records] == [
+        (r.key, r.line, r.field_lines) for r in crlf.records
+    ]
+    assert [(o.line, o.values) for r in cr.records for o in r.outcomes] == [
+        (o.line, o.values) for r in crlf.records for o in r.outcomes
+    ]
+    # problems point at the right line: break one outcome row and compare
+    bad = tmp_path / "bad.bib"
+    bad.write_bytes(CR_FILE.read_bytes().replace(b"responders=", b"responders=x", 1))
+    [problem] = evidence.load(bad).problems
+    line = (
+        CR_FILE.read_bytes()
+        .split(b"\r")
+        .index(next(row for row in CR_FILE.read_bytes().split(b"\r") if b"responders=" in row))
+    )
+    assert (problem.line, problem.field) == (line + 1, "outcomes.responders")
+
+
+def test_cli_validate_cr_only_file() -> None:
+    result = CliRunner().invoke(main, ["validate", str(CR_FILE)])
+    assert result.exit_code == 0
+    assert result.stderr == f"{CR_FILE}: 3 entries, 0 error(s), 0 warning(s)\n"
+
+
+def test_set_keeps_cr_line_ends(tmp_path: Path) -> None:
+    path = tmp_path / "cr.bib"
+    shutil.copy(CR_FILE, path)
+    before = path.read_bytes()
+    key = evidence.load(path).records[0].key
+    set_entry(path, key, {"note": "Checked", "outcomes.2.time": "2 weeks"}, ["month"])
+    after = path.read_bytes()
+    assert b"\n" not in after
+    # the same edit of the CRLF twin, with CRLF turned into CR, gives the same bytes
+    twin = tmp_path / "crlf.bib"
+    shutil.copy(CRLF_FILE, twin)
+    set_entry(twin, key, {"note": "Checked", "outcomes.2.time": "2 weeks"}, ["month"])
+    assert _after_first_line(after) == _after_first_line(twin.read_bytes().replace(b"\r\n", b"\r"))
+    assert after != before and b"note = {Checked}," in after
+    assert evidence.load(path).problems == []
+
+
+def test_fmt_keeps_cr_line_ends(tmp_path: Path) -> None:
+    path = tmp_path / "cr.bib"
+    shutil.copy(CR_FILE, path)
+    result = CliRunner().invoke(main, ["fmt", "--bib", str(path)])
+    assert result.exit_code == 0, result.output
+    formatted = path.read_bytes()
+    assert b"\n" not in formatted and formatted.count(b"\r") > 10
+    twin = tmp_path / "crlf.bib"
+    shutil.copy(CRLF_FILE, twin)
+    CliRunner().invoke(main, ["fmt", "--bib", str(twin)])
+    assert _after_first_line(formatted) == _after_first_line(
+        twin.read_bytes().replace(b"\r\n", b"\r")
+    )
+    check = CliRunner().invoke(main, ["fmt", "--check", "--bib", str(path)])
+    assert check.exit_code == 0
+
+
+def test_add_to_cr_only_file_appends_with_cr(tmp_path: Path) -> None:
+    path = tmp_path / "cr.bib"
+    shutil.copy(CR_FILE, path)
+    before = path.read_bytes()
+    snippet = tmp_path / "new.bib"
+    snippet.write_text(
+        "@article{new2024,\n  author = {New, A.},\n  title = {T},\n  journal = {J},\n"
+        "  year = {2024},\n}\n",
+        encoding="utf-8",
+    )
+    add_entries(path, [snippet])
+    after = path.read_bytes()
+    assert after.startswith(before) and b"\n" not in after
+    assert b"\r@article{new2024,\r  author = {New, A.},\r" in after

@@ -638,10 +638,11 @@ def test_format_is_sniffed_from_content(tmp_path: Path, name: str, suffix: str) 
     assert records[0].source.startswith(copy.name)
 
 
+@pytest.mark.parametrize("newline", [pytest.param("\r\n", id="crlf"), pytest.param("\r", id="cr")])
 @pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in GOOD_FILES])
-def test_crlf_line_endings_give_the_same_records(tmp_path: Path, name: str) -> None:
+def test_crlf_line_endings_give_the_same_records(tmp_path: Path, name: str, newline) -> None:
     text = (IMPORTS / name).read_text(encoding="utf-8")
-    copy = _write(tmp_path, name, text.replace("\n", "\r\n"))
+    copy = _write(tmp_path, name, text.replace("\n", newline))
     records, problems = read_records(copy)
     assert problems == []
     assert records == list(_read(name))
