@@ -99,7 +99,6 @@ class BibDocument:
     cr: bool = False
     _spans: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
 
-
     @property
     def newline(self) -> str:
         """The dominant line ending of :attr:`text`, used for inserted lines (``\\n`` for a

@@ -148,6 +148,11 @@ def validate(bib: str | None, bib_option: str | None, fmt: str, strict: bool) ->
     metavar="A,B,...",
     help="Comma-separated columns to show (any format).",
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="CSV: write text cells as they are (no ' before =, +, -, @, tab, CR), for pipelines.",
+)
 @_handle_errors
 def table(
     bib: str | None,
@@ -156,11 +161,14 @@ def table(
     fmt: str,
     all_columns: bool,
     columns: str | None,
+    raw: bool,
 ) -> None:
     """Print the studies table (or --outcomes) of BIB.
 
     With errors in the file the table is still printed (invalid values empty), the errors are
-    counted on stderr and the exit status is 1; `evidence validate` gives the details.
+    counted on stderr and the exit status is 1; `evidence validate` gives the details. CSV is
+    safe to open in a spreadsheet: a text cell beginning with =, +, -, @, tab or CR gets a
+    leading ' (unless --raw).
     """
     from evidence.base import load
     from evidence.render import render_table
@@ -177,7 +185,7 @@ def table(
         frame = frame[wanted]
     elif fmt == "text" and not all_columns:
         frame = frame[list(TERMINAL_OUTCOME_COLUMNS if outcomes else TERMINAL_STUDY_COLUMNS)]
-    click.echo(render_table(frame, fmt), nl=fmt == "text")
+    click.echo(render_table(frame, fmt, raw=raw), nl=fmt == "text")
     if base.errors:
         click.echo(
             f"{base.path}: {len(base.errors)} error(s); invalid values are shown empty "
