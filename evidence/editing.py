@@ -220,7 +220,7 @@ def add_entries(
     """
     from evidence.bib import append_text
     from evidence.duplicates import find_duplicates, identity
-    from evidence.importers import make_key, read_records, render_entry
+    from evidence.importers import KeySet, read_records, render_entry
 
     if on_duplicate not in ("refuse", "merge", "add"):
         raise ValueError(f"on_duplicate must be refuse, merge or add; got {on_duplicate!r}")
@@ -234,14 +234,15 @@ def add_entries(
         skipped.extend(problems)
         records.extend(found)
         notes.extend(f"{r.source}: {note}" for r in found for note in r.notes)
-    keys = {r.key.lower() for r in base.records}
+    keys = KeySet(r.key for r in base.records)
     existing = [identity(r.key, r.bib) for r in base.records]
     new_keys: list[str] = []
     for record in records:
-        key = record.key if record.key and record.key.lower() not in keys else None
-        key = key or make_key(record.fields, keys)
-        keys.add(key.lower())
-        new_keys.append(key)
+        if record.key and record.key not in keys:
+            keys.add(record.key)
+            new_keys.append(record.key)
+        else:
+            new_keys.append(keys.new_key(record.fields))
     candidates = [identity(k, r.fields) for k, r in zip(new_keys, records, strict=True)]
     duplicates = {d.key: d for d in find_duplicates(candidates, existing)}
     if duplicates and on_duplicate == "refuse":

@@ -30,7 +30,6 @@ import sys
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +48,7 @@ from evidence.schema import bare_doi
 from evidence.text import letters_suffix
 from evidence.validation import evaluate_expression
 
-__all__ = ["ImportedRecord", "make_key", "read_records", "render_entry"]
+__all__ = ["ImportedRecord", "KeySet", "make_key", "read_records", "render_entry"]
 
 
 @dataclass(frozen=True)
@@ -306,18 +305,59 @@ def make_key(fields: Mapping[str, str], existing: Collection[str]) -> str:
     >>> make_key(fields, ["glue2017ketamines"])
     'glue2017ketaminesa'
     """
+    return KeySet(existing).new_key(fields)
+
+
+def _base_key(fields: Mapping[str, str]) -> str:
+    """``<family><year><word>`` of :func:`make_key`, before any suffix."""
     family = _first_family(_get(fields, "author"))
     year_match = re.search(r"\d{4}", _get(fields, "year"))
     year = year_match.group(0) if year_match else ""
-    base = (family or "anon") + year + _first_title_word(_get(fields, "title"))
-    taken = {k.lower() for k in existing}
-    if base.lower() not in taken:
-        return base
-    for n in count(1):
-        candidate = base + letters_suffix(n)
-        if candidate.lower() not in taken:
-            return candidate
-    raise AssertionError("unreachable")  # pragma: no cover
+    return (family or "anon") + year + _first_title_word(_get(fields, "title"))
+
+
+class KeySet:
+    """Citation keys in use (compared ignoring case, as BibTeX does), handing out new ones.
+
+    :meth:`new_key` gives the key :func:`make_key` would give against the keys in the set, and
+    adds it. Many records with one base key cost linear time in all: the set remembers, per
+    base, the suffix after the last one it handed out, and a suffix once taken stays taken, so
+    the search never goes back over taken suffixes.
+
+    >>> keys = KeySet(["glue2017ketamines"])
+    >>> fields = {"author": "Glue, P", "year": "2017", "title": "Ketamine's effects"}
+    >>> [keys.new_key(fields) for _ in range(3)]
+    ['glue2017ketaminesa', 'glue2017ketaminesb', 'glue2017ketaminesc']
+    """
+
+    def __init__(self, existing: Iterable[str] = ()):
+        self._taken = {key.lower() for key in existing}
+        self._next: dict[str, int] = {}  # lower-case base -> first suffix number not yet tried
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._taken
+
+    def __len__(self) -> int:
+        return len(self._taken)
+
+    def add(self, key: str) -> None:
+        """Mark ``key`` as taken."""
+        self._taken.add(key.lower())
+
+    def new_key(self, fields: Mapping[str, str]) -> str:
+        """A free key for ``fields`` (see :func:`make_key`), now taken."""
+        base = _base_key(fields)
+        low = base.lower()
+        if low not in self._taken:
+            self._taken.add(low)
+            return base
+        n = self._next.get(low, 1)
+        while (low + letters_suffix(n)) in self._taken:
+            n += 1
+        self._next[low] = n + 1
+        key = base + letters_suffix(n)
+        self._taken.add(key.lower())
+        return key
 
 
 def render_entry(record: ImportedRecord, key: str, indent: str = "  ") -> str:
@@ -880,16 +920,19 @@ def _read_csljson(text: str, shown: str, name: str) -> tuple[list[ImportedRecord
 
 def _json_item_lines(text: str, n: int) -> list[int]:
     """1-based line on which each of the ``n`` items of a JSON list starts (best effort)."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_int=_parse_json_int)
     lines: list[int] = []
     pos = text.find("[")
     if pos >= 0 and not text.lstrip().startswith("{"):
         pos += 1
+        line, counted = 1, 0  # newlines are counted once, from where the last count stopped
         try:
             while len(lines) < n:
                 while pos < len(text) and (text[pos].isspace() or text[pos] == ","):
                     pos += 1
-                lines.append(text.count("\n", 0, pos) + 1)
+                line += text.count("\n", counted, pos)
+                counted = pos
+                lines.append(line)
                 _, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError:  # pragma: no cover - the text was already parsed once
             pass

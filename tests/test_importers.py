@@ -947,3 +947,32 @@ def test_render_entry_keeps_safe_values_identical(
     entry = _parse_one(render_entry(record, "prop2024"))
     assert entry.fields_dict["title"].value == title
     assert entry.fields_dict["author"].value == author
+
+
+def test_many_clashing_keys_are_unique_deterministic_and_linear(monkeypatch) -> None:
+    import evidence.importers
+    from evidence.importers import KeySet
+    from evidence.text import letters_suffix
+
+    calls = []
+
+    def counted(n: int) -> str:
+        calls.append(n)
+        return letters_suffix(n)
+
+    monkeypatch.setattr(evidence.importers, "letters_suffix", counted)
+    fields = {"author": "Clash, Carla", "year": "2020", "title": "Ketamine for anxiety"}
+    # a key the suffix search must step over, taken before the import
+    keys = KeySet(["clash2020ketamine", "CLASH2020KETAMINEC"])
+    got = [keys.new_key(fields) for _ in range(2000)]
+    base = "clash2020ketamine"
+    expected = [base + letters_suffix(n) for n in range(1, 2002) if n != 3]
+    assert got == expected
+    assert got[:4] == [base + "a", base + "b", base + "d", base + "e"]
+    assert got[25:27] == [base + "aa", base + "ab"]
+    assert len(set(got)) == 2000
+    # linear work: each new key tries one suffix, plus one retry per key already taken
+    # (the old search tried every suffix from "a" each time: about 2,000,000 calls)
+    assert len(calls) <= 2 * 2000 + 2
+    # the same answers as make_key, one record at a time
+    assert make_key(fields, ["clash2020ketamine", *got[:5]]) == base + "c"
