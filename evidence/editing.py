@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -66,12 +65,10 @@ class EditResult:
         )
 
 
-_LINE_REF = re.compile(r"\(?(?:first on |first defined on )?line \d+\)?")
-
-
 def _identity(problem: Problem) -> tuple[str, str, str]:
-    """A problem without its line numbers, to tell old errors from new ones after an edit."""
-    return problem.key, problem.field.lower(), _LINE_REF.sub("", problem.message)
+    """What a problem is about, to tell old errors from new ones after an edit: its entry,
+    field and rule -- not its line (an edit moves lines) nor its message text."""
+    return problem.key, problem.field.lower(), problem.code
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
@@ -220,7 +217,7 @@ def add_entries(
     """
     from evidence.bib import append_text
     from evidence.duplicates import find_duplicates, identity
-    from evidence.importers import KeySet, read_records, render_entry
+    from evidence.importers import ImportedRecord, KeySet, read_records, render_entry
 
     if on_duplicate not in ("refuse", "merge", "add"):
         raise ValueError(f"on_duplicate must be refuse, merge or add; got {on_duplicate!r}")
@@ -246,18 +243,21 @@ def add_entries(
     candidates = [identity(k, r.fields) for k, r in zip(new_keys, records, strict=True)]
     duplicates = {d.key: d for d in find_duplicates(candidates, existing)}
     if duplicates and on_duplicate == "refuse":
-        problems = [
-            Problem(
-                *_source_location(rec.source),
-                key,
-                "",
-                f"{str(duplicates[key]).split(': ', 1)[1]} as entry {duplicates[key].of!r}; "
-                + (
-                    "use --merge or --force"
-                    if duplicates[key].reason == "title"
-                    else "use --merge (two entries with one DOI or PMID never validate)"
-                ),
+
+        def refusal(key: str, rec: ImportedRecord) -> Problem:
+            dup = duplicates[key]
+            advice = (
+                "use --merge or --force"
+                if dup.reason == "title"
+                else "use --merge (two entries with one DOI or PMID never validate)"
             )
+            what = str(dup).split(": ", 1)[1]
+            message = f"{what} as entry {dup.of!r}; {advice}"
+            file, line = _source_location(rec.source)
+            return Problem(file, line, key, "", message, code="import.duplicate")
+
+        problems = [
+            refusal(key, rec)
             for key, rec in zip(new_keys, records, strict=True)
             if key in duplicates
         ]

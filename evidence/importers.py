@@ -457,8 +457,10 @@ def _detect_format(path: Path, text: str) -> str | None:
     return None
 
 
-def _problem(file: str, line: int, message: str, key: str = "", field: str = "") -> Problem:
-    return Problem(file=file, line=line, key=key, field=field, message=message)
+def _problem(
+    file: str, line: int, code: str, message: str, key: str = "", field: str = ""
+) -> Problem:
+    return Problem(file=file, line=line, key=key, field=field, message=message, code=code)
 
 
 # --------------------------------------------------------------------------- BibTeX
@@ -471,14 +473,20 @@ def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord]
         line = (block.start_line or 0) + 1
         if isinstance(block, DuplicateBlockKeyBlock):
             problems.append(
-                _problem(shown, line, f"duplicate citation key {block.key!r}", key=block.key)
+                _problem(
+                    shown,
+                    line,
+                    "key.duplicate",
+                    f"duplicate citation key {block.key!r}",
+                    key=block.key,
+                )
             )
         elif isinstance(block, DuplicateFieldKeyBlock):
             entry = block.ignore_error_block
             key = entry.key if isinstance(entry, Entry) else ""
             names = ", ".join(sorted(block.duplicate_keys))
             message = f"field(s) {names} appear more than once in the entry"
-            problems.append(_problem(shown, line, message, key=key))
+            problems.append(_problem(shown, line, "field.duplicate", message, key=key))
         elif isinstance(block, ParsingFailedBlock):
             reason = getattr(block.error, "abort_reason", None) or str(block.error)
             label = re.match(r"\s*@\s*\w+\s*[{(]\s*([^\s,{}()=\"]++)(?!\s*=)", block.raw or "")
@@ -486,12 +494,13 @@ def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord]
                 _problem(
                     shown,
                     line,
+                    "syntax",
                     f"BibTeX syntax error: {reason.strip()}",
                     key=label.group(1) if label else "",
                 )
             )
         else:  # pragma: no cover - bibtexparser's remaining failure kind (middleware errors)
-            problems.append(_problem(shown, line, "entry could not be read"))
+            problems.append(_problem(shown, line, "syntax", "entry could not be read"))
     records: list[ImportedRecord] = []
     strings = {b.key.lower(): str(b.value) for b in library.strings}
     for entry in library.entries:
@@ -511,7 +520,14 @@ def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord]
             fields[f.key] = value
         if not _get(fields, "title").strip():
             problems.append(
-                _problem(shown, line, "entry has no title", key=entry.key, field="title")
+                _problem(
+                    shown,
+                    line,
+                    "import.title-missing",
+                    "entry has no title",
+                    key=entry.key,
+                    field="title",
+                )
             )
             continue
         records.append(
@@ -575,6 +591,7 @@ def _split_ris(text: str, shown: str) -> tuple[list[_RisChunk], list[Problem]]:
                     _problem(
                         shown,
                         lineno,
+                        "import.ris",
                         f"not a RIS line (expected 'XX  - value'): {line[:60]!r}",
                     )
                 )
@@ -586,7 +603,8 @@ def _split_ris(text: str, shown: str) -> tuple[list[_RisChunk], list[Problem]]:
             current = _RisChunk(lineno, [line], True, [])
         elif tag == "ER":
             if current is None:
-                problems.append(_problem(shown, lineno, "ER line with no record before it"))
+                message = "ER line with no record before it"
+                problems.append(_problem(shown, lineno, "import.ris", message))
                 continue
             current.lines.append(line)
             close()
@@ -608,14 +626,20 @@ def _read_ris(
         if not chunk.has_type:
             errors.insert(0, "record has no TY line (each RIS record starts with 'TY  - TYPE')")
         if errors:
-            problems.extend(_problem(shown, chunk.start, e) for e in errors)
+            problems.extend(_problem(shown, chunk.start, "import.ris", e) for e in errors)
             continue
         body = chunk.lines if chunk.lines[-1].startswith("ER") else [*chunk.lines, "ER  - "]
         parsed = rispy.loads("\n".join(body), mapping=_RIS_MAPPING, list_tags=_RIS_LIST_TAGS)
         record = _ris_record(parsed[0], f"{name}:{chunk.start}", keep_unknown=keep_unknown)
         if not record.fields.get("title"):
             problems.append(
-                _problem(shown, chunk.start, "record has no title (TI or T1)", field="title")
+                _problem(
+                    shown,
+                    chunk.start,
+                    "import.title-missing",
+                    "record has no title (TI or T1)",
+                    field="title",
+                )
             )
             continue
         records.append(record)
@@ -772,7 +796,7 @@ def _read_medline(text: str, shown: str, name: str) -> tuple[list[ImportedRecord
         if not any(t == "TI" and v for t, v in items):
             errors.append(f"record{f' PMID {pmid}' if pmid else ''} has no title (TI)")
         if errors:
-            problems.extend(_problem(shown, start, e) for e in errors)
+            problems.extend(_problem(shown, start, "import.medline", e) for e in errors)
             continue
         records.append(_medline_record(items, f"{name}:{start}"))
     return records, problems
@@ -875,7 +899,7 @@ def _read_csljson(text: str, shown: str, name: str) -> tuple[list[ImportedRecord
         data = json.loads(text, parse_int=_parse_json_int)
     except json.JSONDecodeError as exc:
         message = f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        return [], [_problem(shown, exc.lineno, message)]
+        return [], [_problem(shown, exc.lineno, "import.json", message)]
     except _HugeInteger as exc:
         digits = exc.args[0]
         line = text.count("\n", 0, max(text.find(digits), 0)) + 1
@@ -883,24 +907,26 @@ def _read_csljson(text: str, shown: str, name: str) -> tuple[list[ImportedRecord
             f"a number with {len(digits.lstrip('-'))} digits (more than "
             f"{sys.get_int_max_str_digits()}) is no bibliographic value"
         )
-        return [], [_problem(shown, line, message)]
+        return [], [_problem(shown, line, "import.json-number", message)]
     except RecursionError:
         line = _json_depth_line(text, _JSON_DEPTH_SHOWN)
         message = f"JSON nested too deeply to read (more than {_JSON_DEPTH_SHOWN} levels)"
-        return [], [_problem(shown, line, message)]
+        return [], [_problem(shown, line, "import.json-depth", message)]
     if isinstance(data, dict):
         items = data["items"] if isinstance(data.get("items"), list) else [data]
     elif isinstance(data, list):
         items = data
     else:
-        return [], [_problem(shown, 1, "expected a JSON list of CSL items (objects)")]
+        message = "expected a JSON list of CSL items (objects)"
+        return [], [_problem(shown, 1, "import.json-shape", message)]
     lines = _json_item_lines(text, len(items))
     records: list[ImportedRecord] = []
     problems: list[Problem] = []
     for index, item in enumerate(items, 1):
         line = lines[index - 1]
         if not isinstance(item, dict):
-            problems.append(_problem(shown, line, f"item {index} is not a JSON object"))
+            message = f"item {index} is not a JSON object"
+            problems.append(_problem(shown, line, "import.json-shape", message))
             continue
         record = _csl_record(item, f"{name}#{index}")
         if not record.fields.get("title"):
@@ -908,6 +934,7 @@ def _read_csljson(text: str, shown: str, name: str) -> tuple[list[ImportedRecord
                 _problem(
                     shown,
                     line,
+                    "import.title-missing",
                     f"item {index} has no title",
                     key=record.key or "",
                     field="title",

@@ -22,7 +22,7 @@ from bibtexparser.model import (
 )
 
 from evidence.bib import BibDocument, scan_fields
-from evidence.errors import EditError, Problem
+from evidence.errors import EditError, Problem, Severity
 from evidence.schema import (
     DOI_PATTERN,
     DOI_PREFIX,
@@ -64,16 +64,29 @@ class StudyRecord:
     outcomes: list[OutcomeRecord] = field(default_factory=list)
 
 
+#: The problem code of a value that its field's type does not allow, by the type.
+VALUE_CODES = {
+    "choice": "value.choice",
+    "choices": "value.choices",
+    "arms": "value.arms",
+    "pattern": "value.pattern",
+    "int": "value.int",
+    "float": "value.float",
+    "bool": "value.bool",
+    "timepoint": "value.timepoint",
+}
+
 _TOKEN_RE = re.compile(r"\d+|[A-Za-z_][\w:.+-]*")
 _FIELD_NAME_RE = re.compile(r"[A-Za-z_][\w:.+-]*")
 
 
-def evaluate_expression(value: str, strings: dict[str, str]) -> tuple[str, str]:
-    """Value of an unenclosed BibTeX expression (macros and ``#`` concatenation), and a
-    problem description (``""`` if none): an undefined macro, or text that is no BibTeX
-    expression at all (typically two fields run together by a missing comma)."""
+def evaluate_expression(value: str, strings: dict[str, str]) -> tuple[str, str, str]:
+    """Value of an unenclosed BibTeX expression (macros and ``#`` concatenation), and the
+    code and description of its problem (``""``, ``""`` if none): an undefined macro
+    (``macro.undefined``), or text that is no BibTeX expression at all (``value.malformed``,
+    typically two fields run together by a missing comma)."""
     out = []
-    problem = ""
+    code = problem = ""
     for token in _split_concat(value):
         token = token.strip()
         quoted = len(token) >= 2 and token[0] == '"' and token[-1] == '"'
@@ -84,12 +97,13 @@ def evaluate_expression(value: str, strings: dict[str, str]) -> tuple[str, str]:
             out.append(token)
         elif _TOKEN_RE.fullmatch(token):
             low = token.lower()
-            if low not in strings and low not in _MONTHS:
-                problem = problem or f"undefined macro {token!r} (no @string defines it)"
+            if low not in strings and low not in _MONTHS and not problem:
+                code = "macro.undefined"
+                problem = f"undefined macro {token!r} (no @string defines it)"
             out.append(strings.get(low, _MONTHS.get(low, token)))
         else:
-            return value, "malformed value (a missing comma between two fields?)"
-    return "".join(out), problem
+            return value, "value.malformed", "malformed value (a missing comma between two fields?)"
+    return "".join(out), code, problem
 
 
 def _balanced(text: str) -> bool:
@@ -138,9 +152,13 @@ class _Collector:
         field_name: str,
         message: str,
         allowed: str = "",
-        severity: str = "error",
+        severity: Severity = "error",
+        *,
+        code: str,
     ) -> None:
-        self.problems.append(Problem(self.path, line, key, field_name, message, allowed, severity))
+        self.problems.append(
+            Problem(self.path, line, key, field_name, message, allowed, severity, code=code)
+        )
 
 
 _REQUIRED_GROUPS = {t: [g.split("|") for g in groups] for t, groups in REQUIRED_FIELDS.items()}
@@ -161,6 +179,7 @@ def _check_required(rec: StudyRecord, out: _Collector) -> None:
                 names[0],
                 f"missing required field for @{rec.entry_type}",
                 alternatives if len(names) > 1 else "",
+                code="field.required",
             )
 
 
@@ -174,10 +193,14 @@ def _check_year(rec: StudyRecord, out: _Collector) -> None:
     try:
         year = int(text.strip())
     except ValueError:
-        out.add(line, rec.key, name, f"{text!r} is not a year", f"1900..{last}")
+        out.add(
+            line, rec.key, name, f"{text!r} is not a year", f"1900..{last}", code="year.invalid"
+        )
         return
     if not 1900 <= year <= last:
-        out.add(line, rec.key, name, f"year {year} out of range", f"1900..{last}")
+        out.add(
+            line, rec.key, name, f"year {year} out of range", f"1900..{last}", code="year.range"
+        )
         return
     rec.values["year"] = year
 
@@ -191,11 +214,12 @@ def _check_doi(rec: StudyRecord, out: _Collector) -> None:
     prefix = match.group(0) if match else ""
     bare = doi[len(prefix) :].strip()
     if not DOI_PATTERN.fullmatch(bare):
-        out.add(line, rec.key, "doi", f"malformed DOI {doi!r}", "10.NNNN/suffix")
+        message = f"malformed DOI {doi!r}"
+        out.add(line, rec.key, "doi", message, "10.NNNN/suffix", code="doi.malformed")
         return
     if prefix:
         message = f"write the bare DOI {bare!r}, without {prefix!r}"
-        out.add(line, rec.key, "doi", message, severity="warning")
+        out.add(line, rec.key, "doi", message, severity="warning", code="doi.prefix")
     rec.values["doi"] = bare.lower()
 
 
@@ -204,8 +228,8 @@ def _check_outcomes(rec: StudyRecord, raw: str, out: _Collector) -> None:
     arms = rec.values.get("arms")
     for row in parse_outcome_rows(raw):
         line = base_line + row.line_offset
-        for message in row.problems:
-            out.add(line, rec.key, "outcomes", message)
+        for code, message in row.problems:
+            out.add(line, rec.key, "outcomes", message, code=code)
         values: dict[str, Any] = {}
         for name, text in row.pairs.items():
             spec = OUTCOME_SPECS.get(name)
@@ -213,13 +237,13 @@ def _check_outcomes(rec: StudyRecord, raw: str, out: _Collector) -> None:
             if spec is None:
                 hint = did_you_mean(name, tuple(OUTCOME_SPECS))
                 extra = f"; did you mean {hint!r}?" if hint else ""
-                out.add(
-                    line, rec.key, label, f"unknown outcome key{extra}", ", ".join(OUTCOME_SPECS)
-                )
+                message = f"unknown outcome key{extra}"
+                allowed = ", ".join(OUTCOME_SPECS)
+                out.add(line, rec.key, label, message, allowed, code="outcomes.key-unknown")
                 continue
             value, message = coerce(spec, text)
             if message:
-                out.add(line, rec.key, label, message, spec.allowed)
+                out.add(line, rec.key, label, message, spec.allowed, code=VALUE_CODES[spec.kind])
             else:
                 values[name] = value
                 if name == "time":
@@ -238,11 +262,13 @@ def _rule_arm_declared(rec, row, pairs, arms, out) -> None:
     """Every row names an arm, and it is one of the entry's ``arms``."""
     arm = pairs.get("arm")
     if not arm:
-        out.add(row.line, rec.key, "outcomes.arm", "outcome row has no arm")
+        message = "outcome row has no arm"
+        out.add(row.line, rec.key, "outcomes.arm", message, code="outcomes.arm-missing")
         return
     if arms is None:
         if "arms" not in rec.bib:
-            out.add(row.line, rec.key, "outcomes.arm", "outcome rows need an `arms` field")
+            message = "outcome rows need an `arms` field"
+            out.add(row.line, rec.key, "outcomes.arm", message, code="outcomes.arms-missing")
         return
     if arm not in arms:
         out.add(
@@ -251,6 +277,7 @@ def _rule_arm_declared(rec, row, pairs, arms, out) -> None:
             "outcomes.arm",
             f"unknown arm {arm!r}",
             ", ".join(arms),
+            code="outcomes.arm-unknown",
         )
         return
     row.values["agent"] = arm_agent(arm)
@@ -260,7 +287,9 @@ def _rule_responders_need_n(rec, row, pairs, arms, out) -> None:
     """``responders`` needs ``n`` and lies in 0..n."""
     r, n = row.values.get("responders"), row.values.get("n")
     if r is not None and n is None and "n" not in pairs:
-        out.add(row.line, rec.key, "outcomes.responders", "responders given without n")
+        message = "responders given without n"
+        code = "outcomes.responders-without-n"
+        out.add(row.line, rec.key, "outcomes.responders", message, code=code)
     if r is not None and n is not None and r > n:
         del row.values["responders"]
         out.add(
@@ -269,6 +298,7 @@ def _rule_responders_need_n(rec, row, pairs, arms, out) -> None:
             "outcomes.responders",
             f"responders={r} exceeds n={n}",
             "0..n",
+            code="outcomes.responders>n",
         )
 
 
@@ -282,6 +312,7 @@ def _rule_percent_agrees(rec, row, pairs, arms, out) -> None:
             "outcomes.percent",
             f"percent={p:g} disagrees with responders/n = {r}/{n} = {100 * r / n:.1f}%",
             severity="warning",
+            code="outcomes.percent-disagrees",
         )
 
 
@@ -295,6 +326,7 @@ def _rule_n_within_enrolled(rec, row, pairs, arms, out) -> None:
             "outcomes.n",
             f"n={n} exceeds n_enrolled={enrolled}",
             f"0..{enrolled}",
+            code="outcomes.n>n_enrolled",
         )
 
 
@@ -311,7 +343,8 @@ def _rule_analysed_within_enrolled(rec: StudyRecord, out: _Collector) -> None:
     a, e = rec.values.get("n_analysed"), rec.values.get("n_enrolled")
     if a is not None and e is not None and a > e:
         line = rec.field_lines.get("n_analysed", rec.line)
-        out.add(line, rec.key, "n_analysed", f"n_analysed={a} exceeds n_enrolled={e}", f"0..{e}")
+        message = f"n_analysed={a} exceeds n_enrolled={e}"
+        out.add(line, rec.key, "n_analysed", message, f"0..{e}", code="n_analysed>n_enrolled")
 
 
 STUDY_RULES: tuple[Callable[[StudyRecord, _Collector], None], ...] = (
@@ -343,20 +376,21 @@ def _record(
                 shown,
                 "malformed field name (a % comment or stray text inside an entry is not "
                 "BibTeX; comments go between entries)",
+                code="field.name",
             )
             continue
         if name in bib:
             first = lines[name]
             message = f"field {name!r} appears more than once in the entry (first on line {first})"
-            out.add(line, rec.key, f.key, message)
-        problem = ""
+            out.add(line, rec.key, f.key, message, code="field.duplicate")
+        code = problem = ""
         if raw and value[:1] in ("{", '"'):
             value = _strip_enclosing(value)
         elif raw or f.enclosing == "no-enclosing":
-            value, problem = evaluate_expression(value, strings)
-        if problem:
-            severity = "warning" if problem.startswith("undefined macro") else "error"
-            out.add(line, rec.key, name, problem, severity=severity)
+            value, code, problem = evaluate_expression(value, strings)
+        if code:
+            severity: Severity = "warning" if code == "macro.undefined" else "error"
+            out.add(line, rec.key, name, problem, severity=severity, code=code)
             if severity == "error":
                 continue
         bib[name] = value
@@ -369,7 +403,8 @@ def _record(
             continue
         typed, message = coerce(spec, bib[name])
         if message:
-            out.add(lines[name], rec.key, name, message, spec.allowed)
+            code = VALUE_CODES[spec.kind]
+            out.add(lines[name], rec.key, name, message, spec.allowed, code=code)
         else:
             rec.values[name] = typed
     for rule in STUDY_RULES:
@@ -403,6 +438,7 @@ def check(doc: BibDocument) -> tuple[list[StudyRecord], list[Problem]]:
                 "",
                 f"duplicate citation key {entry.key!r} (first defined on line {seen[1]} as "
                 f"{seen[0]!r}; BibTeX ignores case in keys)",
+                code="key.duplicate",
             )
         records.append(rec)
 
@@ -413,7 +449,8 @@ def check(doc: BibDocument) -> tuple[list[StudyRecord], list[Problem]]:
             line = (block.start_line or 0) + 1
             prev = first.get(block.key.lower())
             where = f" (first defined on line {prev[1]})" if prev else ""
-            out.add(line, block.key, "", f"duplicate citation key {block.key!r}{where}")
+            message = f"duplicate citation key {block.key!r}{where}"
+            out.add(line, block.key, "", message, code="key.duplicate")
         elif isinstance(block, DuplicateFieldKeyBlock):
             # _record reports each repeated field (case-insensitively, as BibTeX compares)
             entry = block.ignore_error_block
@@ -426,7 +463,8 @@ def check(doc: BibDocument) -> tuple[list[StudyRecord], list[Problem]]:
             label = raw.split(",", 1)[0].split("{", 1)[-1].strip() if raw else ""
             label = label.split()[0] if label else ""
             key = label if label and "=" not in label and "@" not in label else ""
-            out.add(line, key, "", f"BibTeX syntax error: {' '.join(reason.split())}")
+            message = f"BibTeX syntax error: {' '.join(reason.split())}"
+            out.add(line, key, "", message, code="syntax")
     _check_duplicate_dois(records, out)
     if "\x00" in doc.text:
         _check_nul_bytes(doc, out)
@@ -448,6 +486,7 @@ def _check_duplicate_dois(records: list[StudyRecord], out: _Collector) -> None:
                 "doi",
                 f"DOI {doi} is also on entry {first.key!r} (line {first.line}); "
                 "the same study is entered twice",
+                code="doi.duplicate",
             )
         else:
             seen[doi] = rec
@@ -483,7 +522,7 @@ def _check_nul_bytes(doc: BibDocument, out: _Collector) -> None:
                     key = key or entry.key.replace("\x00", "\\x00")
                 elif not text[:pos].strip():
                     where = "at the start of the file"
-            out.add(line, key, field_name, f"NUL byte (\\x00) {where}; remove it")
+            out.add(line, key, field_name, f"NUL byte (\\x00) {where}; remove it", code="text.nul")
         pos = text.find("\x00", pos + 1)
 
 

@@ -68,3 +68,14 @@ def test_readme_console_output_is_real(monkeypatch) -> None:
         result = runner.invoke(main, args)
         printed = (result.stdout + result.stderr).rstrip("\n")
         assert printed == shown, command
+
+
+def test_problem_codes_table_matches_the_registry() -> None:
+    from evidence.errors import PROBLEM_CODES
+
+    block = README.split("<!-- problem-codes:start -->\n", 1)[1].split(
+        "\n<!-- problem-codes:end -->", 1
+    )[0]
+    rows = ["| code | rule |", "| --- | --- |"]
+    rows += [f"| `{code}` | {rule} |" for code, rule in PROBLEM_CODES.items()]
+    assert block == "\n".join(rows)

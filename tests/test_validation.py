@@ -207,3 +207,79 @@ def test_review_without_counts_validates(tmp_bib) -> None:
     )
     assert base.problems == []
     assert base.studies.loc[0, "k_studies"] == 6
+
+
+def test_every_registered_code_is_used_and_every_used_code_registered() -> None:
+    """A Problem with an unregistered code cannot be made; no registered code is dead."""
+    import re
+
+    from evidence.errors import PROBLEM_CODES, Problem
+
+    from .conftest import ROOT
+
+    with pytest.raises(ValueError, match=r"unknown problem code 'made\.up'"):
+        Problem("f", 1, "k", "", "m", code="made.up")
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "evidence").glob("*.py"))
+    literals = set(re.findall(r'"([a-z_]+(?:[.>][a-z_>-]+)?)"', source))
+    unused = [code for code in PROBLEM_CODES if code not in literals - {""}]
+    assert unused == []
+
+
+@pytest.mark.parametrize(
+    ("name", "codes"),
+    [
+        pytest.param(
+            "many-problems.bib",
+            [
+                "value.choice",
+                "value.int",
+                "outcomes.responders>n",
+                "outcomes.arm-unknown",
+                "value.choice",
+                "value.timepoint",
+                "field.required",
+                "field.required",
+                "doi.malformed",
+                "value.choices",
+                "key.duplicate",
+            ],
+            id="many",
+        ),
+        pytest.param("syntax-error.bib", ["syntax"], id="syntax"),
+        pytest.param("duplicate-field.bib", ["field.duplicate"], id="field"),
+        pytest.param("same-doi.bib", ["doi.duplicate"], id="doi"),
+        pytest.param("case-duplicate-key.bib", ["key.duplicate"], id="case-key"),
+        pytest.param("nul-bytes.bib", ["text.nul"] * 3, id="nul"),
+        pytest.param(
+            "out-of-range.bib",
+            ["year.range", "outcomes.responders>n", "value.int", "value.float"],
+            id="range",
+        ),
+    ],
+)
+def test_problems_carry_their_rule_code(name: str, codes: list[str]) -> None:
+    assert [p.code for p in evidence.load(INVALID / name).problems] == codes
+
+
+def test_validate_json_includes_the_code() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from evidence.cli import main
+
+    args = ["validate", str(INVALID / "unknown-arm.bib"), "--format", "json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    [problem] = json.loads(result.stdout)
+    assert problem["code"] == "outcomes.arm-unknown"
+    assert list(problem) == [
+        "file",
+        "line",
+        "key",
+        "field",
+        "code",
+        "message",
+        "allowed",
+        "severity",
+    ]
