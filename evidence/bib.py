@@ -16,7 +16,6 @@ import logging
 import os
 import re
 import stat
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,8 +28,10 @@ from bibtexparser.model import Block, Entry
 from filelock import FileLock, Timeout
 
 from evidence.errors import BibFileError, EditError
+from evidence.files import write_atomically
 
 __all__ = [
+    "FIELD_NAME_RE",
     "LOCK_TIMEOUT",
     "BibDocument",
     "FieldSpan",
@@ -225,6 +226,11 @@ def parse_bib(text: str, path: str = "<string>") -> BibDocument:
 
 
 # --------------------------------------------------------------------------- field scanning
+
+#: What a BibTeX field name may be, the one rule used by reading, validating, editing and
+#: importing: a letter or ``_`` first (BibTeX and biber accept a leading underscore; neither
+#: accepts a leading digit), then letters, digits, ``_`` and ``:.+-``.
+FIELD_NAME_RE = re.compile(r"[A-Za-z_][\w:.+-]*")
 
 _KEY_RE = re.compile(r"\s*([^\s=,{}()\"#]+)\s*=\s*", re.S)
 _HEAD_RE = re.compile(r"@\s*[A-Za-z][\w-]*\s*([{(])\s*[^,\s]*\s*,?", re.S)
@@ -458,7 +464,7 @@ def set_fields(doc: BibDocument, key: str, values: Mapping[str, str | None]) -> 
     if span is None:  # pragma: no cover - every parsed entry is located
         raise EditError(f"{doc.path}: cannot locate entry {key!r} in the file")
     for name in values:
-        if not re.fullmatch(r"[A-Za-z][\w:.+-]*", name):
+        if not FIELD_NAME_RE.fullmatch(name):
             raise EditError(f"{name!r} is not a valid BibTeX field name")
     lowered = [name.lower() for name in values]
     twice = sorted({n for n in lowered if lowered.count(n) > 1})
@@ -567,7 +573,8 @@ def write_bib(
     cr: bool = False,
     expected_sha256: str | None = None,
 ) -> None:
-    """Atomically replace ``path`` with ``text`` (temporary file in the same folder + rename).
+    """Atomically replace ``path`` with ``text`` (:func:`evidence.files.write_atomically`:
+    a temporary file in the same folder, renamed over it; through a symbolic link).
 
     ``bom`` and ``cr`` say how the file stores the text (:attr:`BibDocument.bom`,
     :attr:`BibDocument.cr`: a byte-order mark first; every LF written as a lone CR).
@@ -576,36 +583,22 @@ def write_bib(
     is refused (:class:`EditError`) when its content changed since it was read. On any failure
     the original file is left untouched.
     """
-    target = Path(os.path.realpath(path))  # write through a symlink, keeping the link
     data = _file_bytes(text, bom, cr)
+
+    def unchanged_on_disk() -> None:
+        if expected_sha256 is None:
+            return
+        target = Path(os.path.realpath(path))
+        current = hashlib.sha256(target.read_bytes()).hexdigest() if target.exists() else ""
+        if current != expected_sha256:
+            raise EditError(
+                f"{path}: the file changed on disk since it was read; "
+                "nothing was written (re-run the command)"
+            )
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        write_atomically(path, data, before_replace=unchanged_on_disk)
     except OSError as exc:
-        raise EditError(
-            f"{path}: cannot write in {target.parent}: {exc.strerror or exc}; nothing was written"
-        ) from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        if expected_sha256 is not None:
-            current = hashlib.sha256(target.read_bytes()).hexdigest() if target.exists() else ""
-            if current != expected_sha256:
-                raise EditError(
-                    f"{path}: the file changed on disk since it was read; "
-                    "nothing was written (re-run the command)"
-                )
-        os.replace(tmp, target)
-    except OSError as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         raise EditError(
             f"{path}: cannot write: {exc.strerror or exc}; the file is unchanged"
         ) from None
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -160,10 +160,10 @@ def _set_entry(
             if not parts[1].isdigit():
                 raise EditError(f"{name!r}: expected outcomes.N.KEY with N a row number")
             row_edits.append((int(parts[1]), parts[2], value))
-        elif len(parts) == 1:
-            plain[name] = value
-        else:
+        elif parts[0].lower() == "outcomes" and len(parts) > 1:
             raise EditError(f"{name!r} is not a field name (or outcomes.N.KEY)")
+        else:  # a field; bib.set_fields checks its name (bib.FIELD_NAME_RE)
+            plain[name] = value
     if row_edits:
         field = next((f for f in entry.fields if f.key.lower() == "outcomes"), None)
         if field is None:

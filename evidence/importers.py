@@ -41,9 +41,9 @@ from bibtexparser.model import (
     ParsingFailedBlock,
 )
 
-from evidence.bib import parse_bib, read_text
+from evidence.bib import FIELD_NAME_RE, parse_bib, read_text
 from evidence.errors import EvidenceError, Problem
-from evidence.names import split_names
+from evidence.names import family_name, split_names
 from evidence.schema import bare_doi
 from evidence.text import letters_suffix
 from evidence.validation import evaluate_expression
@@ -184,7 +184,6 @@ _RIS_LINE = re.compile(r"([A-Z][A-Z0-9])  -(?: (.*))?")
 _MEDLINE_LINE = re.compile(r"(?=[A-Z0-9 ]{4}-)([A-Z][A-Z0-9]{1,3}) *-(?: (.*))?")
 
 _KEY_RE = re.compile(r"[\w:.+/-]+")
-_FIELD_NAME_RE = re.compile(r"[A-Za-z][\w:.+-]*")
 _ENTRY_TYPE_RE = re.compile(r"[A-Za-z]+")
 
 
@@ -407,7 +406,7 @@ def render_entry(record: ImportedRecord, key: str, indent: str = "  ") -> str:
         raise EvidenceError(f"{record.entry_type!r} is not a valid BibTeX entry type")
     lines = [f"@{record.entry_type}{{{key},"]
     for name, raw in record.fields.items():
-        if not _FIELD_NAME_RE.fullmatch(name):
+        if not FIELD_NAME_RE.fullmatch(name):
             raise EvidenceError(f"{name!r} is not a valid BibTeX field name")
         if name.lower() == "outcomes":  # one row per line: keep the rows, cleaned one by one
             rows = [_clean_value(row) for row in str(raw).splitlines() if row.strip()]
@@ -1287,19 +1286,14 @@ def _ascii_fold(text: str) -> str:
 
 
 def _first_family(author: str) -> str:
+    """The first author's family name for a key: a braced organisation gives its first word."""
     names = split_names(_one_line(author))
     if not names:
         return ""
-    name = names[0]
-    if name.startswith("{") and name.endswith("}"):
-        words = name[1:-1].split()
+    family = family_name(names[0])
+    if family.startswith("{") and family.endswith("}"):
+        words = family[1:-1].split()
         family = words[0] if words else ""
-    elif "," in name:
-        family = name.split(",", 1)[0]
-    else:
-        words = name.split()
-        split = next((i for i in range(len(words) - 1) if words[i][:1].islower()), len(words) - 1)
-        family = " ".join(words[split:])
     return re.sub(r"[^a-z]", "", _ascii_fold(family).lower())
 
 

@@ -21,7 +21,7 @@ from bibtexparser.model import (
     ParsingFailedBlock,
 )
 
-from evidence.bib import BibDocument, scan_fields
+from evidence.bib import FIELD_NAME_RE, BibDocument, scan_fields
 from evidence.errors import EditError, Problem, Severity
 from evidence.schema import (
     DOI_PATTERN,
@@ -77,7 +77,6 @@ VALUE_CODES = {
 }
 
 _TOKEN_RE = re.compile(r"\d+|[A-Za-z_][\w:.+-]*")
-_FIELD_NAME_RE = re.compile(r"[A-Za-z_][\w:.+-]*")
 
 
 def evaluate_expression(value: str, strings: dict[str, str]) -> tuple[str, str, str]:
@@ -368,7 +367,7 @@ def _record(
         name = f.key.lower()
         value = f.value
         line = f.start_line + 1
-        if not _FIELD_NAME_RE.fullmatch(f.key):
+        if not FIELD_NAME_RE.fullmatch(f.key):
             shown = " ".join(f.key.split())
             out.add(
                 line,

@@ -400,3 +400,19 @@ def test_lock_file_is_hidden_beside_the_real_file(tmp_path: Path) -> None:
     link.symlink_to(real)
     assert lock_path(link) == real.parent / ".studies.bib.lock"
     assert lock_path(real) == lock_path(link)
+
+
+def test_atomic_writer_creates_with_umask_and_writes_through_links(tmp_path: Path) -> None:
+    from evidence.files import write_atomically
+
+    old = os.umask(0o022)
+    try:
+        new = write_atomically(tmp_path / "new.bin", b"data")
+    finally:
+        os.umask(old)
+    assert new.read_bytes() == b"data" and new.stat().st_mode & 0o777 == 0o644
+    link = tmp_path / "link.bin"
+    link.symlink_to(new)
+    assert write_atomically(link, b"more") == new
+    assert link.is_symlink() and new.read_bytes() == b"more"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.bin", "new.bin"]

@@ -688,3 +688,34 @@ def test_add_to_cr_only_file_appends_with_cr(tmp_path: Path) -> None:
     after = path.read_bytes()
     assert after.startswith(before) and b"\n" not in after
     assert b"\r@article{new2024,\r  author = {New, A.},\r" in after
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted"),
+    [
+        pytest.param("_x", True, id="leading-underscore"),
+        pytest.param("x-reviewer", True, id="hyphen"),
+        pytest.param("tex.design", True, id="dot"),
+        pytest.param("1x", False, id="leading-digit"),
+        pytest.param("a b", False, id="space"),
+    ],
+)
+def test_one_field_name_rule_for_validate_set_and_add(
+    bib: Path, tmp_path: Path, name: str, accepted: bool
+) -> None:
+    """What validate accepts, set writes and add imports, and the other way round."""
+    from evidence.importers import ImportedRecord, render_entry
+
+    record = ImportedRecord("misc", {"title": "T", name: "v"}, None, "x")
+    if accepted:
+        set_entry(bib, "glue2017", {name: "v"})
+        assert not [p for p in evidence.load(bib).problems if p.key == "glue2017"]
+        assert f"  {name} = {{v}}," in render_entry(record, "k")
+    else:
+        with pytest.raises(EditError, match="is not a valid BibTeX field name"):
+            set_entry(bib, "glue2017", {name: "v"})
+        with pytest.raises(evidence.EvidenceError, match="is not a valid BibTeX field name"):
+            render_entry(record, "k")
+    text = f"@misc{{k,\n  title = {{T}},\n  {name} = {{v}},\n}}\n"
+    codes = [p.code for p in evidence.loads(text).problems]
+    assert (codes == []) if accepted else ("field.name" in codes or "syntax" in codes)
