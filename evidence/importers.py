@@ -27,26 +27,20 @@ import json
 import os
 import re
 import sys
-import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import rispy
-from bibtexparser.model import (
-    DuplicateBlockKeyBlock,
-    DuplicateFieldKeyBlock,
-    Entry,
-    ParsingFailedBlock,
-)
 
 from evidence.bib import FIELD_NAME_RE, parse_bib, read_text
 from evidence.errors import EvidenceError, Problem
+from evidence.formatting import order_fields
 from evidence.names import family_name, split_names
 from evidence.schema import bare_doi
-from evidence.text import letters_suffix
-from evidence.validation import evaluate_expression
+from evidence.text import ascii_fold, letters_suffix
+from evidence.validation import evaluate_expression, failed_block_problem
 
 __all__ = ["ImportedRecord", "KeySet", "make_key", "read_records", "render_entry"]
 
@@ -99,33 +93,6 @@ _EXTENSIONS = {
     ".nbib": "medline",
     ".medline": "medline",
 }
-
-_FIELD_ORDER = (
-    "author",
-    "editor",
-    "title",
-    "journal",
-    "booktitle",
-    "series",
-    "edition",
-    "publisher",
-    "school",
-    "address",
-    "year",
-    "month",
-    "volume",
-    "number",
-    "pages",
-    "doi",
-    "pmid",
-    "pmcid",
-    "issn",
-    "isbn",
-    "url",
-    "abstract",
-    "keywords",
-    "note",
-)
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_NAMES = {m: m for m in _MONTHS} | {
@@ -467,39 +434,7 @@ def _problem(
 
 def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord], list[Problem]]:
     library = parse_bib(text, shown).library  # CR-only line ends read as the file's lines
-    problems: list[Problem] = []
-    for block in library.failed_blocks:
-        line = (block.start_line or 0) + 1
-        if isinstance(block, DuplicateBlockKeyBlock):
-            problems.append(
-                _problem(
-                    shown,
-                    line,
-                    "key.duplicate",
-                    f"duplicate citation key {block.key!r}",
-                    key=block.key,
-                )
-            )
-        elif isinstance(block, DuplicateFieldKeyBlock):
-            entry = block.ignore_error_block
-            key = entry.key if isinstance(entry, Entry) else ""
-            names = ", ".join(sorted(block.duplicate_keys))
-            message = f"field(s) {names} appear more than once in the entry"
-            problems.append(_problem(shown, line, "field.duplicate", message, key=key))
-        elif isinstance(block, ParsingFailedBlock):
-            reason = getattr(block.error, "abort_reason", None) or str(block.error)
-            label = re.match(r"\s*@\s*\w+\s*[{(]\s*([^\s,{}()=\"]++)(?!\s*=)", block.raw or "")
-            problems.append(
-                _problem(
-                    shown,
-                    line,
-                    "syntax",
-                    f"BibTeX syntax error: {reason.strip()}",
-                    key=label.group(1) if label else "",
-                )
-            )
-        else:  # pragma: no cover - bibtexparser's remaining failure kind (middleware errors)
-            problems.append(_problem(shown, line, "syntax", "entry could not be read"))
+    problems = [failed_block_problem(block, shown) for block in library.failed_blocks]
     records: list[ImportedRecord] = []
     strings = {b.key.lower(): str(b.value) for b in library.strings}
     for entry in library.entries:
@@ -1119,10 +1054,10 @@ def _get(fields: Mapping[str, str], name: str) -> str:
 
 
 def _ordered(fields: Mapping[str, str]) -> dict[str, str]:
-    """Non-empty fields, the known ones in :data:`_FIELD_ORDER` first."""
-    known = [n for n in _FIELD_ORDER if fields.get(n)]
-    rest = [n for n in fields if n not in _FIELD_ORDER and fields[n]]
-    return {n: fields[n] for n in [*known, *rest]}
+    """Non-empty fields in the canonical order of :data:`evidence.formatting.FIELD_ORDER`
+    (the one ``evidence fmt`` writes); fields it does not list keep their order, before the
+    tail (note, abstract, keywords, file), as there."""
+    return {n: fields[n] for n in order_fields(fields) if fields[n]}
 
 
 def _strip_qualifier(value: str) -> str:
@@ -1243,47 +1178,6 @@ _STOPWORDS = frozenset(
     )
 )
 
-_TEX_LETTERS = {
-    "o": "o",
-    "O": "O",
-    "ss": "ss",
-    "aa": "a",
-    "AA": "A",
-    "ae": "ae",
-    "AE": "AE",
-    "oe": "oe",
-    "OE": "OE",
-    "l": "l",
-    "L": "L",
-    "i": "i",
-    "j": "j",
-}
-_SPELLED = str.maketrans(
-    {
-        "ß": "ss",
-        "æ": "ae",
-        "Æ": "AE",
-        "œ": "oe",
-        "Œ": "OE",
-        "ø": "o",
-        "Ø": "O",
-        "ł": "l",
-        "Ł": "L",
-        "đ": "d",
-        "Đ": "D",
-        "þ": "th",
-        "Þ": "Th",
-        "ı": "i",
-    }
-)
-
-
-def _ascii_fold(text: str) -> str:
-    """Drop LaTeX commands, spell out a few letters, NFKD, drop non-ASCII."""
-    text = re.sub(r"\\([A-Za-z]+)\s*", lambda m: _TEX_LETTERS.get(m.group(1), ""), text)
-    text = text.translate(_SPELLED)
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-
 
 def _first_family(author: str) -> str:
     """The first author's family name for a key: a braced organisation gives its first word."""
@@ -1294,11 +1188,11 @@ def _first_family(author: str) -> str:
     if family.startswith("{") and family.endswith("}"):
         words = family[1:-1].split()
         family = words[0] if words else ""
-    return re.sub(r"[^a-z]", "", _ascii_fold(family).lower())
+    return re.sub(r"[^a-z]", "", ascii_fold(family).lower())
 
 
 def _first_title_word(title: str) -> str:
-    for word in re.split(r"[\s\-‐‑‒–—―/]+", _ascii_fold(title)):
+    for word in re.split(r"[\s\-‐‑‒–—―/]+", ascii_fold(title)):
         token = re.sub(r"[^a-z0-9]", "", word.lower())
         if token and token not in _STOPWORDS:
             return token

@@ -35,7 +35,13 @@ from evidence.schema import (
     parse_outcome_rows,
 )
 
-__all__ = ["OutcomeRecord", "StudyRecord", "check", "evaluate_expression"]
+__all__ = [
+    "OutcomeRecord",
+    "StudyRecord",
+    "check",
+    "evaluate_expression",
+    "failed_block_problem",
+]
 
 _MONTHS = {
     m: m.capitalize()
@@ -444,31 +450,55 @@ def check(doc: BibDocument) -> tuple[list[StudyRecord], list[Problem]]:
     for block in doc.library.blocks:
         if isinstance(block, Entry):
             add_record(block)
-        elif isinstance(block, DuplicateBlockKeyBlock):
-            line = (block.start_line or 0) + 1
-            prev = first.get(block.key.lower())
-            where = f" (first defined on line {prev[1]})" if prev else ""
-            message = f"duplicate citation key {block.key!r}{where}"
-            out.add(line, block.key, "", message, code="key.duplicate")
         elif isinstance(block, DuplicateFieldKeyBlock):
-            # _record reports each repeated field (case-insensitively, as BibTeX compares)
+            # _record reports each repeated field with its line (case-insensitively, as
+            # BibTeX compares), so the entry is checked like any other
             entry = block.ignore_error_block
             if isinstance(entry, Entry):
                 add_record(entry, raw=True)
-        elif isinstance(block, ParsingFailedBlock):
-            line = (block.start_line or 0) + 1
-            reason = getattr(block.error, "abort_reason", None) or str(block.error)
-            raw = (block.raw or "").lstrip()
-            label = raw.split(",", 1)[0].split("{", 1)[-1].strip() if raw else ""
-            label = label.split()[0] if label else ""
-            key = label if label and "=" not in label and "@" not in label else ""
-            message = f"BibTeX syntax error: {' '.join(reason.split())}"
-            out.add(line, key, "", message, code="syntax")
+        elif isinstance(block, ParsingFailedBlock):  # duplicate keys and syntax errors
+            key = getattr(block, "key", "")
+            prev = first.get(key.lower()) if isinstance(key, str) else None
+            out.problems.append(failed_block_problem(block, doc.path, prev[1] if prev else None))
     _check_duplicate_dois(records, out)
     if "\x00" in doc.text:
         _check_nul_bytes(doc, out)
     out.problems.sort(key=lambda p: (p.line, p.severity != "error"))
     return records, out.problems
+
+
+_LABEL_RE = re.compile(r"\s*@\s*\w+\s*[{(]\s*([^\s,{}()=\"]++)(?!\s*=)")
+
+
+def failed_block_problem(
+    block: ParsingFailedBlock, path: str, first_line: int | None = None
+) -> Problem:
+    """The problem a block bibtexparser could not take as an entry stands for.
+
+    The one translation of bibtexparser's failed blocks, for ``validate`` and for ``add``'s
+    BibTeX sources: a duplicate citation key (``key.duplicate``; ``first_line`` is where the
+    key was first defined, if known), a field given twice (``field.duplicate``; ``validate``
+    instead checks such an entry and reports each repeated field on its line), or a syntax
+    error (``syntax``, with bibtexparser's reason on one line and the entry's key when its
+    head can be read).
+    """
+    line = (block.start_line or 0) + 1
+    if isinstance(block, DuplicateBlockKeyBlock):
+        where = f" (first defined on line {first_line})" if first_line else ""
+        message = f"duplicate citation key {block.key!r}{where}"
+        return Problem(path, line, block.key, "", message, code="key.duplicate")
+    if isinstance(block, DuplicateFieldKeyBlock):
+        entry = block.ignore_error_block
+        key = entry.key if isinstance(entry, Entry) else ""
+        names = ", ".join(sorted(block.duplicate_keys))
+        message = f"field(s) {names} appear more than once in the entry"
+        return Problem(path, line, key, "", message, code="field.duplicate")
+    error = getattr(block, "error", None)
+    reason = getattr(error, "abort_reason", None) or str(error or "entry could not be read")
+    label = _LABEL_RE.match(block.raw or "")
+    key = label.group(1) if label else ""
+    message = f"BibTeX syntax error: {' '.join(reason.split())}"
+    return Problem(path, line, key, "", message, code="syntax")
 
 
 def _check_duplicate_dois(records: list[StudyRecord], out: _Collector) -> None:

@@ -145,8 +145,9 @@ def test_csl_record_has_exactly_the_expected_fields_in_order() -> None:
         ("doi", "10.1111/bcp.15374"),
         ("pmid", "35510346"),
         ("pmcid", "PMC9540337"),
-        ("keywords", "ketamine; refractory anxiety; systematic review"),
+        # the tail in the canonical order `evidence fmt` writes (formatting.FIELD_ORDER)
         ("note", 'identity of the article\'s "2022 study" unconfirmed'),
+        ("keywords", "ketamine; refractory anxiety; systematic review"),
     ]
     assert record.notes == ("CSL variables with no BibTeX field, not imported: language",)
 
@@ -976,3 +977,17 @@ def test_many_clashing_keys_are_unique_deterministic_and_linear(monkeypatch) -> 
     assert len(calls) <= 2 * 2000 + 2
     # the same answers as make_key, one record at a time
     assert make_key(fields, ["clash2020ketamine", *got[:5]]) == base + "c"
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in GOOD_FILES if n != "snippet.bib"])
+def test_imported_entries_are_already_in_fmt_field_order(name: str) -> None:
+    """One field order (formatting.FIELD_ORDER) for `add` and `fmt`: fmt moves no field."""
+    from evidence.bib import parse_bib, scan_fields
+    from evidence.formatting import format_document
+
+    records, _ = read_records(IMPORTS / name)
+    text = "\n".join(render_entry(r, f"k{i}") for i, r in enumerate(records))
+    doc = parse_bib(text)
+    formatted = parse_bib(format_document(doc).text)
+    for before, after in zip(doc.library.entries, formatted.library.entries, strict=True):
+        assert [s.key for s in scan_fields(before.raw)] == [s.key for s in scan_fields(after.raw)]
