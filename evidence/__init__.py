@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from evidence.base import EvidenceBase, load, loads, validate
 from evidence.errors import BibFileError, EditError, EvidenceError, Problem, ValidationError
 from evidence.schema import OUTCOME_FIELDS, STUDY_FIELDS, data_dictionary
 
-__version__ = "0.1.0"
+try:  # the version is declared once, in pyproject.toml
+    __version__ = _metadata.version("evidence")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
 
 # The statistics (scipy, statsmodels) load on first use, so `evidence validate` stays light.
 _LAZY = {
