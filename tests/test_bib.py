@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -276,9 +275,8 @@ def test_random_edits_never_touch_other_entries(path: Path, data) -> None:
     assert {k: got[k] for k in untouched} == untouched
 
 
-def test_studies_bib_copy_round_trips_through_edits(studies_bib: Path, tmp_path: Path) -> None:
-    path = tmp_path / "studies.bib"
-    shutil.copy(studies_bib, path)
+def test_studies_bib_copy_round_trips_through_edits(studies_bib: Path, bib: Path) -> None:
+    path = bib
     doc = read_bib(path)
     write_bib(path, set_fields(doc, "glue2017", {"n_enrolled": "13"}), expected_sha256=doc.sha256)
     changed = _changed_lines(studies_bib.read_text(encoding="utf-8"), path.read_text("utf-8"))
@@ -309,13 +307,13 @@ def _edit_rounds(path: str, key: str, start, results) -> None:
     results.put((key, done, ""))
 
 
-def test_concurrent_editors_lose_no_update(studies_bib: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_concurrent_editors_lose_no_update(bib: Path) -> None:
     import multiprocessing
 
     from evidence.base import load
 
-    path = tmp_path / "studies.bib"
-    shutil.copy(studies_bib, path)
+    path = bib
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Barrier(len(_EDITORS)), ctx.Queue()
     workers = [
@@ -345,7 +343,7 @@ def test_concurrent_editors_lose_no_update(studies_bib: Path, tmp_path: Path) ->
 
 
 def test_held_lock_makes_an_edit_wait_then_refuse(
-    studies_bib: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    bib: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import subprocess
     import sys
@@ -355,8 +353,7 @@ def test_held_lock_makes_an_edit_wait_then_refuse(
     from evidence.bib import lock_path
     from evidence.editing import set_entry
 
-    path = tmp_path / "studies.bib"
-    shutil.copy(studies_bib, path)
+    path = bib
     before = path.read_bytes()
     holder = subprocess.Popen(
         [

@@ -217,14 +217,13 @@ def test_validate_refuses_endless_devices(runner: CliRunner, no_hang, device: st
     )
 
 
-def test_named_pipe_is_refused_by_every_command(runner: CliRunner, no_hang, tmp_path: Path) -> None:
+def test_named_pipe_is_refused_by_every_command(
+    runner: CliRunner, no_hang, tmp_path: Path, bib: Path
+) -> None:
     import os
-    import shutil
 
     fifo = tmp_path / "pipe.bib"
     os.mkfifo(fifo)
-    bib = tmp_path / "studies.bib"
-    shutil.copy(ROOT / "studies.bib", bib)
     refused = f"Error: {fifo}: is a named pipe, not a regular file"
     commands = [
         ["validate", str(fifo)],
@@ -293,12 +292,9 @@ def test_parse_out_of_memory_is_one_line(runner: CliRunner, monkeypatch, tmp_pat
     ],
 )
 def test_add_hostile_csl_json_is_one_line_error(
-    runner: CliRunner, tmp_path: Path, content: str, line: int, message: str
+    runner: CliRunner, tmp_path: Path, bib: Path, content: str, line: int, message: str
 ) -> None:
-    import shutil
 
-    bib = tmp_path / "studies.bib"
-    shutil.copy(ROOT / "studies.bib", bib)
     before = bib.read_bytes()
     source = tmp_path / "export.json"
     source.write_text(content, encoding="utf-8")
@@ -308,3 +304,17 @@ def test_add_hostile_csl_json_is_one_line_error(
         f"{source}:{line}: {message}\nError: 1 error(s); nothing was written\n"
     )
     assert bib.read_bytes() == before
+
+
+def test_cli_one_line_errors_instead_of_tracebacks(bib: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    out = runner.invoke(main, ["build", str(bib), "--out", str(afile)])
+    assert out.exit_code == 1 and "exists and is not a folder" in out.stderr
+    outside = runner.invoke(main, ["diff", "--rev", "HEAD", "--bib", str(bib)])
+    assert outside.exit_code == 1 and outside.stderr.startswith("Error: ")
+    usage = runner.invoke(main, ["set", "glue2017", "title", "--bib", str(bib)])
+    assert usage.exit_code == 2 and "expected FIELD=VALUE" in usage.stderr
+    for result in (out, outside, usage):
+        assert "Traceback" not in result.output

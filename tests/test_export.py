@@ -43,6 +43,7 @@ def built(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_build_writes_workbook_figures_and_manifest(built: Path) -> None:
     files = _files(built)
     assert sorted(files) == EXPECTED
@@ -58,11 +59,13 @@ def test_build_writes_workbook_figures_and_manifest(built: Path) -> None:
     assert b"<svg" in files["figures/forest-plot.svg"][:500]
 
 
+@pytest.mark.slow
 def test_rebuild_is_byte_identical(built: Path, tmp_path: Path) -> None:
     build_reports(ROOT / "studies.bib", tmp_path)
     assert _files(tmp_path) == _files(built)
 
 
+@pytest.mark.slow
 def test_committed_reports_are_current(built: Path) -> None:
     committed = ROOT / "reports"
     manifest = json.loads((committed / "MANIFEST.json").read_text(encoding="utf-8"))
@@ -86,6 +89,7 @@ def test_errors_stop_the_build_and_write_nothing(tmp_bib, tmp_path: Path) -> Non
     assert not out.exists() or not any(out.iterdir())
 
 
+@pytest.mark.slow
 def test_build_keeps_old_reports_when_it_fails(tmp_bib, tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "reports"
     shutil.copytree(ROOT / "reports", out)
@@ -101,6 +105,7 @@ def test_build_keeps_old_reports_when_it_fails(tmp_bib, tmp_path: Path, monkeypa
     assert _files(out) == before
 
 
+@pytest.mark.slow
 def test_cli_build_is_quiet_off_a_terminal(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["build", str(ROOT / "studies.bib"), "--out", str(tmp_path)])
     assert result.exit_code == 0
@@ -108,6 +113,7 @@ def test_cli_build_is_quiet_off_a_terminal(tmp_path: Path) -> None:
     assert sorted(_files(tmp_path)) == EXPECTED
 
 
+@pytest.mark.slow
 def test_progress_messages_are_steps(tmp_path: Path) -> None:
     messages: list[str] = []
     result = build_reports(ROOT / "studies.bib", tmp_path, progress=messages.append)
@@ -141,6 +147,7 @@ def _blocked_workbook(out: Path) -> None:
     (out / "evidence-summary.xlsx" / "keep.txt").write_text("x", encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("block", "message"),
     [
@@ -168,6 +175,7 @@ def test_blocked_output_leaves_every_previous_output(previous: Path, block, mess
     assert [p.name for p in previous.iterdir() if p.name.startswith(".build")] == []
 
 
+@pytest.mark.slow
 def test_failed_rename_rolls_back_every_replaced_output(previous: Path, monkeypatch) -> None:
     import os
 
@@ -195,6 +203,7 @@ def test_failed_rename_rolls_back_every_replaced_output(previous: Path, monkeypa
     assert [p.name for p in previous.iterdir() if p.name.startswith(".build")] == []
 
 
+@pytest.mark.slow
 def test_failed_rename_removes_new_outputs_and_folders(tmp_path: Path, monkeypatch) -> None:
     import os
 
@@ -216,6 +225,7 @@ def test_failed_rename_removes_new_outputs_and_folders(tmp_path: Path, monkeypat
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_file_size_limit_is_a_one_line_error(previous: Path) -> None:
     """Under ``ulimit -f`` writes fail with EFBIG (CPython ignores SIGXFSZ)."""
     import subprocess
@@ -243,6 +253,7 @@ def test_file_size_limit_is_a_one_line_error(previous: Path) -> None:
     assert [p.name for p in previous.iterdir() if p.name.startswith(".build")] == []
 
 
+@pytest.mark.slow
 def test_build_touches_only_its_own_outputs(previous: Path) -> None:
     build_reports(ROOT / "studies.bib", previous)
     files = _files(previous)

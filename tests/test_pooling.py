@@ -16,11 +16,6 @@ from evidence.stats import pool_proportions
 from .conftest import ROOT
 
 
-@pytest.fixture(scope="module")
-def base():
-    return evidence.load(ROOT / "studies.bib")
-
-
 def test_default_selection_is_ketamine_arms_with_counts(base) -> None:
     sel = select_outcomes(base)
     got = list(zip(sel.included["key"], sel.included["responders"], sel.included["n"], strict=True))

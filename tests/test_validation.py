@@ -3,12 +3,19 @@ tests/data/invalid, described in its README)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 
 import evidence
-from evidence.errors import BibFileError
+from evidence.bib import read_bib
+from evidence.cli import main
+from evidence.editing import set_entry
+from evidence.errors import BibFileError, EditError
+from evidence.formatting import format_document
 
-from .conftest import INVALID
+from .conftest import CR_FILE, CRLF_FILE, INVALID
 
 ROUTES = "';'-separated list of IV, IM, SC, oral, sublingual, intranasal"
 CONDITIONS = "';'-separated list of GAD, SAD, OCD, PTSD, PD, TRD, MDD, anxiety, depression"
@@ -283,3 +290,89 @@ def test_validate_json_includes_the_code() -> None:
         "allowed",
         "severity",
     ]
+
+
+# ------------------------------------------------- entry structure (found in review)
+
+
+def test_comment_inside_an_entry_is_reported_not_dropped(tmp_bib) -> None:
+    text = (
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n"
+        "  year = {2020}, % online 2019\n  volume = {3},\n  design = {rct-parallel},\n}\n"
+    )
+    path = tmp_bib(text)
+    problems = [str(p) for p in evidence.load(path).errors]
+    assert problems == [
+        f"{path}:6: k1: % online 2019 volume: malformed field name (a % comment or stray "
+        "text inside an entry is not BibTeX; comments go between entries)"
+    ]
+    with pytest.raises(EditError, match=r":1: k1: cannot read the fields of this entry near"):
+        set_entry(path, "k1", {"volume": "4"})
+    with pytest.raises(EditError):
+        format_document(read_bib(path))
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_missing_comma_between_fields_is_an_error(tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n"
+        "  year = {2020},\n  volume = {3}\n  pages = {1--2},\n}\n"
+    )
+    problems = [str(p).split(": ", 1)[1] for p in evidence.load(path).errors]
+    assert problems == ["k1: volume: malformed value (a missing comma between two fields?)"]
+
+
+def test_field_names_differing_in_case_are_duplicates(tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n"
+        "  year = {2020},\n  design = {single-arm},\n  Design = {bogus},\n}\n"
+    )
+    problems = [str(p).split(": ", 1)[1] for p in evidence.load(path).errors]
+    assert problems[0] == (
+        "k1: Design: field 'design' appears more than once in the entry (first on line 6)"
+    )
+
+
+def test_undefined_macro_is_a_warning(tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = jpx,\n  year = 2020,\n}\n"
+    )
+    base = evidence.load(path)
+    assert not base.errors
+    assert [p.message for p in base.warnings] == ["undefined macro 'jpx' (no @string defines it)"]
+
+
+def test_outcome_rows_counted_from_the_opening_brace(tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n  year = 2020,\n"
+        "  arms = {ketamine},\n  outcomes =\n  {arm=ketamine; n=3\n   arm=ketamine; n=x\n  },\n}\n"
+    )
+    assert [p.line for p in evidence.load(path).errors] == [9]
+
+
+def test_cr_only_file_reads_like_its_crlf_twin(tmp_path: Path) -> None:
+    cr, crlf = evidence.load(CR_FILE), evidence.load(CRLF_FILE)
+    assert cr.document.cr and not crlf.document.cr
+    assert cr.problems == crlf.problems == []
+    assert [(r.key, r.line, r.field_lines) for r in cr.records] == [
+        (r.key, r.line, r.field_lines) for r in crlf.records
+    ]
+    assert [(o.line, o.values) for r in cr.records for o in r.outcomes] == [
+        (o.line, o.values) for r in crlf.records for o in r.outcomes
+    ]
+    # problems point at the right line: break one outcome row and compare
+    bad = tmp_path / "bad.bib"
+    bad.write_bytes(CR_FILE.read_bytes().replace(b"responders=", b"responders=x", 1))
+    [problem] = evidence.load(bad).problems
+    line = (
+        CR_FILE.read_bytes()
+        .split(b"\r")
+        .index(next(row for row in CR_FILE.read_bytes().split(b"\r") if b"responders=" in row))
+    )
+    assert (problem.line, problem.field) == (line + 1, "outcomes.responders")
+
+
+def test_cli_validate_cr_only_file() -> None:
+    result = CliRunner().invoke(main, ["validate", str(CR_FILE)])
+    assert result.exit_code == 0
+    assert result.stderr == f"{CR_FILE}: 3 entries, 0 error(s), 0 warning(s)\n"
