@@ -138,8 +138,10 @@ def set_entry(
 
 
 def _edit_lock(path: str | os.PathLike[str], dry_run: bool) -> AbstractContextManager[None]:
-    """The file's lock for a real edit; nothing for a dry run (which writes nothing)."""
-    return nullcontext() if dry_run else locked(path)
+    """The file's lock for a real edit; nothing for a dry run (which writes nothing), nor for
+    a path that is no regular file (reading it fails with the reason, and no lock file is
+    left beside a missing file)."""
+    return nullcontext() if dry_run or not os.path.isfile(path) else locked(path)
 
 
 def _set_entry(

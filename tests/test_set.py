@@ -26,8 +26,8 @@ def _lines_changed(before: str, after: str) -> list[tuple[str, str]]:
     return [(x, y) for x, y in zip(a, b, strict=True) if x != y]
 
 
-def test_set_changes_only_the_field_line(bib: Path) -> None:
-    before = bib.read_text(encoding="utf-8")
+def test_set_changes_only_the_field_line(bib: Path, studies_text: str) -> None:
+    before = studies_text
     result = set_entry(bib, "glue2017", {"n_enrolled": "13"})
     assert result.written
     assert _lines_changed(before, bib.read_text(encoding="utf-8")) == [
@@ -35,8 +35,8 @@ def test_set_changes_only_the_field_line(bib: Path) -> None:
     ]
 
 
-def test_set_one_key_of_an_outcome_row(bib: Path) -> None:
-    before = bib.read_text(encoding="utf-8")
+def test_set_one_key_of_an_outcome_row(bib: Path, studies_text: str) -> None:
+    before = studies_text
     set_entry(bib, "rodriguez2013", {"outcomes.2.responders": "1"})
     changed = _lines_changed(before, bib.read_text(encoding="utf-8"))
     assert len(changed) == 1
@@ -267,3 +267,11 @@ def test_one_field_name_rule_for_validate_set_and_add(
     text = f"@misc{{k,\n  title = {{T}},\n  {name} = {{v}},\n}}\n"
     codes = [p.code for p in evidence.loads(text).problems]
     assert (codes == []) if accepted else ("field.name" in codes or "syntax" in codes)
+
+
+def test_missing_file_is_refused_without_leaving_a_lock(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such.bib"
+    result = CliRunner().invoke(main, ["set", "k", "note=x", "--bib", str(missing)])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {missing}: no such file\n"
+    assert list(tmp_path.iterdir()) == []
