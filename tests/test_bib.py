@@ -374,6 +374,17 @@ def test_held_lock_makes_an_edit_wait_then_refuse(
         with pytest.raises(EditError) as info:
             set_entry(path, "glue2017", {"n_enrolled": "13"})
         waited = time.monotonic() - began
+        # add and fmt wait for the same lock (through the CLI: one line, exit 1)
+        snippet = path.with_name("new.bib")
+        snippet.write_text("@misc{new2024, title = {T}}\n", encoding="utf-8")
+        from click.testing import CliRunner
+
+        from evidence.cli import main
+
+        for args in (["add", str(snippet), "--bib", str(path)], ["fmt", "--bib", str(path)]):
+            result = CliRunner().invoke(main, args)
+            assert result.exit_code == 1, args
+            assert result.stderr == f"Error: {info.value}\n", args
     finally:
         holder.kill()
         holder.wait()
