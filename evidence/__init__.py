@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from evidence.analysis import Analysis
 from evidence.base import EvidenceBase, load, loads, validate
 from evidence.errors import (
@@ -16,7 +18,10 @@ from evidence.errors import (
 from evidence.protocol import Protocol, find_protocol, load_protocol
 from evidence.schema import OUTCOME_FIELDS, STUDY_FIELDS, data_dictionary
 
-__version__ = "0.1.0"
+try:  # the version is declared once, in pyproject.toml
+    __version__ = _metadata.version("evidence")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
 
 # The statistics (scipy, statsmodels) load on first use, so `evidence validate` stays light.
 _LAZY = {

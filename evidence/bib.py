@@ -15,21 +15,29 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
+import stat
+import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import bibtexparser
 from bibtexparser.library import Library
 from bibtexparser.model import Block, Entry
+from filelock import FileLock, Timeout
 
 from evidence.errors import BibFileError, EditError
+from evidence.files import write_atomically
 
 __all__ = [
+    "FIELD_NAME_RE",
+    "LOCK_TIMEOUT",
     "BibDocument",
     "FieldSpan",
     "append_text",
+    "lock_path",
+    "locked",
     "parse_bib",
     "read_bib",
     "read_text",
@@ -40,6 +48,13 @@ __all__ = [
 ]
 
 _BOM = "\ufeff"
+
+_FILE_KINDS = {
+    stat.S_IFIFO: "named pipe",
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+    stat.S_IFSOCK: "socket",
+}
 
 # bibtexparser logs every failed block as a warning; evidence reports them as problems instead.
 logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
@@ -72,24 +87,30 @@ class BibDocument:
         braces and quotes removed).
     bom
         Whether the file started with a UTF-8 byte-order mark (kept on writing).
+    cr
+        Whether the file's lines end in a lone CR (classic Mac OS). Such a file is read with
+        every CR turned into LF -- a one-for-one substitution, so every offset and line number
+        stays that of the file -- and :func:`write_bib` turns them back (``cr=True``).
     """
 
     path: str
     text: str
     library: Library
     bom: bool = False
+    cr: bool = False
     _spans: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
 
     @property
     def newline(self) -> str:
-        """The file's dominant line ending, used for inserted lines."""
+        """The dominant line ending of :attr:`text`, used for inserted lines (``\\n`` for a
+        CR-only file, whose :attr:`text` holds LF until :func:`write_bib` writes CR)."""
         crlf = self.text.count("\r\n")
         return "\r\n" if crlf and crlf * 2 >= self.text.count("\n") else "\n"
 
     @property
     def sha256(self) -> str:
         """SHA-256 of the file's bytes as read (to detect concurrent changes)."""
-        return sha256_text(self.text, self.bom)
+        return sha256_text(self.text, self.bom, self.cr)
 
     def span(self, block: Block) -> tuple[int, int] | None:
         """Character span of ``block`` in :attr:`text`, or ``None`` if it could not be located."""
@@ -103,9 +124,14 @@ class BibDocument:
         return entry
 
 
-def sha256_text(text: str, bom: bool = False) -> str:
+def sha256_text(text: str, bom: bool = False, cr: bool = False) -> str:
     """SHA-256 hex digest of ``text`` encoded as the file stores it."""
-    return hashlib.sha256(((_BOM if bom else "") + text).encode("utf-8")).hexdigest()
+    return hashlib.sha256(_file_bytes(text, bom, cr)).hexdigest()
+
+
+def _file_bytes(text: str, bom: bool, cr: bool) -> bytes:
+    """The bytes of a file holding ``text`` (with a BOM; with CR line ends)."""
+    return ((_BOM if bom else "") + (text.replace("\n", "\r") if cr else text)).encode("utf-8")
 
 
 def read_text(
@@ -114,11 +140,20 @@ def read_text(
     """The UTF-8 text of a file, or :class:`BibFileError` with a one-line reason.
 
     Missing files, directories, unreadable, empty and non-UTF-8 files each get their own
-    message (with the line of the first bad byte). A leading BOM is kept.
+    message (with the line of the first bad byte). Anything but a regular file (a named pipe,
+    a device such as ``/dev/zero``, a socket) is refused before it is opened, so reading never
+    hangs or runs forever; a file too large for memory is refused too. A leading BOM is kept.
     """
     shown = str(path)
     try:
-        data = Path(path).read_bytes()
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(mode):
+            kind = _FILE_KINDS.get(stat.S_IFMT(mode), "special file")
+            raise BibFileError(f"{shown}: is a {kind}, not a regular file ({what} expected)")
+        with open(path, "rb") as handle:
+            data = handle.read()
     except FileNotFoundError:
         raise BibFileError(f"{shown}: no such file") from None
     except IsADirectoryError:
@@ -127,10 +162,14 @@ def read_text(
         raise BibFileError(f"{shown}: permission denied") from None
     except OSError as exc:
         raise BibFileError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    except MemoryError:
+        raise BibFileError(f"{shown}: too large to read (out of memory)") from None
     if not data.strip():
         raise BibFileError(f"{shown}: file is empty (expected {expected})")
     try:
         return data.decode("utf-8")
+    except MemoryError:
+        raise BibFileError(f"{shown}: too large to read (out of memory)") from None
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise BibFileError(
@@ -145,19 +184,32 @@ def read_bib(path: str | os.PathLike[str]) -> BibDocument:
     Raises
     ------
     BibFileError
-        If the file is missing, is a directory, is empty, or is not valid UTF-8; the message
-        is one line saying which.
+        If the file is missing, is a directory or another non-regular file, is empty, is not
+        valid UTF-8, or is too large to read and parse in memory; the message is one line
+        saying which.
     """
-    return parse_bib(read_text(path), str(path))
+    text = read_text(path)
+    try:
+        return parse_bib(text, str(path))
+    except MemoryError:
+        del text
+        raise BibFileError(f"{path}: too large to parse (out of memory)") from None
 
 
 def parse_bib(text: str, path: str = "<string>") -> BibDocument:
-    """Parse BibTeX ``text`` into a :class:`BibDocument` (locating every block in the text)."""
+    """Parse BibTeX ``text`` into a :class:`BibDocument` (locating every block in the text).
+
+    A text whose lines end in a lone CR (no LF anywhere) is parsed with CR read as LF
+    (:attr:`BibDocument.cr`), so its line numbers are right and edits keep its CR endings.
+    """
     bom = text.startswith(_BOM)
     if bom:
         text = text[1:]
+    cr = "\r" in text and "\n" not in text
+    if cr:
+        text = text.replace("\r", "\n")
     library = bibtexparser.parse_string(text)
-    doc = BibDocument(path=path, text=text, library=library, bom=bom)
+    doc = BibDocument(path=path, text=text, library=library, bom=bom, cr=cr)
     pos = 0
     find = text.find
     for block in library.blocks:
@@ -174,6 +226,11 @@ def parse_bib(text: str, path: str = "<string>") -> BibDocument:
 
 
 # --------------------------------------------------------------------------- field scanning
+
+#: What a BibTeX field name may be, the one rule used by reading, validating, editing and
+#: importing: a letter or ``_`` first (BibTeX and biber accept a leading underscore; neither
+#: accepts a leading digit), then letters, digits, ``_`` and ``:.+-``.
+FIELD_NAME_RE = re.compile(r"[A-Za-z_][\w:.+-]*")
 
 _KEY_RE = re.compile(r"\s*([^\s=,{}()\"#]+)\s*=\s*", re.S)
 _HEAD_RE = re.compile(r"@\s*[A-Za-z][\w-]*\s*([{(])\s*[^,\s]*\s*,?", re.S)
@@ -407,7 +464,7 @@ def set_fields(doc: BibDocument, key: str, values: Mapping[str, str | None]) -> 
     if span is None:  # pragma: no cover - every parsed entry is located
         raise EditError(f"{doc.path}: cannot locate entry {key!r} in the file")
     for name in values:
-        if not re.fullmatch(r"[A-Za-z][\w:.+-]*", name):
+        if not FIELD_NAME_RE.fullmatch(name):
             raise EditError(f"{name!r} is not a valid BibTeX field name")
     lowered = [name.lower() for name in values]
     twice = sorted({n for n in lowered if lowered.count(n) > 1})
@@ -440,49 +497,108 @@ def iter_entry_lines(doc: BibDocument) -> Iterator[tuple[Entry, int]]:
         yield entry, (entry.start_line or 0) + 1
 
 
+#: Seconds an editing command waits for another one to finish with the same file.
+LOCK_TIMEOUT = 10.0
+
+_held = threading.local()  # lock files this thread holds, with their nesting depth
+
+
+def lock_path(path: str | os.PathLike[str]) -> Path:
+    """The lock file of a ``.bib`` file: hidden, beside it (``.studies.bib.lock``).
+
+    Symbolic links are resolved first, so every path to one file shares one lock.
+    """
+    target = Path(os.path.realpath(path))
+    return target.with_name(f".{target.name}.lock")
+
+
+@contextmanager
+def locked(path: str | os.PathLike[str], timeout: float | None = None) -> Iterator[None]:
+    """Hold the exclusive edit lock of ``path`` (an OS lock on :func:`lock_path`).
+
+    Every editing command holds it from reading the file to writing it, so two edits of one
+    file run one after the other instead of one overwriting the other. Re-entrant within a
+    thread. The lock file is left in place (removing it would race with the next editor).
+
+    Parameters
+    ----------
+    path
+        The ``.bib`` file.
+    timeout
+        Seconds to wait for another holder; :data:`LOCK_TIMEOUT` if ``None``.
+
+    Raises
+    ------
+    EditError
+        If the lock is still held by another command after ``timeout`` seconds, or the lock
+        file cannot be created.
+    """
+    lock_file = lock_path(path)
+    depth: dict[str, int] = _held.__dict__.setdefault("depth", {})
+    name = str(lock_file)
+    if depth.get(name):
+        depth[name] += 1
+        try:
+            yield
+        finally:
+            depth[name] -= 1
+        return
+    wait = LOCK_TIMEOUT if timeout is None else timeout
+    lock = FileLock(lock_file, timeout=wait)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise EditError(
+            f"{path}: another command is editing this file (its lock {lock_file.name} is "
+            f"still held after {wait:g} s); nothing was written, try again"
+        ) from None
+    except OSError as exc:
+        raise EditError(
+            f"{path}: cannot create the lock file {lock_file}: {exc.strerror or exc}; "
+            "nothing was written"
+        ) from None
+    depth[name] = 1
+    try:
+        yield
+    finally:
+        del depth[name]
+        lock.release()
+
+
 def write_bib(
     path: str | os.PathLike[str],
     text: str,
     *,
     bom: bool = False,
+    cr: bool = False,
     expected_sha256: str | None = None,
 ) -> None:
-    """Atomically replace ``path`` with ``text`` (temporary file in the same folder + rename).
+    """Atomically replace ``path`` with ``text`` (:func:`evidence.files.write_atomically`:
+    a temporary file in the same folder, renamed over it; through a symbolic link).
+
+    ``bom`` and ``cr`` say how the file stores the text (:attr:`BibDocument.bom`,
+    :attr:`BibDocument.cr`: a byte-order mark first; every LF written as a lone CR).
 
     If ``expected_sha256`` is given, the file is re-read just before the rename and the write
     is refused (:class:`EditError`) when its content changed since it was read. On any failure
     the original file is left untouched.
     """
-    target = Path(os.path.realpath(path))  # write through a symlink, keeping the link
-    data = ((_BOM if bom else "") + text).encode("utf-8")
+    data = _file_bytes(text, bom, cr)
+
+    def unchanged_on_disk() -> None:
+        if expected_sha256 is None:
+            return
+        target = Path(os.path.realpath(path))
+        current = hashlib.sha256(target.read_bytes()).hexdigest() if target.exists() else ""
+        if current != expected_sha256:
+            raise EditError(
+                f"{path}: the file changed on disk since it was read; "
+                "nothing was written (re-run the command)"
+            )
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        write_atomically(path, data, before_replace=unchanged_on_disk)
     except OSError as exc:
-        raise EditError(
-            f"{path}: cannot write in {target.parent}: {exc.strerror or exc}; nothing was written"
-        ) from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        if expected_sha256 is not None:
-            current = hashlib.sha256(target.read_bytes()).hexdigest() if target.exists() else ""
-            if current != expected_sha256:
-                raise EditError(
-                    f"{path}: the file changed on disk since it was read; "
-                    "nothing was written (re-run the command)"
-                )
-        os.replace(tmp, target)
-    except OSError as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         raise EditError(
             f"{path}: cannot write: {exc.strerror or exc}; the file is unchanged"
         ) from None
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

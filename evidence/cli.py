@@ -84,6 +84,8 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             _fail(str(exc))
         except EvidenceError as exc:
             _fail(str(exc))
+        except MemoryError:
+            _fail("out of memory (is the input file that large?)")
         except KeyboardInterrupt:  # pragma: no cover
             _fail("interrupted", 130)
 
@@ -185,6 +187,11 @@ def validate(
     metavar="A,B,...",
     help="Comma-separated columns to show (any format).",
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="CSV: write text cells as they are (no ' before =, +, -, @, tab, CR), for pipelines.",
+)
 @_handle_errors
 def table(
     bib: str | None,
@@ -195,11 +202,14 @@ def table(
     fmt: str,
     all_columns: bool,
     columns: str | None,
+    raw: bool,
 ) -> None:
     """Print the studies table (or --outcomes, or --contrasts) of BIB.
 
     With errors in the file the table is still printed (invalid values empty), the errors are
-    counted on stderr and the exit status is 1; `evidence validate` gives the details.
+    counted on stderr and the exit status is 1; `evidence validate` gives the details. CSV is
+    safe to open in a spreadsheet: a text cell beginning with =, +, -, @, tab or CR gets a
+    leading ' (unless --raw).
     """
     from evidence.base import load
     from evidence.render import render_table
@@ -225,7 +235,7 @@ def table(
         frame = frame[wanted]
     elif fmt == "text" and not all_columns:
         frame = frame[list(terminal)]
-    click.echo(render_table(frame, fmt), nl=fmt == "text")
+    click.echo(render_table(frame, fmt, raw=raw), nl=fmt == "text")
     if base.errors:
         click.echo(
             f"{base.path}: {len(base.errors)} error(s); invalid values are shown empty "
@@ -342,29 +352,21 @@ def fmt(bib: str, config: str | None, check: bool, sort: str, show_diff: bool) -
     @preamble blocks are kept verbatim. --check lists the entries that would change and exits
     1, for CI and pre-commit hooks.
     """
-    from evidence.bib import read_bib
-    from evidence.editing import commit_text
-    from evidence.formatting import format_document
+    from evidence.editing import format_file
 
-    doc = read_bib(bib)
-    result = format_document(doc, sort=sort)
+    edit, result = format_file(bib, sort=sort, dry_run=check or show_diff, config=config)
     if check or show_diff:
         if show_diff:
-            from evidence.editing import EditResult
-
-            click.echo(EditResult(bib, doc.text, result.text, False).diff(), nl=False)
+            click.echo(edit.diff(), nl=False)
         for key in result.changed_keys:
             click.echo(f"{bib}: {key}: would be reformatted")
         if result.other_changes:
             click.echo(f"{bib}: blank lines or block order would change")
-        if result.text != doc.text:
+        if edit.changed:
             sys.exit(1)
         click.echo(f"{bib}: already formatted", err=True)
         return
-    from evidence.base import protocol_for
-
-    commit_text(doc, result.text, result.changed_keys, protocol=protocol_for(bib, config))
-    if result.text == doc.text:
+    if not edit.changed:
         click.echo(f"{bib}: already formatted", err=True)
     else:
         click.echo(f"{bib}: reformatted {len(result.changed_keys)} entries", err=True)

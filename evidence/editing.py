@@ -3,25 +3,40 @@
 Every edit here follows one path (:func:`commit_text`): the new text is parsed and checked,
 the edit is refused if it introduces an error in an entry it touches, and
 :func:`evidence.bib.write_bib` replaces the file only if it is unchanged on disk since it was
-read. Nothing is written on any error.
+read. Nothing is written on any error. Each editing function holds the file's lock
+(:func:`evidence.bib.locked`) from reading to writing, so concurrent edits of one file are
+serialised instead of losing one; the unchanged-on-disk check stays as a second guard against
+editors that do not take the lock.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from evidence.base import EvidenceBase, protocol_for
-from evidence.bib import BibDocument, parse_bib, read_bib, set_fields, write_bib
+from evidence.bib import BibDocument, locked, parse_bib, read_bib, set_fields, write_bib
 from evidence.errors import EditError, Problem, ValidationError
 from evidence.protocol import NO_PROTOCOL, Protocol
 from evidence.schema import edit_outcome_row
 
-__all__ = ["AddResult", "EditResult", "add_entries", "commit_text", "parse_assignment", "set_entry"]
+if TYPE_CHECKING:
+    from evidence.formatting import FormatResult
+
+__all__ = [
+    "AddResult",
+    "EditResult",
+    "add_entries",
+    "commit_text",
+    "format_file",
+    "parse_assignment",
+    "set_entry",
+]
 
 
 @dataclass(frozen=True)
@@ -51,12 +66,10 @@ class EditResult:
         )
 
 
-_LINE_REF = re.compile(r"\(?(?:first on |first defined on )?line \d+\)?")
-
-
 def _identity(problem: Problem) -> tuple[str, str, str]:
-    """A problem without its line numbers, to tell old errors from new ones after an edit."""
-    return problem.key, problem.field.lower(), _LINE_REF.sub("", problem.message)
+    """What a problem is about, to tell old errors from new ones after an edit: its entry,
+    field and rule -- not its line (an edit moves lines) nor its message text."""
+    return problem.key, problem.field.lower(), problem.code
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
@@ -100,7 +113,8 @@ def commit_text(
         raise ValidationError(blocking, "nothing was written")
     relevant = tuple(p for p in new_base.problems if p.key in touched)
     if not dry_run and new_text != doc.text:
-        write_bib(doc.path, new_text, bom=doc.bom, expected_sha256=doc.sha256)
+        with locked(doc.path):  # re-entrant: the editing functions already hold it
+            write_bib(doc.path, new_text, bom=doc.bom, cr=doc.cr, expected_sha256=doc.sha256)
     return EditResult(doc.path, doc.text, new_text, not dry_run and new_text != doc.text, relevant)
 
 
@@ -119,8 +133,34 @@ def set_entry(
     outcome row ``N`` (1-based), changing only that row's line. ``unset`` names fields (or
     ``outcomes.N.KEY``) to remove. The result is validated (against the protocol in force,
     or the one in ``config``) before anything is written.
+
+    Raises
+    ------
+    EditError
+        Also when another command holds the file's lock for longer than
+        :data:`evidence.bib.LOCK_TIMEOUT` seconds.
     """
     protocol = protocol_for(path, config)
+    with _edit_lock(path, dry_run):
+        return _set_entry(path, key, values, unset, dry_run=dry_run, protocol=protocol)
+
+
+def _edit_lock(path: str | os.PathLike[str], dry_run: bool) -> AbstractContextManager[None]:
+    """The file's lock for a real edit; nothing for a dry run (which writes nothing), nor for
+    a path that is no regular file (reading it fails with the reason, and no lock file is
+    left beside a missing file)."""
+    return nullcontext() if dry_run or not os.path.isfile(path) else locked(path)
+
+
+def _set_entry(
+    path: str | os.PathLike[str],
+    key: str,
+    values: Mapping[str, str],
+    unset: Iterable[str],
+    *,
+    dry_run: bool,
+    protocol: Protocol,
+) -> EditResult:
     doc = read_bib(path)
     entry = doc.entry(key)
     plain: dict[str, str | None] = {}
@@ -131,10 +171,10 @@ def set_entry(
             if not parts[1].isdigit():
                 raise EditError(f"{name!r}: expected outcomes.N.KEY with N a row number")
             row_edits.append((int(parts[1]), parts[2], value))
-        elif len(parts) == 1:
-            plain[name] = value
-        else:
+        elif parts[0].lower() == "outcomes" and len(parts) > 1:
             raise EditError(f"{name!r} is not a field name (or outcomes.N.KEY)")
+        else:  # a field; bib.set_fields checks its name (bib.FIELD_NAME_RE)
+            plain[name] = value
     if row_edits:
         field = next((f for f in entry.fields if f.key.lower() == "outcomes"), None)
         if field is None:
@@ -189,7 +229,7 @@ def add_entries(
     """
     from evidence.bib import append_text
     from evidence.duplicates import find_duplicates, identity
-    from evidence.importers import make_key, read_records, render_entry
+    from evidence.importers import ImportedRecord, KeySet, read_records, render_entry
 
     if on_duplicate not in ("refuse", "merge", "add"):
         raise ValueError(f"on_duplicate must be refuse, merge or add; got {on_duplicate!r}")
@@ -203,29 +243,33 @@ def add_entries(
         skipped.extend(problems)
         records.extend(found)
         notes.extend(f"{r.source}: {note}" for r in found for note in r.notes)
-    keys = {r.key.lower() for r in base.records}
+    keys = KeySet(r.key for r in base.records)
     existing = [identity(r.key, r.bib) for r in base.records]
     new_keys: list[str] = []
     for record in records:
-        key = record.key if record.key and record.key.lower() not in keys else None
-        key = key or make_key(record.fields, keys)
-        keys.add(key.lower())
-        new_keys.append(key)
+        if record.key and record.key not in keys:
+            keys.add(record.key)
+            new_keys.append(record.key)
+        else:
+            new_keys.append(keys.new_key(record.fields))
     candidates = [identity(k, r.fields) for k, r in zip(new_keys, records, strict=True)]
     duplicates = {d.key: d for d in find_duplicates(candidates, existing)}
     if duplicates and on_duplicate == "refuse":
-        problems = [
-            Problem(
-                *_source_location(rec.source),
-                key,
-                "",
-                f"{str(duplicates[key]).split(': ', 1)[1]} as entry {duplicates[key].of!r}; "
-                + (
-                    "use --merge or --force"
-                    if duplicates[key].reason == "title"
-                    else "use --merge (two entries with one DOI or PMID never validate)"
-                ),
+
+        def refusal(key: str, rec: ImportedRecord) -> Problem:
+            dup = duplicates[key]
+            advice = (
+                "use --merge or --force"
+                if dup.reason == "title"
+                else "use --merge (two entries with one DOI or PMID never validate)"
             )
+            what = str(dup).split(": ", 1)[1]
+            message = f"{what} as entry {dup.of!r}; {advice}"
+            file, line = _source_location(rec.source)
+            return Problem(file, line, key, "", message, code="import.duplicate")
+
+        problems = [
+            refusal(key, rec)
             for key, rec in zip(new_keys, records, strict=True)
             if key in duplicates
         ]
@@ -252,3 +296,28 @@ def add_entries(
     touched = [k for k, _ in added] + list(merges)
     edit = commit_text(doc, new_text, touched, dry_run=dry_run, before=base)
     return AddResult(edit, tuple(added), tuple(merged), tuple(skipped), tuple(notes))
+
+
+def format_file(
+    path: str | os.PathLike[str],
+    *,
+    sort: str = "none",
+    dry_run: bool = False,
+    config: str | os.PathLike[str] | None = None,
+) -> tuple[EditResult, FormatResult]:
+    """Rewrite the file at ``path`` in the canonical layout (:mod:`evidence.formatting`).
+
+    Holds the file's lock from reading to writing (unless ``dry_run``, which writes nothing).
+    Returns the edit and the :class:`~evidence.formatting.FormatResult` (which entries change).
+    The result is validated against the protocol in force (or the one in ``config``).
+    """
+    from evidence.formatting import format_document
+
+    protocol = protocol_for(path, config)
+    with _edit_lock(path, dry_run):
+        doc = read_bib(path)
+        result = format_document(doc, sort=sort)
+        edit = commit_text(
+            doc, result.text, result.changed_keys, dry_run=dry_run, protocol=protocol
+        )
+    return edit, result

@@ -5,7 +5,94 @@ Library code raises or returns these; only :mod:`evidence.cli` prints them.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
+from typing import Literal
+
+__all__ = [
+    "PROBLEM_CODES",
+    "BibFileError",
+    "EditError",
+    "EvidenceError",
+    "Problem",
+    "Severity",
+    "ValidationError",
+]
+
+Severity = Literal["error", "warning"]
+
+#: Every problem's stable ``code`` and the rule it stands for. Codes never change meaning;
+#: scripts may filter on them (``evidence validate --format json``). The README's table is
+#: generated from this.
+PROBLEM_CODES: dict[str, str] = {
+    # BibTeX structure
+    "syntax": "BibTeX syntax error: the block could not be parsed (the rest still loads)",
+    "key.duplicate": "a citation key used twice, also when the two differ only in case",
+    "field.duplicate": "a field given twice in one entry (names ignore case)",
+    "field.name": "a malformed field name (e.g. a % comment inside an entry)",
+    "field.required": "a field the entry type requires is missing",
+    "value.malformed": "a value that is no BibTeX expression (a missing comma between fields?)",
+    "macro.undefined": "an @string macro used but never defined (warning)",
+    "text.nul": "a NUL byte in a value, a key or between entries",
+    # bibliographic fields
+    "year.invalid": "year (or date) is not a year",
+    "year.range": "year outside 1900..next year",
+    "doi.malformed": "a DOI that is not 10.NNNN/suffix",
+    "doi.prefix": "a DOI written as a URL or with doi: (warning: write the bare DOI)",
+    "doi.duplicate": "the same DOI on two entries",
+    # values of schema fields (study fields and outcome keys), by the field's type
+    "value.choice": "not one of the field's allowed values",
+    "value.choices": "a list item that is not one of the field's allowed values",
+    "value.arms": "an arm label that does not start with a known agent, or a repeated arm",
+    "value.pattern": "an id that does not match the field's pattern",
+    "value.int": "not an integer, or outside the field's range",
+    "value.float": "not a number, or outside the field's range",
+    "value.bool": "not yes or no",
+    "value.timepoint": "not a timepoint",
+    # outcome rows and cross-field rules
+    "outcomes.syntax": "an outcome row item that is not key=value",
+    "outcomes.key-repeated": "a key given twice in one outcome row",
+    "outcomes.key-unknown": "an outcome key the schema does not define",
+    "outcomes.arm-missing": "an outcome row that names no arm",
+    "outcomes.arms-missing": "outcome rows in an entry without an arms field",
+    "outcomes.arm-unknown": "an outcome row's arm is not one of the entry's arms",
+    "outcomes.responders-without-n": "responders given without n",
+    "outcomes.responders>n": "responders exceed n",
+    "outcomes.percent-disagrees": "percent disagrees with responders/n (warning)",
+    "outcomes.n>n_enrolled": "an arm's n exceeds the study's n_enrolled",
+    "outcomes.key-missing": "an outcome row without a key it needs (arm)",
+    "outcomes.kind-mixed": "a row with both binary (responders) and continuous (mean) data",
+    "outcomes.n-missing": "a continuous row without n",
+    "outcomes.n-too-small": "a continuous row with n below 2 (no SD can exist)",
+    "outcomes.spread-missing": "a mean without its sd, se or ci",
+    "outcomes.ci-excludes-mean": "a confidence interval that does not contain its mean",
+    "outcomes.median-spread-missing": "a median without quartiles or range to convert it",
+    "outcomes.median-order": "min <= q1 <= median <= q3 <= max does not hold",
+    "outcomes.centre-missing": "a continuous row with neither a mean nor a median",
+    "value.interval": "not an interval low..high with low below high",
+    # reported results (the effects field)
+    "effects.syntax": "an effects row item that is not key=value",
+    "effects.key-repeated": "a key given twice in one effects row",
+    "effects.key-unknown": "an effect key the schema does not define",
+    "effects.key-missing": "an effects row without a key it needs (effect, estimate)",
+    "effects.precision-missing": "a reported effect without its ci, se or p",
+    "effects.p-unusable": "a p-value of 0 or 1, which gives no standard error",
+    "effects.ratio-not-positive": "a ratio (OR, RR, HR, ROM) or its interval not above 0",
+    "effects.ci-excludes-estimate": "a confidence interval that does not contain its estimate",
+    "effects.arm-unknown": "an intervention or comparator that is not one of the entry's arms",
+    "effects.agent-unknown": "an intervention or comparator with no known agent",
+    "effects.comparator-missing": "a comparison without its comparator",
+    "n_analysed>n_enrolled": "n_analysed exceeds n_enrolled",
+    # importing (evidence add)
+    "import.duplicate": "a record that duplicates an existing entry or an earlier record",
+    "import.title-missing": "a record without a title",
+    "import.json": "a CSL-JSON file that is not valid JSON",
+    "import.json-depth": "a CSL-JSON file nested too deeply to read",
+    "import.json-number": "a CSL-JSON number with more digits than Python converts",
+    "import.json-shape": "a CSL-JSON file that is not a list of objects",
+    "import.ris": "a RIS file or record with a malformed line or structure",
+    "import.medline": "a MEDLINE file or record with a malformed line or structure",
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -13,16 +100,24 @@ class Problem:
     """One thing wrong (or suspicious) in a ``.bib`` file.
 
     Rendered as ``FILE:LINE: KEY: FIELD: message (allowed: ...)``, the way compilers and
-    JabRef report problems, so editors can jump to the line.
+    JabRef report problems, so editors can jump to the line. ``code`` names the rule (one of
+    :data:`PROBLEM_CODES`); code compares problems by it, never by their message.
     """
 
     file: str
     line: int
     key: str
     field: str
+    code: str = dataclasses.field(kw_only=True)
     message: str
     allowed: str = ""
-    severity: str = "error"  # "error" or "warning"
+    severity: Severity = "error"
+
+    def __post_init__(self) -> None:
+        if self.code not in PROBLEM_CODES:
+            raise ValueError(f"unknown problem code {self.code!r} (add it to PROBLEM_CODES)")
+        if self.severity not in ("error", "warning"):
+            raise ValueError(f"severity must be 'error' or 'warning', not {self.severity!r}")
 
     def __str__(self) -> str:
         parts = [f"{self.file}:{self.line}" if self.line > 0 else self.file]

@@ -1,7 +1,10 @@
 """``evidence build``: regenerate everything in ``reports/`` from ``studies.bib``.
 
 The one place that writes ``reports/``. Validation comes first: with errors nothing is written.
-Every output is written to a temporary file and renamed into place, and every output is
+Every output is first written into a staging folder beside the targets; only when all of them
+are written are they renamed into place, and if any rename fails every one already done is
+rolled back, so a failed build leaves the previous reports exactly as they were. Only the
+build's own outputs are ever replaced (``--out .`` touches nothing else). Every output is
 reproducible (the workbook and the SVG/PNG writers get fixed timestamps), so the same
 ``studies.bib`` gives byte-identical reports that can be committed. ``reports/MANIFEST.json``
 records the SHA-256 of the source and of every output, with the versions that made them.
@@ -9,6 +12,7 @@ records the SHA-256 of the source and of every output, with the versions that ma
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -55,15 +59,62 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _replace_into(src_dir: Path, out: Path) -> list[Path]:
-    """Move every file of ``src_dir`` into ``out`` (same layout), each with an atomic rename."""
-    written = []
-    for src in sorted(p for p in src_dir.rglob("*") if p.is_file()):
-        dest = out / src.relative_to(src_dir)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dest)
-        written.append(dest)
-    return written
+def _folders_between(out: Path, rel: Path) -> list[Path]:
+    """The folders from ``out`` down to the one holding ``out / rel`` (outermost first)."""
+    return [out / parent for parent in reversed(rel.parents[:-1])]
+
+
+def _check_destinations(out: Path, rels: list[Path]) -> None:
+    """Refuse (before anything is replaced) when an output's place is taken by the wrong kind."""
+    for rel in rels:
+        for folder in _folders_between(out, rel):
+            if folder.exists() and not folder.is_dir():
+                raise EvidenceError(
+                    f"{folder}: is a file where the build writes a folder; "
+                    "nothing was replaced (move it away)"
+                )
+        dest = out / rel
+        if dest.is_dir():
+            raise EvidenceError(
+                f"{dest}: is a folder where the build writes a file; "
+                "nothing was replaced (move it away)"
+            )
+
+
+def _swap_into(stage: Path, out: Path, rels: list[Path], old: Path) -> list[Path]:
+    """Rename every staged output into ``out``, all or nothing.
+
+    Each file it replaces is first moved into ``old`` (a folder beside the targets, so every
+    move is a rename); if any step fails, the new files are removed, the old ones moved back
+    and the folders it created removed, and the error is raised again.
+    """
+    done: list[tuple[Path, Path | None]] = []  # (destination, where its old file went)
+    made: list[Path] = []
+    try:
+        for rel in rels:
+            for folder in _folders_between(out, rel):
+                if not folder.exists():
+                    folder.mkdir()
+                    made.append(folder)
+            dest = out / rel
+            saved = None
+            if dest.exists() or dest.is_symlink():
+                saved = old / rel
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(dest, saved)
+            done.append((dest, saved))
+            os.replace(stage / rel, dest)
+    except BaseException:
+        for dest, saved in reversed(done):
+            if saved is None:
+                dest.unlink(missing_ok=True)
+            else:
+                os.replace(saved, dest)
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return [out / rel for rel in rels]
 
 
 def build_reports(
@@ -116,32 +167,53 @@ def build_reports(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EvidenceError(f"{out}: cannot create: {exc.strerror or exc}") from None
-    with tempfile.TemporaryDirectory(prefix=".build-", dir=out) as tmp:
-        stage = Path(tmp)
-        say(f"writing {out / WORKBOOK}")
-        write_workbook(base, stage / WORKBOOK, reports=reports)
-        lap("workbook")
-        (stage / "figures").mkdir()
-        for report in reports:
-            if report.analysis.headline:
-                name = f"forest-{report.analysis.name}"
-                say(f"drawing {out / 'figures' / name}.png/.svg")
-                fig = charts.forest_plot(base, report=report)
-                charts.save_figure(fig, stage / "figures" / name)
-        for name, function in FIGURES.items():
-            say(f"drawing {out / 'figures' / name}.png/.svg")
-            fig = getattr(charts, function)(base)
-            charts.save_figure(fig, stage / "figures" / name)
-        lap("charts")
-        outputs = sorted(p for p in stage.rglob("*") if p.is_file())
-        manifest = {
-            "source": {"path": Path(bib).name, "sha256": _sha256(Path(bib))},
-            "protocol": base.protocol.source_for(bib),
-            "analyses": [report.analysis.to_dict() for report in reports],
-            "outputs": {p.relative_to(stage).as_posix(): _sha256(p) for p in outputs},
-            "versions": tool_versions(),
-        }
-        (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        written = _replace_into(stage, out)
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix=".build-", dir=out) as tmp,
+            tempfile.TemporaryDirectory(prefix=".build-old-", dir=out) as old,
+        ):
+            stage = Path(tmp)
+            try:
+                say(f"writing {out / WORKBOOK}")
+                write_workbook(base, stage / WORKBOOK, reports=reports)
+                lap("workbook")
+                (stage / "figures").mkdir()
+                for report in reports:
+                    if report.analysis.headline:
+                        name = f"forest-{report.analysis.name}"
+                        say(f"drawing {out / 'figures' / name}.png/.svg")
+                        fig = charts.forest_plot(base, report=report)
+                        charts.save_figure(fig, stage / "figures" / name)
+                for name, function in FIGURES.items():
+                    say(f"drawing {out / 'figures' / name}.png/.svg")
+                    fig = getattr(charts, function)(base)
+                    charts.save_figure(fig, stage / "figures" / name)
+                lap("charts")
+                outputs = sorted(p for p in stage.rglob("*") if p.is_file())
+                manifest = {
+                    "source": {"path": Path(bib).name, "sha256": _sha256(Path(bib))},
+                    "protocol": base.protocol.source_for(bib),
+                    "analyses": [report.analysis.to_dict() for report in reports],
+                    "outputs": {p.relative_to(stage).as_posix(): _sha256(p) for p in outputs},
+                    "versions": tool_versions(),
+                }
+                text = json.dumps(manifest, indent=2) + "\n"
+                (stage / MANIFEST).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise EvidenceError(
+                    f"{out}: cannot write the reports: {exc.strerror or exc}; "
+                    "the previous reports are intact"
+                ) from None
+            rels = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
+            _check_destinations(out, rels)
+            try:
+                written = _swap_into(stage, out, rels, Path(old))
+            except OSError as exc:
+                raise EvidenceError(
+                    f"{out}: cannot replace the reports: {exc.strerror or exc}; "
+                    "the previous reports are intact"
+                ) from None
+    except OSError as exc:  # the staging folders cannot be created or removed
+        raise EvidenceError(f"{out}: cannot write: {exc.strerror or exc}") from None
     say(f"done: {len(written)} files in {out}")
     return BuildResult(tuple(written), timings)

@@ -12,6 +12,7 @@ formatting a formatted file changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bibtexparser.model import Entry
@@ -20,7 +21,7 @@ from evidence.bib import BibDocument, scan_fields
 from evidence.errors import EditError
 from evidence.schema import STUDY_FIELDS
 
-__all__ = ["FIELD_ORDER", "FormatResult", "format_document"]
+__all__ = ["FIELD_ORDER", "FormatResult", "format_document", "order_fields"]
 
 _BIB_ORDER = (
     "author",
@@ -84,19 +85,30 @@ def _value(raw_value: str, name: str) -> str:
     return v
 
 
+_RANK = {name: i for i, name in enumerate(FIELD_ORDER)}
+_UNLISTED = len(_BIB_ORDER) + len(STUDY_FIELDS) - 0.5  # unlisted fields: just before the tail
+
+
+def order_fields(names: Iterable[str]) -> list[str]:
+    """``names`` in the canonical field order (:data:`FIELD_ORDER`, compared ignoring case):
+    unlisted names keep their relative order, after the listed ones but before the tail
+    (note, abstract, keywords, file).
+
+    >>> order_fields(["note", "x-rating", "year", "title", "author"])
+    ['author', 'title', 'year', 'x-rating', 'note']
+    """
+    indexed = list(enumerate(names))
+    indexed.sort(key=lambda item: (_RANK.get(item[1].lower(), _UNLISTED), item[0]))
+    return [name for _, name in indexed]
+
+
 def _render_entry(entry: Entry, raw: str) -> str:
     spans = scan_fields(raw)
-    rank = {name: i for i, name in enumerate(FIELD_ORDER)}
-    middle = len(_BIB_ORDER) + len(STUDY_FIELDS)
-
-    def order(item: tuple[int, str]) -> tuple[int, int]:
-        index, name = item
-        return (rank.get(name, middle), index)
-
-    fields = [(i, s.key.lower()) for i, s in enumerate(spans)]
+    names = [s.key.lower() for s in spans]
     lines = [f"@{entry.entry_type.lower()}{{{entry.key},"]
-    for index, name in sorted(fields, key=order):
-        span = spans[index]
+    for position in sorted(range(len(names)), key=lambda i: (_RANK.get(names[i], _UNLISTED), i)):
+        name = names[position]
+        span = spans[position]
         lines.append(f"  {name} = {_value(raw[span.value_start : span.value_end], name)},")
     lines.append("}")
     return "\n".join(lines)

@@ -26,29 +26,23 @@ from __future__ import annotations
 import json
 import os
 import re
-import unicodedata
+import sys
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from itertools import count
 from pathlib import Path
 from typing import Any
 
-import bibtexparser
 import rispy
-from bibtexparser.model import (
-    DuplicateBlockKeyBlock,
-    DuplicateFieldKeyBlock,
-    Entry,
-    ParsingFailedBlock,
-)
 
-from evidence.bib import read_text
+from evidence.bib import FIELD_NAME_RE, parse_bib, read_text
 from evidence.errors import EvidenceError, Problem
-from evidence.names import split_names
+from evidence.formatting import order_fields
+from evidence.names import family_name, split_names
 from evidence.schema import bare_doi
-from evidence.validation import evaluate_expression
+from evidence.text import ascii_fold, letters_suffix
+from evidence.validation import evaluate_expression, failed_block_problem
 
-__all__ = ["ImportedRecord", "make_key", "read_records", "render_entry"]
+__all__ = ["ImportedRecord", "KeySet", "make_key", "read_records", "render_entry"]
 
 
 @dataclass(frozen=True)
@@ -99,33 +93,6 @@ _EXTENSIONS = {
     ".nbib": "medline",
     ".medline": "medline",
 }
-
-_FIELD_ORDER = (
-    "author",
-    "editor",
-    "title",
-    "journal",
-    "booktitle",
-    "series",
-    "edition",
-    "publisher",
-    "school",
-    "address",
-    "year",
-    "month",
-    "volume",
-    "number",
-    "pages",
-    "doi",
-    "pmid",
-    "pmcid",
-    "issn",
-    "isbn",
-    "url",
-    "abstract",
-    "keywords",
-    "note",
-)
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_NAMES = {m: m for m in _MONTHS} | {
@@ -184,7 +151,6 @@ _RIS_LINE = re.compile(r"([A-Z][A-Z0-9])  -(?: (.*))?")
 _MEDLINE_LINE = re.compile(r"(?=[A-Z0-9 ]{4}-)([A-Z][A-Z0-9]{1,3}) *-(?: (.*))?")
 
 _KEY_RE = re.compile(r"[\w:.+/-]+")
-_FIELD_NAME_RE = re.compile(r"[A-Za-z][\w:.+-]*")
 _ENTRY_TYPE_RE = re.compile(r"[A-Za-z]+")
 
 
@@ -305,18 +271,59 @@ def make_key(fields: Mapping[str, str], existing: Collection[str]) -> str:
     >>> make_key(fields, ["smith2017drugs"])
     'smith2017drugsa'
     """
+    return KeySet(existing).new_key(fields)
+
+
+def _base_key(fields: Mapping[str, str]) -> str:
+    """``<family><year><word>`` of :func:`make_key`, before any suffix."""
     family = _first_family(_get(fields, "author"))
     year_match = re.search(r"\d{4}", _get(fields, "year"))
     year = year_match.group(0) if year_match else ""
-    base = (family or "anon") + year + _first_title_word(_get(fields, "title"))
-    taken = {k.lower() for k in existing}
-    if base.lower() not in taken:
-        return base
-    for n in count(1):
-        candidate = base + _letters_suffix(n)
-        if candidate.lower() not in taken:
-            return candidate
-    raise AssertionError("unreachable")  # pragma: no cover
+    return (family or "anon") + year + _first_title_word(_get(fields, "title"))
+
+
+class KeySet:
+    """Citation keys in use (compared ignoring case, as BibTeX does), handing out new ones.
+
+    :meth:`new_key` gives the key :func:`make_key` would give against the keys in the set, and
+    adds it. Many records with one base key cost linear time in all: the set remembers, per
+    base, the suffix after the last one it handed out, and a suffix once taken stays taken, so
+    the search never goes back over taken suffixes.
+
+    >>> keys = KeySet(["smith2017drugs"])
+    >>> fields = {"author": "Smith, P", "year": "2017", "title": "Drug's effects"}
+    >>> [keys.new_key(fields) for _ in range(3)]
+    ['smith2017drugsa', 'smith2017drugsb', 'smith2017drugsc']
+    """
+
+    def __init__(self, existing: Iterable[str] = ()):
+        self._taken = {key.lower() for key in existing}
+        self._next: dict[str, int] = {}  # lower-case base -> first suffix number not yet tried
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._taken
+
+    def __len__(self) -> int:
+        return len(self._taken)
+
+    def add(self, key: str) -> None:
+        """Mark ``key`` as taken."""
+        self._taken.add(key.lower())
+
+    def new_key(self, fields: Mapping[str, str]) -> str:
+        """A free key for ``fields`` (see :func:`make_key`), now taken."""
+        base = _base_key(fields)
+        low = base.lower()
+        if low not in self._taken:
+            self._taken.add(low)
+            return base
+        n = self._next.get(low, 1)
+        while (low + letters_suffix(n)) in self._taken:
+            n += 1
+        self._next[low] = n + 1
+        key = base + letters_suffix(n)
+        self._taken.add(key.lower())
+        return key
 
 
 def render_entry(record: ImportedRecord, key: str, indent: str = "  ") -> str:
@@ -366,7 +373,7 @@ def render_entry(record: ImportedRecord, key: str, indent: str = "  ") -> str:
         raise EvidenceError(f"{record.entry_type!r} is not a valid BibTeX entry type")
     lines = [f"@{record.entry_type}{{{key},"]
     for name, raw in record.fields.items():
-        if not _FIELD_NAME_RE.fullmatch(name):
+        if not FIELD_NAME_RE.fullmatch(name):
             raise EvidenceError(f"{name!r} is not a valid BibTeX field name")
         if name.lower() == "outcomes":  # one row per line: keep the rows, cleaned one by one
             rows = [_clean_value(row) for row in str(raw).splitlines() if row.strip()]
@@ -416,41 +423,18 @@ def _detect_format(path: Path, text: str) -> str | None:
     return None
 
 
-def _problem(file: str, line: int, message: str, key: str = "", field: str = "") -> Problem:
-    return Problem(file=file, line=line, key=key, field=field, message=message)
+def _problem(
+    file: str, line: int, code: str, message: str, key: str = "", field: str = ""
+) -> Problem:
+    return Problem(file=file, line=line, key=key, field=field, message=message, code=code)
 
 
 # --------------------------------------------------------------------------- BibTeX
 
 
 def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord], list[Problem]]:
-    library = bibtexparser.parse_string(text)
-    problems: list[Problem] = []
-    for block in library.failed_blocks:
-        line = (block.start_line or 0) + 1
-        if isinstance(block, DuplicateBlockKeyBlock):
-            problems.append(
-                _problem(shown, line, f"duplicate citation key {block.key!r}", key=block.key)
-            )
-        elif isinstance(block, DuplicateFieldKeyBlock):
-            entry = block.ignore_error_block
-            key = entry.key if isinstance(entry, Entry) else ""
-            names = ", ".join(sorted(block.duplicate_keys))
-            message = f"field(s) {names} appear more than once in the entry"
-            problems.append(_problem(shown, line, message, key=key))
-        elif isinstance(block, ParsingFailedBlock):
-            reason = getattr(block.error, "abort_reason", None) or str(block.error)
-            label = re.match(r"\s*@\s*\w+\s*[{(]\s*([^\s,{}()=\"]++)(?!\s*=)", block.raw or "")
-            problems.append(
-                _problem(
-                    shown,
-                    line,
-                    f"BibTeX syntax error: {reason.strip()}",
-                    key=label.group(1) if label else "",
-                )
-            )
-        else:  # pragma: no cover - bibtexparser's remaining failure kind (middleware errors)
-            problems.append(_problem(shown, line, "entry could not be read"))
+    library = parse_bib(text, shown).library  # CR-only line ends read as the file's lines
+    problems = [failed_block_problem(block, shown) for block in library.failed_blocks]
     records: list[ImportedRecord] = []
     strings = {b.key.lower(): str(b.value) for b in library.strings}
     for entry in library.entries:
@@ -470,7 +454,14 @@ def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord]
             fields[f.key] = value
         if not _get(fields, "title").strip():
             problems.append(
-                _problem(shown, line, "entry has no title", key=entry.key, field="title")
+                _problem(
+                    shown,
+                    line,
+                    "import.title-missing",
+                    "entry has no title",
+                    key=entry.key,
+                    field="title",
+                )
             )
             continue
         records.append(
@@ -534,6 +525,7 @@ def _split_ris(text: str, shown: str) -> tuple[list[_RisChunk], list[Problem]]:
                     _problem(
                         shown,
                         lineno,
+                        "import.ris",
                         f"not a RIS line (expected 'XX  - value'): {line[:60]!r}",
                     )
                 )
@@ -545,7 +537,8 @@ def _split_ris(text: str, shown: str) -> tuple[list[_RisChunk], list[Problem]]:
             current = _RisChunk(lineno, [line], True, [])
         elif tag == "ER":
             if current is None:
-                problems.append(_problem(shown, lineno, "ER line with no record before it"))
+                message = "ER line with no record before it"
+                problems.append(_problem(shown, lineno, "import.ris", message))
                 continue
             current.lines.append(line)
             close()
@@ -567,14 +560,20 @@ def _read_ris(
         if not chunk.has_type:
             errors.insert(0, "record has no TY line (each RIS record starts with 'TY  - TYPE')")
         if errors:
-            problems.extend(_problem(shown, chunk.start, e) for e in errors)
+            problems.extend(_problem(shown, chunk.start, "import.ris", e) for e in errors)
             continue
         body = chunk.lines if chunk.lines[-1].startswith("ER") else [*chunk.lines, "ER  - "]
         parsed = rispy.loads("\n".join(body), mapping=_RIS_MAPPING, list_tags=_RIS_LIST_TAGS)
         record = _ris_record(parsed[0], f"{name}:{chunk.start}", keep_unknown=keep_unknown)
         if not record.fields.get("title"):
             problems.append(
-                _problem(shown, chunk.start, "record has no title (TI or T1)", field="title")
+                _problem(
+                    shown,
+                    chunk.start,
+                    "import.title-missing",
+                    "record has no title (TI or T1)",
+                    field="title",
+                )
             )
             continue
         records.append(record)
@@ -731,7 +730,7 @@ def _read_medline(text: str, shown: str, name: str) -> tuple[list[ImportedRecord
         if not any(t == "TI" and v for t, v in items):
             errors.append(f"record{f' PMID {pmid}' if pmid else ''} has no title (TI)")
         if errors:
-            problems.extend(_problem(shown, start, e) for e in errors)
+            problems.extend(_problem(shown, start, "import.medline", e) for e in errors)
             continue
         records.append(_medline_record(items, f"{name}:{start}"))
     return records, problems
@@ -792,25 +791,76 @@ def _medline_record(items: list[list[str]], source: str) -> ImportedRecord:
 # --------------------------------------------------------------------------- CSL-JSON
 
 
+class _HugeInteger(ValueError):
+    """A JSON integer with more digits than Python converts (``sys.get_int_max_str_digits``)."""
+
+
+def _parse_json_int(digits: str) -> int:
+    limit = sys.get_int_max_str_digits()
+    if limit and len(digits.lstrip("-")) > limit:
+        raise _HugeInteger(digits)
+    return int(digits)
+
+
+#: Nesting depth reported as too deep when the JSON parser runs out of recursion.
+_JSON_DEPTH_SHOWN = 1000
+
+
+def _json_depth_line(text: str, depth: int) -> int:
+    """1-based line where the nesting of ``[``/``{`` (outside strings) first exceeds ``depth``."""
+    level, in_string, escaped = 0, False, False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            level += 1
+            if level > depth:
+                return text.count("\n", 0, i) + 1
+        elif ch in "]}":
+            level -= 1
+    return 1
+
+
 def _read_csljson(text: str, shown: str, name: str) -> tuple[list[ImportedRecord], list[Problem]]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_parse_json_int)
     except json.JSONDecodeError as exc:
         message = f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        return [], [_problem(shown, exc.lineno, message)]
+        return [], [_problem(shown, exc.lineno, "import.json", message)]
+    except _HugeInteger as exc:
+        digits = exc.args[0]
+        line = text.count("\n", 0, max(text.find(digits), 0)) + 1
+        message = (
+            f"a number with {len(digits.lstrip('-'))} digits (more than "
+            f"{sys.get_int_max_str_digits()}) is no bibliographic value"
+        )
+        return [], [_problem(shown, line, "import.json-number", message)]
+    except RecursionError:
+        line = _json_depth_line(text, _JSON_DEPTH_SHOWN)
+        message = f"JSON nested too deeply to read (more than {_JSON_DEPTH_SHOWN} levels)"
+        return [], [_problem(shown, line, "import.json-depth", message)]
     if isinstance(data, dict):
         items = data["items"] if isinstance(data.get("items"), list) else [data]
     elif isinstance(data, list):
         items = data
     else:
-        return [], [_problem(shown, 1, "expected a JSON list of CSL items (objects)")]
+        message = "expected a JSON list of CSL items (objects)"
+        return [], [_problem(shown, 1, "import.json-shape", message)]
     lines = _json_item_lines(text, len(items))
     records: list[ImportedRecord] = []
     problems: list[Problem] = []
     for index, item in enumerate(items, 1):
         line = lines[index - 1]
         if not isinstance(item, dict):
-            problems.append(_problem(shown, line, f"item {index} is not a JSON object"))
+            message = f"item {index} is not a JSON object"
+            problems.append(_problem(shown, line, "import.json-shape", message))
             continue
         record = _csl_record(item, f"{name}#{index}")
         if not record.fields.get("title"):
@@ -818,6 +868,7 @@ def _read_csljson(text: str, shown: str, name: str) -> tuple[list[ImportedRecord
                 _problem(
                     shown,
                     line,
+                    "import.title-missing",
                     f"item {index} has no title",
                     key=record.key or "",
                     field="title",
@@ -830,16 +881,19 @@ def _read_csljson(text: str, shown: str, name: str) -> tuple[list[ImportedRecord
 
 def _json_item_lines(text: str, n: int) -> list[int]:
     """1-based line on which each of the ``n`` items of a JSON list starts (best effort)."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_int=_parse_json_int)
     lines: list[int] = []
     pos = text.find("[")
     if pos >= 0 and not text.lstrip().startswith("{"):
         pos += 1
+        line, counted = 1, 0  # newlines are counted once, from where the last count stopped
         try:
             while len(lines) < n:
                 while pos < len(text) and (text[pos].isspace() or text[pos] == ","):
                     pos += 1
-                lines.append(text.count("\n", 0, pos) + 1)
+                line += text.count("\n", counted, pos)
+                counted = pos
+                lines.append(line)
                 _, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError:  # pragma: no cover - the text was already parsed once
             pass
@@ -1000,10 +1054,10 @@ def _get(fields: Mapping[str, str], name: str) -> str:
 
 
 def _ordered(fields: Mapping[str, str]) -> dict[str, str]:
-    """Non-empty fields, the known ones in :data:`_FIELD_ORDER` first."""
-    known = [n for n in _FIELD_ORDER if fields.get(n)]
-    rest = [n for n in fields if n not in _FIELD_ORDER and fields[n]]
-    return {n: fields[n] for n in [*known, *rest]}
+    """Non-empty fields in the canonical order of :data:`evidence.formatting.FIELD_ORDER`
+    (the one ``evidence fmt`` writes); fields it does not list keep their order, before the
+    tail (note, abstract, keywords, file), as there."""
+    return {n: fields[n] for n in order_fields(fields) if fields[n]}
 
 
 def _strip_qualifier(value: str) -> str:
@@ -1124,77 +1178,22 @@ _STOPWORDS = frozenset(
     )
 )
 
-_TEX_LETTERS = {
-    "o": "o",
-    "O": "O",
-    "ss": "ss",
-    "aa": "a",
-    "AA": "A",
-    "ae": "ae",
-    "AE": "AE",
-    "oe": "oe",
-    "OE": "OE",
-    "l": "l",
-    "L": "L",
-    "i": "i",
-    "j": "j",
-}
-_SPELLED = str.maketrans(
-    {
-        "ß": "ss",
-        "æ": "ae",
-        "Æ": "AE",
-        "œ": "oe",
-        "Œ": "OE",
-        "ø": "o",
-        "Ø": "O",
-        "ł": "l",
-        "Ł": "L",
-        "đ": "d",
-        "Đ": "D",
-        "þ": "th",
-        "Þ": "Th",
-        "ı": "i",
-    }
-)
-
-
-def _ascii_fold(text: str) -> str:
-    """Drop LaTeX commands, spell out a few letters, NFKD, drop non-ASCII."""
-    text = re.sub(r"\\([A-Za-z]+)\s*", lambda m: _TEX_LETTERS.get(m.group(1), ""), text)
-    text = text.translate(_SPELLED)
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-
 
 def _first_family(author: str) -> str:
+    """The first author's family name for a key: a braced organisation gives its first word."""
     names = split_names(_one_line(author))
     if not names:
         return ""
-    name = names[0]
-    if name.startswith("{") and name.endswith("}"):
-        words = name[1:-1].split()
+    family = family_name(names[0])
+    if family.startswith("{") and family.endswith("}"):
+        words = family[1:-1].split()
         family = words[0] if words else ""
-    elif "," in name:
-        family = name.split(",", 1)[0]
-    else:
-        words = name.split()
-        split = next((i for i in range(len(words) - 1) if words[i][:1].islower()), len(words) - 1)
-        family = " ".join(words[split:])
-    return re.sub(r"[^a-z]", "", _ascii_fold(family).lower())
+    return re.sub(r"[^a-z]", "", ascii_fold(family).lower())
 
 
 def _first_title_word(title: str) -> str:
-    for word in re.split(r"[\s\-‐‑‒–—―/]+", _ascii_fold(title)):
+    for word in re.split(r"[\s\-‐‑‒–—―/]+", ascii_fold(title)):
         token = re.sub(r"[^a-z0-9]", "", word.lower())
         if token and token not in _STOPWORDS:
             return token
     return ""
-
-
-def _letters_suffix(n: int) -> str:
-    """1 -> ``a``, 26 -> ``z``, 27 -> ``aa``, 28 -> ``ab`` (bijective base 26)."""
-    out = ""
-    while n > 0:
-        n, rem = divmod(n - 1, 26)
-        out = chr(ord("a") + rem) + out
-    return out

@@ -30,6 +30,7 @@ from evidence.errors import AnalysisError
 from evidence.schema import parse_timepoint, parse_window
 from evidence.stats import PooledResult, SubgroupResult, pool_proportions, proportion_ci
 from evidence.stats import subgroup_analysis as _subgroups
+from evidence.text import letters_suffix
 
 __all__ = [
     "PoolReport",
@@ -150,7 +151,8 @@ def analysis_table(base: EvidenceBase) -> pd.DataFrame:
 
 
 def _study_labels(studies: pd.DataFrame) -> dict[str, str]:
-    """``Author Year`` per key, with a/b suffixes where two studies share one (Glue 2020a)."""
+    """``Author Year`` per key, with a/b suffixes where two studies share one (Glue 2020a);
+    after ``z`` come ``aa``, ``ab``… (:func:`evidence.text.letters_suffix`)."""
     base_labels = {}
     for key, author, year in zip(
         studies["key"], studies["first_author"], studies["year"], strict=True
@@ -163,7 +165,7 @@ def _study_labels(studies: pd.DataFrame) -> dict[str, str]:
     for key, label in base_labels.items():
         if counts[label] > 1:
             seen[label] = seen.get(label, 0) + 1
-            labels[key] = label + "abcdefghijklmnopqrstuvwxyz"[seen[label] - 1]
+            labels[key] = label + letters_suffix(seen[label])
         else:
             labels[key] = label
     return labels

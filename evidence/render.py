@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-__all__ = ["markdown_table", "render_table"]
+__all__ = ["FORMULA_STARTS", "csv_text", "markdown_table", "render_table"]
 
 
 def _jsonable(value: object) -> object:
@@ -19,14 +19,54 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def render_table(frame: pd.DataFrame, fmt: str = "text", max_colwidth: int = 48) -> str:
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP, "CSV
+#: Injection"); such cells get a leading ``'`` in CSV output unless ``raw``.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+_CSV_SPECIAL = (",", '"', "\n", "\r")
+
+
+def _csv_field(value: object, raw: bool) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, str):
+        text = value
+        if not raw and text.startswith(FORMULA_STARTS):
+            text = "'" + text
+    else:
+        text = str(value.item() if hasattr(value, "item") else value)  # numbers stay numbers
+    if any(ch in text for ch in _CSV_SPECIAL):
+        text = '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_text(frame: pd.DataFrame, *, raw: bool = False) -> str:
+    """``frame`` as CSV (RFC 4180 quoting, LF line ends, missing values empty).
+
+    Safe to open in a spreadsheet: a text cell beginning with ``=``, ``+``, ``-``, ``@``, tab
+    or CR gets a leading single quote, so it is shown as text instead of run as a formula (the
+    OWASP recommendation for CSV injection); numbers are written as numbers. ``raw=True``
+    writes text cells unchanged, for pipelines. Every field holding a comma, a quote, LF or CR
+    (a bare CR too) is quoted, so strict readers (Python's :mod:`csv`, pandas) read back the
+    same rows and columns.
+    """
+    lines = [",".join(_csv_field(str(c), True) for c in frame.columns)]
+    for row in frame.astype(object).itertuples(index=False, name=None):
+        lines.append(",".join(_csv_field(v, raw) for v in row))
+    return "\n".join(lines) + "\n"
+
+
+def render_table(
+    frame: pd.DataFrame, fmt: str = "text", max_colwidth: int = 48, *, raw: bool = False
+) -> str:
     """Render ``frame`` as ``text`` (aligned columns), ``csv`` or ``json`` (list of records).
 
     Missing values are empty in text and CSV and ``null`` in JSON; CSV and JSON keep full
-    values, text truncates long cells to ``max_colwidth`` characters.
+    values, text truncates long cells to ``max_colwidth`` characters. CSV is made safe for
+    spreadsheets unless ``raw`` (see :func:`csv_text`).
     """
     if fmt == "csv":
-        return frame.to_csv(index=False, lineterminator="\n")
+        return csv_text(frame, raw=raw)
     if fmt == "json":
         records = [
             {col: _jsonable(val) for col, val in zip(frame.columns, row, strict=True)}

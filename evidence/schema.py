@@ -783,7 +783,7 @@ class OutcomeRow:
 
     line_offset: int  # lines after the ``outcomes =`` line
     pairs: dict[str, str]
-    problems: tuple[str, ...] = ()
+    problems: tuple[tuple[str, str], ...] = ()  # (problem code, message)
 
 
 _PAIR_RE = re.compile(r"(?:[^;{}]+|\{[^{}]*\})+")
@@ -821,12 +821,12 @@ def parse_outcome_rows(value: str) -> list[OutcomeRow]:
             key = key.strip().lower()
             text = text.strip()
             if not sep or not key:
-                problems.append(f"expected key=value, found {part!r}")
+                problems.append(("outcomes.syntax", f"expected key=value, found {part!r}"))
                 continue
             if text.startswith("{") and text.endswith("}"):
                 text = text[1:-1].strip()
             if key in pairs:
-                problems.append(f"key {key!r} given twice in one row")
+                problems.append(("outcomes.key-repeated", f"key {key!r} given twice in one row"))
             pairs[key] = text
         rows.append(OutcomeRow(offset, pairs, tuple(problems)))
     return rows

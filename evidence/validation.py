@@ -7,6 +7,7 @@ are reported at once, each with file, line, key and field.
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import re
 from collections.abc import Callable
@@ -20,8 +21,8 @@ from bibtexparser.model import (
     ParsingFailedBlock,
 )
 
-from evidence.bib import BibDocument
-from evidence.errors import Problem
+from evidence.bib import FIELD_NAME_RE, BibDocument, scan_fields
+from evidence.errors import EditError, Problem, Severity
 from evidence.measures import CHANGE_MEASURES, RATIO_MEASURES
 from evidence.protocol import NO_PROTOCOL, Protocol
 from evidence.schema import (
@@ -33,7 +34,13 @@ from evidence.schema import (
     parse_outcome_rows,
 )
 
-__all__ = ["OutcomeRecord", "StudyRecord", "check", "evaluate_expression"]
+__all__ = [
+    "OutcomeRecord",
+    "StudyRecord",
+    "check",
+    "evaluate_expression",
+    "failed_block_problem",
+]
 
 _MONTHS = {
     m: m.capitalize()
@@ -64,16 +71,29 @@ class StudyRecord:
     effects: list[OutcomeRecord] = field(default_factory=list)
 
 
+#: The problem code of a value that its field's type does not allow, by the type.
+VALUE_CODES = {
+    "choice": "value.choice",
+    "choices": "value.choices",
+    "arms": "value.arms",
+    "pattern": "value.pattern",
+    "int": "value.int",
+    "float": "value.float",
+    "bool": "value.bool",
+    "timepoint": "value.timepoint",
+    "interval": "value.interval",
+}
+
 _TOKEN_RE = re.compile(r"\d+|[A-Za-z_][\w:.+-]*")
-_FIELD_NAME_RE = re.compile(r"[A-Za-z_][\w:.+-]*")
 
 
-def evaluate_expression(value: str, strings: dict[str, str]) -> tuple[str, str]:
-    """Value of an unenclosed BibTeX expression (macros and ``#`` concatenation), and a
-    problem description (``""`` if none): an undefined macro, or text that is no BibTeX
-    expression at all (typically two fields run together by a missing comma)."""
+def evaluate_expression(value: str, strings: dict[str, str]) -> tuple[str, str, str]:
+    """Value of an unenclosed BibTeX expression (macros and ``#`` concatenation), and the
+    code and description of its problem (``""``, ``""`` if none): an undefined macro
+    (``macro.undefined``), or text that is no BibTeX expression at all (``value.malformed``,
+    typically two fields run together by a missing comma)."""
     out = []
-    problem = ""
+    code = problem = ""
     for token in _split_concat(value):
         token = token.strip()
         quoted = len(token) >= 2 and token[0] == '"' and token[-1] == '"'
@@ -84,12 +104,13 @@ def evaluate_expression(value: str, strings: dict[str, str]) -> tuple[str, str]:
             out.append(token)
         elif _TOKEN_RE.fullmatch(token):
             low = token.lower()
-            if low not in strings and low not in _MONTHS:
-                problem = problem or f"undefined macro {token!r} (no @string defines it)"
+            if low not in strings and low not in _MONTHS and not problem:
+                code = "macro.undefined"
+                problem = f"undefined macro {token!r} (no @string defines it)"
             out.append(strings.get(low, _MONTHS.get(low, token)))
         else:
-            return value, "malformed value (a missing comma between two fields?)"
-    return "".join(out), problem
+            return value, "value.malformed", "malformed value (a missing comma between two fields?)"
+    return "".join(out), code, problem
 
 
 def _balanced(text: str) -> bool:
@@ -144,9 +165,13 @@ class _Collector:
         field_name: str,
         message: str,
         allowed: str = "",
-        severity: str = "error",
+        severity: Severity = "error",
+        *,
+        code: str,
     ) -> None:
-        self.problems.append(Problem(self.path, line, key, field_name, message, allowed, severity))
+        self.problems.append(
+            Problem(self.path, line, key, field_name, message, allowed, severity, code=code)
+        )
 
 
 _REQUIRED_GROUPS = {t: [g.split("|") for g in groups] for t, groups in REQUIRED_FIELDS.items()}
@@ -167,6 +192,7 @@ def _check_required(rec: StudyRecord, out: _Collector) -> None:
                 names[0],
                 f"missing required field for @{rec.entry_type}",
                 alternatives if len(names) > 1 else "",
+                code="field.required",
             )
 
 
@@ -180,10 +206,14 @@ def _check_year(rec: StudyRecord, out: _Collector) -> None:
     try:
         year = int(text.strip())
     except ValueError:
-        out.add(line, rec.key, name, f"{text!r} is not a year", f"1900..{last}")
+        out.add(
+            line, rec.key, name, f"{text!r} is not a year", f"1900..{last}", code="year.invalid"
+        )
         return
     if not 1900 <= year <= last:
-        out.add(line, rec.key, name, f"year {year} out of range", f"1900..{last}")
+        out.add(
+            line, rec.key, name, f"year {year} out of range", f"1900..{last}", code="year.range"
+        )
         return
     rec.values["year"] = year
 
@@ -197,11 +227,12 @@ def _check_doi(rec: StudyRecord, out: _Collector) -> None:
     prefix = match.group(0) if match else ""
     bare = doi[len(prefix) :].strip()
     if not DOI_PATTERN.fullmatch(bare):
-        out.add(line, rec.key, "doi", f"malformed DOI {doi!r}", "10.NNNN/suffix")
+        message = f"malformed DOI {doi!r}"
+        out.add(line, rec.key, "doi", message, "10.NNNN/suffix", code="doi.malformed")
         return
     if prefix:
         message = f"write the bare DOI {bare!r}, without {prefix!r}"
-        out.add(line, rec.key, "doi", message, severity="warning")
+        out.add(line, rec.key, "doi", message, severity="warning", code="doi.prefix")
     rec.values["doi"] = bare.lower()
 
 
@@ -217,8 +248,8 @@ def _check_rows(rec: StudyRecord, name: str, raw: str, out: _Collector) -> None:
     )
     for row in parse_outcome_rows(raw):
         line = base_line + row.line_offset
-        for message in row.problems:
-            out.add(line, rec.key, name, message)
+        for code, message in row.problems:
+            out.add(line, rec.key, name, message, code=code.replace("outcomes.", f"{name}.", 1))
         values: dict[str, Any] = {}
         for key, text in row.pairs.items():
             spec = specs.get(key)
@@ -226,18 +257,25 @@ def _check_rows(rec: StudyRecord, name: str, raw: str, out: _Collector) -> None:
             if spec is None:
                 hint = did_you_mean(key, tuple(specs))
                 extra = f"; did you mean {hint!r}?" if hint else ""
-                out.add(line, rec.key, label, f"unknown {what} key{extra}", ", ".join(specs))
+                message = f"unknown {what} key{extra}"
+                out.add(line, rec.key, label, message, ", ".join(specs), code=f"{name}.key-unknown")
                 continue
             value, message = coerce(spec, text)
             if message:
-                out.add(line, rec.key, label, message, spec.allowed)
+                out.add(line, rec.key, label, message, spec.allowed, code=VALUE_CODES[spec.kind])
             else:
                 values[key] = value
                 if key == "time":
                     values["time_text"] = " ".join(text.split())
         for spec in specs.values():
             if spec.required and spec.name not in row.pairs:
-                out.add(line, rec.key, f"{name}.{spec.name}", f"{what} row has no {spec.name}")
+                out.add(
+                    line,
+                    rec.key,
+                    f"{name}.{spec.name}",
+                    f"{what} row has no {spec.name}",
+                    code=f"{name}.key-missing",
+                )
         record = OutcomeRecord(line, values)
         for rule in rules:
             rule(rec, record, row.pairs, arms, out)
@@ -252,10 +290,11 @@ def _rule_arm_declared(rec, row, pairs, arms, out) -> None:
     """Every row names an arm, and it is one of the entry's ``arms``."""
     arm = pairs.get("arm")
     if not arm:
-        return  # reported as a missing required key
+        return  # reported as a missing required key (outcomes.key-missing)
     if arms is None:
         if "arms" not in rec.bib:
-            out.add(row.line, rec.key, "outcomes.arm", "outcome rows need an `arms` field")
+            message = "outcome rows need an `arms` field"
+            out.add(row.line, rec.key, "outcomes.arm", message, code="outcomes.arms-missing")
         return
     if arm not in arms:
         out.add(
@@ -264,6 +303,7 @@ def _rule_arm_declared(rec, row, pairs, arms, out) -> None:
             "outcomes.arm",
             f"unknown arm {arm!r}",
             ", ".join(arms),
+            code="outcomes.arm-unknown",
         )
         return
     agent = out.protocol.agent_of(arm)
@@ -275,7 +315,9 @@ def _rule_responders_need_n(rec, row, pairs, arms, out) -> None:
     """``responders`` needs ``n`` and lies in 0..n."""
     r, n = row.values.get("responders"), row.values.get("n")
     if r is not None and n is None and "n" not in pairs:
-        out.add(row.line, rec.key, "outcomes.responders", "responders given without n")
+        message = "responders given without n"
+        code = "outcomes.responders-without-n"
+        out.add(row.line, rec.key, "outcomes.responders", message, code=code)
     if r is not None and n is not None and r > n:
         del row.values["responders"]
         out.add(
@@ -284,6 +326,7 @@ def _rule_responders_need_n(rec, row, pairs, arms, out) -> None:
             "outcomes.responders",
             f"responders={r} exceeds n={n}",
             "0..n",
+            code="outcomes.responders>n",
         )
 
 
@@ -297,6 +340,7 @@ def _rule_percent_agrees(rec, row, pairs, arms, out) -> None:
             "outcomes.percent",
             f"percent={p:g} disagrees with responders/n = {r}/{n} = {100 * r / n:.1f}%",
             severity="warning",
+            code="outcomes.percent-disagrees",
         )
 
 
@@ -310,6 +354,7 @@ def _rule_n_within_enrolled(rec, row, pairs, arms, out) -> None:
             "outcomes.n",
             f"n={n} exceeds n_enrolled={enrolled}",
             f"0..{enrolled}",
+            code="outcomes.n>n_enrolled",
         )
 
 
@@ -330,6 +375,7 @@ def _rule_one_kind(rec, row, pairs, arms, out) -> None:
             f"outcomes.{continuous[0]}",
             f"a row is either binary ({', '.join(binary)}) or continuous "
             f"({', '.join(continuous)}); put them on two rows",
+            code="outcomes.kind-mixed",
         )
         return
     if not continuous:
@@ -338,13 +384,27 @@ def _rule_one_kind(rec, row, pairs, arms, out) -> None:
     row.values["type"] = "continuous"
     n = v.get("n")
     if "n" not in pairs:
-        out.add(row.line, rec.key, "outcomes.n", "a continuous row needs n")
+        out.add(
+            row.line, rec.key, "outcomes.n", "a continuous row needs n", code="outcomes.n-missing"
+        )
     elif n is not None and n < 2:
-        out.add(row.line, rec.key, "outcomes.n", f"n={n}: an SD needs n >= 2", "integer >= 2")
+        out.add(
+            row.line,
+            rec.key,
+            "outcomes.n",
+            f"n={n}: an SD needs n >= 2",
+            "integer >= 2",
+            code="outcomes.n-too-small",
+        )
     if "mean" in pairs:
         if not any(k in pairs for k in ("sd", "se", "ci")):
             out.add(
-                row.line, rec.key, "outcomes.mean", "a mean needs its sd, se or ci", "sd, se, ci"
+                row.line,
+                rec.key,
+                "outcomes.mean",
+                "a mean needs its sd, se or ci",
+                "sd, se, ci",
+                code="outcomes.spread-missing",
             )
         mean, ci = v.get("mean"), v.get("ci")
         if mean is not None and ci is not None and not ci[0] <= mean <= ci[1]:
@@ -353,6 +413,7 @@ def _rule_one_kind(rec, row, pairs, arms, out) -> None:
                 rec.key,
                 "outcomes.ci",
                 f"ci {ci[0]:g}..{ci[1]:g} does not contain the mean {mean:g}",
+                code="outcomes.ci-excludes-mean",
             )
     elif "median" in pairs:
         quartiles = "q1" in pairs and "q3" in pairs
@@ -364,6 +425,7 @@ def _rule_one_kind(rec, row, pairs, arms, out) -> None:
                 "outcomes.median",
                 "a median needs q1 and q3, or min and max (to convert it to a mean and SD)",
                 "q1+q3, min+max, or all four",
+                code="outcomes.median-spread-missing",
             )
         order = [v.get(k) for k in ("min", "q1", "median", "q3", "max") if v.get(k) is not None]
         if order != sorted(order):
@@ -372,6 +434,7 @@ def _rule_one_kind(rec, row, pairs, arms, out) -> None:
                 rec.key,
                 "outcomes.median",
                 "min <= q1 <= median <= q3 <= max does not hold",
+                code="outcomes.median-order",
             )
     else:
         out.add(
@@ -380,6 +443,7 @@ def _rule_one_kind(rec, row, pairs, arms, out) -> None:
             f"outcomes.{continuous[0]}",
             "a continuous row needs a mean (with sd, se or ci) or a median",
             "mean, median",
+            code="outcomes.centre-missing",
         )
 
 
@@ -403,6 +467,7 @@ def _rule_effect_interval(rec, row, pairs, arms, out) -> None:
             "effects.ci",
             "a reported effect needs its ci, se or p (to weigh it in a meta-analysis)",
             "ci, se, p",
+            code="effects.precision-missing",
         )
     p = v.get("p")
     if "ci" not in pairs and "se" not in pairs and p is not None and not 0 < p < 1:
@@ -411,6 +476,7 @@ def _rule_effect_interval(rec, row, pairs, arms, out) -> None:
             rec.key,
             "effects.p",
             f"p={p:g} cannot give a standard error (only a p strictly between 0 and 1 can)",
+            code="effects.p-unusable",
         )
     if effect in RATIO_MEASURES:
         for label, value in (("estimate", estimate), ("ci", ci[0] if ci else None)):
@@ -421,6 +487,7 @@ def _rule_effect_interval(rec, row, pairs, arms, out) -> None:
                     f"effects.{label}",
                     f"{effect} is a ratio: {value:g} is not positive",
                     "a number > 0",
+                    code="effects.ratio-not-positive",
                 )
                 return
     if estimate is not None and ci is not None and not ci[0] <= estimate <= ci[1]:
@@ -429,6 +496,7 @@ def _rule_effect_interval(rec, row, pairs, arms, out) -> None:
             rec.key,
             "effects.ci",
             f"ci {ci[0]:g}..{ci[1]:g} does not contain the estimate {estimate:g}",
+            code="effects.ci-excludes-estimate",
         )
 
 
@@ -442,7 +510,12 @@ def _rule_effect_arms(rec, row, pairs, arms, out) -> None:
             agents = {out.protocol.agent_of(a) for a in arms}
             if label not in arms and label not in agents:
                 out.add(
-                    row.line, rec.key, f"effects.{side}", f"unknown arm {label!r}", ", ".join(arms)
+                    row.line,
+                    rec.key,
+                    f"effects.{side}",
+                    f"unknown arm {label!r}",
+                    ", ".join(arms),
+                    code="effects.arm-unknown",
                 )
                 continue
         agent = out.protocol.agent_of(label)
@@ -453,6 +526,7 @@ def _rule_effect_arms(rec, row, pairs, arms, out) -> None:
                 f"effects.{side}",
                 f"{label!r} does not start with a known agent",
                 ", ".join(out.protocol.agents or ()),
+                code="effects.agent-unknown",
             )
             continue
         row.values[f"{side}_agent"] = agent
@@ -463,6 +537,7 @@ def _rule_effect_arms(rec, row, pairs, arms, out) -> None:
             "effects.comparator",
             "a comparison needs its comparator (only single-group changes MC, SMCR, SMCC have "
             "none)",
+            code="effects.comparator-missing",
         )
 
 
@@ -474,7 +549,8 @@ def _rule_analysed_within_enrolled(rec: StudyRecord, out: _Collector) -> None:
     a, e = rec.values.get("n_analysed"), rec.values.get("n_enrolled")
     if a is not None and e is not None and a > e:
         line = rec.field_lines.get("n_analysed", rec.line)
-        out.add(line, rec.key, "n_analysed", f"n_analysed={a} exceeds n_enrolled={e}", f"0..{e}")
+        message = f"n_analysed={a} exceeds n_enrolled={e}"
+        out.add(line, rec.key, "n_analysed", message, f"0..{e}", code="n_analysed>n_enrolled")
 
 
 STUDY_RULES: tuple[Callable[[StudyRecord, _Collector], None], ...] = (
@@ -498,7 +574,7 @@ def _record(
         name = f.key.lower()
         value = f.value
         line = f.start_line + 1
-        if not _FIELD_NAME_RE.fullmatch(f.key):
+        if not FIELD_NAME_RE.fullmatch(f.key):
             shown = " ".join(f.key.split())
             out.add(
                 line,
@@ -506,20 +582,21 @@ def _record(
                 shown,
                 "malformed field name (a % comment or stray text inside an entry is not "
                 "BibTeX; comments go between entries)",
+                code="field.name",
             )
             continue
         if name in bib:
             first = lines[name]
             message = f"field {name!r} appears more than once in the entry (first on line {first})"
-            out.add(line, rec.key, f.key, message)
-        problem = ""
+            out.add(line, rec.key, f.key, message, code="field.duplicate")
+        code = problem = ""
         if raw and value[:1] in ("{", '"'):
             value = _strip_enclosing(value)
         elif raw or f.enclosing == "no-enclosing":
-            value, problem = evaluate_expression(value, strings)
-        if problem:
-            severity = "warning" if problem.startswith("undefined macro") else "error"
-            out.add(line, rec.key, name, problem, severity=severity)
+            value, code, problem = evaluate_expression(value, strings)
+        if code:
+            severity: Severity = "warning" if code == "macro.undefined" else "error"
+            out.add(line, rec.key, name, problem, severity=severity, code=code)
             if severity == "error":
                 continue
         bib[name] = value
@@ -532,7 +609,8 @@ def _record(
             continue
         typed, message = coerce(spec, bib[name])
         if message:
-            out.add(lines[name], rec.key, name, message, spec.allowed)
+            code = VALUE_CODES[spec.kind]
+            out.add(lines[name], rec.key, name, message, spec.allowed, code=code)
         else:
             rec.values[name] = typed
     for rule in STUDY_RULES:
@@ -560,35 +638,74 @@ def check(
     out = _Collector(doc.path, protocol)
     strings = {s.key.lower(): str(s.value) for s in doc.library.strings}
     records: list[StudyRecord] = []
-    first_line: dict[str, int] = {}
+    first: dict[str, tuple[str, int]] = {}  # lower-case key -> (key as written, line)
+
+    def add_record(entry: Entry, raw: bool = False) -> None:
+        rec = _record(entry, strings, out, raw=raw)
+        seen = first.setdefault(entry.key.lower(), (entry.key, rec.line))
+        if seen[0] != entry.key:  # BibTeX compares citation keys ignoring case
+            out.add(
+                rec.line,
+                entry.key,
+                "",
+                f"duplicate citation key {entry.key!r} (first defined on line {seen[1]} as "
+                f"{seen[0]!r}; BibTeX ignores case in keys)",
+                code="key.duplicate",
+            )
+        records.append(rec)
+
     for block in doc.library.blocks:
         if isinstance(block, Entry):
-            rec = _record(block, strings, out)
-            first_line[block.key] = rec.line
-            records.append(rec)
-        elif isinstance(block, DuplicateBlockKeyBlock):
-            line = (block.start_line or 0) + 1
-            prev = first_line.get(block.key)
-            where = f" (first defined on line {prev})" if prev else ""
-            out.add(line, block.key, "", f"duplicate citation key {block.key!r}{where}")
+            add_record(block)
         elif isinstance(block, DuplicateFieldKeyBlock):
-            # _record reports each repeated field (case-insensitively, as BibTeX compares)
+            # _record reports each repeated field with its line (case-insensitively, as
+            # BibTeX compares), so the entry is checked like any other
             entry = block.ignore_error_block
             if isinstance(entry, Entry):
-                rec = _record(entry, strings, out, raw=True)
-                first_line[entry.key] = rec.line
-                records.append(rec)
-        elif isinstance(block, ParsingFailedBlock):
-            line = (block.start_line or 0) + 1
-            reason = getattr(block.error, "abort_reason", None) or str(block.error)
-            raw = (block.raw or "").lstrip()
-            label = raw.split(",", 1)[0].split("{", 1)[-1].strip() if raw else ""
-            label = label.split()[0] if label else ""
-            key = label if label and "=" not in label and "@" not in label else ""
-            out.add(line, key, "", f"BibTeX syntax error: {' '.join(reason.split())}")
+                add_record(entry, raw=True)
+        elif isinstance(block, ParsingFailedBlock):  # duplicate keys and syntax errors
+            key = getattr(block, "key", "")
+            prev = first.get(key.lower()) if isinstance(key, str) else None
+            out.problems.append(failed_block_problem(block, doc.path, prev[1] if prev else None))
     _check_duplicate_dois(records, out)
+    if "\x00" in doc.text:
+        _check_nul_bytes(doc, out)
     out.problems.sort(key=lambda p: (p.line, p.severity != "error"))
     return records, out.problems
+
+
+_LABEL_RE = re.compile(r"\s*@\s*\w+\s*[{(]\s*([^\s,{}()=\"]++)(?!\s*=)")
+
+
+def failed_block_problem(
+    block: ParsingFailedBlock, path: str, first_line: int | None = None
+) -> Problem:
+    """The problem a block bibtexparser could not take as an entry stands for.
+
+    The one translation of bibtexparser's failed blocks, for ``validate`` and for ``add``'s
+    BibTeX sources: a duplicate citation key (``key.duplicate``; ``first_line`` is where the
+    key was first defined, if known), a field given twice (``field.duplicate``; ``validate``
+    instead checks such an entry and reports each repeated field on its line), or a syntax
+    error (``syntax``, with bibtexparser's reason on one line and the entry's key when its
+    head can be read).
+    """
+    line = (block.start_line or 0) + 1
+    if isinstance(block, DuplicateBlockKeyBlock):
+        where = f" (first defined on line {first_line})" if first_line else ""
+        message = f"duplicate citation key {block.key!r}{where}"
+        return Problem(path, line, block.key, "", message, code="key.duplicate")
+    if isinstance(block, DuplicateFieldKeyBlock):
+        entry = block.ignore_error_block
+        key = entry.key if isinstance(entry, Entry) else ""
+        names = ", ".join(sorted(block.duplicate_keys))
+        message = f"field(s) {names} appear more than once in the entry"
+        return Problem(path, line, key, "", message, code="field.duplicate")
+    error = getattr(block, "error", None)
+    reason = getattr(error, "abort_reason", None) or str(error or "entry could not be read")
+    label = _LABEL_RE.match(block.raw or "")
+    key = label.group(1) if label else ""
+    message = f"BibTeX syntax error: {' '.join(reason.split())}"
+    return Problem(path, line, key, "", message, code="syntax")
 
 
 def _check_duplicate_dois(records: list[StudyRecord], out: _Collector) -> None:
@@ -605,6 +722,58 @@ def _check_duplicate_dois(records: list[StudyRecord], out: _Collector) -> None:
                 "doi",
                 f"DOI {doi} is also on entry {first.key!r} (line {first.line}); "
                 "the same study is entered twice",
+                code="doi.duplicate",
             )
         else:
             seen[doi] = rec
+
+
+def _check_nul_bytes(doc: BibDocument, out: _Collector) -> None:
+    """Report every line holding a NUL byte, with the entry and field it is in.
+
+    bibtexparser keeps NUL bytes as ordinary characters, but no TeX tool accepts them, and a
+    NUL at the start makes many tools take the file for binary.
+    """
+    spans = sorted(
+        (span, block) for block in doc.library.blocks if (span := doc.span(block)) is not None
+    )
+    starts = [span[0] for span, _ in spans]
+    text = doc.text
+    reported: set[int] = set()
+    pos = text.find("\x00")
+    while pos >= 0:
+        line = text.count("\n", 0, pos) + 1
+        if line not in reported:
+            reported.add(line)
+            key, field_name = "", ""
+            where = "at the start of the file" if not text[:pos].strip() else "outside any entry"
+            index = bisect.bisect_right(starts, pos) - 1
+            if index >= 0 and spans[index][0][0] <= pos < spans[index][0][1]:
+                (start, _), block = spans[index]
+                entry = getattr(block, "ignore_error_block", block)
+                if isinstance(entry, Entry):
+                    key, field_name, where = _nul_place(
+                        text[start : spans[index][0][1]], pos - start
+                    )
+                    key = key or entry.key.replace("\x00", "\\x00")
+                elif not text[:pos].strip():
+                    where = "at the start of the file"
+            out.add(line, key, field_name, f"NUL byte (\\x00) {where}; remove it", code="text.nul")
+        pos = text.find("\x00", pos + 1)
+
+
+def _nul_place(raw: str, offset: int) -> tuple[str, str, str]:
+    """``(key, field, where)`` of a NUL byte at ``offset`` in an entry's raw text."""
+    try:
+        spans = scan_fields(raw)
+    except EditError:
+        spans = []
+    for span in spans:
+        if span.key_start <= offset < span.comma_end:
+            inside = "name" if offset < span.value_start else "value"
+            return "", span.key.lower().replace("\x00", "\\x00"), f"in the field {inside}"
+    head_end = spans[0].key_start if spans else raw.find(",")
+    if 0 <= offset < head_end or head_end < 0:
+        key_text = raw.split("{", 1)[-1].split(",", 1)[0].strip()
+        return key_text.replace("\x00", "\\x00"), "", "in the citation key"
+    return "", "", "in the entry"

@@ -28,7 +28,6 @@ import io
 import math
 import os
 import re
-import secrets
 import sys
 import textwrap
 import zipfile
@@ -49,6 +48,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 import evidence
 from evidence.base import EvidenceBase
+from evidence.files import write_atomically
 from evidence.pooling import PoolReport, analyses_in_force
 from evidence.protocol import vocabulary_table
 from evidence.render import describe_selection
@@ -862,21 +862,6 @@ def _reproducible_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file beside ``path``, then rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _build(base: EvidenceBase, reports: list[PoolReport]) -> Workbook:
     wb = Workbook()
     wb.remove(wb.active)
@@ -952,5 +937,5 @@ def write_workbook(
     data = _workbook_bytes(_build(base, list(reports)))
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(target, data)
+    write_atomically(target, data)
     return target

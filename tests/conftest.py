@@ -1,22 +1,55 @@
-"""Shared fixtures: paths to the bundled data and small helpers."""
+"""Shared fixtures: paths to the bundled data, a copy of studies.bib, and small helpers."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+
+import evidence
 
 TESTS = Path(__file__).parent
 DATA = TESTS / "data"
 ROOT = TESTS.parent
 STYLES = sorted((DATA / "styles").glob("*.bib"))
 INVALID = DATA / "invalid"
+#: Twins: one hand-written file with CR LF line ends, and the same with lone CR (classic Mac).
+CR_FILE = DATA / "styles" / "cr.bib"
+CRLF_FILE = DATA / "styles" / "crlf.bib"
+
+
+def after_first_line(data: bytes) -> bytes:
+    """The bytes after the first CR-ended line (the CR twins differ only in their first line)."""
+    return data.split(b"\r", 1)[1]
 
 
 @pytest.fixture
 def studies_bib() -> Path:
     """The bundled evidence base at the top of the repository."""
     return ROOT / "studies.bib"
+
+
+@pytest.fixture(scope="session")
+def studies_text() -> str:
+    """The text of the bundled ``studies.bib`` (read once per session)."""
+    return (ROOT / "studies.bib").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def base() -> evidence.EvidenceBase:
+    """The bundled evidence base, loaded once per session (tests must not change it)."""
+    return evidence.load(ROOT / "studies.bib")
+
+
+@pytest.fixture
+def bib(tmp_path: Path) -> Path:
+    """A copy of the bundled ``studies.bib`` that a test may edit, with its protocol (the
+    repository's pyproject.toml beside it)."""
+    path = tmp_path / "studies.bib"
+    shutil.copy(ROOT / "studies.bib", path)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return path
 
 
 @pytest.fixture

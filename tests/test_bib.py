@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -39,7 +38,7 @@ def _blocks_outside(doc, key: str) -> list[str]:
 def test_round_trip_is_byte_identical(path: Path, tmp_path: Path) -> None:
     doc = read_bib(path)
     out = tmp_path / path.name
-    write_bib(out, doc.text, bom=doc.bom)
+    write_bib(out, doc.text, bom=doc.bom, cr=doc.cr)
     assert out.read_bytes() == path.read_bytes()
 
 
@@ -276,11 +275,152 @@ def test_random_edits_never_touch_other_entries(path: Path, data) -> None:
     assert {k: got[k] for k in untouched} == untouched
 
 
-def test_studies_bib_copy_round_trips_through_edits(studies_bib: Path, tmp_path: Path) -> None:
-    path = tmp_path / "studies.bib"
-    shutil.copy(studies_bib, path)
+def test_studies_bib_copy_round_trips_through_edits(studies_bib: Path, bib: Path) -> None:
+    path = bib
     doc = read_bib(path)
     write_bib(path, set_fields(doc, "glue2017", {"n_enrolled": "13"}), expected_sha256=doc.sha256)
     changed = _changed_lines(studies_bib.read_text(encoding="utf-8"), path.read_text("utf-8"))
     line = doc.library.entries_dict["glue2017"].fields_dict["n_enrolled"].start_line + 1
     assert changed == [line]
+
+
+# --------------------------------------------------------------------------- the edit lock
+
+_EDITORS = ("glue2017", "irwin2013", "taylor2018", "bloch2012")
+_ROUNDS = 12
+
+
+def _edit_rounds(path: str, key: str, start, results) -> None:
+    """One concurrent editor: ``set`` a new field on its own entry, round after round."""
+    from evidence.editing import set_entry
+
+    start.wait()
+    done = []
+    for n in range(_ROUNDS):
+        try:
+            result = set_entry(path, key, {f"x{n}": f"{key}-{n}"})
+        except EditError as exc:  # refused (not a success): allowed, not counted
+            results.put((key, None, str(exc)))
+            continue
+        if result.written:
+            done.append(n)
+    results.put((key, done, ""))
+
+
+@pytest.mark.slow
+def test_concurrent_editors_lose_no_update(bib: Path) -> None:
+    import multiprocessing
+
+    from evidence.base import load
+
+    path = bib
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Barrier(len(_EDITORS)), ctx.Queue()
+    workers = [
+        ctx.Process(target=_edit_rounds, args=(str(path), key, start, results)) for key in _EDITORS
+    ]
+    for worker in workers:
+        worker.start()
+    reports = []
+    while len([r for r in reports if r[1] is not None]) < len(_EDITORS):
+        reports.append(results.get(timeout=120))
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    succeeded = {key: done for key, done, _ in reports if done is not None}
+    records = {r.key: r.bib for r in load(path).records}
+    lost = [
+        (key, n)
+        for key, done in succeeded.items()
+        for n in done
+        if records[key].get(f"x{n}") != f"{key}-{n}"
+    ]
+    assert lost == []  # every change that reported success is in the file
+    assert not load(path).errors
+    # and with the lock nobody had to be refused: every edit waited its turn and succeeded
+    assert [message for _, done, message in reports if done is None] == []
+    assert sum(len(done) for done in succeeded.values()) == len(_EDITORS) * _ROUNDS
+
+
+def test_held_lock_makes_an_edit_wait_then_refuse(
+    bib: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    import evidence.bib
+    from evidence.bib import lock_path
+    from evidence.editing import set_entry
+
+    path = bib
+    before = path.read_bytes()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from filelock import FileLock; "
+            "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); "
+            "time.sleep(30)",
+            str(lock_path(path)),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        monkeypatch.setattr(evidence.bib, "LOCK_TIMEOUT", 0.6)
+        began = time.monotonic()
+        with pytest.raises(EditError) as info:
+            set_entry(path, "glue2017", {"n_enrolled": "13"})
+        waited = time.monotonic() - began
+        # add and fmt wait for the same lock (through the CLI: one line, exit 1)
+        snippet = path.with_name("new.bib")
+        snippet.write_text("@misc{new2024, title = {T}}\n", encoding="utf-8")
+        from click.testing import CliRunner
+
+        from evidence.cli import main
+
+        for args in (["add", str(snippet), "--bib", str(path)], ["fmt", "--bib", str(path)]):
+            result = CliRunner().invoke(main, args)
+            assert result.exit_code == 1, args
+            assert result.stderr == f"Error: {info.value}\n", args
+    finally:
+        holder.kill()
+        holder.wait()
+    assert waited >= 0.6
+    assert str(info.value) == (
+        f"{path}: another command is editing this file (its lock .studies.bib.lock is still "
+        "held after 0.6 s); nothing was written, try again"
+    )
+    assert path.read_bytes() == before
+    # once the other command is done, the edit goes through
+    assert set_entry(path, "glue2017", {"n_enrolled": "13"}).written
+
+
+def test_lock_file_is_hidden_beside_the_real_file(tmp_path: Path) -> None:
+    from evidence.bib import lock_path
+
+    real = tmp_path / "data" / "studies.bib"
+    real.parent.mkdir()
+    real.write_text("@misc{a, title={x}}\n", encoding="utf-8")
+    link = tmp_path / "link.bib"
+    link.symlink_to(real)
+    assert lock_path(link) == real.parent / ".studies.bib.lock"
+    assert lock_path(real) == lock_path(link)
+
+
+def test_atomic_writer_creates_with_umask_and_writes_through_links(tmp_path: Path) -> None:
+    from evidence.files import write_atomically
+
+    old = os.umask(0o022)
+    try:
+        new = write_atomically(tmp_path / "new.bin", b"data")
+    finally:
+        os.umask(old)
+    assert new.read_bytes() == b"data" and new.stat().st_mode & 0o777 == 0o644
+    link = tmp_path / "link.bin"
+    link.symlink_to(new)
+    assert write_atomically(link, b"more") == new
+    assert link.is_symlink() and new.read_bytes() == b"more"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.bin", "new.bin"]

@@ -408,6 +408,7 @@ def test_map_rejects_unknown_column(base) -> None:
 # --- all charts: layout, ax=, no mutation -----------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["bundled", "synthetic-24"])
 def test_forest_tick_labels_do_not_overlap(base, big, drawn, which) -> None:
     data = base if which == "bundled" else big
@@ -487,6 +488,7 @@ save_figure(evidence_map(evidence.load("studies.bib")), sys.argv[1])
 """
 
 
+@pytest.mark.slow
 def test_save_figure_writes_png_and_svg(emap, tmp_path) -> None:
     paths = save_figure(emap, tmp_path / "figures" / "map")
     assert paths == [tmp_path / "figures" / "map.png", tmp_path / "figures" / "map.svg"]
@@ -502,6 +504,7 @@ def test_save_figure_writes_png_and_svg(emap, tmp_path) -> None:
         assert path.read_bytes() == other.with_suffix(suffix).read_bytes(), suffix
 
 
+@pytest.mark.slow
 def test_saves_are_byte_identical(base, report, tmp_path) -> None:
     first = save_figure(forest_plot(base, report=report), tmp_path / "a")
     second = save_figure(forest_plot(base, report=report), tmp_path / "b")

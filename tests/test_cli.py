@@ -182,3 +182,139 @@ def test_python_dash_m_works() -> None:
         [sys.executable, "-m", "evidence", "--version"], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "evidence, version 0.1.0"
+
+
+# --------------------------------------------------------------- one-line errors, no hangs
+
+
+@pytest.fixture
+def no_hang():
+    """Fail (instead of hanging the suite) if the test body blocks for 30 s."""
+    import signal
+
+    def timeout(signum, frame):
+        raise TimeoutError("the command hung")
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(30)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    ("device", "kind"),
+    [
+        pytest.param("/dev/zero", "character device", id="zero"),
+        pytest.param("/dev/urandom", "character device", id="urandom"),
+    ],
+)
+def test_validate_refuses_endless_devices(runner: CliRunner, no_hang, device: str, kind) -> None:
+    result = runner.invoke(main, ["validate", device])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {device}: is a {kind}, not a regular file (a .bib file expected)\n"
+    )
+
+
+def test_named_pipe_is_refused_by_every_command(
+    runner: CliRunner, no_hang, tmp_path: Path, bib: Path
+) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.bib"
+    os.mkfifo(fifo)
+    refused = f"Error: {fifo}: is a named pipe, not a regular file"
+    commands = [
+        ["validate", str(fifo)],
+        ["table", str(fifo)],
+        ["set", "glue2017", "n_enrolled=13", "--bib", str(fifo)],
+        ["add", str(bib), "--bib", str(fifo)],
+        ["fmt", "--bib", str(fifo)],
+    ]
+    for args in commands:
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, args
+        assert result.stderr.startswith(refused) and result.stderr.count("\n") == 1, args
+    before = bib.read_bytes()
+    source = runner.invoke(main, ["add", str(fifo), "--bib", str(bib)])
+    assert source.exit_code == 1
+    assert source.stderr == f"{refused} (a reference file expected)\n"
+    assert bib.read_bytes() == before
+
+
+def test_validate_out_of_memory_is_one_line(tmp_path: Path) -> None:
+    """A sparse 16 GiB file read under an address-space limit raises MemoryError inside."""
+    big = tmp_path / "huge.bib"
+    with open(big, "wb") as handle:
+        handle.truncate(16 * 2**30)
+    script = (
+        "import resource, sys\n"
+        "from evidence.cli import main\n"
+        "size = int(open('/proc/self/statm').read().split()[0]) * resource.getpagesize()\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (size + 2**30, size + 2**30))\n"
+        "main(['validate', sys.argv[1]])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(big)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert result.stderr == f"Error: {big}: too large to read (out of memory)\n"
+
+
+def test_parse_out_of_memory_is_one_line(runner: CliRunner, monkeypatch, tmp_path: Path) -> None:
+    import bibtexparser
+
+    def exhausted(text: str):
+        raise MemoryError
+
+    monkeypatch.setattr(bibtexparser, "parse_string", exhausted)
+    result = runner.invoke(main, ["validate", str(ROOT / "studies.bib")])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {ROOT / 'studies.bib'}: too large to parse (out of memory)\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "message"),
+    [
+        pytest.param(
+            '[\n  {"title": "Deep",\n   "note": ' + "[" * 100_000 + "]" * 100_000 + "}\n]\n",
+            3,
+            "JSON nested too deeply to read (more than 1000 levels)",
+            id="nested-100k",
+        ),
+        pytest.param(
+            '[\n  {"title": "Big",\n   "volume": ' + "9" * 5000 + "}\n]\n",
+            3,
+            "a number with 5000 digits (more than 4300) is no bibliographic value",
+            id="5000-digits",
+        ),
+    ],
+)
+def test_add_hostile_csl_json_is_one_line_error(
+    runner: CliRunner, tmp_path: Path, bib: Path, content: str, line: int, message: str
+) -> None:
+
+    before = bib.read_bytes()
+    source = tmp_path / "export.json"
+    source.write_text(content, encoding="utf-8")
+    result = runner.invoke(main, ["add", str(source), "--bib", str(bib)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{source}:{line}: {message}\nError: 1 error(s); nothing was written\n"
+    )
+    assert bib.read_bytes() == before
+
+
+def test_cli_one_line_errors_instead_of_tracebacks(bib: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    out = runner.invoke(main, ["build", str(bib), "--out", str(afile)])
+    assert out.exit_code == 1 and "exists and is not a folder" in out.stderr
+    outside = runner.invoke(main, ["diff", "--rev", "HEAD", "--bib", str(bib)])
+    assert outside.exit_code == 1 and outside.stderr.startswith("Error: ")
+    usage = runner.invoke(main, ["set", "glue2017", "title", "--bib", str(bib)])
+    assert usage.exit_code == 2 and "expected FIELD=VALUE" in usage.stderr
+    for result in (out, outside, usage):
+        assert "Traceback" not in result.output

@@ -54,6 +54,7 @@ def built(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_build_writes_workbook_figures_and_manifest(built: Path) -> None:
     files = _files(built)
     assert sorted(files) == EXPECTED
@@ -74,11 +75,13 @@ def test_build_writes_workbook_figures_and_manifest(built: Path) -> None:
     assert "settings" not in manifest  # each analysis's settings are recorded once, above
 
 
+@pytest.mark.slow
 def test_rebuild_is_byte_identical(built: Path, tmp_path: Path) -> None:
     build_reports(ROOT / "studies.bib", tmp_path)
     assert _files(tmp_path) == _files(built)
 
 
+@pytest.mark.slow
 def test_committed_reports_are_current(built: Path) -> None:
     committed = ROOT / "reports"
     manifest = json.loads((committed / "MANIFEST.json").read_text(encoding="utf-8"))
@@ -102,6 +105,7 @@ def test_errors_stop_the_build_and_write_nothing(tmp_bib, tmp_path: Path) -> Non
     assert not out.exists() or not any(out.iterdir())
 
 
+@pytest.mark.slow
 def test_build_keeps_old_reports_when_it_fails(tmp_bib, tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "reports"
     shutil.copytree(ROOT / "reports", out)
@@ -117,6 +121,7 @@ def test_build_keeps_old_reports_when_it_fails(tmp_bib, tmp_path: Path, monkeypa
     assert _files(out) == before
 
 
+@pytest.mark.slow
 def test_cli_build_is_quiet_off_a_terminal(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["build", str(ROOT / "studies.bib"), "--out", str(tmp_path)])
     assert result.exit_code == 0
@@ -124,6 +129,7 @@ def test_cli_build_is_quiet_off_a_terminal(tmp_path: Path) -> None:
     assert sorted(_files(tmp_path)) == EXPECTED
 
 
+@pytest.mark.slow
 def test_progress_messages_are_steps(tmp_path: Path) -> None:
     messages: list[str] = []
     result = build_reports(ROOT / "studies.bib", tmp_path, progress=messages.append)
@@ -132,3 +138,142 @@ def test_progress_messages_are_steps(tmp_path: Path) -> None:
     assert messages[-1] == f"done: {len(EXPECTED)} files in {tmp_path}"
     assert len(messages) == 3 + len(HEADLINES) + 3
     assert set(result.timings) == {"load", "statistics", "workbook", "charts"}
+
+
+# ---------------------------------------------------------------- failed builds change nothing
+
+
+@pytest.fixture
+def previous(tmp_path: Path) -> Path:
+    """A copy of the committed reports, plus files of the user's that no build may touch."""
+    out = tmp_path / "reports"
+    shutil.copytree(ROOT / "reports", out)
+    (out / "notes.txt").write_text("mine\n", encoding="utf-8")
+    (out / "figures" / "extra.png").write_bytes(b"not the build's")
+    return out
+
+
+def _blocked_figures(out: Path) -> None:
+    shutil.rmtree(out / "figures")
+    (out / "figures").write_text("a file where the figures folder goes\n", encoding="utf-8")
+
+
+def _blocked_workbook(out: Path) -> None:
+    (out / "evidence-summary.xlsx").unlink()
+    (out / "evidence-summary.xlsx").mkdir()
+    (out / "evidence-summary.xlsx" / "keep.txt").write_text("x", encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        pytest.param(
+            _blocked_figures,
+            "{out}/figures: is a file where the build writes a folder; nothing was replaced "
+            "(move it away)",
+            id="figures-is-a-file",
+        ),
+        pytest.param(
+            _blocked_workbook,
+            "{out}/evidence-summary.xlsx: is a folder where the build writes a file; nothing "
+            "was replaced (move it away)",
+            id="workbook-is-a-folder",
+        ),
+    ],
+)
+def test_blocked_output_leaves_every_previous_output(previous: Path, block, message) -> None:
+    block(previous)
+    before = _files(previous)
+    result = CliRunner().invoke(main, ["build", str(ROOT / "studies.bib"), "--out", str(previous)])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {message.format(out=previous)}\n"
+    assert _files(previous) == before
+    assert [p.name for p in previous.iterdir() if p.name.startswith(".build")] == []
+
+
+@pytest.mark.slow
+def test_failed_rename_rolls_back_every_replaced_output(previous: Path, monkeypatch) -> None:
+    import os
+
+    import evidence.export
+
+    before = _files(previous)
+    calls = []
+    real_replace = os.replace
+
+    def flaky(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 7:  # mid-swap: three outputs already replaced, the fourth's old moved
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(evidence.export.os, "replace", flaky)
+    with pytest.raises(evidence.export.EvidenceError) as info:
+        build_reports(ROOT / "studies.bib", previous)
+    assert str(info.value) == (
+        f"{previous}: cannot replace the reports: No space left on device; "
+        "the previous reports are intact"
+    )
+    monkeypatch.undo()
+    assert _files(previous) == before
+    assert [p.name for p in previous.iterdir() if p.name.startswith(".build")] == []
+
+
+@pytest.mark.slow
+def test_failed_rename_removes_new_outputs_and_folders(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    import evidence.export
+
+    out = tmp_path / "fresh"
+    real_replace = os.replace
+    calls = []
+
+    def flaky(src, dst):
+        calls.append(dst)
+        if len(calls) == 5:
+            raise OSError(5, "Input/output error")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(evidence.export.os, "replace", flaky)
+    with pytest.raises(evidence.export.EvidenceError, match="previous reports are intact"):
+        build_reports(ROOT / "studies.bib", out)
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_file_size_limit_is_a_one_line_error(previous: Path) -> None:
+    """Under ``ulimit -f`` writes fail with EFBIG (CPython ignores SIGXFSZ)."""
+    import subprocess
+    import sys
+
+    before = _files(previous)
+    script = (
+        "import resource, sys\n"
+        "from evidence.cli import main\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
+        "main(['build', sys.argv[1], '--out', sys.argv[2]])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(ROOT / "studies.bib"), str(previous)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"Error: {previous}: cannot write the reports: File too large; "
+        "the previous reports are intact\n"
+    )
+    assert _files(previous) == before
+    assert [p.name for p in previous.iterdir() if p.name.startswith(".build")] == []
+
+
+@pytest.mark.slow
+def test_build_touches_only_its_own_outputs(previous: Path) -> None:
+    build_reports(ROOT / "studies.bib", previous)
+    files = _files(previous)
+    assert files["notes.txt"] == b"mine\n"
+    assert files["figures/extra.png"] == b"not the build's"
+    assert sorted(set(files) - {"notes.txt", "figures/extra.png"}) == EXPECTED

@@ -145,8 +145,9 @@ def test_csl_record_has_exactly_the_expected_fields_in_order() -> None:
         ("doi", "10.1111/bcp.15374"),
         ("pmid", "35510346"),
         ("pmcid", "PMC9540337"),
-        ("keywords", "ketamine; refractory anxiety; systematic review"),
+        # the tail in the canonical order `evidence fmt` writes (formatting.FIELD_ORDER)
         ("note", 'identity of the article\'s "2022 study" unconfirmed'),
+        ("keywords", "ketamine; refractory anxiety; systematic review"),
     ]
     assert record.notes == ("CSL variables with no BibTeX field, not imported: language",)
 
@@ -638,10 +639,11 @@ def test_format_is_sniffed_from_content(tmp_path: Path, name: str, suffix: str) 
     assert records[0].source.startswith(copy.name)
 
 
+@pytest.mark.parametrize("newline", [pytest.param("\r\n", id="crlf"), pytest.param("\r", id="cr")])
 @pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in GOOD_FILES])
-def test_crlf_line_endings_give_the_same_records(tmp_path: Path, name: str) -> None:
+def test_crlf_line_endings_give_the_same_records(tmp_path: Path, name: str, newline) -> None:
     text = (IMPORTS / name).read_text(encoding="utf-8")
-    copy = _write(tmp_path, name, text.replace("\n", "\r\n"))
+    copy = _write(tmp_path, name, text.replace("\n", newline))
     records, problems = read_records(copy)
     assert problems == []
     assert records == list(_read(name))
@@ -946,3 +948,46 @@ def test_render_entry_keeps_safe_values_identical(
     entry = _parse_one(render_entry(record, "prop2024"))
     assert entry.fields_dict["title"].value == title
     assert entry.fields_dict["author"].value == author
+
+
+def test_many_clashing_keys_are_unique_deterministic_and_linear(monkeypatch) -> None:
+    import evidence.importers
+    from evidence.importers import KeySet
+    from evidence.text import letters_suffix
+
+    calls = []
+
+    def counted(n: int) -> str:
+        calls.append(n)
+        return letters_suffix(n)
+
+    monkeypatch.setattr(evidence.importers, "letters_suffix", counted)
+    fields = {"author": "Clash, Carla", "year": "2020", "title": "Ketamine for anxiety"}
+    # a key the suffix search must step over, taken before the import
+    keys = KeySet(["clash2020ketamine", "CLASH2020KETAMINEC"])
+    got = [keys.new_key(fields) for _ in range(2000)]
+    base = "clash2020ketamine"
+    expected = [base + letters_suffix(n) for n in range(1, 2002) if n != 3]
+    assert got == expected
+    assert got[:4] == [base + "a", base + "b", base + "d", base + "e"]
+    assert got[25:27] == [base + "aa", base + "ab"]
+    assert len(set(got)) == 2000
+    # linear work: each new key tries one suffix, plus one retry per key already taken
+    # (the old search tried every suffix from "a" each time: about 2,000,000 calls)
+    assert len(calls) <= 2 * 2000 + 2
+    # the same answers as make_key, one record at a time
+    assert make_key(fields, ["clash2020ketamine", *got[:5]]) == base + "c"
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in GOOD_FILES if n != "snippet.bib"])
+def test_imported_entries_are_already_in_fmt_field_order(name: str) -> None:
+    """One field order (formatting.FIELD_ORDER) for `add` and `fmt`: fmt moves no field."""
+    from evidence.bib import parse_bib, scan_fields
+    from evidence.formatting import format_document
+
+    records, _ = read_records(IMPORTS / name)
+    text = "\n".join(render_entry(r, f"k{i}") for i, r in enumerate(records))
+    doc = parse_bib(text)
+    formatted = parse_bib(format_document(doc).text)
+    for before, after in zip(doc.library.entries, formatted.library.entries, strict=True):
+        assert [s.key for s in scan_fields(before.raw)] == [s.key for s in scan_fields(after.raw)]

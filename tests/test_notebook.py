@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from .conftest import ROOT
@@ -10,6 +11,7 @@ from .conftest import ROOT
 NOTEBOOK = ROOT / "notebooks" / "1.0-evidence-summary.ipynb"
 
 
+@pytest.mark.notebook
 def test_notebook_is_stored_without_outputs() -> None:
     nb = nbformat.read(NOTEBOOK, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -17,6 +19,8 @@ def test_notebook_is_stored_without_outputs() -> None:
     assert all(c.outputs == [] and c.execution_count is None for c in code)
 
 
+@pytest.mark.notebook
+@pytest.mark.slow
 def test_notebook_executes(tmp_path) -> None:
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(

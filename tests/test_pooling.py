@@ -373,3 +373,31 @@ def test_leave_one_out_refits_without_each_row(base) -> None:
         main, ["pool", str(ROOT / "studies.bib"), "--analysis", "mood", "--leave-one-out"]
     )
     assert one.exit_code == 2 and "needs at least 2 pooled rows; got 1" in one.stderr
+
+
+def _same_author_year(n: int) -> str:
+    return "\n".join(
+        f"@article{{glue{i},\n  author = {{Glue, Paul}},\n  title = {{Study {i}}},\n"
+        f"  journal = {{J}},\n  year = {{2017}},\n  arms = {{ketamine}},\n"
+        f"  outcomes = {{\n    arm=ketamine; responders={i % 5}; n=10\n  }},\n}}\n"
+        for i in range(n)
+    )
+
+
+def test_study_labels_stay_unique_past_z() -> None:
+    base = evidence.loads(_same_author_year(30))
+    assert not base.errors
+    report = pool_evidence(base)
+    labels = report.per_study["study"].tolist()
+    assert len(labels) == 30 and len(set(labels)) == 30
+    assert labels[:2] == ["Glue 2017a", "Glue 2017b"]
+    assert labels[25:] == ["Glue 2017z", "Glue 2017aa", "Glue 2017ab", "Glue 2017ac", "Glue 2017ad"]
+
+
+def test_cli_pool_with_many_studies_of_one_author_and_year(tmp_path) -> None:
+    path = tmp_path / "many.bib"
+    path.write_text(_same_author_year(28), encoding="utf-8")
+    result = CliRunner().invoke(main, ["pool", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    studies = [row["study"] for row in json.loads(result.stdout)["per_study"]]
+    assert studies[-2:] == ["Glue 2017aa", "Glue 2017ab"]

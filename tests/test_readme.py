@@ -89,3 +89,14 @@ def test_readme_dependence_example_output_is_real(capsys) -> None:
     assert code is not None and shown is not None
     exec(compile(code.group(1), "README.md", "exec"), {})
     assert capsys.readouterr().out.rstrip("\n") == shown.group(1)
+
+
+def test_problem_codes_table_matches_the_registry() -> None:
+    from evidence.errors import PROBLEM_CODES
+
+    block = README.split("<!-- problem-codes:start -->\n", 1)[1].split(
+        "\n<!-- problem-codes:end -->", 1
+    )[0]
+    rows = ["| code | rule |", "| --- | --- |"]
+    rows += [f"| `{code}` | {rule} |" for code, rule in PROBLEM_CODES.items()]
+    assert block == "\n".join(rows)

@@ -167,7 +167,7 @@ def test_outcome_rows_syntax() -> None:
         "responders": "4",
         "n": "8",
     }
-    assert rows[1].problems == ("expected key=value, found 'oops'",)
+    assert rows[1].problems == (("outcomes.syntax", "expected key=value, found 'oops'"),)
 
 
 def test_dtypes_follow_the_schema() -> None:

@@ -11,11 +11,6 @@ import evidence
 from evidence.tables import OUTCOME_COLUMNS, STUDY_COLUMNS
 
 
-@pytest.fixture(scope="module")
-def base():
-    return evidence.load(Path(__file__).parent.parent / "studies.bib")
-
-
 def test_bundled_studies_bib_is_valid(base) -> None:
     assert base.errors == []
     assert base.warnings == []

@@ -3,13 +3,20 @@ tests/data/invalid, described in its README)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 
 import evidence
-from evidence.errors import BibFileError
+from evidence.bib import read_bib
+from evidence.cli import main
+from evidence.editing import set_entry
+from evidence.errors import BibFileError, EditError
+from evidence.formatting import format_document
 from evidence.schema import EFFECT_FIELDS, OUTCOME_FIELDS
 
-from .conftest import INVALID
+from .conftest import CR_FILE, CRLF_FILE, INVALID
 
 OUTCOME_KEYS = ", ".join(s.name for s in OUTCOME_FIELDS)
 EFFECT_KEYS = ", ".join(s.name for s in EFFECT_FIELDS)
@@ -70,6 +77,15 @@ EXPECTED = {
     ],
     "unknown-arm.bib": [
         "16: Olsen2016: outcomes.arm: unknown arm 'midazolam' (allowed: ketamine, placebo)",
+    ],
+    "nul-bytes.bib": [
+        "1: NUL byte (\\x00) at the start of the file; remove it",
+        "6: Tan2019: title: NUL byte (\\x00) in the field value; remove it",
+        "11: Ulf\\x002020: NUL byte (\\x00) in the citation key; remove it",
+    ],
+    "case-duplicate-key.bib": [
+        "11: Glue2017: duplicate citation key 'Glue2017' (first defined on line 4 as "
+        "'glue2017'; BibTeX ignores case in keys)",
     ],
     "many-problems.bib": [
         f"9: Pettersen2018: design: unknown value 'open-trial'; did you mean 'single-arm'? "
@@ -319,3 +335,165 @@ def test_review_without_counts_validates(tmp_bib) -> None:
     )
     assert base.problems == []
     assert base.studies.loc[0, "k_studies"] == 6
+
+
+def test_every_registered_code_is_used_and_every_used_code_registered() -> None:
+    """A Problem with an unregistered code cannot be made; no registered code is dead."""
+    import re
+
+    from evidence.errors import PROBLEM_CODES, Problem
+
+    from .conftest import ROOT
+
+    with pytest.raises(ValueError, match=r"unknown problem code 'made\.up'"):
+        Problem("f", 1, "k", "", "m", code="made.up")
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "evidence").glob("*.py"))
+    literals = set(re.findall(r'"([a-z_]+(?:[.>][a-z_>-]+)?)"', source))
+    unused = [code for code in PROBLEM_CODES if code not in literals - {""}]
+    assert unused == []
+
+
+@pytest.mark.parametrize(
+    ("name", "codes"),
+    [
+        pytest.param(
+            "many-problems.bib",
+            [
+                "value.choice",
+                "value.int",
+                "outcomes.responders>n",
+                "outcomes.arm-unknown",
+                "value.choice",
+                "value.timepoint",
+                "field.required",
+                "field.required",
+                "doi.malformed",
+                "value.choices",
+                "key.duplicate",
+            ],
+            id="many",
+        ),
+        pytest.param("syntax-error.bib", ["syntax"], id="syntax"),
+        pytest.param("duplicate-field.bib", ["field.duplicate"], id="field"),
+        pytest.param("same-doi.bib", ["doi.duplicate"], id="doi"),
+        pytest.param("case-duplicate-key.bib", ["key.duplicate"], id="case-key"),
+        pytest.param("nul-bytes.bib", ["text.nul"] * 3, id="nul"),
+        pytest.param(
+            "out-of-range.bib",
+            ["year.range", "outcomes.responders>n", "value.int", "value.float"],
+            id="range",
+        ),
+    ],
+)
+def test_problems_carry_their_rule_code(name: str, codes: list[str]) -> None:
+    assert [p.code for p in evidence.load(INVALID / name).problems] == codes
+
+
+def test_validate_json_includes_the_code() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from evidence.cli import main
+
+    args = ["validate", str(INVALID / "unknown-arm.bib"), "--format", "json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    [problem] = json.loads(result.stdout)
+    assert problem["code"] == "outcomes.arm-unknown"
+    assert list(problem) == [
+        "file",
+        "line",
+        "key",
+        "field",
+        "code",
+        "message",
+        "allowed",
+        "severity",
+    ]
+
+
+# ------------------------------------------------- entry structure (found in review)
+
+
+def test_comment_inside_an_entry_is_reported_not_dropped(tmp_bib) -> None:
+    text = (
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n"
+        "  year = {2020}, % online 2019\n  volume = {3},\n  design = {rct-parallel},\n}\n"
+    )
+    path = tmp_bib(text)
+    problems = [str(p) for p in evidence.load(path).errors]
+    assert problems == [
+        f"{path}:6: k1: % online 2019 volume: malformed field name (a % comment or stray "
+        "text inside an entry is not BibTeX; comments go between entries)"
+    ]
+    with pytest.raises(EditError, match=r":1: k1: cannot read the fields of this entry near"):
+        set_entry(path, "k1", {"volume": "4"})
+    with pytest.raises(EditError):
+        format_document(read_bib(path))
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_missing_comma_between_fields_is_an_error(tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n"
+        "  year = {2020},\n  volume = {3}\n  pages = {1--2},\n}\n"
+    )
+    problems = [str(p).split(": ", 1)[1] for p in evidence.load(path).errors]
+    assert problems == ["k1: volume: malformed value (a missing comma between two fields?)"]
+
+
+def test_field_names_differing_in_case_are_duplicates(tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n"
+        "  year = {2020},\n  design = {single-arm},\n  Design = {bogus},\n}\n"
+    )
+    problems = [str(p).split(": ", 1)[1] for p in evidence.load(path).errors]
+    assert problems[0] == (
+        "k1: Design: field 'design' appears more than once in the entry (first on line 6)"
+    )
+
+
+def test_undefined_macro_is_a_warning(tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = jpx,\n  year = 2020,\n}\n"
+    )
+    base = evidence.load(path)
+    assert not base.errors
+    assert [p.message for p in base.warnings] == ["undefined macro 'jpx' (no @string defines it)"]
+
+
+def test_outcome_rows_counted_from_the_opening_brace(tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n  year = 2020,\n"
+        "  arms = {ketamine},\n  outcomes =\n  {arm=ketamine; n=3\n   arm=ketamine; n=x\n  },\n}\n"
+    )
+    assert [p.line for p in evidence.load(path).errors] == [9]
+
+
+def test_cr_only_file_reads_like_its_crlf_twin(tmp_path: Path) -> None:
+    cr, crlf = evidence.load(CR_FILE), evidence.load(CRLF_FILE)
+    assert cr.document.cr and not crlf.document.cr
+    assert cr.problems == crlf.problems == []
+    assert [(r.key, r.line, r.field_lines) for r in cr.records] == [
+        (r.key, r.line, r.field_lines) for r in crlf.records
+    ]
+    assert [(o.line, o.values) for r in cr.records for o in r.outcomes] == [
+        (o.line, o.values) for r in crlf.records for o in r.outcomes
+    ]
+    # problems point at the right line: break one outcome row and compare
+    bad = tmp_path / "bad.bib"
+    bad.write_bytes(CR_FILE.read_bytes().replace(b"responders=", b"responders=x", 1))
+    [problem] = evidence.load(bad).problems
+    line = (
+        CR_FILE.read_bytes()
+        .split(b"\r")
+        .index(next(row for row in CR_FILE.read_bytes().split(b"\r") if b"responders=" in row))
+    )
+    assert (problem.line, problem.field) == (line + 1, "outcomes.responders")
+
+
+def test_cli_validate_cr_only_file() -> None:
+    result = CliRunner().invoke(main, ["validate", str(CR_FILE)])
+    assert result.exit_code == 0
+    assert result.stderr == f"{CR_FILE}: 3 entries, 0 error(s), 0 warning(s)\n"

@@ -607,6 +607,8 @@ def _libreoffice_csv(xlsx: Path, tmp_path: Path) -> dict[str, list[list[str]]]:
     return sheets
 
 
+@pytest.mark.libreoffice
+@pytest.mark.slow
 @needs_soffice
 def test_libreoffice_reads_the_workbook(xlsx, report, tmp_path: Path) -> None:
     sheets = _libreoffice_csv(xlsx, tmp_path)
@@ -627,6 +629,7 @@ def test_libreoffice_reads_the_workbook(xlsx, report, tmp_path: Path) -> None:
     assert sheets["References"][1][0] == "abdallah2022"
 
 
+@pytest.mark.libreoffice
 @needs_soffice
 def test_libreoffice_keeps_formula_like_text_as_text(tmp_path: Path) -> None:
     title = '=HYPERLINK("http://x","y")'

@@ -1,0 +1,82 @@
+"""Small text rules shared by several modules, each written once.
+
+- :func:`letters_suffix`: the ``a``, ``b``, … ``z``, ``aa``, ``ab``, … suffixes that tell apart
+  citation keys (``glue2017a``) and study labels (``Glue 2017a``) that would otherwise clash.
+- :func:`ascii_fold`: text reduced to ASCII the way people spell it (``Dahlén`` → ``Dahlen``,
+  ``Strauß`` → ``Strauss``), for citation keys and comparisons.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["ascii_fold", "letters_suffix"]
+
+#: LaTeX letter commands and the ASCII letters they spell (other commands are dropped).
+_TEX_LETTERS = {
+    "o": "o",
+    "O": "O",
+    "ss": "ss",
+    "aa": "a",
+    "AA": "A",
+    "ae": "ae",
+    "AE": "AE",
+    "oe": "oe",
+    "OE": "OE",
+    "l": "l",
+    "L": "L",
+    "i": "i",
+    "j": "j",
+}
+#: Letters that NFKD does not decompose, spelled out in ASCII.
+_SPELLED = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ø": "o",
+        "Ø": "O",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "þ": "th",
+        "Þ": "Th",
+        "ı": "i",
+    }
+)
+
+
+def ascii_fold(text: str) -> str:
+    r"""``text`` in ASCII: LaTeX letter commands give their letters (``\o``, ``\ss``, ``\aa``,
+    ``\ae``, ``\oe``, ``\l``, ``\i``, ``\j``) and other commands are dropped; ß æ œ ø ł đ þ ı
+    are spelled out (ss, ae, oe, o, l, d, th, i); then the text is NFKD-normalised and every
+    non-ASCII character (the combining accents) dropped.
+
+    Case, braces, spacing and punctuation are kept; callers lower-case or drop what they need.
+
+    >>> ascii_fold("Dahlén"), ascii_fold("Strauß"), ascii_fold("Łukasz"), ascii_fold(r"{\O}ye")
+    ('Dahlen', 'Strauss', 'Lukasz', '{O}ye')
+    """
+    text = re.sub(r"\\([A-Za-z]+)\s*", lambda m: _TEX_LETTERS.get(m.group(1), ""), text)
+    text = text.translate(_SPELLED)
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def letters_suffix(n: int) -> str:
+    """The ``n``-th suffix (from 1) in bijective base 26: ``a`` … ``z``, ``aa``, ``ab`` … ``zz``,
+    ``aaa`` …, so every count gets distinct suffixes (as spreadsheet columns are named).
+
+    >>> [letters_suffix(n) for n in (1, 2, 26, 27, 28, 52, 53, 702, 703)]
+    ['a', 'b', 'z', 'aa', 'ab', 'az', 'ba', 'zz', 'aaa']
+    """
+    if n < 1:
+        raise ValueError(f"suffixes are numbered from 1; got {n}")
+    out = ""
+    while n > 0:
+        n, rem = divmod(n - 1, 26)
+        out = chr(ord("a") + rem) + out
+    return out

@@ -1,0 +1,277 @@
+"""`evidence set` (evidence.editing.set_entry): minimal edits, refusals, concurrent changes,
+random edit sequences."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import evidence
+from evidence.bib import read_bib
+from evidence.cli import main
+from evidence.editing import add_entries, set_entry
+from evidence.errors import EditError, ValidationError
+
+from .conftest import CR_FILE, CRLF_FILE, ROOT, after_first_line
+
+
+def _lines_changed(before: str, after: str) -> list[tuple[str, str]]:
+    a, b = before.splitlines(), after.splitlines()
+    assert len(a) == len(b)
+    return [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+
+
+def test_set_changes_only_the_field_line(bib: Path, studies_text: str) -> None:
+    before = studies_text
+    result = set_entry(bib, "glue2017", {"n_enrolled": "13"})
+    assert result.written
+    assert _lines_changed(before, bib.read_text(encoding="utf-8")) == [
+        ("  n_enrolled = {12},", "  n_enrolled = {13},")
+    ]
+
+
+def test_set_one_key_of_an_outcome_row(bib: Path, studies_text: str) -> None:
+    before = studies_text
+    set_entry(bib, "rodriguez2013", {"outcomes.2.responders": "1"})
+    changed = _lines_changed(before, bib.read_text(encoding="utf-8"))
+    assert len(changed) == 1
+    old, new = changed[0]
+    assert "arm=placebo" in old and old.replace("responders=0", "responders=1") == new
+    rows = evidence.load(bib).outcomes.query("key == 'rodriguez2013'")
+    assert rows["responders"].tolist() == [4, 1]
+
+
+def test_set_refuses_invalid_values_and_writes_nothing(bib: Path) -> None:
+    before = bib.read_bytes()
+    with pytest.raises(ValidationError) as info:
+        set_entry(bib, "rodriguez2013", {"outcomes.1.responders": "9", "route": "intravenous"})
+    messages = [p.message for p in info.value.problems]
+    assert "responders=9 exceeds n=8" in messages
+    assert "unknown value 'intravenous'; did you mean 'IV'?" in messages
+    assert bib.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("key", "values", "message"),
+    [
+        pytest.param("nope", {"title": "x"}, "no entry with key 'nope'", id="unknown-key"),
+        pytest.param("glue2017", {"outcomes.5.n": "3"}, "no outcome row 5", id="no-row"),
+        pytest.param("tully2022", {"outcomes.1.n": "3"}, "has no outcomes field", id="no-rows"),
+        pytest.param("glue2017", {"outcomes.x.n": "3"}, "expected outcomes.N.KEY", id="bad-row"),
+        pytest.param("glue2017", {"title": "Bad {"}, "unbalanced braces", id="braces"),
+    ],
+)
+def test_set_errors(bib: Path, key: str, values: dict, message: str) -> None:
+    before = bib.read_bytes()
+    with pytest.raises(EditError, match=message):
+        set_entry(bib, key, values)
+    assert bib.read_bytes() == before
+
+
+def test_set_unset_and_dry_run(bib: Path) -> None:
+    before = bib.read_bytes()
+    result = set_entry(bib, "glue2017", {}, unset=["pmid"], dry_run=True)
+    assert bib.read_bytes() == before and not result.written
+    assert "-  pmid = {28441895},\n" in result.diff()
+    set_entry(bib, "glue2017", {}, unset=["pmid"])
+    assert "pmid = {28441895}" not in bib.read_text(encoding="utf-8")
+
+
+def test_set_refuses_when_file_changed_meanwhile(bib: Path, monkeypatch) -> None:
+    import evidence.editing as editing
+
+    real = editing.parse_bib
+
+    def sneaky(text, path):
+        bib.write_text(bib.read_text(encoding="utf-8") + "\n% someone else\n", encoding="utf-8")
+        return real(text, path)
+
+    monkeypatch.setattr(editing, "parse_bib", sneaky)
+    with pytest.raises(EditError, match="changed on disk since it was read"):
+        set_entry(bib, "glue2017", {"n_enrolled": "13"})
+    assert "% someone else" in bib.read_text(encoding="utf-8")
+
+
+def test_cli_set(bib: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["set", "glue2017", "n_enrolled=13", "--bib", str(bib)])
+    assert ok.exit_code == 0 and ok.stderr == f"{bib}: glue2017: updated n_enrolled\n"
+    bad = runner.invoke(main, ["set", "glue2017", "n_enrolled=lots", "--bib", str(bib)])
+    assert bad.exit_code == 1
+    assert bad.stderr.splitlines()[-1] == "Error: 1 error(s); nothing was written"
+    assert "n_enrolled: 'lots' is not an integer" in bad.stderr
+    assert runner.invoke(main, ["set", "glue2017", "--bib", str(bib)]).exit_code == 2
+
+
+_NAMES = st.sampled_from(["note", "rating", "n_enrolled", "x-flag", "population", "dose"])
+
+
+_VALUES = st.one_of(
+    st.from_regex(r"[A-Za-z0-9 .,()\-]{0,30}", fullmatch=True),
+    st.integers(0, 500).map(str),
+    st.none(),
+)
+
+
+_ADD = st.tuples(st.just("add"), st.integers(0, 10**6), st.sampled_from(["GAD", "PTSD", "OCD"]))
+
+
+_SET = st.tuples(st.integers(0, 15), _NAMES, _VALUES)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(st.one_of(_SET, _ADD), min_size=1, max_size=6))
+def test_random_edit_sequences_keep_untouched_entries(tmp_path: Path, steps) -> None:
+    """Random sequences of add / set / unset: every untouched entry keeps its exact bytes,
+    every touched entry holds exactly the requested values, and nothing else is lost."""
+    path = tmp_path / "seq.bib"
+    shutil.copy(ROOT / "studies.bib", path)
+    original = read_bib(path)
+    raws = {e.key: e.raw for e in original.library.entries}
+    keys = list(raws)
+    expected: dict[str, dict[str, str | None]] = {}
+    added: list[str] = []
+    for step in steps:
+        try:
+            if step[0] == "add":
+                _, number, condition = step
+                snippet = tmp_path / "new.bib"
+                snippet.write_text(
+                    f"@article{{new{number},\n  author = {{Zed, Q.}},\n"
+                    f"  title = {{Study number {number}}},\n  journal = {{J}},\n"
+                    f"  year = {{2024}},\n  doi = {{10.5555/n.{number}}},\n"
+                    f"  conditions = {{{condition}}},\n}}\n",
+                    encoding="utf-8",
+                )
+                result = add_entries(path, [snippet])
+                added.extend(k for k, _ in result.added)
+                continue
+            index, name, value = step
+            key = keys[index]
+            if value is None:
+                set_entry(path, key, {}, unset=[name])
+            else:
+                set_entry(path, key, {name: value})
+        except ValidationError:
+            continue  # refused (e.g. a duplicate, or n_enrolled below an arm's n): no write
+        expected.setdefault(key, {})[name] = value
+    doc = read_bib(path)
+    for entry in doc.library.entries:
+        if entry.key in added:
+            continue
+        if entry.key not in expected:
+            assert entry.raw == raws[entry.key]
+        else:
+            fields = {f.key.lower(): f.value for f in entry.fields}
+            for name, value in expected[entry.key].items():
+                assert fields.get(name) == value
+    assert [e.key for e in doc.library.entries] == keys + added
+    assert [b.raw for b in doc.library.strings] == [b.raw for b in original.library.strings]
+    assert [b.raw for b in doc.library.comments] == [b.raw for b in original.library.comments]
+    assert not doc.library.failed_blocks
+
+
+def test_set_refuses_two_spellings_of_one_field(bib: Path) -> None:
+    before = bib.read_bytes()
+    with pytest.raises(EditError, match="field 'pages' given twice"):
+        set_entry(bib, "glue2017", {"pages": "1", "PAGES": "1--2"})
+    assert bib.read_bytes() == before
+
+
+def test_an_edit_that_breaks_another_entry_is_refused(bib: Path) -> None:
+    before = bib.read_bytes()
+    with pytest.raises(ValidationError) as info:
+        set_entry(bib, "glue2017", {"doi": "10.1089/jpm.2012.0617"})  # irwin2013's DOI
+    assert "also on entry" in str(info.value.problems[0])
+    assert bib.read_bytes() == before
+
+
+def test_existing_errors_do_not_block_unrelated_fixes(tmp_path: Path) -> None:
+    path = tmp_path / "many.bib"
+    shutil.copy(ROOT / "tests" / "data" / "invalid" / "many-problems.bib", path)
+    result = set_entry(path, "Quist2019", {"doi": "10.5555/jad.2019"})
+    assert result.written
+    messages = [p.message for p in evidence.load(path).errors]
+    assert not any("malformed DOI" in m for m in messages)
+
+
+def test_outcome_row_edit_keeps_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.bib"
+    shutil.copy(ROOT / "tests" / "data" / "styles" / "crlf.bib", path)
+    lines = path.read_bytes().count(b"\n")
+    set_entry(path, "Kowalski2018", {"outcomes.1.n": "5"})
+    data = path.read_bytes()
+    assert data.count(b"\r\n") == data.count(b"\n") == lines
+
+
+def test_write_goes_through_a_symlink(bib: Path) -> None:
+    real = bib.with_name("real.bib")
+    bib.rename(real)
+    bib.symlink_to(real)
+    set_entry(bib, "glue2017", {"volume": "32"})
+    assert bib.is_symlink()
+    assert "volume = {32}" in real.read_text(encoding="utf-8")
+
+
+def test_set_keeps_cr_line_ends(tmp_path: Path) -> None:
+    path = tmp_path / "cr.bib"
+    shutil.copy(CR_FILE, path)
+    before = path.read_bytes()
+    key = evidence.load(path).records[0].key
+    set_entry(path, key, {"note": "Checked", "outcomes.2.time": "2 weeks"}, ["month"])
+    after = path.read_bytes()
+    assert b"\n" not in after
+    # the same edit of the CRLF twin, with CRLF turned into CR, gives the same bytes
+    twin = tmp_path / "crlf.bib"
+    shutil.copy(CRLF_FILE, twin)
+    set_entry(twin, key, {"note": "Checked", "outcomes.2.time": "2 weeks"}, ["month"])
+    assert after_first_line(after) == after_first_line(twin.read_bytes().replace(b"\r\n", b"\r"))
+    assert after != before and b"note = {Checked}," in after
+    assert evidence.load(path).problems == []
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted"),
+    [
+        pytest.param("_x", True, id="leading-underscore"),
+        pytest.param("x-reviewer", True, id="hyphen"),
+        pytest.param("tex.design", True, id="dot"),
+        pytest.param("1x", False, id="leading-digit"),
+        pytest.param("a b", False, id="space"),
+    ],
+)
+def test_one_field_name_rule_for_validate_set_and_add(
+    bib: Path, tmp_path: Path, name: str, accepted: bool
+) -> None:
+    """What validate accepts, set writes and add imports, and the other way round."""
+    from evidence.importers import ImportedRecord, render_entry
+
+    record = ImportedRecord("misc", {"title": "T", name: "v"}, None, "x")
+    if accepted:
+        set_entry(bib, "glue2017", {name: "v"})
+        assert not [p for p in evidence.load(bib).problems if p.key == "glue2017"]
+        assert f"  {name} = {{v}}," in render_entry(record, "k")
+    else:
+        with pytest.raises(EditError, match="is not a valid BibTeX field name"):
+            set_entry(bib, "glue2017", {name: "v"})
+        with pytest.raises(evidence.EvidenceError, match="is not a valid BibTeX field name"):
+            render_entry(record, "k")
+    text = f"@misc{{k,\n  title = {{T}},\n  {name} = {{v}},\n}}\n"
+    codes = [p.code for p in evidence.loads(text).problems]
+    assert (codes == []) if accepted else ("field.name" in codes or "syntax" in codes)
+
+
+def test_missing_file_is_refused_without_leaving_a_lock(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such.bib"
+    result = CliRunner().invoke(main, ["set", "k", "note=x", "--bib", str(missing)])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {missing}: no such file\n"
+    assert list(tmp_path.iterdir()) == []

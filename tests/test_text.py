@@ -1,0 +1,41 @@
+"""Shared text rules (evidence.text): suffixes for clashing keys and labels, ASCII folding."""
+
+from __future__ import annotations
+
+import pytest
+
+from evidence.text import ascii_fold, letters_suffix
+
+
+@pytest.mark.parametrize(
+    ("n", "suffix"),
+    [
+        *[(1, "a"), (2, "b"), (26, "z"), (27, "aa"), (28, "ab")],
+        *[(52, "az"), (53, "ba"), (702, "zz"), (703, "aaa")],
+    ],
+)
+def test_letters_suffix(n: int, suffix: str) -> None:
+    assert letters_suffix(n) == suffix
+
+
+def test_letters_suffixes_are_distinct_and_start_at_one() -> None:
+    assert len({letters_suffix(n) for n in range(1, 20_000)}) == 19_999
+    with pytest.raises(ValueError, match="numbered from 1"):
+        letters_suffix(0)
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        pytest.param("Dahlén", "Dahlen", id="accent"),
+        pytest.param("Strauß Æsir Œuvre", "Strauss AEsir OEuvre", id="spelled"),
+        pytest.param("Łukasz Đorđe þorn ı", "Lukasz Dorde thorn i", id="spelled-2"),
+        pytest.param("Nguyễn Thị", "Nguyen Thi", id="stacked-accents"),
+        # a command eats the spaces after it, as in TeX; \" is no letter command
+        pytest.param(r"Sch\"{o}n {\o}ye \ss \aa\l", r"Sch\"{o}n {o}ye ssal", id="latex-letters"),
+        pytest.param(r"\textit{x} \emph y", "{x} y", id="latex-commands-dropped"),
+        pytest.param("ﬁ ½", "fi 12", id="compatibility"),
+    ],
+)
+def test_ascii_fold(text: str, folded: str) -> None:
+    assert ascii_fold(text) == folded
