@@ -325,6 +325,16 @@ def _nice(value: float) -> int:
 # --------------------------------------------------------------------------------------------
 
 
+def _heterogeneity(fit: Any) -> str:
+    """I² and τ², or both variance components of a multilevel model."""
+    if hasattr(fit, "sigma2_study"):
+        return (
+            f"I² = {fit.i2:.1f}%, σ² between studies = {fit.sigma2_study:.2f}, "
+            f"within studies = {fit.sigma2_row:.2f}"
+        )
+    return f"I² = {fit.i2:.1f}%, τ² = {fit.tau2:.2f}"
+
+
 def _method_text(report: PoolReport) -> str:
     overall = report.overall
     if overall is None:
@@ -343,7 +353,7 @@ def _method_text(report: PoolReport) -> str:
         parts = [
             f"{model}, {name} ({analysis.effect})",
             f"{level} CIs for single comparisons (metafor escalc)",
-            f"I² = {overall.i2:.1f}%, τ² = {overall.tau2:.2f}",
+            _heterogeneity(overall),
             "square area ∝ weight",
         ]
         if _favours(report) is None and report.analysis.effect not in ("RR", "OR", "RD"):
@@ -355,10 +365,15 @@ def _method_text(report: PoolReport) -> str:
             else f"Random effects ({overall.method})"
         )
         ci = _CI_NAMES.get(report.ci_method, report.ci_method)
+        single = (
+            f"{level} CIs of the combined rows on the {overall.measure} scale"
+            if analysis.dependence == "aggregate"
+            else f"{ci} {level} CIs for single rows"
+        )
         parts = [
             f"{model}, {_MEASURE_NAMES.get(overall.measure, overall.measure)}",
-            f"{ci} {level} CIs for single rows",
-            f"I² = {overall.i2:.1f}%, τ² = {overall.tau2:.2f}",
+            single,
+            _heterogeneity(overall),
             "square area ∝ weight",
         ]
     text = "; ".join(parts) + "."
@@ -387,7 +402,8 @@ def _method_text(report: PoolReport) -> str:
         listed = ", ".join(
             _capped([f"{k} row {r} {a}" for k, r, a in moved[["key", "row", "action"]].values])
         )
-        text += f" {describe_dependence(report.analysis)}: {listed}."
+        policy = describe_dependence(report.analysis)
+        text += f" {policy[0].upper()}{policy[1:]}: {listed}."
     return text
 
 
@@ -523,6 +539,14 @@ class _ForestScale:
         ax.tick_params(axis="x", labelsize=_FONT)
 
 
+def _counts_text(row: pd.Series) -> str:
+    """``responders/n`` of a row, or how many rows were combined into it (aggregate)."""
+    if pd.isna(row["responders"]):
+        combined = row.get("combined")
+        return f"{int(combined)} rows combined" if not pd.isna(combined) else "–"
+    return f"{int(row['responders'])}/{int(row['n'])}"
+
+
 def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
@@ -585,13 +609,14 @@ def _forest_layout(
     n = 0 if summary else len(report.per_study)
     if fits:
         groups = report.pooled[report.by].astype("string").fillna("(missing)")
-        for group in fits:
+        for group in dict.fromkeys(groups):  # a group whose model failed has no subtotal
             items.append(("group", y, group))
             y += 1
             for i in [] if summary else np.flatnonzero(groups.eq(group).to_numpy()):
                 items.append(("study", y, int(i)))
                 y += 1
-            items.append(("subtotal", y, group))
+            if group in fits:
+                items.append(("subtotal", y, group))
             y += 1.5
     else:
         for i in range(n):
@@ -656,7 +681,7 @@ def _forest_table(
             _plain(row["comparison"] if comparative else row["arm"]),
             _outcome_label(row["domain"], row["measure"]),
             _plain(row["time"]) or "–",
-            _plain(row["data"]) if comparative else f"{int(row['responders'])}/{int(row['n'])}",
+            _plain(row["data"]) if comparative else _counts_text(row),
         )
         for column, value in zip(left_cols, values, strict=True):
             column.append(value)

@@ -47,14 +47,16 @@ import pandas as pd
 from scipy import linalg, optimize
 from scipy import stats as sps
 
-from evidence.stats import _check_choice, _check_labels, _check_level
+from evidence.stats import PooledResult, _check_choice, _check_labels, _check_level
 
 __all__ = [
     "ML_METHODS",
     "ML_TESTS",
     "ROBUST_TYPES",
+    "MultilevelPooledResult",
     "MultilevelResult",
     "aggregate_effects",
+    "as_pooled",
     "pool_multilevel",
 ]
 
@@ -956,3 +958,75 @@ def aggregate_effects(
         out_v.append(1.0 / s1)
         out_n.append(int(rows.size))
     return pd.DataFrame({"study": uniq, "yi": out_y, "vi": out_v, "n_rows": out_n})
+
+
+@dataclass(frozen=True, kw_only=True)
+class MultilevelPooledResult(PooledResult):
+    """A multilevel fit on the reporting scale, with :class:`~evidence.stats.PooledResult`'s
+    field names (so reports, charts and the workbook show it like any pooled result) plus
+    both variance components. ``tau2`` is their sum (the total heterogeneity), ``i2`` the
+    website formula's total, ``h2 = 100 / (100 - i2)``."""
+
+    sigma2_study: float
+    sigma2_row: float
+    n_studies: int
+    i2_study: float
+    i2_row: float
+    robust: str | None = None
+
+
+def as_pooled(
+    res: MultilevelResult,
+    measure: str,
+    *,
+    n_total: int | None = None,
+    ni: Sequence[float] | np.ndarray | None = None,
+) -> MultilevelPooledResult:
+    """``res`` on the reporting scale of ``measure`` (proportions back-transformed as
+    :func:`evidence.stats.pool_proportions` does, ratios exponentiated), as a
+    :class:`MultilevelPooledResult`."""
+    from evidence.stats import _bt
+
+    sizes = None if ni is None else np.asarray(ni, dtype=float)
+    total = res.sigma2_study + res.sigma2_row
+    h2 = math.inf if res.i2 >= 100 else 100.0 / (100.0 - res.i2)
+    return MultilevelPooledResult(
+        measure=measure,
+        method=res.method,
+        test=res.test,
+        level=res.level,
+        k=res.k,
+        n_total=n_total,
+        estimate=_bt(res.estimate, measure, sizes),  # type: ignore[arg-type]
+        ci_low=_bt(res.ci_low, measure, sizes),  # type: ignore[arg-type]
+        ci_high=_bt(res.ci_high, measure, sizes),  # type: ignore[arg-type]
+        pi_low=_bt(res.pi_low, measure, sizes),
+        pi_high=_bt(res.pi_high, measure, sizes),
+        estimate_t=res.estimate,
+        se=res.se,
+        ci_low_t=res.ci_low,
+        ci_high_t=res.ci_high,
+        pi_low_t=res.pi_low,
+        pi_high_t=res.pi_high,
+        stat=res.stat,
+        df=res.df,  # type: ignore[arg-type]
+        pvalue=res.pvalue,
+        s2w=None,
+        tau2=total,
+        tau=math.sqrt(total),
+        se_tau2=None,
+        i2=res.i2,
+        h2=h2,
+        q=res.q,
+        q_df=res.q_df,
+        q_pvalue=res.q_pvalue,
+        weights=res.weights,
+        labels=res.labels,
+        warnings=res.warnings,
+        sigma2_study=res.sigma2_study,
+        sigma2_row=res.sigma2_row,
+        n_studies=res.n_studies,
+        i2_study=res.i2_study,
+        i2_row=res.i2_row,
+        robust=res.robust,
+    )

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from evidence.analysis import NOT_STATED, Analysis
@@ -405,10 +406,102 @@ def _labels(rows: pd.DataFrame) -> list[str]:
     return [f"{s} · {a}" for s, a in zip(rows["study"], rows["arm"], strict=True)]
 
 
+def _measure(analysis: Analysis) -> str:
+    """The measure of ``yi`` in ``analysis``: the proportions' transformation or the effect."""
+    return analysis.measure if analysis.effect == "proportion" else analysis.effect
+
+
+def _sizes(rows: pd.DataFrame) -> tuple[np.ndarray, int | None]:
+    """Participants per unit (for the PFT back-transform) and in all (``n_total``)."""
+    if "n_c" in rows.columns:
+        n = rows["n_i"].astype("Float64").fillna(0) + rows["n_c"].astype("Float64").fillna(0)
+    else:
+        n = rows["n"].astype("Float64").fillna(0)
+    sizes = n.to_numpy(dtype=float)
+    total = float(sizes.sum())
+    return np.where(sizes > 0, sizes, 1.0), (round(total) if total > 0 else None)
+
+
+def unit_values(rows: pd.DataFrame, analysis: Analysis) -> pd.DataFrame:
+    """Each unit's ``yi`` and ``vi`` on the analysis scale (metafor ``escalc`` defaults): the
+    transformed proportion of a row, or the effect of a comparison."""
+    if analysis.effect != "proportion":
+        return _effect_values(rows, analysis)[["yi", "vi"]]
+    from evidence.stats import escalc
+
+    yi, vi = escalc(
+        rows["responders"].astype(int).to_numpy(),
+        rows["n"].astype(int).to_numpy(),
+        analysis.measure,
+    )
+    return pd.DataFrame({"yi": yi, "vi": vi}, index=rows.index)
+
+
+def _aggregate(candidates: pd.DataFrame, analysis: Analysis, rho: float) -> pd.DataFrame:
+    """One row per study arm (or comparison): its rows combined (metafor ``aggregate()``,
+    compound symmetry with correlation ``rho``), carrying ``yi``, ``vi`` and the largest n."""
+    from evidence.multilevel import aggregate_effects
+
+    if not len(candidates):
+        return candidates.assign(yi=pd.Series(dtype=float), vi=pd.Series(dtype=float))
+    values = unit_values(candidates, analysis)
+    cluster = (candidates["key"].astype(str) + "\x1f" + candidates["arm"].astype(str)).tolist()
+    combined = aggregate_effects(values["yi"].to_numpy(), values["vi"].to_numpy(), cluster, rho=rho)
+    first = candidates.assign(_cluster=cluster).drop_duplicates("_cluster").set_index("_cluster")
+    out = first.loc[combined["study"]].reset_index(drop=True)
+    out["yi"] = combined["yi"].to_numpy()
+    out["vi"] = combined["vi"].to_numpy()
+    out["combined"] = combined["n_rows"].to_numpy()
+    groups = candidates.assign(_cluster=cluster).groupby("_cluster", sort=False)
+    for column in ("n", "n_i", "n_c"):
+        if column in candidates.columns:
+            largest = groups[column].max()
+            out[column] = largest.loc[combined["study"]].to_numpy()
+    if "responders" in out.columns:
+        out.loc[out["combined"] > 1, "responders"] = pd.NA
+    return out
+
+
 def _fitter(analysis: Analysis) -> Callable[[pd.DataFrame], PooledResult]:
-    """The function that pools a set of rows the way ``analysis`` says."""
+    """The function that pools a set of units (rows or comparisons) the way ``analysis``
+    says: by its model for one row per unit (or every row, as independent), from the
+    combined ``yi``/``vi`` under ``aggregate``, by a three-level model under ``multilevel``."""
+    from evidence.stats import pool_effects
+
+    comparative = analysis.effect != "proportion"
 
     def fit(rows: pd.DataFrame) -> PooledResult:
+        labels = _comparison_labels(rows) if comparative else _labels(rows)
+        sizes, total = _sizes(rows)
+        if analysis.dependence == "aggregate":
+            return pool_effects(
+                rows["yi"].to_numpy(dtype=float),
+                rows["vi"].to_numpy(dtype=float),
+                measure=_measure(analysis),
+                method=analysis.method,
+                test=analysis.test,
+                level=analysis.level,
+                labels=labels,
+                n_total=total,
+                ni=sizes,
+            )
+        if analysis.dependence == "multilevel":
+            from evidence.multilevel import as_pooled, pool_multilevel
+
+            values = unit_values(rows, analysis)
+            res = pool_multilevel(
+                values["yi"].to_numpy(),
+                values["vi"].to_numpy(),
+                rows["key"].astype(str).tolist(),
+                method=analysis.method,
+                test=analysis.test,
+                level=analysis.level,
+                robust=analysis.robust or False,
+                labels=labels,
+            )
+            return as_pooled(res, _measure(analysis), n_total=total, ni=sizes)
+        if comparative:
+            return _comparison_fitter(analysis)(rows)
         return pool_proportions(
             rows["responders"].astype(int).to_numpy(),
             rows["n"].astype(int).to_numpy(),
@@ -416,10 +509,38 @@ def _fitter(analysis: Analysis) -> Callable[[pd.DataFrame], PooledResult]:
             analysis.method,
             analysis.test,
             analysis.level,
-            _labels(rows),
+            labels,
         )
 
     return fit
+
+
+def _sensitivity(candidates: pd.DataFrame, analysis: Analysis) -> pd.DataFrame | None:
+    """Under ``aggregate``: the pooled estimate for correlations 0, 0.5, 0.8 (and the
+    analysis's own)."""
+    if analysis.dependence != "aggregate" or not len(candidates):
+        return None
+    fit = _fitter(analysis)
+    rows = []
+    for rho in sorted({0.0, 0.5, 0.8, analysis.rho}):
+        try:
+            res = fit(_aggregate(candidates, analysis, rho))
+        except ValueError as exc:
+            rows.append({"rho": rho, "note": str(exc)})
+            continue
+        rows.append(
+            {
+                "rho": rho,
+                "estimate": res.estimate,
+                "ci_low": res.ci_low,
+                "ci_high": res.ci_high,
+                "tau2": res.tau2,
+                "i2": res.i2,
+                "note": "",
+            }
+        )
+    columns = ["rho", "estimate", "ci_low", "ci_high", "tau2", "i2", "note"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _subgroup_fits(
@@ -429,9 +550,15 @@ def _subgroup_fits(
     assert by is not None
     groups = rows[by].astype("string").fillna("(missing)").tolist()
     fits = {}
+    failed = []
     for group in dict.fromkeys(groups):
         part = rows[[g == group for g in groups]]
-        fits[group] = fit(part)
+        try:
+            fits[group] = fit(part)
+        except ValueError as exc:
+            failed.append(f"{group}: not fitted ({exc})")
+    if failed:
+        return fits, None, "no test for subgroup differences; " + "; ".join(failed)
     if len(fits) < 2:
         return fits, None, f"no test for subgroup differences: only one {by} group"
     if analysis.method == "GLMM" or analysis.dependence not in ("one-per-study", "none"):
@@ -471,16 +598,15 @@ def run_analysis(base: EvidenceBase, analysis: Analysis) -> PoolReport:
         raise AnalysisError(analysis.name, "by", f"unknown column {analysis.by!r}", allowed)
     pooled, decisions, dep_warnings = apply_dependence(rows, analysis)
     warnings = [*mix_warnings(pooled), *dep_warnings]
+    if analysis.dependence == "aggregate":
+        pooled = _aggregate(pooled, analysis, analysis.rho)
     fit = _fitter(analysis)
-    if len(pooled) == 0:
-        empty = _per_study(pooled, None, analysis)
-        return PoolReport(
-            analysis, selection, decisions, pooled, empty, None, warnings=tuple(warnings)
-        )
-    overall = fit(pooled)
+    overall, failure = _overall(pooled, fit)
+    if failure:
+        warnings.append(failure)
     group_fits = subgroups = None
     note = ""
-    if analysis.by is not None:
+    if overall is not None and analysis.by is not None:
         group_fits, subgroups, note = _subgroup_fits(pooled, analysis, fit)
     return PoolReport(
         analysis,
@@ -492,9 +618,22 @@ def run_analysis(base: EvidenceBase, analysis: Analysis) -> PoolReport:
         group_fits,
         subgroups,
         note,
-        None,
+        _sensitivity(rows, analysis),
         tuple(warnings),
     )
+
+
+def _overall(
+    pooled: pd.DataFrame, fit: Callable[[pd.DataFrame], PooledResult]
+) -> tuple[PooledResult | None, str]:
+    """The overall fit, or ``None`` and why the model could not be fitted (too few studies
+    for it, no separately identifiable variance components…)."""
+    if not len(pooled):
+        return None, ""
+    try:
+        return fit(pooled), ""
+    except ValueError as exc:
+        return None, f"the model could not be fitted: {exc}"
 
 
 def pool_evidence(
@@ -543,7 +682,7 @@ def leave_one_out_table(report: PoolReport) -> pd.DataFrame:
     rows, fit = report.pooled, report.overall
     if fit is None or len(rows) < 2:
         raise ValueError(f"leave-one-out needs at least 2 pooled rows; got {len(rows)}")
-    refit = _comparison_fitter(report.analysis) if report.comparative else _fitter(report.analysis)
+    refit = _fitter(report.analysis)
     labels = [
         f"{s} · {a} · {d}"
         for s, a, d in zip(
@@ -589,7 +728,22 @@ def _per_study(
 ) -> pd.DataFrame:
     columns = ["key", "study", "arm", "domain", "measure", "time", "responders", "n"]
     frame = rows[columns].copy()
-    if len(rows):
+    if len(rows) and "yi" in rows.columns:  # combined rows (aggregate): their own interval
+        from scipy import stats as sps
+
+        from evidence.stats import _bt
+
+        z = float(sps.norm.isf((1 - analysis.level) / 2))
+        yi = rows["yi"].to_numpy(dtype=float)
+        half = z * np.sqrt(rows["vi"].to_numpy(dtype=float))
+        ni = rows["n"].to_numpy(dtype=float)
+        bt = [
+            [_bt(float(v), analysis.measure, ni[i : i + 1]) for i, v in enumerate(values)]
+            for values in (yi, yi - half, yi + half)
+        ]
+        frame["rate"], frame["ci_low"], frame["ci_high"] = bt
+        frame["combined"] = rows["combined"].to_numpy()
+    elif len(rows):
         ci = proportion_ci(
             rows["responders"].astype(int).to_numpy(),
             rows["n"].astype(int).to_numpy(),
@@ -930,7 +1084,7 @@ def _comparison_subgroups(
             notes.append(f"{group}: {exc}")
     if len(fits) < 2:
         return fits, None, f"no test for subgroup differences: only one {by} group"
-    if analysis.model != "inverse-variance":
+    if analysis.model != "inverse-variance" or analysis.dependence not in ("one-per-study", "none"):
         between = _between_groups(fits)
         if between is None:
             return fits, None, "no test for subgroup differences: a group has no standard error"
@@ -966,6 +1120,24 @@ def _comparison_per_study(
     frame["data"] = [_data_text(row) for _, row in rows.iterrows()]
     if len(rows):
         values = _effect_values(rows, analysis)
+        if "yi" in rows.columns:  # combined (aggregate): the combined effect and its interval
+            from scipy import stats as sps
+
+            from evidence.measures import RATIO_MEASURES
+
+            z = float(sps.norm.isf((1 - analysis.level) / 2))
+            yi, vi = rows["yi"].to_numpy(dtype=float), rows["vi"].to_numpy(dtype=float)
+            back = np.exp if analysis.effect in RATIO_MEASURES else (lambda t: t)
+            values = pd.DataFrame(
+                {
+                    "yi": yi,
+                    "vi": vi,
+                    "estimate": back(yi),
+                    "ci_low": back(yi - z * np.sqrt(vi)),
+                    "ci_high": back(yi + z * np.sqrt(vi)),
+                },
+                index=rows.index,
+            )
         for name in ("estimate", "ci_low", "ci_high", "yi", "vi"):
             frame[name] = values[name].to_numpy()
     else:
@@ -1034,8 +1206,12 @@ def _run_comparison(base: EvidenceBase, analysis: Analysis) -> PoolReport:
             "crossover trials analysed as parallel groups, without paired data (Cochrane "
             f"Handbook 23.2.6): {listed}"
         )
-    fit = _comparison_fitter(analysis)
-    overall = fit(pooled) if len(pooled) else None
+    if analysis.dependence == "aggregate":
+        pooled = _aggregate(pooled, analysis, analysis.rho)
+    fit = _fitter(analysis)
+    overall, failure = _overall(pooled, fit)
+    if failure:
+        warnings.append(failure)
     group_fits = subgroups = None
     note = ""
     if overall is not None and analysis.by is not None:
@@ -1050,7 +1226,7 @@ def _run_comparison(base: EvidenceBase, analysis: Analysis) -> PoolReport:
         group_fits,
         subgroups,
         note,
-        None,
+        _sensitivity(rows, analysis),
         tuple(warnings),
         beside,
         flipped,

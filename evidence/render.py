@@ -218,14 +218,25 @@ def _per_study_text(report) -> list[str]:
         }
     else:
         ci_name = report.ci_method.replace("-", " ").title()
-        out = [f"Per-study response rates ({ci_name} {level:.0%} CI)"]
+        if "combined" in ps.columns:
+            out = [f"Per-study response rates ({level:.0%} CI of the combined rows)"]
+        else:
+            out = [f"Per-study response rates ({ci_name} {level:.0%} CI)"]
         columns = {
             "study": ps["study"],
             "arm": ps["arm"],
             "domain": ps["domain"].astype("string").fillna(""),
             "measure": ps["measure"].astype("string").fillna(""),
             "time": ps["time"].fillna(""),
-            "responders/n": [f"{r}/{n}" for r, n in zip(ps["responders"], ps["n"], strict=True)],
+            "responders/n": [
+                f"{r}/{n}" if r is not pd.NA else f"{c} rows combined"
+                for r, n, c in zip(
+                    ps["responders"],
+                    ps["n"],
+                    ps["combined"] if "combined" in ps.columns else [None] * len(ps),
+                    strict=True,
+                )
+            ],
             "rate": [fmt(v) for v in ps["rate"]],
         }
     if not len(ps):
@@ -258,9 +269,23 @@ def render_pool(report) -> str:
                 f"  {level:.0%} prediction interval: {fmt(res.pi_low)} to {fmt(res.pi_high)}"
             )
         out.append(f"  k = {res.k}, N = {res.n_total if res.n_total is not None else 'not known'}")
-        out.append(
-            f"  tau² = {res.tau2:.4g}, tau = {res.tau:.4g}, I² = {res.i2:.1f}%, H² = {res.h2:.3g}"
-        )
+        if hasattr(res, "sigma2_study"):
+            robust = (
+                f"; {res.robust} cluster-robust inference, df = {res.df:.4g}" if res.robust else ""
+            )
+            out.append(
+                f"  sigma² between studies = {res.sigma2_study:.4g}, rows within studies = "
+                f"{res.sigma2_row:.4g} ({res.n_studies} studies){robust}"
+            )
+            out.append(
+                f"  I² = {res.i2:.1f}% (between studies {res.i2_study:.1f}%, within "
+                f"{res.i2_row:.1f}%)"
+            )
+        else:
+            out.append(
+                f"  tau² = {res.tau2:.4g}, tau = {res.tau:.4g}, I² = {res.i2:.1f}%, "
+                f"H² = {res.h2:.3g}"
+            )
         df = "–" if res.q_df is None else res.q_df
         out.append(f"  Q = {res.q:.4g} (df = {df}, p = {res.q_pvalue:.3g})")
     if report.group_fits:

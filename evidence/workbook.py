@@ -601,6 +601,8 @@ _POOLED_COLUMNS = (
     "pi_high",
     "tau2",
     "tau",
+    "sigma2_study",
+    "sigma2_row",
     "i2",
     "h2",
     "q",
@@ -618,7 +620,7 @@ _POOLED_COLUMNS = (
 _POOLED_FORMATS = {
     **{c: _PCT for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2")},
     **{c: _PCT for c in ("rate", "weight")},  # the pooled rows below the fits
-    **{c: _NUM for c in ("tau2", "tau", "h2", "q", "stat", "statistic")},
+    **{c: _NUM for c in ("tau2", "tau", "sigma2_study", "sigma2_row", "h2", "q", "stat")},
     **{c: _P for c in ("q_pvalue", "pvalue")},
     "level": _LEVEL,
 }
@@ -626,6 +628,8 @@ _POOLED_FORMATS = {
 
 def _pooled_row(group: str, res: PooledResult) -> dict[str, Any]:
     row = res.to_dict()
+    row["sigma2_study"] = getattr(res, "sigma2_study", None)
+    row["sigma2_row"] = getattr(res, "sigma2_row", None)
     row["group"] = group
     row["i2"] = _fraction(res.i2)
     return {c: row.get(c) for c in _POOLED_COLUMNS}
@@ -636,7 +640,10 @@ _EFFECT_FORMATS = {
     **{c: _NUM for c in ("estimate_t", "se", "yi", "vi", "ci_low_t", "ci_high_t")},
     "i2": _PCT,
     "weight": _PCT,
-    **{c: _NUM for c in ("tau2", "tau", "h2", "q", "stat", "statistic")},
+    **{
+        c: _NUM
+        for c in ("tau2", "tau", "sigma2_study", "sigma2_row", "h2", "q", "stat", "statistic")
+    },
     **{c: _P for c in ("q_pvalue", "pvalue")},
     "level": _LEVEL,
 }
