@@ -884,7 +884,8 @@ def _multi_arm(
     warnings: list[str] = []
     arms = pooled[pooled["source"].eq("arms")]
     shared = arms.groupby(["key", "comparator", "domain", "measure", "time"], dropna=False)
-    out = pooled.copy()
+    counts = ["events_i", "n_i", "events_c", "n_c", "mean_i", "sd_i"]
+    out = pooled.astype({c: "Float64" for c in counts})  # a split count need not be whole
     drop: list[int] = []
     for _, group in shared:
         if len(group) < 2:
@@ -1198,9 +1199,12 @@ def _run_comparison(base: EvidenceBase, analysis: Analysis) -> PoolReport:
         )
     crossover = pooled[pooled["crossover"].fillna(False)]
     if len(crossover):
+        first = crossover["analysis"].astype("string").eq("first-phase").fillna(False)
         listed = ", ".join(
-            f"{k}" + (" (first-period data)" if a == "first-phase" else "")
-            for k, a in zip(crossover["key"], crossover["analysis"], strict=True)
+            dict.fromkeys(
+                f"{k}" + (" (first-period data)" if f else "")
+                for k, f in zip(crossover["key"], first, strict=True)
+            )
         )
         warnings.append(
             "crossover trials analysed as parallel groups, without paired data (Cochrane "
