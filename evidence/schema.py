@@ -20,9 +20,10 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "OUTCOME_FIELDS",
@@ -535,6 +536,8 @@ def coerce(spec: FieldSpec, value: str) -> tuple[Any, str | None]:
 def dtype(spec: FieldSpec) -> Any:
     """The pandas dtype of a field's column in the studies / outcomes table."""
     if spec.kind == "choice":
+        import pandas as pd  # here, not at module level: validation never loads pandas
+
         return pd.CategoricalDtype(list(spec.choices))
     return {
         "int": "Int64",
@@ -653,6 +656,8 @@ def edit_outcome_row(text: str, row: int, key: str, value: str | None) -> str:
 
 def data_dictionary() -> pd.DataFrame:
     """The schema as a table: level, field, type, allowed, unit, description."""
+    import pandas as pd  # here, not at module level: validation never loads pandas
+
     rows = []
     for level, specs in (("study", STUDY_FIELDS), ("outcome", OUTCOME_FIELDS)):
         for spec in specs:
