@@ -110,7 +110,10 @@ class Splitter(_bibtexparser_splitter.Splitter):
 def _duplicates(fields: list[Field]) -> set[str]:
     """Keys given more than once."""
     seen: set[str] = set()
-    return {f.key for f in fields if f.key in seen or seen.add(f.key)}  # type: ignore[func-returns-value]
+    twice: set[str] = set()
+    for f in fields:
+        (twice if f.key in seen else seen).add(f.key)
+    return twice
 
 
 def parse_string(text: str) -> Library:

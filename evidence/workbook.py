@@ -488,8 +488,8 @@ def _column(
             sizes.append(_shown_length(value, number_format))
             if number_format is not None and not isinstance(value, bool):
                 flag = _NUMBER
-        if urls is not None:
-            url = link(value)  # type: ignore[misc]
+        if link is not None and urls is not None:
+            url = link(value)
             urls.append(url)
             if url:
                 flag |= _LINKED
