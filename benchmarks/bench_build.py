@@ -5,6 +5,11 @@ For each size (default 1,000 and 10,000 entries) it generates the same realistic
 stage (load = parse + tables, statistics, workbook, charts) and the peak resident memory of that
 process (``ru_maxrss``). A fresh process per size keeps the memory figure honest.
 
+The workbook's floor: after the build (and after its peak memory is read), the same process
+reads the workbook back (untimed) and writes the same cell values, unstyled, with openpyxl's
+write-only mode (timed): ``workbook / floor`` is the workbook's cost relative to writing bare
+values; the target is at most 1.3x.
+
 Run from the repository root::
 
     python benchmarks/bench_build.py                 # 1,000 and 10,000 entries
@@ -24,13 +29,30 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 _CHILD = """
-import json, resource, sys, time
-from evidence.export import build_reports
+import io, json, resource, sys, time
+from pathlib import Path
+from evidence.export import WORKBOOK, build_reports
 t0 = time.perf_counter()
 result = build_reports(sys.argv[1], sys.argv[2])
 total = time.perf_counter() - t0
 peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"timings": result.timings, "total": total, "peak_mib": peak_kib / 1024}))
+
+# the floor: the same values, unstyled, through openpyxl's write-only mode
+import openpyxl
+book = openpyxl.load_workbook(Path(sys.argv[2]) / WORKBOOK, read_only=True)
+sheets = {ws.title: [list(row) for row in ws.iter_rows(values_only=True)] for ws in book}
+book.close()
+cells = sum(v is not None for rows in sheets.values() for row in rows for v in row)
+t0 = time.perf_counter()
+floor = openpyxl.Workbook(write_only=True)
+for title, rows in sheets.items():
+    ws = floor.create_sheet(title)
+    for row in rows:
+        ws.append(row)
+floor.save(io.BytesIO())
+floor_s = time.perf_counter() - t0
+print(json.dumps({"timings": result.timings, "total": total, "peak_mib": peak_kib / 1024,
+                  "floor": floor_s, "cells": cells}))
 """
 
 
@@ -68,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {stage:<12}{statistics.median(values):>10.3f}{min(values):>10.3f}")
             peak = statistics.median(r["peak_mib"] for r in runs)
             print(f"  peak memory (median of runs): {peak:.0f} MiB")
+            floor = statistics.median(r["floor"] for r in runs)
+            ratio = statistics.median(r["timings"]["workbook"] / r["floor"] for r in runs)
+            print(
+                f"  workbook floor (openpyxl write-only, same {runs[0]['cells']:,} values, "
+                f"unstyled): {floor:.3f} s; workbook / floor = {ratio:.2f}x (target <= 1.3x)"
+            )
     return 0
 
 

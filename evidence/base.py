@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from evidence.bib import BibDocument, parse_bib, read_bib
 from evidence.errors import Problem
 from evidence.protocol import NO_PROTOCOL, Protocol, find_protocol, load_protocol
-from evidence.tables import outcomes_table, studies_table
 from evidence.validation import StudyRecord, check
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["EvidenceBase", "load", "loads", "protocol_for", "validate"]
 
@@ -68,11 +69,15 @@ class EvidenceBase:
     @cached_property
     def studies(self) -> pd.DataFrame:
         """One row per entry (see :data:`evidence.tables.STUDY_COLUMNS`)."""
+        from evidence.tables import studies_table  # pandas loads on first use
+
         return studies_table(self.records, self.protocol)
 
     @cached_property
     def outcomes(self) -> pd.DataFrame:
         """One row per outcome (see :data:`evidence.tables.OUTCOME_COLUMNS`)."""
+        from evidence.tables import outcomes_table
+
         return outcomes_table(self.records, self.protocol)
 
     @cached_property

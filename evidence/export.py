@@ -49,7 +49,7 @@ class BuildResult:
 
 def tool_versions() -> dict[str, str]:
     """Versions that determine the outputs' bytes (recorded in the manifest)."""
-    names = ("evidence", "bibtexparser", "pandas", "numpy", "scipy", "statsmodels", "openpyxl")
+    names = ("evidence", "bibtexparser", "pandas", "numpy", "scipy", "statsmodels", "xlsxwriter")
     versions = {name: version(name) for name in (*names, "matplotlib")}
     versions["python"] = platform.python_version()
     return versions

@@ -762,9 +762,9 @@ def coerce(spec: FieldSpec, value: str) -> tuple[Any, str | None]:
 
 def dtype(spec: FieldSpec) -> Any:
     """The pandas dtype of a field's column in the studies / outcomes table."""
-    import pandas as pd
-
     if spec.kind == "choice" and spec.choices is not None:
+        import pandas as pd  # here, not at module level: validation never loads pandas
+
         return pd.CategoricalDtype(list(spec.choices))
     return {
         "int": "Int64",

@@ -1,8 +1,9 @@
-"""The evidence base → an ``.xlsx`` workbook for people (openpyxl).
+"""The evidence base → an ``.xlsx`` workbook for people (XlsxWriter).
 
-One call, :func:`write_workbook`, writes six sheets: **Summary** (what the base holds, each
-headline analysis with its subgroups, warnings and what it left out, provenance), **Studies**,
-**Outcomes** (with per-row CIs), **Pooled** (every statistic of every analysis, the subgroup
+One call, :func:`write_workbook`, writes the sheets of :data:`SHEETS`: **Summary** (what the
+base holds, each headline analysis with its subgroups, warnings and what it left out,
+provenance), **Studies**, **Outcomes** (with per-row CIs), **Contrasts** (every comparison
+with its arms' data and effects), **Pooled** (every statistic of every analysis, the subgroup
 tests, the rows pooled with their weights and what the dependence policy did), **References**
 (formatted, sorted, DOIs as links) and **Data dictionary** (the schema and the protocol's
 vocabularies).
@@ -11,8 +12,8 @@ The file is safe and reproducible:
 
 - every text value is written as a string cell, never a formula (a title ``=HYPERLINK(...)``
   stays text), and characters XML forbids are removed;
-- the same inputs give a byte-identical file: no clock time is written (document properties
-  and zip member times are fixed) and the zip is rewritten in openpyxl's member order;
+- the same inputs give a byte-identical file: no clock time is written (XlsxWriter's fixed
+  document and zip member times);
 - the file appears atomically (written beside the target, then renamed).
 
 >>> import evidence
@@ -29,8 +30,7 @@ import math
 import os
 import re
 import sys
-import textwrap
-import zipfile
+import tempfile
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from importlib import metadata
@@ -39,12 +39,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
-from openpyxl.formatting.rule import ColorScaleRule
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from xlsxwriter import Workbook
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
 
 import evidence
 from evidence.base import EvidenceBase
@@ -68,9 +66,8 @@ SHEETS: tuple[str, ...] = (
     "Data dictionary",
 )
 
-#: Fixed time stamp for document properties and zip members (no wall-clock time is written).
+#: Fixed time stamp for the document properties (no wall-clock time is written).
 FIXED_TIME = datetime(2000, 1, 1)
-_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
 _PCT = "0.0%"
 _INT = "0"
@@ -82,26 +79,31 @@ _MIN_WIDTH = 6
 _DEFAULT_WIDTH = 8.43  # Excel's default column width, in characters
 _LINE_HEIGHT = 15  # points per line of 11-point text
 _MAX_CELL = 32767  # Excel's limit on characters in a cell
-# XML 1.0 forbids these (openpyxl raises IllegalCharacterError on the C0 ones); \t \n \r stay.
+# XML 1.0 forbids these (a spreadsheet program refuses the file); \t \n \r stay.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _FORMULA_START = ("=", "+", "-", "@")
 _REVIEW_DESIGNS = ("systematic-review", "meta-analysis", "narrative-review")
-_LIBRARIES = ("bibtexparser", "pandas", "numpy", "scipy", "statsmodels", "openpyxl")
+_LIBRARIES = ("bibtexparser", "pandas", "numpy", "scipy", "statsmodels", "xlsxwriter")
 
-_BOLD = Font(bold=True)
-_TITLE = Font(bold=True, size=14)
-_SECTION = Font(bold=True, size=12)
-_HEADER_FILL = PatternFill("solid", fgColor="FFE7E6E6")
-_TOP = Alignment(vertical="top")
-_WRAP = Alignment(vertical="top", wrap_text=True)
+# Cell styles, as XlsxWriter format properties (one Format is made per distinct style).
+_Style = tuple[tuple[str, Any], ...]
+_BOLD: _Style = (("bold", True),)
+_TITLE: _Style = (("bold", True), ("font_size", 14))
+_SECTION: _Style = (("bold", True), ("font_size", 12))
+_HEADER: _Style = (("bold", True), ("bg_color", "#E7E6E6"), ("pattern", 1), ("valign", "top"))
+_TOP: _Style = (("valign", "top"),)
+_LINK: _Style = (("hyperlink", True), ("valign", "top"))
+_WRAP = ("text_wrap", True)
+_QUOTE = ("quote_prefix", True)
 # Sequential single-hue blues (ColorBrewer "Blues"): readable with every colour-vision type.
 _RATE_SCALE = {
-    "start_type": "num",
-    "start_value": 0,
-    "start_color": "FFF7FBFF",
-    "end_type": "num",
-    "end_value": 1,
-    "end_color": "FF6BAED6",
+    "type": "2_color_scale",
+    "min_type": "num",
+    "min_value": 0,
+    "min_color": "#F7FBFF",
+    "max_type": "num",
+    "max_value": 1,
+    "max_color": "#6BAED6",
 }
 
 
@@ -133,20 +135,6 @@ def _plain(value: Any) -> Any:
     return _clean_text(str(value))
 
 
-def _set(cell: Cell, value: Any, number_format: str | None = None) -> Cell:
-    """Write ``value`` into ``cell``; text always as a string cell, never a formula."""
-    value = _plain(value)
-    cell.value = value
-    if isinstance(value, str):
-        # openpyxl turns "=..." into a formula and "#N/A" into an error; force a string.
-        cell.data_type = "s"
-        if value.startswith(_FORMULA_START):
-            cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
-    elif number_format is not None and value is not None and not isinstance(value, bool):
-        cell.number_format = number_format
-    return cell
-
-
 def _fraction(value: Any) -> float | None:
     """A percentage (0..100) as a fraction, for the ``0.0%`` format."""
     value = _plain(value)
@@ -163,34 +151,143 @@ def _doi_url(doi: Any) -> str | None:
 # ------------------------------------------------------------------------------- layout
 
 
+def get_column_letter(col: int) -> str:
+    """The letters of 1-based column ``col`` (``1`` → ``A``, ``27`` → ``AA``)."""
+    return xl_col_to_name(col - 1)
+
+
+def _shown_length(value: Any, number_format: str | None) -> int:
+    """Characters ``value`` takes on screen in ``number_format``."""
+    if isinstance(value, str):
+        if "\n" not in value:
+            return len(value)
+        return max((len(line) for line in value.splitlines()), default=0)
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, (int, float)):
+        if number_format == _PCT:
+            return len(f"{100 * value:.1f}%")
+        if number_format == _LEVEL:
+            return len(f"{100 * value:.0f}%")
+        if number_format in (_NUM, _P):
+            return len(f"{value:.{len(number_format) - 2}f}")
+        if isinstance(value, int):
+            return len(str(value))
+        return min(len(repr(value)), 11)
+    return len(str(value))
+
+
+def _line_count(text: str, width: int) -> int:
+    """Lines ``text`` takes when wrapped at ``width`` characters (greedy, at spaces; a word
+    longer than a line is broken)."""
+    width = max(width, 8)
+    count = 0
+    for part in text.splitlines() or [""]:
+        if len(part) <= width:
+            count += 1
+            continue
+        lines, used = 1, 0
+        for word in part.split():
+            n = len(word)
+            if used and used + 1 + n <= width:
+                used += 1 + n
+                continue
+            if used:
+                lines += 1
+            full, used = divmod(n, width)
+            if full and not used:
+                full, used = full - 1, width
+            lines += full
+        count += lines
+    return count
+
+
+class _Formats:
+    """One XlsxWriter :class:`~xlsxwriter.format.Format` per distinct style (named styles)."""
+
+    def __init__(self, book: Workbook):
+        self.book = book
+        self.made: dict[_Style, Format] = {}
+
+    def __call__(self, style: _Style) -> Format:
+        fmt = self.made.get(style)
+        if fmt is None:
+            fmt = self.made[style] = self.book.add_format(dict(style))
+        return fmt
+
+
+# One cell waiting to be written: column, value, style, shown length (+2 when bold: room for
+# the autofilter button), hyperlink or None, last column of a merged range or 0.
+_Pending = tuple[int, Any, _Style, int, str | None, int]
+
+
+def _pending(
+    col: int, value: Any, number_format: str | None, style: _Style, url: str | None, last: int = 0
+) -> _Pending | None:
+    """A cell of ``value`` (``None`` when empty); text never becomes a formula."""
+    value = _plain(value)
+    if value is None:
+        return None
+    size = _shown_length(value, number_format)
+    if ("bold", True) in style:
+        size += 2
+    if isinstance(value, str):
+        if value.startswith(_FORMULA_START):
+            style = (*style, _QUOTE)  # Excel keeps it text even when the cell is edited
+    elif number_format is not None and not isinstance(value, bool):
+        style = (*style, ("num_format", number_format))
+    return (col, value, style, size, url, last)
+
+
 class _Sheet:
-    """A worksheet being filled top to bottom, remembering what sizes its columns."""
+    """A worksheet being filled top to bottom, remembering what sizes its columns.
 
-    def __init__(self, ws: Worksheet):
+    Cells are kept (row → cells) until :meth:`finish`, which sizes the columns from their
+    content, wraps long text, sets the heights of rows with wrapped text and then streams
+    the rows in order to XlsxWriter. Rows and columns are 1-based, as in Excel.
+    """
+
+    def __init__(self, ws: Worksheet, formats: _Formats):
         self.ws = ws
+        self.formats = formats
         self.row = 1
-        self.unsized: set[str] = set()  # titles and merged text: no influence on widths
-        self.wrapped: list[tuple[Cell, int, int]] = []  # cell, first and last column
+        self.unsized: set[str] = set()  # cells ("B7") that do not size their column
+        self._unsized: set[tuple[int, int]] = set()  # the same as (row, column)
+        self.wrapped: list[tuple[int, int, int, str]] = []  # row, first and last column, text
+        self._cells: dict[int, list[_Pending]] = {}  # single cells by row
+        self._tables: list[tuple[int, list[_Column]]] = []  # first row, columns
 
-    def put(self, row: int, col: int, value: Any, number_format: str | None = None) -> Cell:
-        return _set(self.ws.cell(row=row, column=col), value, number_format)
+    def put(
+        self,
+        row: int,
+        col: int,
+        value: Any,
+        number_format: str | None = None,
+        style: _Style = _TOP,
+        url: str | None = None,
+    ) -> bool:
+        """Write ``value`` at (``row``, ``col``); text always as a string cell, never a formula.
 
-    def title(self, text: str, font: Font = _SECTION) -> None:
-        cell = self.put(self.row, 1, text)
-        cell.font = font
-        self.unsized.add(cell.coordinate)
+        Returns whether a cell was written (``False`` for a missing value).
+        """
+        cell = _pending(col, value, number_format, style, url)
+        if cell is None:
+            return False
+        self._cells.setdefault(row, []).append(cell)
+        return True
+
+    def title(self, text: str, font: _Style = _SECTION) -> None:
+        if self.put(self.row, 1, text, style=font):
+            self._unsized.add((self.row, 1))
         self.row += 1
 
     def note(self, text: str, first: int = 1, last: int = 9) -> None:
         """Long text merged over columns ``first..last`` and wrapped."""
-        cell = self.put(self.row, first, text)
-        cell.alignment = _WRAP
-        self.unsized.add(cell.coordinate)
-        if last > first:
-            self.ws.merge_cells(
-                start_row=self.row, start_column=first, end_row=self.row, end_column=last
-            )
-        self.wrapped.append((cell, first, last))
+        cell = _pending(first, text, None, (*_TOP, _WRAP), None, last if last > first else 0)
+        if cell is not None:
+            self._cells.setdefault(self.row, []).append(cell)
+            self._unsized.add((self.row, first))
+            self.wrapped.append((self.row, first, last, cell[1]))
         self.row += 1
 
     def table(
@@ -206,22 +303,12 @@ class _Sheet:
         formats = formats or {}
         links = links or {}
         top = self.row
+        columns = []
         for j, name in enumerate(frame.columns, start=1):
-            cell = self.put(top, j, name)
-            cell.font = _BOLD
-            cell.fill = _HEADER_FILL
-            cell.alignment = _TOP
-        for i, record in enumerate(frame.itertuples(index=False, name=None), start=top + 1):
-            for j, (name, value) in enumerate(zip(frame.columns, record, strict=True), start=1):
-                if _plain(value) is None:
-                    continue  # an empty cell needs no cell object (and no style)
-                cell = self.put(i, j, value, formats.get(name))
-                cell.alignment = _TOP
-                url = links[name](value) if name in links else None
-                if url:
-                    cell.hyperlink = url
-                    cell.style = "Hyperlink"
-                    cell.alignment = _TOP
+            self.put(top, j, name, style=_HEADER)
+            columns.append(_column(j, frame[name], formats.get(name), links.get(name)))
+        if len(frame):
+            self._tables.append((top + 1, columns))
         self.row = top + len(frame) + 1
         return top, self.row - 1
 
@@ -229,82 +316,197 @@ class _Sheet:
         self.row += rows
 
     def finish(self, *, freeze: str | None, filter_ref: str | None) -> None:
-        """Column widths from content (capped; longer text wraps), row heights, panes, filter."""
+        """Column widths from content (capped; longer text wraps), row heights, panes, filter;
+        then write the cells."""
         ws = self.ws
+        unsized = set(self._unsized)
+        for ref in self.unsized:
+            r, c = xl_cell_to_rowcol(ref)
+            unsized.add((r + 1, c + 1))
         widths: dict[int, int] = {}
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.value is None or cell.coordinate in self.unsized:
+        wrapped = list(self.wrapped)
+        for row, cells in self._cells.items():
+            for k, cell in enumerate(cells):
+                col, value, style, size = cell[:4]
+                if unsized and (row, col) in unsized:
                     continue
-                size = _shown_length(cell)
-                if cell.font is not None and cell.font.b:
-                    size += 2  # room for the autofilter button
-                widths[cell.column] = max(widths.get(cell.column, 0), size)
-                if size > _MAX_WIDTH and isinstance(cell.value, str):
-                    cell.alignment = _WRAP
-                    self.wrapped.append((cell, cell.column, cell.column))
-        for col, size in widths.items():
-            ws.column_dimensions[get_column_letter(col)].width = max(
-                _MIN_WIDTH, min(size + 2, _MAX_WIDTH)
-            )
+                if size > widths.get(col, 0):
+                    widths[col] = size
+                if size > _MAX_WIDTH and isinstance(value, str):
+                    cells[k] = (col, value, (*style, _WRAP), size, cell[4], cell[5])
+                    wrapped.append((row, col, col, value))
+        for first, columns in self._tables:
+            for column in columns:
+                sizes, col = column.sizes, column.col
+                skip = {r - first for r, c in unsized if c == col} if unsized else set()
+                shown = [n for i, n in enumerate(sizes) if i not in skip] if skip else sizes
+                if shown and max(shown) > widths.get(col, 0):
+                    widths[col] = max(shown)
+                if not shown or max(shown) <= _MAX_WIDTH:
+                    continue
+                for i, n in enumerate(sizes):
+                    value = column.values[i]
+                    if n > _MAX_WIDTH and isinstance(value, str) and i not in skip:
+                        column.flags[i] |= _WRAPPED
+                        wrapped.append((first + i, col, col, value))
+        shown_widths = {c: max(_MIN_WIDTH, min(n + 2, _MAX_WIDTH)) for c, n in widths.items()}
+        for col, width in sorted(shown_widths.items()):
+            # XlsxWriter adds Excel's 5-pixel cell padding (at 7 pixels a character) to a
+            # width; take it off so that the file stores the width itself.
+            ws.set_column(col - 1, col - 1, width - 5 / 7)
         # Wrapped text does not grow its row in every program (LibreOffice keeps the default
         # height of a generated file): give such rows the height of their longest cell.
         lines: dict[int, int] = {}
-        for cell, first, last in self.wrapped:
-            chars = sum(
-                ws.column_dimensions[get_column_letter(c)].width or _DEFAULT_WIDTH
-                for c in range(first, last + 1)
-            )
-            count = _line_count(str(cell.value), int(chars) - 2)
-            lines[cell.row] = max(lines.get(cell.row, 1), count)
-        for row, count in sorted(lines.items()):
-            if count > 1:
-                ws.row_dimensions[row].height = _LINE_HEIGHT * count
+        for row, first_col, last_col, text in wrapped:
+            chars = sum(shown_widths.get(c, _DEFAULT_WIDTH) for c in range(first_col, last_col + 1))
+            lines[row] = max(lines.get(row, 1), _line_count(str(text), int(chars) - 2))
+        self._write({row: count for row, count in lines.items() if count > 1})
         if freeze:
-            ws.freeze_panes = freeze
-            ws.print_title_rows = "1:1"
-        ws.page_setup.orientation = "landscape"
+            ws.freeze_panes(freeze)
+            ws.repeat_rows(0)
+        ws.set_landscape()
         if sum(min(size + 2, _MAX_WIDTH) for size in widths.values()) <= 200:
-            ws.page_setup.fitToWidth = 1  # narrow enough to print one page wide
-            ws.page_setup.fitToHeight = 0
-            ws.sheet_properties.pageSetUpPr.fitToPage = True
+            ws.fit_to_pages(1, 0)  # narrow enough to print one page wide
         if filter_ref:
-            ws.auto_filter.ref = filter_ref
+            ws.autofilter(filter_ref)
+
+    def _write(self, lines: Mapping[int, int]) -> None:
+        """Stream the cells to XlsxWriter, row by row (its constant-memory mode needs that)."""
+        ws, formats = self.ws, self.formats
+        write_string = ws.write_string
+        parts: list[tuple[int, Any]] = [(row, None) for row in self._cells]
+        parts += [(first, columns) for first, columns in self._tables]
+        for start, columns in sorted(parts, key=lambda part: part[0]):
+            if columns is None:
+                r = start - 1
+                if start in lines:
+                    ws.set_row(r, _LINE_HEIGHT * lines[start])
+                for col, value, style, _size, url, last in self._cells[start]:
+                    fmt = formats(style)
+                    c = col - 1
+                    if last:
+                        ws.merge_range(r, c, r, last - 1, "", fmt)
+                        write_string(r, c, value, fmt)
+                    else:
+                        _write_value(ws, r, c, value, fmt, url)
+                continue
+            prepared = [(c.col - 1, c.values, c.formats(formats), c.urls) for c in columns]
+            for i in range(len(columns[0].values)):
+                r = start - 1 + i
+                if start + i in lines:
+                    ws.set_row(r, _LINE_HEIGHT * lines[start + i])
+                for c, values, fmts, urls in prepared:
+                    value = values[i]
+                    if value is None:
+                        continue
+                    if urls is None and type(value) is str:
+                        write_string(r, c, value, fmts[i])
+                    else:
+                        _write_value(ws, r, c, value, fmts[i], urls[i] if urls else None)
+        self._cells = {}
+        self._tables = []
 
 
-def _line_count(text: str, width: int) -> int:
-    """Lines ``text`` takes when wrapped at ``width`` characters."""
-    width = max(width, 8)
-    return sum(max(1, len(textwrap.wrap(part, width))) for part in text.splitlines() or [""])
+def _write_value(ws: Worksheet, r: int, c: int, value: Any, fmt: Format, url: str | None) -> None:
+    if url is not None:
+        ws.write_url(r, c, url, fmt, value if isinstance(value, str) else str(value))
+    elif isinstance(value, str):
+        ws.write_string(r, c, value, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(r, c, value, fmt)
+    else:
+        ws.write_number(r, c, value, fmt)
 
 
-def _shown_length(cell: Cell) -> int:
-    """Characters the value takes on screen in its number format."""
-    value = cell.value
-    if isinstance(value, str):
-        return max((len(line) for line in value.splitlines()), default=0)
-    if isinstance(value, bool):
-        return 5
-    fmt = cell.number_format
-    if isinstance(value, (int, float)):
-        if fmt == _PCT:
-            return len(f"{100 * value:.1f}%")
-        if fmt == _LEVEL:
-            return len(f"{100 * value:.0f}%")
-        if fmt in (_NUM, _P):
-            return len(f"{value:.{len(fmt) - 2}f}")
-        if isinstance(value, int):
-            return len(str(value))
-        return min(len(repr(value)), 11)
-    return len(str(value))
+# Per-cell style flags of a table column.
+_QUOTED, _NUMBER, _LINKED, _WRAPPED = 1, 2, 4, 8
+
+
+class _Column:
+    """One column of a table: plain values (``None`` when empty), shown lengths, style flags
+    and hyperlinks (``None`` when the column has none)."""
+
+    __slots__ = ("col", "flags", "number_format", "sizes", "urls", "values")
+
+    def __init__(
+        self,
+        col: int,
+        values: list[Any],
+        sizes: list[int],
+        flags: list[int],
+        number_format: str | None,
+        urls: list[str | None] | None,
+    ):
+        self.col, self.values, self.sizes, self.flags = col, values, sizes, flags
+        self.number_format, self.urls = number_format, urls
+
+    def formats(self, formats: _Formats) -> list[Format]:
+        """The format of each cell."""
+        made: dict[int, Format] = {}
+        out = []
+        for flag in self.flags:
+            fmt = made.get(flag)
+            if fmt is None:
+                style = _LINK if flag & _LINKED else _TOP
+                if flag & _QUOTED:
+                    style = (*style, _QUOTE)
+                if flag & _NUMBER:
+                    style = (*style, ("num_format", self.number_format))
+                if flag & _WRAPPED:
+                    style = (*style, _WRAP)
+                fmt = made[flag] = formats(style)
+            out.append(fmt)
+        return out
+
+
+def _column(
+    col: int, series: pd.Series, number_format: str | None, link: Callable[[Any], str | None] | None
+) -> _Column:
+    """A table column from ``series``: values made plain once for the whole column."""
+    raw = series.tolist()
+    strings = [v for v in raw if type(v) is str]
+    if len(strings) == len(raw) or (
+        strings and all(v is None or v is pd.NA or type(v) is str for v in raw)
+    ):
+        # text only: clean the column with one scan when nothing needs it (the usual case)
+        joined = "\n".join(strings)
+        clean = _ILLEGAL.search(joined) is None and max(map(len, strings), default=0) <= _MAX_CELL
+        values = [(v if clean else _clean_text(v)) if type(v) is str else None for v in raw]
+    else:
+        values = [_plain(v) for v in raw]
+    sizes = []
+    flags = []
+    urls: list[str | None] | None = [] if link is not None else None
+    for value in values:
+        if value is None:
+            sizes.append(0)
+            flags.append(0)
+            if urls is not None:
+                urls.append(None)
+            continue
+        flag = 0
+        if type(value) is str:
+            sizes.append(len(value) if "\n" not in value else _shown_length(value, number_format))
+            if value.startswith(_FORMULA_START):
+                flag = _QUOTED  # Excel keeps it text even when the cell is edited
+        else:
+            sizes.append(_shown_length(value, number_format))
+            if number_format is not None and not isinstance(value, bool):
+                flag = _NUMBER
+        if link is not None and urls is not None:
+            url = link(value)
+            urls.append(url)
+            if url:
+                flag |= _LINKED
+        flags.append(flag)
+    return _Column(col, values, sizes, flags, number_format, urls)
 
 
 def _rate_colours(ws: Worksheet, column: int, first: int, last: int) -> None:
     """Colour a column of proportions (0..1) on a colour-blind-safe blue scale."""
     if last < first:
         return
-    letter = get_column_letter(column)
-    ws.conditional_formatting.add(f"{letter}{first}:{letter}{last}", ColorScaleRule(**_RATE_SCALE))
+    ws.conditional_format(first - 1, column - 1, last - 1, column - 1, dict(_RATE_SCALE))
 
 
 def _ref(frame: pd.DataFrame, top: int, last: int) -> str:
@@ -519,7 +721,7 @@ def _write_summary(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport])
 
 def _setting(value: Any) -> Any:
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(str(v) for v in value) or None
     return value if value is None or isinstance(value, (bool, int, float)) else str(value)
 
 
@@ -853,58 +1055,40 @@ def _write_dictionary(sheet: _Sheet, base: EvidenceBase) -> None:
 # ---------------------------------------------------------------------------- the file
 
 
-def _reproducible_zip(data: bytes) -> bytes:
-    """``data`` (an xlsx) rewritten with fixed member times, in the same member order."""
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as src,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
-    ):
-        for info in src.infolist():
-            member = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            member.create_system = 3
-            member.external_attr = 0o600 << 16
-            dst.writestr(member, src.read(info))
-    return out.getvalue()
-
-
-def _build(base: EvidenceBase, reports: list[PoolReport]) -> Workbook:
-    wb = Workbook()
-    wb.remove(wb.active)
-    for title in SHEETS:
-        wb.create_sheet(title)
-    headlines = [r for r in reports if r.analysis.headline] or reports
-    _write_summary(_Sheet(wb["Summary"]), base, reports)
-    _write_studies(_Sheet(wb["Studies"]), base)
-    reference = next((r for r in headlines if not r.comparative), None)
-    _write_outcomes(_Sheet(wb["Outcomes"]), base, reference)
-    _write_contrasts(_Sheet(wb["Contrasts"]), base, reference)
-    _write_pooled(_Sheet(wb["Pooled"]), reports)
-    _write_references(_Sheet(wb["References"]), base)
-    _write_dictionary(_Sheet(wb["Data dictionary"]), base)
-    wb.active = 0
-    props = wb.properties
-    props.creator = "evidence"
-    props.lastModifiedBy = None
-    props.title = f"Evidence summary: {Path(base.path).name}"
-    props.created = props.modified = FIXED_TIME
-    return wb
-
-
-def _workbook_bytes(wb: Workbook) -> bytes:
-    """The xlsx bytes without any clock time.
-
-    ``Workbook.save`` stamps ``modified`` with the current time, so the package is written with
-    openpyxl's :class:`~openpyxl.writer.excel.ExcelWriter` directly (what ``save`` does, minus
-    the stamp), then re-zipped with fixed member times.
-    """
-    from openpyxl.writer.excel import ExcelWriter
-
+def _workbook_bytes(base: EvidenceBase, reports: list[PoolReport]) -> bytes:
+    """The xlsx bytes, without any clock time."""
     buffer = io.BytesIO()
-    archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-    ExcelWriter(wb, archive).save()  # closes the archive
-    return _reproducible_zip(buffer.getvalue())
+    with tempfile.TemporaryDirectory(prefix="evidence-xlsx-") as tmp:
+        wb = Workbook(
+            buffer,
+            {
+                "constant_memory": True,  # stream each sheet's rows to a temporary file
+                "tmpdir": tmp,
+                "strings_to_formulas": False,  # text is text: never a formula, number or link
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
+        formats = _Formats(wb)
+        sheets = {title: _Sheet(wb.add_worksheet(title), formats) for title in SHEETS}
+        headlines = [r for r in reports if r.analysis.headline] or reports
+        reference = next((r for r in headlines if not r.comparative), None)
+        _write_summary(sheets["Summary"], base, reports)
+        _write_studies(sheets["Studies"], base)
+        _write_outcomes(sheets["Outcomes"], base, reference)
+        _write_contrasts(sheets["Contrasts"], base, reference)
+        _write_pooled(sheets["Pooled"], reports)
+        _write_references(sheets["References"], base)
+        _write_dictionary(sheets["Data dictionary"], base)
+        wb.set_properties(
+            {
+                "title": f"Evidence summary: {Path(base.path).name}",
+                "author": "evidence",
+                "created": FIXED_TIME,  # also the "modified" date: no clock time is written
+            }
+        )
+        wb.close()
+    return buffer.getvalue()
 
 
 def write_workbook(
@@ -941,7 +1125,7 @@ def write_workbook(
     """
     if reports is None:
         reports = [a.run(base) for a in analyses_in_force(base)]
-    data = _workbook_bytes(_build(base, list(reports)))
+    data = _workbook_bytes(base, list(reports))
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(target, data)

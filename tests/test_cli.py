@@ -263,12 +263,12 @@ def test_validate_out_of_memory_is_one_line(tmp_path: Path) -> None:
 
 
 def test_parse_out_of_memory_is_one_line(runner: CliRunner, monkeypatch, tmp_path: Path) -> None:
-    import bibtexparser
+    import evidence.bib
 
     def exhausted(text: str):
         raise MemoryError
 
-    monkeypatch.setattr(bibtexparser, "parse_string", exhausted)
+    monkeypatch.setattr(evidence.bib, "parse_string", exhausted)
     result = runner.invoke(main, ["validate", str(ROOT / "studies.bib")])
     assert result.exit_code == 1
     assert result.stderr == f"Error: {ROOT / 'studies.bib'}: too large to parse (out of memory)\n"
@@ -318,3 +318,73 @@ def test_cli_one_line_errors_instead_of_tracebacks(bib: Path, tmp_path: Path) ->
     assert usage.exit_code == 2 and "expected FIELD=VALUE" in usage.stderr
     for result in (out, outside, usage):
         assert "Traceback" not in result.output
+
+
+# The light commands must not pay for the analysis stack: pandas alone takes longer to import
+# than the whole of `evidence validate` may (issue 13; benchmarks/bench_validate.py).
+HEAVY = ("pandas", "numpy", "scipy", "matplotlib", "openpyxl", "statsmodels", "xlsxwriter")
+
+_RUN_AND_LIST_MODULES = """
+import json, sys
+from evidence.cli import main
+sys.argv = ["evidence", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})
+print(json.dumps({{"code": code, "heavy": heavy}}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        pytest.param(["validate", "{bib}"], 0, id="validate"),
+        pytest.param(["validate", "--format", "json", "--strict", "{bib}"], 0, id="validate-json"),
+        pytest.param(["set", "glue2017", "note=checked", "--bib", "{bib}"], 0, id="set"),
+        pytest.param(["set", "glue2017", "n_enrolled=x", "--bib", "{bib}"], 1, id="set-refused"),
+        pytest.param(["add", "{ris}", "--merge", "--bib", "{bib}"], 0, id="add-ris"),
+        pytest.param(["add", "{nbib}", "--merge", "--dry-run", "--bib", "{bib}"], 0, id="add-nbib"),
+        pytest.param(["add", "{json}", "--bib", "{bib}"], 1, id="add-refused"),
+        pytest.param(["fmt", "--bib", "{bib}"], 0, id="fmt"),
+        pytest.param(["fmt", "--check", "--sort", "key", "--bib", "{bib}"], 1, id="fmt-check"),
+    ],
+)
+def test_light_commands_import_no_heavy_packages(args: list[str], code: int, tmp_path) -> None:
+    bib = tmp_path / "studies.bib"
+    bib.write_bytes((ROOT / "studies.bib").read_bytes())
+    imports = ROOT / "tests" / "data" / "imports"
+    paths = {
+        "bib": str(bib),
+        "ris": str(imports / "embase.ris"),
+        "nbib": str(imports / "pubmed.nbib"),
+        "json": str(imports / "zotero.json"),
+    }
+    argv = [a.format(**paths) for a in args]
+    before = bib.read_bytes()
+    script = _RUN_AND_LIST_MODULES.format(heavy=set(HEAVY))
+    out = subprocess.run(
+        [sys.executable, "-c", script, *argv], capture_output=True, text=True, check=True
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"code": code, "heavy": []}, out.stderr
+    changed = bib.read_bytes() != before
+    assert changed is (code == 0 and args[0] != "validate" and "--dry-run" not in args)
+
+
+def test_import_evidence_is_light() -> None:
+    script = (
+        "import sys, evidence; evidence.load; evidence.validate; evidence.data_dictionary; "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {set(HEAVY)!r}))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    # ... and the heavy parts still load on first use
+    script = "import evidence; print(type(evidence.load('studies.bib').studies).__module__)"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip().startswith("pandas")

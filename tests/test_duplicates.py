@@ -1,11 +1,23 @@
-"""`evidence duplicates` (evidence.duplicates): same DOI, PMID or near-identical title."""
+"""evidence.duplicates and `evidence duplicates`: same DOI, PMID or near-identical title; the
+indexed title search finds exactly what comparing every pair finds."""
 
 from __future__ import annotations
 
+import random
+
+import pytest
 from click.testing import CliRunner
+from rapidfuzz import fuzz
 
 from evidence.cli import main
-from evidence.duplicates import find_duplicates, identity
+from evidence.duplicates import (
+    TITLE_THRESHOLD,
+    Duplicate,
+    StudyIdentity,
+    find_duplicates,
+    identity,
+    match,
+)
 
 from .conftest import ROOT
 
@@ -48,3 +60,146 @@ def test_cli_duplicates() -> None:
     dup = runner.invoke(main, ["duplicates", str(ROOT / "tests/data/invalid/same-doi.bib")])
     assert dup.exit_code == 1
     assert dup.stdout == "Nielsen2021b duplicates Nielsen2021: same DOI\n"
+
+
+def _pairwise(
+    candidates: list[StudyIdentity], existing: list[StudyIdentity] = ()
+) -> list[Duplicate]:
+    """The rule written as plainly as possible: compare each candidate with everything before
+    it, DOI first, then PMID, then title (near-identical with the same year and first author;
+    identical where either is missing)."""
+    seen = list(existing)
+    found = []
+    for cand in candidates:
+        dup = None
+        for reason in ("doi", "pmid"):
+            value = getattr(cand, reason)
+            other = next((o for o in seen if value and getattr(o, reason) == value), None)
+            if other is not None:
+                dup = Duplicate(cand.key, other.key, reason)
+                break
+        if dup is None and cand.title:
+            for other in seen:
+                if (other.year, other.first_author) != (cand.year, cand.first_author):
+                    continue
+                if not (cand.year and cand.first_author):
+                    score = 100.0 if other.title == cand.title else 0.0
+                else:
+                    score = fuzz.ratio(cand.title, other.title) if other.title else 0.0
+                if score >= TITLE_THRESHOLD:
+                    dup = Duplicate(cand.key, other.key, "title", score)
+                    break
+        if dup is not None:
+            found.append(dup)
+        seen.append(cand)
+    return found
+
+
+def test_match_applies_the_same_rule_to_one_pair() -> None:
+    idents = _identities(7, 300, 4)
+    for i, a in enumerate(idents[1:], start=1):
+        for b in idents[:i]:
+            expected = _pairwise([a], [b])
+            assert ([m] if (m := match(a, b)) else []) == expected
+
+
+_WORDS = [
+    "ketamine", "esketamine", "anxiety", "depression", "randomised", "trial", "of", "for",
+    "in", "the", "a", "and", "with", "response", "rapid", "effects", "pilot", "study",
+    "placebo", "controlled", "dose", "treatment", "resistant",
+]  # fmt: skip
+
+
+def _mutate(rng: random.Random, title: str, edits: int) -> str:
+    chars = list(title)
+    for _ in range(edits):
+        op = rng.random()
+        at = rng.randrange(len(chars) + 1)
+        if op < 0.4 and chars:
+            del chars[min(at, len(chars) - 1)]
+        elif op < 0.8:
+            chars.insert(at, rng.choice("abcdefghijklmnopqrstuvwxyz0123456789 "))
+        elif chars:
+            chars[min(at, len(chars) - 1)] = rng.choice("abcdefghijklmnopqrstuvwxyz")
+    return "".join(chars).strip()
+
+
+def _identities(seed: int, n: int, blocks: int) -> list[StudyIdentity]:
+    """Titles from few words, many near-copies (0-9 edits: on both sides of the threshold),
+    a few very short titles, and few (year, author) blocks so that most are indexed."""
+    rng = random.Random(seed)
+    originals: list[tuple[str, int]] = []
+    out = []
+    for i in range(n):
+        block = rng.randrange(blocks)
+        if originals and rng.random() < 0.5:  # a near copy, mostly in its original's block
+            title, at = rng.choice(originals)
+            title = _mutate(rng, title, rng.randrange(10))
+            block = at if rng.random() < 0.8 else block
+        elif rng.random() < 0.05:
+            title = rng.choice(["", "a", "ab", "abc", "ket", "x y"])
+        else:
+            title = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(2, 12)))
+            originals.append((title, block))
+        year = "" if block == 0 else str(2000 + block % 5)
+        author = "" if block in (0, 1) else f"author{block % 3}"
+        doi = f"10.1/{rng.randrange(n * 4)}" if rng.random() < 0.3 else ""
+        pmid = str(rng.randrange(n * 4)) if rng.random() < 0.3 else ""
+        out.append(StudyIdentity(f"k{i}", doi, pmid, title, year, author))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("seed", "n", "blocks"),
+    [
+        pytest.param(1, 600, 1, id="one-block-no-year-no-author"),
+        pytest.param(2, 900, 3, id="three-blocks"),
+        pytest.param(3, 400, 12, id="small-blocks-brute-force"),
+        pytest.param(4, 1500, 2, id="large"),
+    ],
+)
+def test_same_result_as_comparing_every_pair(seed: int, n: int, blocks: int) -> None:
+    idents = _identities(seed, n, blocks)
+    expected = _pairwise(idents)
+    titles = [d for d in expected if d.reason == "title"]  # the test has teeth:
+    assert len(titles) > n // 25
+    assert blocks < 3 or sum(d.score < 100 for d in titles) > n // 50
+    assert find_duplicates(idents) == expected
+    # existing entries first, then candidates: the same answers for the candidates
+    cut = n // 3
+    assert find_duplicates(idents[cut:], idents[:cut]) == _pairwise(idents[cut:], idents[:cut])
+
+
+def test_near_threshold_pairs_are_decided_by_the_ratio() -> None:
+    base = "ketamine for treatment resistant depression a randomised placebo controlled trial"
+    rng = random.Random(5)
+    idents = [StudyIdentity("k0", "", "", base, "2020", "smith")]
+    idents += [
+        StudyIdentity(f"k{i}", "", "", _mutate(rng, base, i % 14), "2020", "smith")
+        for i in range(1, 200)
+    ]
+    found = {d.key: d for d in find_duplicates(idents)}
+    for ident in idents[1:]:
+        best = max(fuzz.ratio(ident.title, o.title) for o in idents[: int(ident.key[1:])])
+        assert (ident.key in found) is (best >= TITLE_THRESHOLD)
+    assert 20 < len(found) < 199
+
+
+def test_without_year_or_author_only_an_identical_title_matches() -> None:
+    title = "Ketamine for social anxiety disorder"
+    fields = {
+        "a": {"title": title},
+        "b": {"title": title + "."},  # identical once normalised; no year, no author
+        "c": {"title": title, "year": "2020"},  # a year: not compared with a or b
+        "d": {"title": "Annual report 2018", "author": "Smith, J"},
+        "e": {"title": "Annual report 2019", "author": "Smith, John"},  # 94%: not enough
+        "f": {"title": "Annual {Report} 2018", "author": "Smith, J."},
+        "g": {"title": "Annual report 2018", "author": "Smith, J", "year": "2018"},
+        "h": {"title": "Annual report 2019", "author": "Smith, J", "year": "2018"},
+    }
+    found = find_duplicates(identity(k, v) for k, v in fields.items())
+    assert [(d.key, d.of, d.reason, d.score) for d in found] == [
+        ("b", "a", "title", 100.0),
+        ("f", "d", "title", 100.0),
+        ("h", "g", "title", pytest.approx(94.4, abs=0.1)),
+    ]
