@@ -7,6 +7,7 @@ from evidence.base import EvidenceBase, load, loads, validate
 from evidence.errors import (
     AnalysisError,
     BibFileError,
+    CitationError,
     EditError,
     EvidenceError,
     Problem,
@@ -74,6 +75,7 @@ __all__ = [
     "Analysis",
     "AnalysisError",
     "BibFileError",
+    "CitationError",
     "EditError",
     "EvidenceBase",
     "EvidenceError",

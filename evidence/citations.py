@@ -31,7 +31,8 @@ rendered text: localized date formats lose their delimiter ("2022Oct"), a period
 a title ending in "?" ("work?."), lower-case parts of hyphenated given names initialise badly.
 Not fixed: a variable that stands in for a missing author (the title, the editors) is printed a
 second time later in the reference (APA entries without author; edited books). It is also
-slow, about 25-50 ms per entry, so a 10,000-entry base takes minutes to format.
+slow, 15-25 ms per entry in Vancouver and 45-70 ms in APA here (``benchmarks/bench_cite.py``),
+so a 10,000-entry base takes minutes to format.
 
 >>> import evidence
 >>> from evidence.citations import references
