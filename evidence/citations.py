@@ -738,10 +738,14 @@ def _render(records: Sequence[StudyRecord], style: Style) -> list[Reference]:
     ids = [f"item{i}" for i in range(len(records))]  # citeproc-py lower-cases ids
     by_id = dict(zip(ids, records, strict=True))
     items = [csl_item(rec, item_id) for rec, item_id in zip(records, ids, strict=True)]
-    bib = CitationStylesBibliography(csl, CiteProcJSON(items), _MarkedFormatter)
-    for item_id in ids:
-        bib.register(Citation([CitationItem(item_id)]))
-    bib.sort()
+    try:
+        bib = CitationStylesBibliography(csl, CiteProcJSON(items), _MarkedFormatter)
+        for item_id in ids:
+            bib.register(Citation([CitationItem(item_id)]))
+        bib.sort()
+    except Exception as exc:  # a style construct citeproc-py cannot sort by
+        detail = f"cannot order references in citation style {style.name!r}: {exc}"
+        raise CitationError(detail) from None
     et_al, ands = _terms(csl)
     margin = csl.root.bibliography.get("second-field-align") is not None
     out = []
