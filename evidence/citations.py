@@ -48,6 +48,7 @@ import importlib.util
 import os
 import re
 import unicodedata
+import weakref
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -700,7 +701,18 @@ def references(
         found = style_of(base.protocol)
     else:
         found = style if isinstance(style, Style) else find_style(style)
-    return _render(records, found)
+    # Formatting is slow (citeproc-py), and a build formats the same base for the workbook and
+    # the report: the result is kept for as long as the base lives.
+    cache = _FORMATTED.setdefault(base, {})
+    key = (found, tuple(r.key for r in records) if keys is not None else None)
+    if key not in cache:
+        cache[key] = tuple(_render(records, found))
+    return list(cache[key])
+
+
+_FORMATTED: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[Reference, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def style_of(protocol: Protocol) -> Style:

@@ -365,6 +365,23 @@ def test_reference_to_dict(base) -> None:
     assert Reference(**data) == ref
 
 
+def test_formatted_once_per_base_and_style(monkeypatch) -> None:
+    from evidence import citations
+
+    base = evidence.load(ROOT / "studies.bib")
+    calls = []
+    render = citations._render
+    monkeypatch.setattr(citations, "_render", lambda *a: calls.append(a) or render(*a))
+    first = references(base, style="apa")
+    assert references(base, style="apa") == first and len(calls) == 1
+    first.clear()  # the caller's list, not the cache
+    assert len(references(base, style="apa")) == 16 and len(calls) == 1
+    references(base, style="vancouver")
+    references(base, ["glue2017"], style="apa")
+    references(evidence.load(ROOT / "studies.bib"), style="apa")
+    assert len(calls) == 4
+
+
 def test_rendering_is_repeatable_and_leaves_records_alone(base) -> None:
     before = copy.deepcopy([(r.bib, r.values) for r in base.records])
     first = references(base, style="apa")
