@@ -621,6 +621,14 @@ def test_cli_cite_errors_are_one_line(runner, monkeypatch) -> None:
     assert result.exit_code == 2 and "give one or more citation keys" in result.stderr
 
 
+def test_cli_protocol_shows_the_citation_style(runner, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(main, ["protocol"])
+    assert "\n  citation style: vancouver\n" in result.stdout
+    result = runner.invoke(main, ["protocol", "--format", "json"])
+    assert '"citation_style": "vancouver"' in result.stdout
+
+
 def test_cli_cite_list_styles(runner) -> None:
     result = runner.invoke(main, ["cite", "--list-styles"])
     assert result.exit_code == 0
