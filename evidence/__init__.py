@@ -9,6 +9,7 @@ from evidence.base import EvidenceBase, load, loads, validate
 from evidence.errors import (
     AnalysisError,
     BibFileError,
+    CitationError,
     EditError,
     EvidenceError,
     Problem,
@@ -84,6 +85,7 @@ __all__ = [
     "Analysis",
     "AnalysisError",
     "BibFileError",
+    "CitationError",
     "EditError",
     "EvidenceBase",
     "EvidenceError",

@@ -494,6 +494,64 @@ def pool(
 
 
 @main.command()
+@click.argument("keys", nargs=-1, metavar="KEY...")
+@click.option(
+    "--style",
+    metavar="STYLE",
+    help="A CSL style: an installed style's name (vancouver, apa, nature...) or a .csl file; "
+    "default: the protocol's citation_style, else vancouver.",
+)
+@format_option("text", "html", "markdown")
+@click.option(
+    "--bib",
+    "bib",
+    metavar="PATH",
+    default=DEFAULT_BIB,
+    show_default=True,
+    help="The .bib file.",
+)
+@config_option
+@click.option("--list-styles", is_flag=True, help="List the installed styles' names and exit.")
+@_handle_errors
+def cite(
+    keys: tuple[str, ...],
+    style: str | None,
+    fmt: str,
+    bib: str,
+    config: str | None,
+    list_styles: bool,
+) -> None:
+    """Print the references of the entries KEY... in a citation style (CSL, citeproc-py), in
+    the style's order: numbered styles (Vancouver) in the order given, author-date styles (APA)
+    sorted. --format html links DOIs; markdown escapes the text.
+
+    With errors in the file the references are still printed, the errors are counted on
+    stderr and the exit status is 1.
+    """
+    from evidence import citations
+
+    if list_styles:
+        click.echo("\n".join(citations.installed_styles()))
+        return
+    if not keys:
+        raise click.UsageError("give one or more citation keys (or --list-styles)")
+    found = None
+    if style is not None:
+        try:
+            found = citations.find_style(style)
+        except EvidenceError as exc:
+            _fail(f"--style: {exc}", 2)
+    from evidence.base import load
+
+    base = load(bib, config=config)
+    refs = citations.references(base, keys, style=found)
+    click.echo(citations.bibliography(refs, fmt))
+    if base.errors:
+        click.echo(f"{base.path}: {len(base.errors)} error(s) (run `evidence validate`)", err=True)
+        sys.exit(1)
+
+
+@main.command()
 @bib_argument
 @config_option
 @format_option("text", "json")

@@ -180,3 +180,17 @@ class AnalysisError(EvidenceError, ValueError):
         self.analysis, self.setting, self.detail, self.allowed = analysis, setting, detail, allowed
         suffix = f" (allowed: {allowed})" if allowed else ""
         super().__init__(f"analysis {analysis!r}: {setting}: {detail}{suffix}")
+
+
+class CitationError(EvidenceError):
+    """A reference cannot be formatted: an unknown citation style or key, or a style file
+    that cannot be used.
+
+    ``detail`` and ``allowed`` hold the parts, so the protocol reader can name the file and
+    key path (``pyproject.toml: tool.evidence.citation_style: unknown citation style ...``).
+    """
+
+    def __init__(self, detail: str, allowed: str = ""):
+        self.detail, self.allowed = detail, allowed
+        suffix = f" (allowed: {allowed})" if allowed else ""
+        super().__init__(f"{detail}{suffix}")

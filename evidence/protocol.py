@@ -13,7 +13,9 @@ obeys it:
   description) or a table with ``description``, ``name`` (full name), ``synonyms`` (spellings
   that get a did-you-mean hint), ``direction`` (scales: ``higher-is-worse`` or
   ``higher-is-better``) and ``role`` (agents: ``intervention`` or ``comparator``);
-- **analyses**: ``[analyses.NAME]`` tables, each an :class:`~evidence.analysis.Analysis`.
+- **analyses**: ``[analyses.NAME]`` tables, each an :class:`~evidence.analysis.Analysis`;
+- ``citation_style``: the CSL style of reference lists (an installed style's name, or a
+  ``.csl`` file relative to the protocol file; see :mod:`evidence.citations`).
 
 A protocol that cannot be used (bad TOML, an unknown key, a wrong type, an analysis naming an
 undeclared domain) raises :class:`~evidence.errors.ProtocolError` with one line naming the file
@@ -37,7 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from evidence.analysis import NOT_STATED, Analysis
-from evidence.errors import AnalysisError, ProtocolError
+from evidence.citations import find_style
+from evidence.errors import AnalysisError, CitationError, ProtocolError
 from evidence.schema import (
     EFFECT_FIELDS,
     GENERIC_COMPARATORS,
@@ -112,6 +115,10 @@ class Protocol:
         Declared vocabularies (topic ones, and extensions of generic ones).
     analyses : tuple[Analysis, ...]
         Declared analyses, in file order.
+    citation_style : str or None
+        The CSL style of reference lists: a style name, or the path of a ``.csl`` file
+        (relative to the working folder, like ``source``); ``None``: not declared (the
+        default of :mod:`evidence.citations` applies).
     """
 
     source: str | None = None
@@ -120,6 +127,7 @@ class Protocol:
     question: str = ""
     vocabularies: Mapping[str, tuple[Term, ...]] = field(default_factory=dict)
     analyses: tuple[Analysis, ...] = ()
+    citation_style: str | None = None
 
     # -------------------------------------------------------------- vocabularies
 
@@ -255,6 +263,7 @@ class Protocol:
                 name: [t.to_dict() for t in terms] for name, terms in self.vocabularies.items()
             },
             "analyses": [a.to_dict() for a in self.analyses],
+            "citation_style": self.citation_style,
         }
 
 
@@ -385,7 +394,7 @@ def parse_protocol(data: Mapping[str, Any], source: str, prefix: str = "") -> Pr
     """
     r = _Reader(source, prefix)
     data = r.table(data, ())
-    allowed_top = [*_SCALARS, *VOCABULARIES, "analyses"]
+    allowed_top = [*_SCALARS, *VOCABULARIES, "analyses", "citation_style"]
     scalars: dict[str, str] = {}
     vocabularies: dict[str, tuple[Term, ...]] = {}
     raw_analyses: dict[str, Any] = {}
@@ -396,6 +405,8 @@ def parse_protocol(data: Mapping[str, Any], source: str, prefix: str = "") -> Pr
             vocabularies[key] = _terms(r, key, value)
         elif key == "analyses":
             raw_analyses = r.table(value, (key,))
+        elif key == "citation_style":
+            scalars[key] = _citation_style(r, value)
         else:
             raise r.fail((key,), "unknown key", ", ".join(allowed_top))
     protocol = Protocol(source, prefix, vocabularies=vocabularies, **scalars)
@@ -412,6 +423,15 @@ def parse_protocol(data: Mapping[str, Any], source: str, prefix: str = "") -> Pr
         _check_analysis(r, protocol, analysis, path)
         analyses.append(analysis)
     return Protocol(source, prefix, vocabularies=vocabularies, analyses=tuple(analyses), **scalars)
+
+
+def _citation_style(r: _Reader, value: Any) -> str:
+    """An installed style's name, or a ``.csl`` path made relative to the working folder."""
+    text = r.text(value, ("citation_style",))
+    try:
+        return find_style(text, relative_to=os.path.dirname(r.source)).name
+    except CitationError as exc:
+        raise r.fail(("citation_style",), exc.detail, exc.allowed) from None
 
 
 def _terms(r: _Reader, vocabulary: str, value: Any) -> tuple[Term, ...]:

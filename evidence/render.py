@@ -389,6 +389,8 @@ def render_protocol(protocol, analyses) -> str:
         out.append(f"  title: {protocol.title}")
     if protocol.question:
         out.append(f"  question: {protocol.question}")
+    if protocol.citation_style:
+        out.append(f"  citation style: {protocol.citation_style}")
     out.append("")
     out.append("Vocabularies")
     from evidence.schema import VOCABULARIES

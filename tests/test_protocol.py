@@ -410,3 +410,50 @@ def test_the_package_holds_no_topic_vocabulary() -> None:
             for match in (*words.finditer(line), *acronyms.finditer(line)):
                 found.append(f"{path.relative_to(ROOT)}:{number}: {match.group(0)}")
     assert found == []
+
+
+# ------------------------------------------------------------------------- citation style
+
+
+def test_citation_style_is_a_style_name_or_a_csl_file_beside_the_protocol(tmp_path: Path) -> None:
+    assert load_protocol(_write(tmp_path, "a.toml", 'citation_style = "apa"\n')).citation_style == (
+        "apa"
+    )
+    assert NO_PROTOCOL.citation_style is None
+    assert load_protocol(ROOT / "pyproject.toml").citation_style == "vancouver"
+    style = DATA / "citations" / "minimal.csl"
+    _write(tmp_path, "styles/mine.csl", style.read_text(encoding="utf-8"))
+    protocol = load_protocol(
+        _write(tmp_path, "sub/p.toml", 'citation_style = "../styles/mine.csl"\n')
+    )
+    assert Path(protocol.citation_style).resolve() == (tmp_path / "styles" / "mine.csl").resolve()
+    assert protocol.to_dict()["citation_style"] == protocol.citation_style
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        pytest.param(
+            'citation_style = "apa7"\n',
+            r"^\S*proto\.toml: citation_style: unknown citation style 'apa7'; did you mean 'apa'\? "
+            r"\(allowed: the name of an installed CSL style",
+            id="unknown-name",
+        ),
+        pytest.param(
+            'citation_style = "missing.csl"\n',
+            r"^\S*proto\.toml: citation_style: no such CSL style file: \S*missing\.csl \(allowed: ",
+            id="missing-file",
+        ),
+        pytest.param(
+            "citation_style = 3\n",
+            r"^\S*proto\.toml: citation_style: expected text, got int 3$",
+            id="type",
+        ),
+    ],
+)
+def test_a_bad_citation_style_is_a_one_line_protocol_error(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    with pytest.raises(evidence.ProtocolError, match=message) as caught:
+        load_protocol(_write(tmp_path, "proto.toml", toml))
+    assert "\n" not in str(caught.value)

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 import zipfile
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -22,6 +23,7 @@ import xlsxwriter
 import evidence
 from evidence.analysis import Analysis
 from evidence.pooling import analyses_in_force, pool_evidence
+from evidence.protocol import parse_protocol
 from evidence.schema import data_dictionary
 from evidence.stats import proportion_ci
 from evidence.tables import OUTCOME_COLUMNS, STUDY_COLUMNS
@@ -367,19 +369,36 @@ def test_settings_reach_the_provenance_block(base, tmp_path) -> None:
     assert (row["arm"], row["timepoint"], row["method"]) == ("ketamine", "..2 weeks", "DL")
 
 
-def test_references_sorted_and_formatted(wb) -> None:
+def test_references_in_the_protocol_style_and_order(wb, base) -> None:
+    # The bundled protocol's citation_style is vancouver: numbered in file order (NLM).
     rows = _records(wb["References"])
-    keys = [r["key"] for r in rows]
-    assert keys[:3] == ["abdallah2022", "banov2020", "bloch2012"]
-    assert keys.index("glue2017") < keys.index("glue2018") < keys.index("glue2020ertablets")
+    assert [r["key"] for r in rows] == list(base.studies["key"])
     glue = next(r for r in rows if r["key"] == "glue2017")
     assert glue["reference"] == (
-        "Glue, P.; Medlicott, N. J.; Harland, S.; Neehoff, S.; Anderson-Fahey, B.; "
-        "Le Nedelec, M.; Gray, A.; McNaughton, N. (2017). Ketamine's dose-related effects on "
-        "anxiety symptoms in patients with treatment refractory anxiety disorders. "
-        "Journal of Psychopharmacology, 31(10), 1302–1305. "
-        "https://doi.org/10.1177/0269881117705089"
+        "3. Glue P, Medlicott NJ, Harland S, Neehoff S, Anderson-Fahey B, Le Nedelec M, et al. "
+        "Ketamine's dose-related effects on anxiety symptoms in patients with treatment "
+        "refractory anxiety disorders. Journal of Psychopharmacology. 2017 Oct;31(10):1302–5. "
+        "doi:10.1177/0269881117705089 PubMed PMID: 28441895."
     )
+    ws = wb["Summary"]
+    prov = {r["provenance"]: r["value"] for r in _records(ws, _find(ws, "provenance"))}
+    assert prov["citation style"] == "vancouver (Vancouver - NLM (citation-sequence))"
+    assert prov["citeproc-py"] == metadata.version("citeproc-py")
+
+
+def test_references_sheet_follows_the_protocol_style(tmp_path: Path) -> None:
+    text = (
+        "@article{zeta2020, author = {Zeta, A.}, title = {T}, journal = {J}, year = {2020}}\n"
+        "@article{alpha2021, author = {Alpha, B.}, title = {U}, journal = {J}, year = {2021},"
+        " doi = {10.1000/X1}}\n"
+    )
+    base = evidence.loads(text, protocol=parse_protocol({"citation_style": "apa"}, "p.toml"))
+    wb = openpyxl.load_workbook(write_workbook(base, tmp_path / "apa.xlsx"))
+    rows = _records(wb["References"])
+    assert [r["key"] for r in rows] == ["alpha2021", "zeta2020"]  # APA: by author
+    assert rows[0]["reference"] == "Alpha, B. (2021). U. J. https://doi.org/10.1000/X1"
+    assert rows[0]["doi"] == "10.1000/X1"
+    assert wb["References"].cell(row=2, column=3).hyperlink.target == ("https://doi.org/10.1000/X1")
 
 
 def test_data_dictionary_sheet(wb, base) -> None:
@@ -412,8 +431,10 @@ def test_doi_cells_are_hyperlinks(wb, base, sheet: str) -> None:
         if dois[key] is pd.NA:
             assert cell.value is None and cell.hyperlink is None
             continue
-        assert cell.value == dois[key]
-        assert cell.hyperlink.target == "https://doi.org/" + dois[key]
+        # the studies table holds DOIs in lower case (they compare so); references keep the
+        # case as written
+        assert cell.value.lower() == dois[key]
+        assert cell.hyperlink.target.lower() == "https://doi.org/" + dois[key]
         assert cell.style == "Hyperlink"
         linked += 1
     assert linked == base.studies["doi"].notna().sum() > 10
@@ -628,7 +649,8 @@ def test_libreoffice_reads_the_workbook(xlsx, report, tmp_path: Path) -> None:
     assert rodriguez[header.index("responders")] == "4"
     assert rodriguez[header.index("n")] == "8"
     assert rodriguez[header.index("rate")] == "50.0%"
-    assert sheets["References"][1][0] == "abdallah2022"
+    assert sheets["References"][1][0] == "whittaker2021"
+    assert sheets["References"][1][1].startswith("1. Whittaker E, Dadabayev AR, Joshi SA,")
 
 
 @pytest.mark.libreoffice
