@@ -15,7 +15,7 @@ import pandas as pd
 from evidence.bib import BibDocument, parse_bib, read_bib
 from evidence.errors import Problem
 from evidence.protocol import NO_PROTOCOL, Protocol, find_protocol, load_protocol
-from evidence.tables import outcomes_table, studies_table
+from evidence.tables import outcomes_table, risk_of_bias_table, studies_table
 from evidence.validation import StudyRecord, check
 
 __all__ = ["EvidenceBase", "load", "loads", "protocol_for", "validate"]
@@ -74,6 +74,12 @@ class EvidenceBase:
     def outcomes(self) -> pd.DataFrame:
         """One row per outcome (see :data:`evidence.tables.OUTCOME_COLUMNS`)."""
         return outcomes_table(self.records, self.protocol)
+
+    @cached_property
+    def risk_of_bias(self) -> pd.DataFrame:
+        """One row per result × risk-of-bias domain, and its overall judgement (see
+        :data:`evidence.tables.RISK_OF_BIAS_COLUMNS`)."""
+        return risk_of_bias_table(self.records)
 
 
 def protocol_for(
