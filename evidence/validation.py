@@ -310,6 +310,8 @@ def _check_rob(rec: StudyRecord, raw: str, out: _Collector) -> None:
         for name in ("domain", "judgement"):
             if name not in row.pairs:
                 out.add(line, rec.key, "rob", f"rob row has no {name}", specs[name].allowed)
+        if "outcome" in row.pairs and "outcome" not in values:
+            values.pop("domain", None)  # for no result: not the study's either
         rec.rob.append(RobRecord(line, values))
     for rule in ROB_ROW_RULES:
         rule(rec, out)
@@ -531,8 +533,9 @@ def _rule_rob_complete(rec: StudyRecord, out: _Collector, result: Assessment) ->
     if result.outcome_row is not None:
         return
     tool = TOOLS[result.tool]
-    if result.missing:
-        missing = ", ".join(result.missing)
+    named = {r.values.get("domain") for r in rec.rob if r.values.get("outcome") is None}
+    missing = ", ".join(d for d in result.missing if d not in named)  # else reported already
+    if missing:
         out.add(
             _rob_line(rec),
             rec.key,
@@ -541,7 +544,7 @@ def _rule_rob_complete(rec: StudyRecord, out: _Collector, result: Assessment) ->
             "the sources do not let you judge)",
             ", ".join(tool.codes),
         )
-    elif result.overall.source == "algorithm":
+    elif result.overall.source == "algorithm" and not result.missing:
         out.add(
             _rob_line(rec),
             rec.key,
@@ -574,6 +577,8 @@ def _rule_rob_overall_agrees(rec: StudyRecord, out: _Collector, result: Assessme
         )
     elif judged.level in allowed:
         message += ": ROBINS-I allows an overall more severe than the most severe domain"
+    elif tool is not ROB2:
+        message += " (the most severe domain judgement)"
     message += "; give reason={...} on the overall row"
     if judged.source == "study":
         message += f" (outcome={result.outcome_row}; domain=overall; ...)"
@@ -589,6 +594,8 @@ ROB_RULES: tuple[Callable[[StudyRecord, _Collector, Assessment], None], ...] = (
 
 def _check_rob_assessments(rec: StudyRecord, out: _Collector) -> None:
     _rule_rob_tool_fits_design(rec, out)
+    if rec.values.get("design") in REVIEW_DESIGNS:
+        return  # a review has no assessment to check (a tool on it is an error already)
     for result in rec.assessments():
         for rule in ROB_RULES:
             rule(rec, out, result)
