@@ -100,6 +100,7 @@ class Tool:
 
     name: str
     title: str
+    citation: str
     reference: str
     domains: tuple[Domain, ...]
     levels: tuple[str, ...]
@@ -140,6 +141,7 @@ _COMMON_SYNONYMS = {
 ROB2 = Tool(
     name="RoB2",
     title="RoB 2",
+    citation="Sterne et al. 2019",
     reference="Sterne JAC et al. RoB 2: a revised tool for assessing risk of bias in "
     "randomised trials. BMJ 2019;366:l4898",
     domains=(
@@ -173,6 +175,7 @@ ROB2 = Tool(
 ROBINS_I = Tool(
     name="ROBINS-I",
     title="ROBINS-I",
+    citation="Sterne et al. 2016",
     reference="Sterne JAC et al. ROBINS-I: a tool for assessing risk of bias in non-randomised "
     "studies of interventions. BMJ 2016;355:i4919",
     domains=(
