@@ -1,8 +1,9 @@
 """The evidence base → an ``.xlsx`` workbook for people (openpyxl).
 
-One call, :func:`write_workbook`, writes six sheets: **Summary** (what the base holds, each
+One call, :func:`write_workbook`, writes seven sheets: **Summary** (what the base holds, each
 headline analysis with its subgroups, warnings and what it left out, provenance), **Studies**,
-**Outcomes** (with per-row CIs), **Pooled** (every statistic of every analysis, the subgroup
+**Outcomes** (with per-row CIs), **Risk of bias** (per study: tool, domains, overall),
+**Pooled** (every statistic of every analysis, the subgroup
 tests, the rows pooled with their weights and what the dependence policy did), **References**
 (formatted, sorted, DOIs as links) and **Data dictionary** (the schema and the protocol's
 vocabularies).
@@ -62,6 +63,7 @@ SHEETS: tuple[str, ...] = (
     "Summary",
     "Studies",
     "Outcomes",
+    "Risk of bias",
     "Pooled",
     "References",
     "Data dictionary",
@@ -542,6 +544,91 @@ def _write_studies(sheet: _Sheet, base: EvidenceBase) -> None:
     sheet.finish(freeze="B2", filter_ref=_ref(frame, top, last))
 
 
+# Light tints of the charts' judgement colours (Okabe-Ito), so the words stay readable.
+_ROB_FILLS = {
+    "low": "FFB3E2D5",
+    "some concerns": "FFFAF5C6",
+    "moderate": "FFFAF5C6",
+    "serious": "FFF5D899",
+    "high": "FFF2BF99",
+    "critical": "FFBFBFBF",
+    "no information": "FFCCE8F8",
+}
+
+
+def _risk_of_bias_sheet(base: EvidenceBase) -> pd.DataFrame:
+    """One row per study (and per outcome row judged separately): key, outcome_row, tool,
+    D1..D7, overall, algorithm, reason, support (``D1: …`` per line)."""
+    from evidence.rob import OVERALL, TOOLS
+
+    codes = list(dict.fromkeys(c for tool in TOOLS.values() for c in tool.codes))
+    rob = base.risk_of_bias
+    rows: dict[tuple[str, Any], dict[str, Any]] = {}
+    for rec in rob.itertuples(index=False):
+        row = None if pd.isna(rec.outcome_row) else int(rec.outcome_row)
+        out = rows.setdefault(
+            (rec.key, row), {"key": rec.key, "outcome_row": row, "tool": rec.tool, "support": []}
+        )
+        name = "overall" if rec.domain == OVERALL else rec.domain
+        out[name] = rec.judgement
+        if rec.domain == OVERALL:
+            out["algorithm"], out["reason"] = rec.algorithm, _plain(rec.reason)
+        if _plain(rec.support) and rec.source != "study":
+            label = "Overall" if rec.domain == OVERALL else rec.domain
+            out["support"].append(f"{label}: {rec.support}")
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for (key, _), result in rows.items():
+        by_key.setdefault(key, []).append(result)
+    records = []
+    for key, tool in zip(base.studies["key"], base.studies["rob_tool"], strict=True):
+        records += by_key.get(key) or [{"key": key, "outcome_row": None, "tool": _plain(tool)}]
+    columns = ["key", "outcome_row", "tool", *codes, "overall", "algorithm", "reason", "support"]
+    frame = pd.DataFrame(records, columns=columns)
+    frame["support"] = [
+        "\n".join(s) if isinstance(s, list) and s else None for s in frame["support"]
+    ]
+    return frame
+
+
+def _write_risk_of_bias(sheet: _Sheet, base: EvidenceBase) -> None:
+    """The risk of bias of every study: its tool, each domain's judgement (shaded), the
+    overall judgement beside the tool's algorithm's, and the support texts; then what the
+    domains are."""
+    from evidence.rob import ROB2_SEVERAL, TOOLS
+
+    frame = _risk_of_bias_sheet(base)
+    top, last = sheet.table(frame, formats={"outcome_row": _INT})
+    judged = [j for j, c in enumerate(frame.columns, 1) if c.startswith("D") or c == "overall"]
+    for r in range(top + 1, last + 1):
+        for j in judged:
+            cell = sheet.ws.cell(row=r, column=j)
+            if cell.value in _ROB_FILLS:
+                cell.fill = PatternFill("solid", fgColor=_ROB_FILLS[cell.value])
+    filter_ref = _ref(frame, top, last)
+    sheet.skip()
+    sheet.note(
+        "Each row is a study, or an outcome row (outcome_row) with judgements of its own; its "
+        "other domains are the study's. overall is the analyst's judgement; algorithm is the "
+        f"tool's (RoB 2: low if all domains are low, high if any is high or {ROB2_SEVERAL} or "
+        "more have some concerns, no information if a domain cannot be judged and nothing makes "
+        "it high, else some concerns; ROBINS-I: the most severe domain, no information before "
+        "moderate). reason says why they differ. tool none: reviews and uncontrolled studies; "
+        "empty: not assessed.",
+        last=8,
+    )
+    sheet.skip()
+    sheet.title("Domains")
+    domains = pd.DataFrame(
+        [
+            {"tool": tool.title, "domain": d.code, "name": d.name, "reference": tool.reference}
+            for tool in TOOLS.values()
+            for d in tool.domains
+        ]
+    )
+    sheet.table(domains)
+    sheet.finish(freeze="B2", filter_ref=filter_ref)
+
+
 def _outcomes_with_ci(base: EvidenceBase, method: str, level: float) -> pd.DataFrame:
     frame = _with_key_first(base.outcomes).copy()
     responders, n = frame["responders"], frame["n"]
@@ -794,6 +881,7 @@ def _build(base: EvidenceBase, reports: list[PoolReport]) -> Workbook:
     _write_summary(_Sheet(wb["Summary"]), base, reports)
     _write_studies(_Sheet(wb["Studies"]), base)
     _write_outcomes(_Sheet(wb["Outcomes"]), base, headlines[0] if headlines else None)
+    _write_risk_of_bias(_Sheet(wb["Risk of bias"]), base)
     _write_pooled(_Sheet(wb["Pooled"]), reports)
     _write_references(_Sheet(wb["References"]), base)
     _write_dictionary(_Sheet(wb["Data dictionary"]), base)
@@ -849,7 +937,8 @@ def write_workbook(
 
     Notes
     -----
-    Sheets: Summary, Studies, Outcomes, Pooled, References, Data dictionary (:data:`SHEETS`).
+    Sheets: Summary, Studies, Outcomes, Risk of bias, Pooled, References, Data dictionary
+    (:data:`SHEETS`).
     Text is never written as a formula; the same inputs give byte-identical files. Neither
     ``base`` nor ``reports`` is modified.
     """
