@@ -25,6 +25,10 @@ EXPECTED = sorted(
         "figures/evidence-map.svg",
         "figures/response-over-time.png",
         "figures/response-over-time.svg",
+        "figures/rob-summary.png",
+        "figures/rob-summary.svg",
+        "figures/rob-traffic-light.png",
+        "figures/rob-traffic-light.svg",
         *(f"figures/forest-{name}.{ext}" for name in HEADLINES for ext in ("png", "svg")),
     ]
 )
