@@ -125,5 +125,5 @@ def test_progress_messages_are_steps(tmp_path: Path) -> None:
     assert messages[0] == f"reading {ROOT / 'studies.bib'}"
     assert messages[1] == "running 5 analyses"
     assert messages[-1] == f"done: {len(EXPECTED)} files in {tmp_path}"
-    assert len(messages) == 11
+    assert len(messages) == 13  # read, run, workbook, 5 forest plots, 4 figures, done
     assert set(result.timings) == {"load", "statistics", "workbook", "charts"}
