@@ -64,6 +64,7 @@ __all__ = [
     "Judgement",
     "Tool",
     "assess",
+    "domain_table",
     "expected_tools",
     "judgement_range",
     "overall",
@@ -239,6 +240,21 @@ _DESIGN_TOOLS: dict[str, tuple[str, ...]] = {
     "narrative-review": ("none",),
 }
 REVIEW_DESIGNS: tuple[str, ...] = ("systematic-review", "meta-analysis", "narrative-review")
+
+
+def domain_table() -> list[dict[str, str]]:
+    """The tools as rows for documentation: ``tool`` (its name in ``rob_tool``), ``D1`` …
+    ``D7`` (each domain's short name; empty where the tool has fewer), ``levels`` and
+    ``reference`` (the README's table is made from it)."""
+    codes = list(dict.fromkeys(c for tool in TOOLS.values() for c in tool.codes))
+    rows = []
+    for tool in TOOLS.values():
+        row = {"tool": tool.name}
+        row.update({c: (d.short if (d := tool.domain(c)) else "") for c in codes})
+        row["levels"] = ", ".join(tool.levels)
+        row["reference"] = f"{tool.citation}, {tool.reference.split('. ')[-1]}"
+        rows.append(row)
+    return rows
 
 
 def expected_tools(design: str | None) -> tuple[str, ...] | None:

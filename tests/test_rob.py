@@ -19,6 +19,7 @@ from evidence.rob import (
     ROBINS_I,
     TOOLS,
     assess,
+    domain_table,
     expected_tools,
     judgement_range,
     overall,
@@ -163,6 +164,15 @@ def test_overall_dispatches_by_tool_and_several() -> None:
 )
 def test_judgement_range(tool, domains, allowed) -> None:
     assert judgement_range(tool, domains) == allowed
+
+
+def test_domain_table_documents_both_tools() -> None:
+    rob2, robins = domain_table()
+    assert rob2["tool"] == "RoB2" and robins["tool"] == "ROBINS-I"
+    assert rob2["D1"] == "Randomisation process" and rob2["D6"] == rob2["D7"] == ""
+    assert robins["D7"] == "Selection of the reported result"
+    assert rob2["levels"] == "low, some concerns, high, no information"
+    assert robins["reference"] == "Sterne et al. 2016, BMJ 2016;355:i4919"
 
 
 def test_expected_tools_by_design() -> None:
