@@ -40,6 +40,7 @@ __all__ = [
     "GENERIC_COMPARATORS",
     "OUTCOME_FIELDS",
     "ROB_FIELDS",
+    "ROWS_FIELDS",
     "STUDY_FIELDS",
     "VOCABULARIES",
     "FieldSpec",
@@ -401,6 +402,8 @@ ROB_FIELDS: tuple[FieldSpec, ...] = (
 )
 
 STUDY_SPECS = {s.name: s for s in STUDY_FIELDS}
+#: The multi-row study fields (one row of ``key=value`` pairs per line).
+ROWS_FIELDS: tuple[str, ...] = tuple(s.name for s in STUDY_FIELDS if s.kind == "rows")
 OUTCOME_SPECS = {s.name: s for s in OUTCOME_FIELDS}
 ROB_SPECS = {s.name: s for s in ROB_FIELDS}
 

@@ -590,3 +590,26 @@ def test_add_bib_snippet_keeps_concatenations_and_outcome_rows(bib: Path, tmp_pa
     row = base.studies.set_index("key").loc["concat2024"]
     assert row["title"] == "Part one and two"
     assert base.outcomes.query("key == 'concat2024'")["responders"].tolist() == [2, 3]
+
+
+def test_compare_rob_rows_row_by_row(bib: Path) -> None:
+    old = evidence.load(bib)
+    text = bib.read_text(encoding="utf-8")
+    before = "domain=D5; judgement=some concerns; support={only first-phase"
+    assert text.count(before) == 1
+    bib.write_text(text.replace(before, before.replace("some concerns", "high")), encoding="utf-8")
+    result = compare(old, evidence.load(bib))
+    assert [(c.key, c.field, c.old, c.new) for c in result.changes] == [
+        ("rodriguez2013", "rob.5.judgement", "some concerns", "high")
+    ]
+
+
+def test_fmt_lays_out_rob_rows_like_outcomes() -> None:
+    doc = parse_bib(
+        "@article{k, rob_tool = {RoB2}, rob = {domain=D1; judgement=low\n"
+        "        domain=overall; judgement=low}, year = 2020}\n"
+    )
+    assert format_document(doc).text == (
+        "@article{k,\n  year = 2020,\n  rob_tool = {RoB2},\n  rob = {\n"
+        "    domain=D1; judgement=low\n    domain=overall; judgement=low\n  },\n}\n"
+    )
