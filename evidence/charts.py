@@ -1446,9 +1446,10 @@ def rob_summary(
 
     Examples
     --------
-    >>> report = evidence.pool_evidence(base, "anxiety")                      # doctest: +SKIP
-    >>> w = {(k, r): x for k, r, x in report.per_study[["key", "row", "weight"]].values}
-    >>> rob_summary(base, weights=w)                                          # doctest: +SKIP
+    >>> report = evidence.pool_evidence(base, "main")  # doctest: +SKIP
+    >>> rows = zip(report.pooled["key"], report.pooled["row"], strict=True)  # doctest: +SKIP
+    >>> w = dict(zip(rows, report.per_study["weight"], strict=True))  # doctest: +SKIP
+    >>> rob_summary(base, weights=w)  # doctest: +SKIP
     """
     from evidence.rob import OVERALL, TOOLS
 
@@ -1465,6 +1466,7 @@ def rob_summary(
         chosen = []
         for item, value in weights.items():
             key, row = item if isinstance(item, tuple) else (item, None)
+            row = None if row is None or pd.isna(row) else int(row)
             try:
                 amount = float(value)
             except (TypeError, ValueError):
@@ -1473,9 +1475,7 @@ def rob_summary(
                 raise ValueError(f"weight of {item!r} must be a number >= 0; got {value!r}")
             if key not in keys:
                 raise ValueError(f"weights: {key!r} is not a study of {base.path}")
-            result = by_result.get((key, None if row is None else int(row))) or by_result.get(
-                (key, None)
-            )
+            result = by_result.get((key, row)) or by_result.get((key, None))
             if result is None:
                 unassessed[key] = unassessed.get(key, 0.0) + amount
             else:

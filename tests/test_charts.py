@@ -777,6 +777,20 @@ def test_rob_summary_weights_by_study_and_outcome_row(base) -> None:
     assert ax.get_yticklabels()[0].get_text() == "RoB 2 (2 studies, 60% of the weight)"
     assert "without a risk-of-bias assessment: 40% (glue2017)" in note(ax)
     assert ax.get_xlabel() == "Share of weight (%)"
+    # a pooled unit without a row (combined rows) counts with its study's judgements
+    ax = rob_summary(base, weights={("rodriguez2013", pd.NA): 1.0}).axes[0]
+    assert bar_widths(ax)["RoB2:D5:some concerns"] == 100
+
+
+def test_rob_summary_weights_from_an_analysis(base) -> None:
+    report = pool_evidence(base, "obsessive-compulsive")
+    rows = zip(report.pooled["key"], report.pooled["row"], strict=True)
+    weights = dict(zip(rows, report.per_study["weight"], strict=True))
+    ax = rob_summary(base, weights=weights).axes[0]
+    share = report.per_study["weight"][report.pooled["key"].eq("rodriguez2013").to_numpy()].sum()
+    label = f"RoB 2 (1 study, {share / report.per_study['weight'].sum() * 100:.0f}% of the weight)"
+    assert ax.get_yticklabels()[0].get_text() == label
+    assert "(bloch2012)" in note(ax)
 
 
 @pytest.mark.parametrize(
