@@ -88,6 +88,14 @@ class EvidenceBase:
 
         return contrasts_table(self.records, self.protocol)
 
+    @cached_property
+    def risk_of_bias(self) -> pd.DataFrame:
+        """One row per result × risk-of-bias domain, and its overall judgement (see
+        :data:`evidence.tables.RISK_OF_BIAS_COLUMNS`)."""
+        from evidence.tables import risk_of_bias_table
+
+        return risk_of_bias_table(self.records)
+
 
 def protocol_for(
     path: str | os.PathLike[str],

@@ -1,4 +1,4 @@
-"""Figures of the evidence base: forest plot, response over time, evidence map.
+"""Figures of the evidence base: forest plot, response over time, evidence map, risk of bias.
 
 Every chart function returns a :class:`matplotlib.figure.Figure` and accepts an optional
 ``ax`` to draw into; none of them saves, shows or touches :mod:`matplotlib.pyplot` (no global
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,14 @@ from evidence.measures import RATIO_MEASURES
 from evidence.pooling import PoolReport, analysis_table, pool_evidence
 from evidence.render import describe_dependence, format_effect
 
-__all__ = ["evidence_map", "forest_plot", "response_over_time", "save_figure"]
+__all__ = [
+    "evidence_map",
+    "forest_plot",
+    "response_over_time",
+    "rob_summary",
+    "rob_traffic_light",
+    "save_figure",
+]
 
 #: Okabe & Ito (2008), "Color Universal Design": safe for the common colour-vision deficiencies.
 _OKABE_ITO = {
@@ -1401,6 +1408,451 @@ def evidence_map(
         borderaxespad=0,
         handletextpad=1.2,
     )
+    _note(fig, ax, note)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Risk of bias
+# --------------------------------------------------------------------------------------------
+
+#: Each judgement's look: fill (Okabe-Ito), symbol (a mathtext marker), symbol colour, hatch.
+#: Colour and symbol both encode the level, so the charts read in greyscale and without colour
+#: vision; the symbols follow robvis (+ low, − some concerns, × high, ! critical, ? no info).
+_ROB_STYLE: dict[str, tuple[str, str, str, str]] = {
+    "low": (_OKABE_ITO["bluish green"], "$+$", "white", ""),
+    "some concerns": (_OKABE_ITO["yellow"], "$-$", "black", "//"),
+    "moderate": (_OKABE_ITO["yellow"], "$-$", "black", "//"),
+    "serious": (_OKABE_ITO["orange"], r"$\times$", "black", "xx"),
+    "high": (_OKABE_ITO["vermillion"], r"$\times$", "white", "xx"),
+    "critical": (_OKABE_ITO["black"], "$!$", "white", "++"),
+    "no information": (_OKABE_ITO["sky blue"], "$?$", "black", ".."),
+}
+_ROB_ROW_IN = 0.24  # inches per row of the traffic-light plot
+_ROB_GAP = 0.7  # rows between two tools' sections
+
+
+def _rob_results(base: EvidenceBase) -> list[tuple[str, str, int | None, dict[str, str]]]:
+    """``(tool, key, outcome_row, {domain: judgement})`` per result, by tool (RoB 2 first)
+    then file order, each outcome row's result after its study's."""
+    from evidence.rob import TOOLS
+
+    rob = base.risk_of_bias
+    results: dict[tuple[str, str, int | None], dict[str, str]] = {}
+    for tool, key, row, domain, level in zip(
+        rob["tool"].astype(str),
+        rob["key"],
+        rob["outcome_row"],
+        rob["domain"],
+        rob["judgement"].astype(str),
+        strict=True,
+    ):
+        outcome_row = None if pd.isna(row) else int(row)
+        results.setdefault((tool, key, outcome_row), {})[domain] = level
+    order = {t: i for i, t in enumerate(TOOLS)}
+    keys = sorted(results, key=lambda r: order[r[0]])  # stable: file order within a tool
+    return [(tool, key, row, results[tool, key, row]) for tool, key, row in keys]
+
+
+def _rob_labels(base: EvidenceBase) -> tuple[dict[str, str], dict[tuple[str, int], str]]:
+    """Study labels (``Author Year``) and outcome-row descriptions (``arm, scale``)."""
+    from evidence.pooling import _study_labels
+
+    out = base.outcomes
+    rows = {
+        (key, int(row)): ", ".join(t for t in (_plain(arm), _outcome_label(d, m)) if t)
+        for key, row, arm, d, m in zip(
+            out["key"], out["row"], out["arm"], out["domain"], out["measure"], strict=True
+        )
+    }
+    return _study_labels(base.studies), rows
+
+
+def _rob_unassessed(base: EvidenceBase) -> str:
+    """Note text naming the studies without a tool (``none``) or without a record."""
+    studies = base.studies
+    tool = studies["rob_tool"].astype("string")
+    none = list(studies.loc[tool.eq("none").fillna(False), "key"])
+    absent = list(studies.loc[tool.isna(), "key"])
+    parts = []
+    if none:
+        parts.append(
+            f"No tool applies (rob_tool none: reviews, uncontrolled studies): "
+            f"{', '.join(_capped(none))}."
+        )
+    if absent:
+        parts.append(f"Not assessed: {', '.join(_capped(absent))}.")
+    return " ".join(parts)
+
+
+def _rob_domain_note(tools: Iterable[str]) -> str:
+    from evidence.rob import TOOLS
+
+    parts = []
+    for name in tools:
+        tool = TOOLS[name]
+        domains = "; ".join(f"{d.code} {d.short.lower()}" for d in tool.domains)
+        parts.append(f"{tool.title} ({tool.citation}): {domains}.")
+    return " ".join(parts)
+
+
+def _rob_legend(ax: Axes, levels: list[str], title: str, *, hatch: bool = False) -> None:
+    """A legend of judgement levels (colour with symbol, or with hatch) right of ``ax``."""
+    from matplotlib.legend_handler import HandlerTuple
+    from matplotlib.patches import Patch
+
+    handles: list[Any] = []
+    for level in levels:
+        fill, symbol, ink, pattern = _ROB_STYLE[level]
+        if hatch:
+            handles.append(Patch(facecolor=fill, edgecolor=_GREY, hatch=pattern, lw=0.4))
+        else:
+            circle = Line2D([], [], ls="", marker="o", ms=11, mfc=fill, mec=_GREY, mew=0.5)
+            mark = Line2D([], [], ls="", marker=symbol, ms=6, color=ink)
+            handles.append((circle, mark))
+    ax.legend(
+        handles,
+        [level[0].upper() + level[1:] for level in levels],
+        handler_map={tuple: HandlerTuple(ndivide=1)},
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        title=title,
+        title_fontsize=_FONT,
+        fontsize=_FONT,
+        frameon=False,
+        borderaxespad=0,
+        labelspacing=0.9,
+        alignment="left",
+    )
+
+
+def _rob_levels_present(levels: Iterable[str]) -> list[str]:
+    from evidence.rob import LEVELS
+
+    present = set(levels)
+    return [level for level in LEVELS if level in present]
+
+
+def rob_traffic_light(base: EvidenceBase, *, ax: Axes | None = None) -> Figure:
+    """Traffic-light plot of risk of bias: one row per study (and per outcome row judged
+    separately), one column per domain of its tool plus the overall judgement.
+
+    Each judgement is a circle in its colour with its symbol (``+`` low, ``−`` some concerns or
+    moderate, ``×`` high or serious, ``!`` critical, ``?`` no information), so the plot reads
+    in greyscale. Studies assessed with RoB 2 and with ROBINS-I are drawn as two sections,
+    each with its own column headings. The domains' names, and the studies without an
+    assessment, are listed under the chart.
+
+    Parameters
+    ----------
+    base : EvidenceBase
+        The evidence base (not modified); its ``risk_of_bias`` table.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (its figure is returned, not resized). By default a new figure 8 in
+        wide whose height grows with the number of rows.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from evidence.rob import OVERALL, TOOLS
+
+    results = _rob_results(base)
+    labels, row_names = _rob_labels(base)
+    tools = list(dict.fromkeys(tool for tool, *_ in results))
+    items: list[tuple[str, float, Any]] = []  # (kind, y, payload) top to bottom
+    y = 0.0
+    for i, tool in enumerate(tools):
+        if i:
+            y += _ROB_GAP
+        items.append(("header", y, tool))
+        y += 1
+        for result in (r for r in results if r[0] == tool):
+            items.append(("result", y, result))
+            y += 1
+    n_rows = max(y, 1.0)
+    note = " ".join(
+        t
+        for t in (
+            _rob_domain_note(tools),
+            "Rows 'study · row N' are outcome rows judged separately (their own judgements "
+            "over the study's)."
+            if any(r[2] is not None for r in results)
+            else "",
+            _rob_unassessed(base),
+        )
+        if t
+    )
+    height = 0.9 + n_rows * _ROB_ROW_IN + _note_height(len(_wrap(note, _WIDTH * 72 - 24)))
+    fig, ax = _figure_for(ax, _WIDTH, height)
+    width = max((len(TOOLS[t].codes) + 1.4 for t in tools), default=6.4)
+    ax.set_xlim(-0.6, width - 0.4)
+    ax.set_ylim(n_rows - 0.4, -0.6)
+    ax.set_xticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+    ticks, tick_labels, bold = [], [], []
+    cells: dict[str, list[tuple[float, float]]] = {}
+    for kind, y, payload in items:
+        if kind == "header":
+            tool = TOOLS[payload]
+            ticks.append(y)
+            tick_labels.append(tool.title)
+            bold.append(True)
+            columns = [*tool.codes, "Overall"]
+            for x, text in zip(_rob_columns(tool), columns, strict=True):
+                ax.text(
+                    x,
+                    y,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=_FONT,
+                    fontweight="bold",
+                    gid="rob-column",
+                )
+            continue
+        tool_name, key, outcome_row, judged = payload
+        tool = TOOLS[tool_name]
+        label = labels.get(key, key)
+        if outcome_row is not None:
+            what = row_names.get((key, outcome_row), "")
+            label = f"{label} · row {outcome_row}" + (f" ({what})" if what else "")
+        ticks.append(y)
+        tick_labels.append(_plain(label))
+        bold.append(False)
+        for x, domain in zip(_rob_columns(tool), [*tool.codes, OVERALL], strict=True):
+            if domain in judged:
+                cells.setdefault(judged[domain], []).append((x, y))
+    ax.set_yticks(ticks, tick_labels, fontsize=_FONT)
+    for text, is_bold in zip(ax.get_yticklabels(), bold, strict=True):
+        if is_bold:
+            text.set_fontweight("bold")
+    ax.tick_params(axis="y", length=0)
+
+    row_pts = fig.get_figheight() * 72 * ax.get_position().height / (n_rows + 0.2)
+    size = min(0.78 * row_pts, 14.0)
+    for level, points in cells.items():
+        fill, symbol, ink, _ = _ROB_STYLE[level]
+        xy = np.array(points, dtype=float)
+        ax.scatter(
+            xy[:, 0],
+            xy[:, 1],
+            s=size**2,
+            color=fill,
+            edgecolors=_GREY,
+            linewidths=0.5,
+            zorder=3,
+            gid=f"rob-cells:{level}",
+        )
+        ax.scatter(
+            xy[:, 0],
+            xy[:, 1],
+            s=(0.5 * size) ** 2,
+            marker=symbol,
+            color=ink,
+            linewidths=0,
+            zorder=4,
+            gid=f"rob-symbols:{level}",
+        )
+    for kind, y, payload in items:  # a thin line sets the overall column apart
+        if kind == "header":
+            section = [yy for k, yy, p in items if k == "result" and p[0] == payload]
+            x = _rob_columns(TOOLS[payload])[-1] - 0.7
+            if section:
+                ax.vlines(x, y + 0.5, section[-1] + 0.5, color=_LIGHT, lw=0.8, zorder=1)
+    if not results:
+        ax.text(
+            (width - 1) / 2,
+            0.2,
+            "No risk-of-bias assessments",
+            ha="center",
+            va="center",
+            fontsize=_FONT,
+        )
+    ax.set_title(
+        "Risk of bias: judgement per domain", loc="left", fontsize=_TITLE, fontweight="bold"
+    )
+    _rob_legend(ax, _rob_levels_present(cells), "Judgement")
+    _note(fig, ax, note)
+    return fig
+
+
+def _rob_columns(tool: Any) -> list[float]:
+    """x of each domain column of ``tool`` and (last, set apart) of the overall column."""
+    n = len(tool.codes)
+    return [float(i) for i in range(n)] + [n + 0.4]
+
+
+def rob_summary(
+    base: EvidenceBase,
+    *,
+    weights: Mapping[Any, float] | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Summary plot of risk of bias: per domain (and overall), the share of studies at each
+    judgement, as horizontal stacked bars (colour and hatch per judgement).
+
+    Parameters
+    ----------
+    base : EvidenceBase
+        The evidence base (not modified); its ``risk_of_bias`` table.
+    weights : mapping, optional
+        Weight of each result, e.g. the weights of an analysis's pooled rows: keys are study
+        keys (the study's judgements) or ``(key, row)`` pairs (that outcome row's judgements,
+        its own where it has them); several entries of one study add up. Shares are then of
+        the weight assessed with each tool; weight on studies without an assessment is named
+        under the chart. By default every assessed study counts once (its own judgements).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (its figure is returned, not resized).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If a weight is negative or not a number, or a key is not a study of ``base``.
+
+    Examples
+    --------
+    >>> report = evidence.pool_evidence(base, "main")  # doctest: +SKIP
+    >>> rows = zip(report.pooled["key"], report.pooled["row"], strict=True)  # doctest: +SKIP
+    >>> w = dict(zip(rows, report.per_study["weight"], strict=True))  # doctest: +SKIP
+    >>> rob_summary(base, weights=w)  # doctest: +SKIP
+    """
+    from evidence.rob import OVERALL, TOOLS
+
+    results = _rob_results(base)
+    keys = set(base.studies["key"])
+    share: dict[tuple[str, str], dict[str, float]] = {}  # (tool, domain) -> level -> amount
+    totals: dict[str, float] = {}
+    counted: dict[str, set[str]] = {}
+    unassessed: dict[str, float] = {}
+    if weights is None:
+        chosen = [(r, 1.0) for r in results if r[2] is None]
+    else:
+        by_result = {(r[1], r[2]): r for r in results}
+        chosen = []
+        for item, value in weights.items():
+            key, row = item if isinstance(item, tuple) else (item, None)
+            row = None if row is None or pd.isna(row) else int(row)
+            try:
+                amount = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"weight of {item!r} is not a number: {value!r}") from None
+            if not np.isfinite(amount) or amount < 0:
+                raise ValueError(f"weight of {item!r} must be a number >= 0; got {value!r}")
+            if key not in keys:
+                raise ValueError(f"weights: {key!r} is not a study of {base.path}")
+            result = by_result.get((key, row)) or by_result.get((key, None))
+            if result is None:
+                unassessed[key] = unassessed.get(key, 0.0) + amount
+            else:
+                chosen.append((result, amount))
+    for (tool, key, _, judged), amount in chosen:
+        totals[tool] = totals.get(tool, 0.0) + amount
+        counted.setdefault(tool, set()).add(key)
+        for domain in [*TOOLS[tool].codes, OVERALL]:
+            level = judged.get(domain)
+            if level is not None:
+                cell = share.setdefault((tool, domain), {})
+                cell[level] = cell.get(level, 0.0) + amount
+    tools = [t for t in TOOLS if t in totals]
+    grand = sum(totals.values()) + sum(unassessed.values())
+
+    bars: list[tuple[float, str, str, str]] = []  # y, tool, domain, label
+    headers: list[tuple[float, str]] = []
+    y = 0.0
+    for i, tool in enumerate(tools):
+        if i:
+            y += _ROB_GAP
+        spec = TOOLS[tool]
+        n = len(counted[tool])
+        what = f"{n} {'study' if n == 1 else 'studies'}"
+        if weights is not None and grand > 0:
+            what += f", {100 * totals[tool] / grand:.0f}% of the weight"
+        headers.append((y, f"{spec.title} ({what})"))
+        y += 1
+        for domain in spec.domains:
+            bars.append((y, tool, domain.code, f"{domain.code} {domain.short}"))
+            y += 1
+        bars.append((y, tool, OVERALL, "Overall risk of bias"))
+        y += 1
+    n_rows = max(y, 1.0)
+
+    unit = "weight" if weights is not None else "studies"
+    note = (
+        f"Bars: share of the {'weight' if weights is not None else 'studies'} assessed with "
+        f"each tool at each judgement"
+        + (
+            " (each study's own judgements; outcome rows judged separately are in the "
+            "traffic-light plot)"
+            if weights is None
+            else " (weights as given)"
+        )
+        + "."
+    )
+    if unassessed and grand > 0:
+        names = ", ".join(_capped(sorted(unassessed)))
+        note += (
+            f" Weight on studies without a risk-of-bias assessment: "
+            f"{100 * sum(unassessed.values()) / grand:.0f}% ({names})."
+        )
+    if weights is None:
+        note += " " + _rob_unassessed(base)
+    height = 0.95 + n_rows * 0.26 + _BELOW_AXIS / 72
+    height += _note_height(len(_wrap(note, _WIDTH * 72 - 24)))
+    fig, ax = _figure_for(ax, _WIDTH, height)
+    levels_drawn: list[str] = []
+    for y, tool, domain, _ in bars:
+        cell = share.get((tool, domain), {})
+        total = totals[tool]
+        left = 0.0
+        for level in TOOLS[tool].levels:
+            amount = cell.get(level, 0.0)
+            if amount <= 0 or total <= 0:
+                continue
+            width = 100 * amount / total
+            fill, _, _, pattern = _ROB_STYLE[level]
+            ax.barh(
+                y,
+                width,
+                left=left,
+                height=0.72,
+                color=fill,
+                edgecolor=_GREY,
+                hatch=pattern,
+                linewidth=0.4,
+                zorder=2,
+                gid=f"rob-bar:{tool}:{domain}:{level}",
+            )
+            left += width
+            levels_drawn.append(level)
+    ax.set_xlim(0, 100)
+    ax.set_ylim(n_rows - 0.4, -0.6)
+    ticks = [y for y, _ in headers] + [y for y, *_ in bars]
+    names = [t for _, t in headers] + [label for *_, label in bars]
+    ax.set_yticks(ticks, [_plain(n) for n in names], fontsize=_FONT)
+    head_rows = {y for y, _ in headers} | {y for y, _, d, _ in bars if d == OVERALL}
+    for y, text in zip(ticks, ax.get_yticklabels(), strict=True):
+        if y in head_rows:
+            text.set_fontweight("bold")
+    ax.tick_params(axis="y", length=0)
+    ax.set_xticks(np.arange(0, 101, 20))
+    ax.tick_params(axis="x", labelsize=_FONT)
+    ax.set_xlabel(f"Share of {unit} (%)", fontsize=_FONT)
+    for side in ("right", "top", "left"):
+        ax.spines[side].set_visible(False)
+    if not bars:
+        ax.text(50, 0.2, "No risk-of-bias assessments", ha="center", va="center", fontsize=_FONT)
+    title = "Risk of bias: share of " + ("weight" if weights is not None else "studies")
+    ax.set_title(
+        f"{title} at each judgement, by domain", loc="left", fontsize=_TITLE, fontweight="bold"
+    )
+    _rob_legend(ax, _rob_levels_present(levels_drawn), "Judgement", hatch=True)
     _note(fig, ax, note)
     return fig
 

@@ -10,7 +10,7 @@ from evidence.analysis import Analysis
 from evidence.base import EvidenceBase, loads
 from evidence.errors import EvidenceError
 from evidence.protocol import Protocol
-from evidence.schema import parse_outcome_rows
+from evidence.schema import ROWS_FIELDS, parse_outcome_rows
 
 __all__ = ["Comparison", "FieldChange", "compare", "load_revision", "pooled_movement"]
 
@@ -139,20 +139,21 @@ def compare(old: EvidenceBase, new: EvidenceBase, *, pooled: bool = True) -> Com
             a, b = before.get(name), after.get(name)
             if _normal(name, a) == _normal(name, b):
                 continue
-            if name == "outcomes" and a is not None and b is not None:
-                changes.extend(_row_changes(key, a, b))
+            if name in ROWS_FIELDS and a is not None and b is not None:
+                changes.extend(_row_changes(key, a, b, name))
             else:
                 changes.append(FieldChange(key, name, a, b))
     movement = pooled_movement(old, new) if pooled and (added or removed or changes) else ()
     return Comparison(added, removed, tuple(changes), movement)
 
 
-def _row_changes(key: str, old: str, new: str) -> list[FieldChange]:
-    """Changes of an ``outcomes`` field row by row and key by key (``outcomes.2.responders``)."""
+def _row_changes(key: str, old: str, new: str, rows_field: str = "outcomes") -> list[FieldChange]:
+    """Changes of a multi-row field (``outcomes``, ``rob``) row by row and key by key
+    (``outcomes.2.responders``)."""
     a, b = parse_outcome_rows(old), parse_outcome_rows(new)
     changes = []
     for i in range(max(len(a), len(b))):
-        name = f"outcomes.{i + 1}"
+        name = f"{rows_field}.{i + 1}"
         if i >= len(a) or i >= len(b):
             old_row = _row_text(a[i].pairs) if i < len(a) else None
             new_row = _row_text(b[i].pairs) if i < len(b) else None
@@ -172,7 +173,7 @@ def _row_text(pairs: dict[str, str]) -> str:
 def _normal(name: str, value: str | None) -> str | None:
     if value is None:
         return None
-    if name == "outcomes":
+    if name in ROWS_FIELDS:
         return "\n".join(line.strip() for line in value.splitlines() if line.strip())
     return " ".join(value.split())
 

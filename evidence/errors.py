@@ -83,6 +83,21 @@ PROBLEM_CODES: dict[str, str] = {
     "effects.agent-unknown": "an intervention or comparator with no known agent",
     "effects.comparator-missing": "a comparison without its comparator",
     "n_analysed>n_enrolled": "n_analysed exceeds n_enrolled",
+    # risk of bias (rob_tool and the rob field)
+    "rob.syntax": "a rob row item that is not key=value",
+    "rob.key-repeated": "a key given twice in one rob row",
+    "rob.key-unknown": "a rob key the schema does not define",
+    "rob.key-missing": "a rob row without its domain or judgement",
+    "rob.tool-missing": "rob rows without a rob_tool (or with rob_tool none)",
+    "rob.outcome-unknown": "a rob row for an outcome row the entry does not have",
+    "rob.domain-repeated": "a domain judged twice for the same result",
+    "rob.reason-misplaced": "a reason on a domain row (it explains an overall judgement)",
+    "rob.support-missing": "a domain judged without the facts it rests on (warning)",
+    "rob.tool-design": "a tool that does not fit the design (an error on reviews, else a warning)",
+    "rob.domain-missing": "a domain of the study's tool not judged",
+    "rob.overall-missing": "no overall judgement (warning: the algorithm's is used)",
+    "rob.overall-differs": "an overall judgement unlike the tool's algorithm's without a reason "
+    "(warning)",
     # importing (evidence add)
     "import.duplicate": "a record that duplicates an existing entry or an earlier record",
     "import.title-missing": "a record without a title",

@@ -34,6 +34,8 @@ __all__ = ["FIGURES", "BuildResult", "build_reports", "tool_versions"]
 FIGURES = {
     "response-over-time": "response_over_time",
     "evidence-map": "evidence_map",
+    "rob-traffic-light": "rob_traffic_light",
+    "rob-summary": "rob_summary",
 }
 WORKBOOK = "evidence-summary.xlsx"
 MANIFEST = "MANIFEST.json"

@@ -19,7 +19,7 @@ from bibtexparser.model import Entry
 
 from evidence.bib import BibDocument, scan_fields
 from evidence.errors import EditError
-from evidence.schema import STUDY_FIELDS
+from evidence.schema import ROWS_FIELDS, STUDY_FIELDS
 
 __all__ = ["FIELD_ORDER", "FormatResult", "format_document", "order_fields"]
 
@@ -79,7 +79,7 @@ def _value(raw_value: str, name: str) -> str:
     v = raw_value.strip()
     if v.startswith('"') and v.endswith('"') and "#" not in v:
         v = "{" + v[1:-1] + "}"
-    if name == "outcomes" and v.startswith("{") and v.endswith("}"):
+    if name in ROWS_FIELDS and v.startswith("{") and v.endswith("}"):
         rows = [line.strip() for line in v[1:-1].splitlines() if line.strip()]
         v = "{\n" + "".join(f"    {row}\n" for row in rows) + "  }"
     return v

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from evidence.measures import EFFECT_MEASURES
+from evidence.rob import LEVELS, TOOL_NAMES, TOOLS
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -40,6 +41,8 @@ __all__ = [
     "EFFECT_FIELDS",
     "GENERIC_COMPARATORS",
     "OUTCOME_FIELDS",
+    "ROB_FIELDS",
+    "ROWS_FIELDS",
     "STUDY_FIELDS",
     "VOCABULARIES",
     "FieldSpec",
@@ -272,6 +275,31 @@ STUDY_FIELDS: tuple[FieldSpec, ...] = (
         "Reported results (an OR with its CI, a mean difference with its SE…), one per line "
         "(see the effect keys below).",
     ),
+    FieldSpec(
+        "rob_tool",
+        "choice",
+        "Risk-of-bias tool: RoB2 for randomised trials, ROBINS-I for non-randomised "
+        "comparisons of interventions, none for reviews and uncontrolled studies.",
+        choices=TOOL_NAMES,
+        synonyms={
+            "rob 2": "RoB2",
+            "rob-2": "RoB2",
+            "rob 2.0": "RoB2",
+            "rob2.0": "RoB2",
+            "robins": "ROBINS-I",
+            "robins i": "ROBINS-I",
+            "robinsi": "ROBINS-I",
+            "n/a": "none",
+            "na": "none",
+            "not applicable": "none",
+        },
+    ),
+    FieldSpec(
+        "rob",
+        "rows",
+        "Risk-of-bias judgements, one row per domain and one for the overall judgement (see "
+        "the rob keys below).",
+    ),
 )
 
 OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
@@ -471,9 +499,57 @@ EFFECT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("note", "text", "Anything else about this result."),
 )
 
+#: Keys of the rows of the ``rob`` field (risk of bias; see :mod:`evidence.rob`). Which
+#: domains and judgements a row may have depends on the study's ``rob_tool``.
+ROB_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "domain",
+        "choice",
+        "Domain of the study's tool (RoB2: D1-D5; ROBINS-I: D1-D7), or overall.",
+        choices=(*dict.fromkeys(c for tool in TOOLS.values() for c in tool.codes), "overall"),
+        synonyms={
+            **{f"d{i}": f"D{i}" for i in range(1, 8)},
+            **{f"domain {i}": f"D{i}" for i in range(1, 8)},
+            "overall risk of bias": "overall",
+            "total": "overall",
+        },
+        required=True,
+    ),
+    FieldSpec(
+        "judgement",
+        "choice",
+        "RoB2: low, some concerns, high; ROBINS-I: low, moderate, serious, critical; both: no "
+        "information (what the sources do not let you judge).",
+        choices=LEVELS,
+        synonyms={k: v for tool in TOOLS.values() for k, v in tool.synonyms.items()},
+        required=True,
+    ),
+    FieldSpec(
+        "support",
+        "text",
+        "The facts the judgement rests on, with their source.",
+        example="randomised; allocation concealment not reported (PMC article)",
+    ),
+    FieldSpec(
+        "outcome",
+        "int",
+        "Outcome row (1-based, the outcomes table's row) this judgement is for; without it, "
+        "the whole study.",
+        minimum=1,
+    ),
+    FieldSpec(
+        "reason",
+        "text",
+        "On an overall row: why the overall judgement differs from the tool's algorithm.",
+    ),
+)
+
 STUDY_SPECS = {s.name: s for s in STUDY_FIELDS}
+#: The multi-row study fields (one row of ``key=value`` pairs per line).
+ROWS_FIELDS: tuple[str, ...] = tuple(s.name for s in STUDY_FIELDS if s.kind == "rows")
 OUTCOME_SPECS = {s.name: s for s in OUTCOME_FIELDS}
 EFFECT_SPECS = {s.name: s for s in EFFECT_FIELDS}
+ROB_SPECS = {s.name: s for s in ROB_FIELDS}
 
 #: Every vocabulary a protocol may declare: name -> (field level, field, generic?). Generic
 #: vocabularies have package values that a protocol extends; topic ones are the protocol's.
@@ -882,8 +958,8 @@ def edit_outcome_row(text: str, row: int, key: str, value: str | None) -> str:
 
 
 def data_dictionary(protocol: Protocol | None = None) -> pd.DataFrame:
-    """The schema as a table: level (study field, outcome key, effect key), field, type,
-    allowed, unit, description.
+    """The schema as a table: level (``study``, ``outcome`` or ``rob``), field, type, allowed,
+    unit, description.
 
     ``allowed`` shows the vocabularies of ``protocol`` (default: none declared, so the topic
     fields accept any label); the values' own descriptions are in
@@ -899,6 +975,7 @@ def data_dictionary(protocol: Protocol | None = None) -> pd.DataFrame:
         ("study", protocol.study_specs.values()),
         ("outcome", protocol.outcome_specs.values()),
         ("effect", protocol.effect_specs.values()),
+        ("rob", ROB_FIELDS),
     ):
         for spec in specs:
             rows.append(

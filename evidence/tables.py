@@ -14,10 +14,19 @@ import pandas as pd
 from evidence.latex import decode
 from evidence.names import family_name, split_names
 from evidence.protocol import NO_PROTOCOL, Protocol
+from evidence.rob import LEVELS, OVERALL, TOOLS
 from evidence.schema import STUDY_FIELDS, dtype
 from evidence.validation import StudyRecord
 
-__all__ = ["OUTCOME_COLUMNS", "STUDY_COLUMNS", "outcomes_table", "studies_table"]
+__all__ = [
+    "OUTCOME_COLUMNS",
+    "RISK_OF_BIAS_COLUMNS",
+    "STUDY_COLUMNS",
+    "outcome_risk_of_bias",
+    "outcomes_table",
+    "risk_of_bias_table",
+    "studies_table",
+]
 
 _BIB_COLUMNS = (
     "authors",
@@ -40,6 +49,7 @@ STUDY_COLUMNS: tuple[str, ...] = (
     "entry_type",
     *_BIB_COLUMNS,
     *_SCHEMA_COLUMNS,
+    "rob_overall",
     "n_outcomes",
     "n_effects",
     "line",
@@ -148,12 +158,16 @@ def studies_table(records: list[StudyRecord], protocol: Protocol = NO_PROTOCOL) 
             elif value is not None and name not in ("n_enrolled", "n_analysed", "k_studies"):
                 value = decode(value) if isinstance(value, str) else value
             cols[name].append(value)
+        results = rec.assessments()
+        cols["rob_overall"].append(results[0].overall.level if results else None)
         cols["n_outcomes"].append(len(rec.outcomes))
         cols["n_effects"].append(len(rec.effects))
         cols["line"].append(rec.line)
     frame = pd.DataFrame(cols, columns=list(STUDY_COLUMNS))
     types: dict[str, Any] = {c: "string" for c in STUDY_COLUMNS}
-    types.update(year="Int64", n_outcomes="Int64", n_effects="Int64", line="Int64")
+    types.update(
+        year="Int64", n_outcomes="Int64", n_effects="Int64", line="Int64", rob_overall=_LEVEL_DTYPE
+    )
     for spec in protocol.study_specs.values():
         if spec.kind != "rows":
             types[spec.name] = dtype(spec)
@@ -206,3 +220,91 @@ def outcomes_table(records: list[StudyRecord], protocol: Protocol = NO_PROTOCOL)
     frame = frame.astype(types)
     frame["response"] = frame["response"].map(decode, na_action="ignore").astype("string")
     return frame
+
+
+_LEVEL_DTYPE = pd.CategoricalDtype(list(LEVELS), ordered=False)
+
+#: Columns of :func:`risk_of_bias_table`, in order.
+RISK_OF_BIAS_COLUMNS: tuple[str, ...] = (
+    "key",
+    "outcome_row",
+    "tool",
+    "domain",
+    "domain_name",
+    "judgement",
+    "support",
+    "source",
+    "overall",
+    "algorithm",
+    "reason",
+    "line",
+)
+
+
+def risk_of_bias_table(records: list[StudyRecord]) -> pd.DataFrame:
+    """One row per result × domain, plus one for the result's overall judgement; columns
+    :data:`RISK_OF_BIAS_COLUMNS`.
+
+    A *result* is a study (``outcome_row`` missing) or one of its outcome rows that has
+    judgements of its own (``outcome_row`` = its ``row``), which then lists every domain:
+    its own (``source`` ``stated``) and the study's (``source`` ``study``). ``overall`` is
+    the result's overall judgement on every row (stated, or the tool's algorithm's when none
+    is stated: ``source`` ``algorithm`` on the overall row); ``algorithm`` and ``reason`` are
+    on the overall row. Studies without a tool (``rob_tool`` absent or ``none``) have no
+    rows; a domain without a judgement (an error) has no row.
+    """
+    cols: dict[str, list[Any]] = {c: [] for c in RISK_OF_BIAS_COLUMNS}
+    for rec in records:
+        for result in rec.assessments():
+            tool = TOOLS[result.tool]
+            for judged in (*result.domains, result.overall):
+                is_overall = judged.domain == OVERALL
+                domain = tool.domain(judged.domain)
+                cols["key"].append(rec.key)
+                cols["outcome_row"].append(result.outcome_row)
+                cols["tool"].append(result.tool)
+                cols["domain"].append(judged.domain)
+                cols["domain_name"].append(
+                    "Overall risk of bias" if domain is None else domain.name
+                )
+                cols["judgement"].append(judged.level)
+                cols["support"].append(decode(judged.support) or None)
+                cols["source"].append(judged.source)
+                cols["overall"].append(result.overall.level)
+                cols["algorithm"].append(result.algorithm if is_overall else None)
+                cols["reason"].append((decode(judged.reason) or None) if is_overall else None)
+                cols["line"].append(judged.line)
+    frame = pd.DataFrame(cols, columns=list(RISK_OF_BIAS_COLUMNS))
+    types: dict[str, Any] = {c: "string" for c in RISK_OF_BIAS_COLUMNS}
+    types.update(
+        outcome_row="Int64",
+        line="Int64",
+        tool=pd.CategoricalDtype(list(TOOLS)),
+        judgement=_LEVEL_DTYPE,
+        overall=_LEVEL_DTYPE,
+        algorithm=_LEVEL_DTYPE,
+    )
+    return frame.astype(types)
+
+
+def outcome_risk_of_bias(rob: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The overall risk of bias of every outcome row: its own result's if it has judgements
+    of its own, else its study's; columns ``key``, ``row``, ``tool``, ``overall`` (missing for
+    studies without a tool).
+
+    Parameters
+    ----------
+    rob : pandas.DataFrame
+        :func:`risk_of_bias_table` (``base.risk_of_bias``).
+    outcomes : pandas.DataFrame
+        :func:`outcomes_table` (``base.outcomes``), or any frame with ``key`` and ``row``.
+    """
+    overall = rob.loc[rob["domain"] == OVERALL, ["key", "outcome_row", "tool", "overall"]]
+    study = overall[overall["outcome_row"].isna()].drop(columns="outcome_row")
+    own = overall[overall["outcome_row"].notna()].rename(columns={"outcome_row": "row"})
+    out = outcomes[["key", "row"]].reset_index(drop=True)
+    out = out.merge(own, on=["key", "row"], how="left", validate="many_to_one")
+    out = out.merge(study, on="key", how="left", suffixes=("", "_study"), validate="many_to_one")
+    for name in ("tool", "overall"):
+        out[name] = out[name].where(out[name].notna(), out.pop(f"{name}_study"))
+    return out.astype({"tool": pd.CategoricalDtype(list(TOOLS)), "overall": _LEVEL_DTYPE})

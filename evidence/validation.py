@@ -11,7 +11,7 @@ import bisect
 import datetime as _dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bibtexparser.model import (
@@ -25,10 +25,24 @@ from evidence.bib import FIELD_NAME_RE, BibDocument, scan_fields
 from evidence.errors import EditError, Problem, Severity
 from evidence.measures import CHANGE_MEASURES, RATIO_MEASURES
 from evidence.protocol import NO_PROTOCOL, Protocol
+from evidence.rob import (
+    NO_INFORMATION,
+    OVERALL,
+    REVIEW_DESIGNS,
+    ROB2,
+    ROB2_SEVERAL,
+    TOOLS,
+    Assessment,
+    assess,
+    expected_tools,
+    judgement_range,
+)
 from evidence.schema import (
     DOI_PATTERN,
     DOI_PREFIX,
     REQUIRED_FIELDS,
+    ROB_SPECS,
+    ROWS_FIELDS,
     coerce,
     did_you_mean,
     parse_outcome_rows,
@@ -36,6 +50,7 @@ from evidence.schema import (
 
 __all__ = [
     "OutcomeRecord",
+    "RobRecord",
     "StudyRecord",
     "check",
     "evaluate_expression",
@@ -57,6 +72,14 @@ class OutcomeRecord:
 
 
 @dataclass
+class RobRecord:
+    """One typed row of the ``rob`` field (a risk-of-bias judgement)."""
+
+    line: int
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class StudyRecord:
     """One entry: its BibTeX values (text), typed outcome-schema values, and the typed rows of
     its ``outcomes`` and ``effects`` fields."""
@@ -69,6 +92,16 @@ class StudyRecord:
     field_lines: dict[str, int] = field(default_factory=dict)
     outcomes: list[OutcomeRecord] = field(default_factory=list)
     effects: list[OutcomeRecord] = field(default_factory=list)
+    rob: list[RobRecord] = field(default_factory=list)
+
+    def assessments(self) -> list[Assessment]:
+        """Risk-of-bias assessments of the study and of its outcome rows with their own
+        judgements (:func:`evidence.rob.assess`); none without a tool (``rob_tool`` absent
+        or ``none``)."""
+        tool = self.values.get("rob_tool")
+        if tool not in TOOLS:
+            return []
+        return assess(self.key, tool, [{**r.values, "line": r.line} for r in self.rob])
 
 
 #: The problem code of a value that its field's type does not allow, by the type.
@@ -280,6 +313,63 @@ def _check_rows(rec: StudyRecord, name: str, raw: str, out: _Collector) -> None:
         for rule in rules:
             rule(rec, record, row.pairs, arms, out)
         target.append(record)
+
+
+def _check_rob(rec: StudyRecord, raw: str, out: _Collector) -> None:
+    """Type each ``rob`` row against the keys of :data:`~evidence.schema.ROB_FIELDS` and the
+    domains and judgements of the study's tool, then apply :data:`ROB_RULES`."""
+    base_line = rec.field_lines["rob"]
+    tool = TOOLS.get(rec.values.get("rob_tool", ""))
+    specs = ROB_SPECS
+    if tool is not None:
+        specs = {
+            **ROB_SPECS,
+            "domain": replace(
+                ROB_SPECS["domain"],
+                choices=(*tool.codes, OVERALL),
+                synonyms={
+                    k: v
+                    for k, v in ROB_SPECS["domain"].synonyms.items()
+                    if v in (*tool.codes, OVERALL)
+                },
+            ),
+            "judgement": replace(
+                ROB_SPECS["judgement"], choices=tool.levels, synonyms=tool.synonyms
+            ),
+        }
+    for row in parse_outcome_rows(raw):
+        line = base_line + row.line_offset
+        for code, message in row.problems:
+            out.add(line, rec.key, "rob", message, code=code.replace("outcomes.", "rob.", 1))
+        values: dict[str, Any] = {}
+        for name, text in row.pairs.items():
+            spec = specs.get(name)
+            label = f"rob.{name}"
+            if spec is None:
+                hint = did_you_mean(name, tuple(specs))
+                extra = f"; did you mean {hint!r}?" if hint else ""
+                message = f"unknown rob key{extra}"
+                out.add(line, rec.key, label, message, ", ".join(specs), code="rob.key-unknown")
+                continue
+            value, message = coerce(spec, text)
+            if message:
+                if tool is not None and name in ("domain", "judgement"):
+                    hint = message.partition(";")[2]
+                    message = f"{text.strip()!r} is not a {tool.title} {name}" + (
+                        f";{hint}" if hint else ""
+                    )
+                out.add(line, rec.key, label, message, spec.allowed, code=VALUE_CODES[spec.kind])
+            else:
+                values[name] = value
+        for name in ("domain", "judgement"):
+            if name not in row.pairs:
+                message = f"rob row has no {name}"
+                out.add(line, rec.key, "rob", message, specs[name].allowed, code="rob.key-missing")
+        if "outcome" in row.pairs and "outcome" not in values:
+            values.pop("domain", None)  # for no result: not the study's either
+        rec.rob.append(RobRecord(line, values))
+    for rule in ROB_ROW_RULES:
+        rule(rec, out)
 
 
 # ----------------------------------------------------------------------- cross-field rules
@@ -561,6 +651,207 @@ STUDY_RULES: tuple[Callable[[StudyRecord, _Collector], None], ...] = (
 )
 
 
+# --------------------------------------------------------------------------- risk of bias
+# Rules over a study's typed ``rob`` rows (ROB_ROW_RULES), then over its assessments
+# (ROB_RULES): one per study, one per outcome row with judgements of its own.
+
+
+def _rob_line(rec: StudyRecord) -> int:
+    return rec.field_lines.get("rob", rec.field_lines.get("rob_tool", rec.line))
+
+
+def _rule_rob_needs_a_tool(rec: StudyRecord, out: _Collector) -> None:
+    """``rob`` rows need a tool: ``rob_tool`` RoB2 or ROBINS-I (not ``none``)."""
+    if not rec.rob:
+        return
+    tool = rec.values.get("rob_tool")
+    if tool == "none":
+        out.add(
+            _rob_line(rec),
+            rec.key,
+            "rob",
+            "rob_tool is none, so the study has no risk-of-bias judgements; remove the rob "
+            "rows or name the tool",
+            ", ".join(TOOLS),
+            code="rob.tool-missing",
+        )
+    elif "rob_tool" not in rec.bib:
+        message = "rob rows need a rob_tool"
+        out.add(
+            _rob_line(rec), rec.key, "rob_tool", message, ", ".join(TOOLS), code="rob.tool-missing"
+        )
+
+
+def _rule_rob_outcome_exists(rec: StudyRecord, out: _Collector) -> None:
+    """An ``outcome=N`` row names one of the study's outcome rows."""
+    for row in rec.rob:
+        n = row.values.get("outcome")
+        if n is not None and n > len(rec.outcomes):
+            del row.values["outcome"]
+            row.values.pop("domain", None)  # not counted for the study either
+            out.add(
+                row.line,
+                rec.key,
+                "rob.outcome",
+                f"no outcome row {n} (the entry has {len(rec.outcomes)})",
+                f"1..{len(rec.outcomes)}" if rec.outcomes else "",
+                code="rob.outcome-unknown",
+            )
+
+
+def _rule_rob_domain_once(rec: StudyRecord, out: _Collector) -> None:
+    """Each domain is judged once per result (the study, or one outcome row)."""
+    seen: dict[tuple[Any, str], int] = {}
+    for row in rec.rob:
+        domain = row.values.get("domain")
+        if domain is None:
+            continue
+        where = (row.values.get("outcome"), domain)
+        if where in seen:
+            scope = f" for outcome row {where[0]}" if where[0] is not None else ""
+            out.add(
+                row.line,
+                rec.key,
+                "rob.domain",
+                f"{domain} judged twice{scope} (first on line {seen[where]})",
+                code="rob.domain-repeated",
+            )
+        else:
+            seen[where] = row.line
+
+
+def _rule_rob_reason_on_overall(rec: StudyRecord, out: _Collector) -> None:
+    """``reason`` explains an overall judgement, so it belongs on an overall row."""
+    for row in rec.rob:
+        domain = row.values.get("domain")
+        if "reason" in row.values and domain is not None and domain != OVERALL:
+            out.add(
+                row.line,
+                rec.key,
+                "rob.reason",
+                f"reason is for the overall row (it explains an overall judgement that differs "
+                f"from the tool's algorithm); use support for {domain}",
+                code="rob.reason-misplaced",
+            )
+
+
+def _rule_rob_support(rec: StudyRecord, out: _Collector) -> None:
+    """A domain judgement other than no information says what it rests on (``support``)."""
+    for row in rec.rob:
+        level, domain = row.values.get("judgement"), row.values.get("domain")
+        if domain in (None, OVERALL) or level in (None, NO_INFORMATION):
+            continue
+        if not row.values.get("support"):
+            out.add(
+                row.line,
+                rec.key,
+                "rob.support",
+                f"{domain} is judged {level!r} without support (the facts it rests on)",
+                severity="warning",
+                code="rob.support-missing",
+            )
+
+
+ROB_ROW_RULES: tuple[Callable[[StudyRecord, _Collector], None], ...] = (
+    _rule_rob_needs_a_tool,
+    _rule_rob_outcome_exists,
+    _rule_rob_domain_once,
+    _rule_rob_reason_on_overall,
+    _rule_rob_support,
+)
+
+
+def _rule_rob_tool_fits_design(rec: StudyRecord, out: _Collector) -> None:
+    """The tool fits the design: reviews get none (an error otherwise), randomised trials
+    RoB2, cohorts ROBINS-I (a warning otherwise)."""
+    tool, design = rec.values.get("rob_tool"), rec.values.get("design")
+    fits = expected_tools(design)
+    if tool is None or fits is None or tool in fits:
+        return
+    line = rec.field_lines.get("rob_tool", rec.line)
+    review = design in REVIEW_DESIGNS
+    message = f"rob_tool {tool} does not fit design {design}"
+    if review:
+        message += " (a review is not assessed with a study tool)"
+    severity: Severity = "error" if review else "warning"
+    out.add(line, rec.key, "rob_tool", message, ", ".join(fits), severity, code="rob.tool-design")
+
+
+def _rule_rob_complete(rec: StudyRecord, out: _Collector, result: Assessment) -> None:
+    """The study judges every domain of its tool and states an overall judgement."""
+    if result.outcome_row is not None:
+        return
+    tool = TOOLS[result.tool]
+    named = {r.values.get("domain") for r in rec.rob if r.values.get("outcome") is None}
+    missing = ", ".join(d for d in result.missing if d not in named)  # else reported already
+    if missing:
+        out.add(
+            _rob_line(rec),
+            rec.key,
+            "rob",
+            f"no judgement for {missing} of {tool.title} (write judgement=no information where "
+            "the sources do not let you judge)",
+            ", ".join(tool.codes),
+            code="rob.domain-missing",
+        )
+    elif result.overall.source == "algorithm" and not result.missing:
+        out.add(
+            _rob_line(rec),
+            rec.key,
+            "rob",
+            f"no overall judgement; the {tool.title} algorithm gives {result.algorithm!r} "
+            f"(add domain=overall; judgement={result.algorithm})",
+            severity="warning",
+            code="rob.overall-missing",
+        )
+
+
+def _rule_rob_overall_agrees(rec: StudyRecord, out: _Collector, result: Assessment) -> None:
+    """The overall judgement is the tool's algorithm's, or says why not (``reason``)."""
+    judged = result.overall
+    if judged.source == "algorithm" or not result.differs or judged.reason or result.missing:
+        return
+    tool = TOOLS[result.tool]
+    levels = [j.level for j in result.domains]
+    allowed = judgement_range(tool, levels)
+    scope = f"outcome row {result.outcome_row}: " if result.outcome_row is not None else ""
+    whose = " (the study's)" if judged.source == "study" else ""
+    message = (
+        f"{scope}overall {judged.level!r}{whose} differs from the {tool.title} algorithm's "
+        f"{result.algorithm!r}"
+    )
+    if tool is ROB2 and judged.level in allowed:
+        concerns = levels.count("some concerns")
+        message += (
+            f": RoB 2 leaves to judgement whether some concerns in {concerns} domains make the "
+            f"result high (default: {ROB2_SEVERAL} or more)"
+        )
+    elif judged.level in allowed:
+        message += ": ROBINS-I allows an overall more severe than the most severe domain"
+    elif tool is not ROB2:
+        message += " (the most severe domain judgement)"
+    message += "; give reason={...} on the overall row"
+    if judged.source == "study":
+        message += f" (outcome={result.outcome_row}; domain=overall; ...)"
+    line = judged.line if judged.source == "stated" and judged.line else _rob_line(rec)
+    out.add(line, rec.key, "rob.judgement", message, severity="warning", code="rob.overall-differs")
+
+
+ROB_RULES: tuple[Callable[[StudyRecord, _Collector, Assessment], None], ...] = (
+    _rule_rob_complete,
+    _rule_rob_overall_agrees,
+)
+
+
+def _check_rob_assessments(rec: StudyRecord, out: _Collector) -> None:
+    _rule_rob_tool_fits_design(rec, out)
+    if rec.values.get("design") in REVIEW_DESIGNS:
+        return  # a review has no assessment to check (a tool on it is an error already)
+    for result in rec.assessments():
+        for rule in ROB_RULES:
+            rule(rec, out, result)
+
+
 # --------------------------------------------------------------------------- the pass
 
 
@@ -615,18 +906,22 @@ def _record(
             rec.values[name] = typed
     for rule in STUDY_RULES:
         rule(rec, out)
-    for name in ("outcomes", "effects"):
+    for name in ROWS_FIELDS:
         if name in bib:
-            # rows are counted from the line of the opening brace, which may follow the "="
+            # rows are counted from the line of the opening brace, which may follow "="
             m = _ROWS_OPEN_RE[name].search(entry.raw or "")
             if m is not None:
                 lines[name] += m.group(1).count("\n")
-            _check_rows(rec, name, bib[name], out)
+            if name == "rob":
+                _check_rob(rec, bib[name], out)
+            else:
+                _check_rows(rec, name, bib[name], out)
+    _check_rob_assessments(rec, out)
     return rec
 
 
 _ROWS_OPEN_RE = {
-    name: re.compile(rf"(?i)\b{name}\s*=(\s*)[{{\"]") for name in ("outcomes", "effects")
+    name: re.compile(rf"(?i)(?<![\w:.+-]){name}\s*=(\s*)[{{\"]") for name in ROWS_FIELDS
 }
 
 

@@ -3,7 +3,8 @@
 One call, :func:`write_workbook`, writes the sheets of :data:`SHEETS`: **Summary** (what the
 base holds, each headline analysis with its subgroups, warnings and what it left out,
 provenance), **Studies**, **Outcomes** (with per-row CIs), **Contrasts** (every comparison
-with its arms' data and effects), **Pooled** (every statistic of every analysis, the subgroup
+with its arms' data and effects), **Risk of bias** (per study: tool, domains shaded, overall),
+**Pooled** (every statistic of every analysis, the subgroup
 tests, the rows pooled with their weights and what the dependence policy did), **References**
 (in the protocol's citation style and in its order, DOIs as links; :mod:`evidence.citations`)
 and **Data dictionary** (the schema and the protocol's vocabularies).
@@ -61,6 +62,7 @@ SHEETS: tuple[str, ...] = (
     "Studies",
     "Outcomes",
     "Contrasts",
+    "Risk of bias",
     "Pooled",
     "References",
     "Data dictionary",
@@ -764,6 +766,93 @@ def _write_studies(sheet: _Sheet, base: EvidenceBase) -> None:
     sheet.finish(freeze="B2", filter_ref=_ref(frame, top, last))
 
 
+# Light tints of the charts' judgement colours (Okabe-Ito), so the words stay readable.
+_ROB_FILLS = {
+    "low": "#B3E2D5",
+    "some concerns": "#FAF5C6",
+    "moderate": "#FAF5C6",
+    "serious": "#F5D899",
+    "high": "#F2BF99",
+    "critical": "#BFBFBF",
+    "no information": "#CCE8F8",
+}
+
+
+def _risk_of_bias_sheet(base: EvidenceBase) -> pd.DataFrame:
+    """One row per study (and per outcome row judged separately): key, outcome_row, tool,
+    D1..D7, overall, algorithm, reason, support (``D1: …`` per line)."""
+    from evidence.rob import OVERALL, TOOLS
+
+    codes = list(dict.fromkeys(c for tool in TOOLS.values() for c in tool.codes))
+    rob = base.risk_of_bias
+    rows: dict[tuple[str, Any], dict[str, Any]] = {}
+    for rec in rob.itertuples(index=False):
+        row = None if pd.isna(rec.outcome_row) else int(rec.outcome_row)
+        out = rows.setdefault(
+            (rec.key, row), {"key": rec.key, "outcome_row": row, "tool": rec.tool, "support": []}
+        )
+        name = "overall" if rec.domain == OVERALL else rec.domain
+        out[name] = rec.judgement
+        if rec.domain == OVERALL:
+            out["algorithm"], out["reason"] = rec.algorithm, _plain(rec.reason)
+        if _plain(rec.support) and rec.source != "study":
+            label = "Overall" if rec.domain == OVERALL else rec.domain
+            out["support"].append(f"{label}: {rec.support}")
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for (key, _), result in rows.items():
+        by_key.setdefault(key, []).append(result)
+    records = []
+    for key, tool in zip(base.studies["key"], base.studies["rob_tool"], strict=True):
+        records += by_key.get(key) or [{"key": key, "outcome_row": None, "tool": _plain(tool)}]
+    columns = ["key", "outcome_row", "tool", *codes, "overall", "algorithm", "reason", "support"]
+    frame = pd.DataFrame(records, columns=columns)
+    frame["support"] = [
+        "\n".join(s) if isinstance(s, list) and s else None for s in frame["support"]
+    ]
+    return frame
+
+
+def _write_risk_of_bias(sheet: _Sheet, base: EvidenceBase) -> None:
+    """The risk of bias of every study: its tool, each domain's judgement (shaded), the
+    overall judgement beside the tool's algorithm's, and the support texts; then what the
+    domains are."""
+    from evidence.rob import ROB2_SEVERAL, TOOLS
+
+    frame = _risk_of_bias_sheet(base)
+    top, last = sheet.table(frame, formats={"outcome_row": _INT})
+    # Shaded by conditional formats, so that the shade follows the word if a reader edits it.
+    judged = [j for j, c in enumerate(frame.columns) if c.startswith("D") or c == "overall"]
+    if last > top:
+        for j in judged:
+            for level, colour in _ROB_FILLS.items():
+                shade = sheet.formats((("bg_color", colour), ("pattern", 1)))
+                rule = {"type": "cell", "criteria": "==", "value": f'"{level}"', "format": shade}
+                sheet.ws.conditional_format(top, j, last - 1, j, rule)
+    filter_ref = _ref(frame, top, last)
+    sheet.skip()
+    sheet.note(
+        "Each row is a study, or an outcome row (outcome_row) with judgements of its own; its "
+        "other domains are the study's. overall is the analyst's judgement; algorithm is the "
+        f"tool's (RoB 2: low if all domains are low, high if any is high or {ROB2_SEVERAL} or "
+        "more have some concerns, no information if a domain cannot be judged and nothing makes "
+        "it high, else some concerns; ROBINS-I: the most severe domain, no information before "
+        "moderate). reason says why they differ. tool none: reviews and uncontrolled studies; "
+        "empty: not assessed.",
+        last=8,
+    )
+    sheet.skip()
+    sheet.title("Domains")
+    domains = pd.DataFrame(
+        [
+            {"tool": tool.title, "domain": d.code, "name": d.name, "reference": tool.reference}
+            for tool in TOOLS.values()
+            for d in tool.domains
+        ]
+    )
+    sheet.table(domains)
+    sheet.finish(freeze="B2", filter_ref=filter_ref)
+
+
 def _outcomes_with_ci(base: EvidenceBase, method: str, level: float) -> pd.DataFrame:
     frame = _with_key_first(base.outcomes).copy()
     responders, n = frame["responders"], frame["n"]
@@ -1049,6 +1138,7 @@ def _workbook_bytes(base: EvidenceBase, reports: list[PoolReport]) -> bytes:
         _write_studies(sheets["Studies"], base)
         _write_outcomes(sheets["Outcomes"], base, reference)
         _write_contrasts(sheets["Contrasts"], base, reference)
+        _write_risk_of_bias(sheets["Risk of bias"], base)
         _write_pooled(sheets["Pooled"], reports)
         _write_references(sheets["References"], base)
         _write_dictionary(sheets["Data dictionary"], base)
@@ -1091,7 +1181,8 @@ def write_workbook(
 
     Notes
     -----
-    Sheets: Summary, Studies, Outcomes, Pooled, References, Data dictionary (:data:`SHEETS`).
+    Sheets: Summary, Studies, Outcomes, Contrasts, Risk of bias, Pooled, References, Data
+    dictionary (:data:`SHEETS`).
     Text is never written as a formula; the same inputs give byte-identical files. Neither
     ``base`` nor ``reports`` is modified.
     """

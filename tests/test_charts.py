@@ -21,9 +21,12 @@ import evidence
 from evidence.analysis import Analysis
 from evidence.charts import (
     _OKABE_ITO,
+    _ROB_STYLE,
     evidence_map,
     forest_plot,
     response_over_time,
+    rob_summary,
+    rob_traffic_light,
     save_figure,
 )
 from evidence.pooling import pool_evidence
@@ -36,6 +39,8 @@ CHARTS = {
     "forest": lambda data, **kwargs: forest_plot(data, ALL, **kwargs),
     "over-time": response_over_time,
     "map": evidence_map,
+    "rob-traffic-light": rob_traffic_light,
+    "rob-summary": rob_summary,
 }
 
 CONDITIONS = ("GAD", "SAD", "OCD", "PTSD", "GAD; SAD", "PD")
@@ -548,3 +553,277 @@ def test_long_note_lists_are_capped() -> None:
     items = [f"k{i}" for i in range(20)]
     assert _capped(items) == [*items[:12], "… and 8 more (all are listed in the workbook)"]
     assert _capped(items[:3]) == items[:3]
+
+
+# --- risk of bias -----------------------------------------------------------------------------
+
+ROB2_CYCLE = ("low", "some concerns", "high", "no information")
+ROBINS_CYCLE = ("low", "moderate", "serious", "critical", "no information")
+
+
+def synthetic_rob_bib(n: int) -> str:
+    """``n`` valid studies with risk of bias: two in three randomised (RoB 2), one in three
+    cohorts (ROBINS-I), judgements cycling through every level, every seventh study with an
+    outcome row judged separately; the stated overall is always the algorithm's."""
+    from evidence.rob import ROB2, ROBINS_I
+
+    entries = []
+    for i in range(n):
+        tool = ROBINS_I if i % 3 == 2 else ROB2
+        cycle = ROBINS_CYCLE if tool is ROBINS_I else ROB2_CYCLE
+        levels = [
+            cycle[(i + j) % len(cycle)] if (i + j) % 3 == 0 else "low"
+            for j in range(len(tool.codes))
+        ]
+        rows = [
+            f"domain={c}; judgement={lv}; support={{fact {j}}}"
+            for j, (c, lv) in enumerate(zip(tool.codes, levels, strict=True))
+        ]
+        rows.append(f"domain=overall; judgement={tool.overall(levels)}")
+        if i % 7 == 0:
+            worse = "high" if tool is ROB2 else "serious"
+            changed = [*levels[:3], worse, *levels[4:]]
+            rows.append(f"outcome=2; domain=D4; judgement={worse}; support={{self-rated}}")
+            rows.append(f"outcome=2; domain=overall; judgement={tool.overall(changed)}")
+        design = "cohort" if tool is ROBINS_I else "rct-parallel"
+        entries.append(
+            f"@article{{rob{i:02d},\n  author = {{Writer{chr(65 + i % 26)}, Ann}},\n"
+            f"  title = {{Synthetic trial {i}}},\n  journal = {{J Synth}},\n"
+            f"  year = {{{1960 + i}}},\n  design = {{{design}}},\n  arms = {{drug; placebo}},\n"
+            "  outcomes = {\n    arm=drug; measure=SCALE-A; responders=3; n=10\n"
+            "    arm=drug; measure=SCALE-B; responders=4; n=10\n  },\n"
+            f"  rob_tool = {{{tool.name}}},\n"
+            "  rob = {\n    " + "\n    ".join(rows) + "\n  },\n}\n"
+        )
+    return "\n".join(entries)
+
+
+@pytest.fixture(scope="module")
+def rob60() -> evidence.EvidenceBase:
+    loaded = evidence.loads(synthetic_rob_bib(60))
+    assert loaded.problems == [], [str(p) for p in loaded.problems[:5]]
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def rob_drawn(base, rob60):
+    cache: dict = {}
+
+    def get(chart: str, which: str):
+        if (chart, which) not in cache:
+            fig = CHARTS[chart](base if which == "bundled" else rob60)
+            cache[chart, which] = fig, rendered(fig)
+        return cache[chart, which]
+
+    return get
+
+
+def shown_texts(fig, renderer) -> list:
+    """Every visible text of the figure's first axes (tick labels, title, note, legend)."""
+    ax = fig.axes[0]
+    texts = [*ax.get_children(), *ax.get_xticklabels(), *ax.get_yticklabels()]
+    legend = ax.get_legend()
+    if legend is not None:
+        texts += [*legend.get_texts(), legend.get_title()]
+    return [t for t in texts if isinstance(t, Text) and t.get_text() and t.get_visible()]
+
+
+def cells(ax, prefix: str) -> dict[str, np.ndarray]:
+    return {
+        str(c.get_gid()).split(":", 1)[1]: c.get_offsets()
+        for c in ax.collections
+        if str(c.get_gid()).startswith(prefix)
+    }
+
+
+@pytest.mark.parametrize("which", ["bundled", "synthetic-60"])
+@pytest.mark.parametrize("chart", ["rob-traffic-light", "rob-summary"])
+def test_rob_charts_text_never_overlaps_or_leaves_the_figure(rob_drawn, chart, which) -> None:
+    fig, renderer = rob_drawn(chart, which)
+    shown = shown_texts(fig, renderer)
+    boxes = [t.get_window_extent(renderer) for t in shown]
+    assert overlapping(boxes) == [], [
+        (shown[i].get_text(), shown[j].get_text()) for i, j in overlapping(boxes)
+    ]
+    frame = fig.bbox
+    for text, box in zip(shown, boxes, strict=True):
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 + 1, text
+        assert frame.y0 <= box.y0 and box.y1 <= frame.y1 + 1, text
+    assert fig.axes[0].get_legend() is not None
+
+
+def test_rob_traffic_light_has_every_study_row_at_60(rob_drawn, rob60) -> None:
+    fig, renderer = rob_drawn("rob-traffic-light", "synthetic-60")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels.count("RoB 2") == 1 and labels.count("ROBINS-I") == 1
+    studies = [lab for lab in labels if lab not in ("RoB 2", "ROBINS-I")]
+    expected = [f"Writer{chr(65 + i % 26)} {1960 + i}" for i in range(60)]
+    plain = [lab for lab in studies if " · row " not in lab]
+    assert sorted(plain) == sorted(expected)
+    assert sum(" · row 2 (drug, SCALE-B)" in lab for lab in studies) == len(range(0, 60, 7))
+    # rows are at least a line of text apart
+    ys = sorted(t.get_window_extent(renderer).y0 for t in ax.get_yticklabels())
+    assert min(np.diff(ys)) >= 8 * fig.dpi / 72
+    # one circle per result and domain + overall, as the table says
+    rob = rob60.risk_of_bias
+    drawn = cells(ax, "rob-cells:")
+    assert sum(len(v) for v in drawn.values()) == len(rob)
+    counts = rob["judgement"].astype(str).value_counts().to_dict()
+    assert {k: len(v) for k, v in drawn.items()} == counts
+    symbols = cells(ax, "rob-symbols:")
+    for level, xy in drawn.items():
+        np.testing.assert_array_equal(symbols[level], xy)  # a symbol in every circle
+
+
+def test_rob_traffic_light_height_grows_with_rows(rob_drawn) -> None:
+    small, _ = rob_drawn("rob-traffic-light", "bundled")
+    large, _ = rob_drawn("rob-traffic-light", "synthetic-60")
+    assert large.get_figheight() > small.get_figheight() + 10
+    assert small.get_figwidth() == large.get_figwidth() == 8
+
+
+def test_rob_levels_differ_by_symbol_and_read_in_greyscale() -> None:
+    from evidence.rob import ROB2, ROBINS_I
+
+    def grey(colour: str) -> float:
+        r, g, b = mcolors.to_rgb(colour)
+        return 0.299 * r + 0.587 * g + 0.114 * b
+
+    for tool in (ROB2, ROBINS_I):
+        styles = [_ROB_STYLE[level] for level in tool.levels]
+        assert len({symbol for _, symbol, _, _ in styles}) == len(tool.levels), tool.name
+        assert len({fill for fill, *_ in styles}) == len(tool.levels), tool.name
+        assert len({hatch for *_, hatch in styles}) == len(tool.levels), tool.name
+        for fill, _, ink, _ in styles:  # the symbol stands out from its circle in grey
+            assert abs(grey(fill) - grey(ink)) > 0.35, (tool.name, fill, ink)
+    assert set(_ROB_STYLE) == set(ROB2.levels) | set(ROBINS_I.levels)
+    palette = set(_OKABE_ITO.values())
+    assert {fill for fill, *_ in _ROB_STYLE.values()} <= palette
+
+
+def test_rob_traffic_light_bundled(rob_drawn) -> None:
+    fig, _ = rob_drawn("rob-traffic-light", "bundled")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == [
+        "RoB 2",
+        "Taylor 2018",
+        "Taylor 2018 · row 3 (ketamine, VAS-A)",
+        "Taylor 2018 · row 4 (placebo, VAS-A)",
+        "Rodriguez 2013",
+        "Glue 2020a",
+        "Feder 2014",
+        "Feder 2021",
+        "Abdallah 2022",
+        "ROBINS-I",
+        "Shadli 2018",
+    ]
+    drawn = cells(ax, "rob-cells:")
+    assert {k: len(v) for k, v in drawn.items()} == {
+        "no information": 8 * 6 + 8 - 4,
+        "low": 3,
+        "some concerns": 1,
+    }
+    headers = [t.get_text() for t in by_gid(ax, "rob-column")]
+    assert headers == [
+        "D1",
+        "D2",
+        "D3",
+        "D4",
+        "D5",
+        "Overall",
+        *[f"D{i}" for i in range(1, 8)],
+        "Overall",
+    ]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Low", "Some concerns", "No information"]
+    text = note(ax)
+    assert text.startswith("RoB 2 (Sterne et al. 2019): D1 randomisation process;")
+    assert "ROBINS-I (Sterne et al. 2016): D1 confounding;" in text
+    assert "No tool applies (rob_tool none: reviews, uncontrolled studies): whittaker2021," in text
+
+
+def bar_widths(ax) -> dict[str, float]:
+    return {
+        str(p.get_gid()).removeprefix("rob-bar:"): round(p.get_width(), 6)
+        for p in ax.patches
+        if str(p.get_gid()).startswith("rob-bar:")
+    }
+
+
+def test_rob_summary_share_of_studies(base) -> None:
+    ax = rob_summary(base).axes[0]
+    widths = bar_widths(ax)
+    assert widths["RoB2:D3:low"] == round(100 / 6, 6)
+    assert widths["RoB2:D3:no information"] == round(500 / 6, 6)
+    assert widths["RoB2:D5:some concerns"] == round(100 / 6, 6)
+    assert widths["RoB2:overall:no information"] == 100
+    assert widths["ROBINS-I:D3:low"] == 100
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "RoB 2 (6 studies)" and "ROBINS-I (1 study)" in labels
+    assert labels.count("Overall risk of bias") == 2
+    assert ax.get_xlabel() == "Share of studies (%)"
+    # each tool's bars add up to 100%
+    for tool, domain in {tuple(k.split(":")[:2]) for k in widths}:
+        total = sum(w for k, w in widths.items() if k.startswith(f"{tool}:{domain}:"))
+        assert total == pytest.approx(100)
+
+
+def test_rob_summary_weights_by_study_and_outcome_row(base) -> None:
+    weights = {("taylor2018", 1): 3, ("taylor2018", 3): 1, "rodriguez2013": 2, "glue2017": 4}
+    ax = rob_summary(base, weights=weights).axes[0]
+    widths = bar_widths(ax)
+    assert widths["RoB2:D4:low"] == 50  # taylor row 1 (3 of 6); row 3's own D4: no information
+    assert widths["RoB2:D3:low"] == round(200 / 6, 6)  # rodriguez2013 (2 of 6)
+    assert not any(k.startswith("ROBINS-I") for k in widths)
+    assert ax.get_yticklabels()[0].get_text() == "RoB 2 (2 studies, 60% of the weight)"
+    assert "without a risk-of-bias assessment: 40% (glue2017)" in note(ax)
+    assert ax.get_xlabel() == "Share of weight (%)"
+    # a pooled unit without a row (combined rows) counts with its study's judgements
+    ax = rob_summary(base, weights={("rodriguez2013", pd.NA): 1.0}).axes[0]
+    assert bar_widths(ax)["RoB2:D5:some concerns"] == 100
+
+
+def test_rob_summary_weights_from_an_analysis(base) -> None:
+    report = pool_evidence(base, "obsessive-compulsive")
+    rows = zip(report.pooled["key"], report.pooled["row"], strict=True)
+    weights = dict(zip(rows, report.per_study["weight"], strict=True))
+    ax = rob_summary(base, weights=weights).axes[0]
+    share = report.per_study["weight"][report.pooled["key"].eq("rodriguez2013").to_numpy()].sum()
+    label = f"RoB 2 (1 study, {share / report.per_study['weight'].sum() * 100:.0f}% of the weight)"
+    assert ax.get_yticklabels()[0].get_text() == label
+    assert "(bloch2012)" in note(ax)
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        pytest.param(
+            {"taylor2018": -1},
+            "weight of 'taylor2018' must be a number >= 0; got -1",
+            id="negative",
+        ),
+        pytest.param({"taylor2018": "x"}, "weight of 'taylor2018' is not a number: 'x'", id="text"),
+        pytest.param({"nobody": 1}, "weights: 'nobody' is not a study of", id="unknown-key"),
+    ],
+)
+def test_rob_summary_refuses_bad_weights(base, weights, message) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        rob_summary(base, weights=weights)
+
+
+def test_rob_charts_without_assessments() -> None:
+    empty = evidence.loads("@article{a, author={A, B}, title={T}, journal={J}, year=2020}\n")
+    for chart in (rob_traffic_light, rob_summary):
+        ax = chart(empty).axes[0]
+        assert "No risk-of-bias assessments" in texts(ax)
+        assert "Not assessed: a." in note(ax)
+
+
+def test_rob_charts_save_byte_identical(base, tmp_path) -> None:
+    for chart in (rob_traffic_light, rob_summary):
+        first = save_figure(chart(base), tmp_path / "a")
+        second = save_figure(chart(base), tmp_path / "b")
+        for a, b in zip(first, second, strict=True):
+            assert a.read_bytes() == b.read_bytes(), (chart.__name__, a.suffix)

@@ -84,3 +84,15 @@ def test_cli_diff_against_git_revision(tmp_path: Path) -> None:
     assert "    n_enrolled: 10 -> 11" in out.stdout
     bad = CliRunner().invoke(main, ["diff", "--rev", "nope", "--bib", str(path)])
     assert bad.exit_code == 1 and "cannot read revision 'nope'" in bad.stderr
+
+
+def test_compare_rob_rows_row_by_row(bib: Path) -> None:
+    old = evidence.load(bib)
+    text = bib.read_text(encoding="utf-8")
+    before = "domain=D5; judgement=some concerns; support={only first-phase"
+    assert text.count(before) == 1
+    bib.write_text(text.replace(before, before.replace("some concerns", "high")), encoding="utf-8")
+    result = compare(old, evidence.load(bib))
+    assert [(c.key, c.field, c.old, c.new) for c in result.changes] == [
+        ("rodriguez2013", "rob.5.judgement", "some concerns", "high")
+    ]

@@ -34,6 +34,10 @@ EXPECTED = sorted(
         "figures/evidence-map.svg",
         "figures/response-over-time.png",
         "figures/response-over-time.svg",
+        "figures/rob-summary.png",
+        "figures/rob-summary.svg",
+        "figures/rob-traffic-light.png",
+        "figures/rob-traffic-light.svg",
         *(f"figures/forest-{name}.{ext}" for name in HEADLINES for ext in ("png", "svg")),
     ]
 )
@@ -136,7 +140,7 @@ def test_progress_messages_are_steps(tmp_path: Path) -> None:
     assert messages[0] == f"reading {ROOT / 'studies.bib'}"
     assert messages[1] == f"running {len(HEADLINES)} analyses"
     assert messages[-1] == f"done: {len(EXPECTED)} files in {tmp_path}"
-    assert len(messages) == 3 + len(HEADLINES) + 3
+    assert len(messages) == 3 + len(HEADLINES) + 5  # with the two risk-of-bias figures
     assert set(result.timings) == {"load", "statistics", "workbook", "charts"}
 
 

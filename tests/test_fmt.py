@@ -93,3 +93,14 @@ def test_fmt_keeps_cr_line_ends(tmp_path: Path) -> None:
     )
     check = CliRunner().invoke(main, ["fmt", "--check", "--bib", str(path)])
     assert check.exit_code == 0
+
+
+def test_fmt_lays_out_rob_rows_like_outcomes() -> None:
+    doc = parse_bib(
+        "@article{k, rob_tool = {RoB2}, rob = {domain=D1; judgement=low\n"
+        "        domain=overall; judgement=low}, year = 2020}\n"
+    )
+    assert format_document(doc).text == (
+        "@article{k,\n  year = 2020,\n  rob_tool = {RoB2},\n  rob = {\n"
+        "    domain=D1; judgement=low\n    domain=overall; judgement=low\n  },\n}\n"
+    )

@@ -11,6 +11,7 @@ from evidence.analysis import settings_table
 from evidence.cli import main
 from evidence.protocol import load_protocol, vocabulary_table
 from evidence.render import markdown_table
+from evidence.rob import domain_table
 from evidence.schema import data_dictionary
 
 from .conftest import ROOT
@@ -47,6 +48,10 @@ def test_data_dictionary_matches_schema() -> None:
     assert _block("data-dictionary") == markdown_table(data_dictionary(protocol))
     vocabulary = pd.DataFrame(vocabulary_table(protocol)).fillna("")
     assert _block("vocabulary") == markdown_table(vocabulary)
+
+
+def test_risk_of_bias_domains_table_matches_the_tools() -> None:
+    assert _block("rob-domains") == markdown_table(pd.DataFrame(domain_table()))
 
 
 def test_analysis_settings_table_matches_the_constraints() -> None:

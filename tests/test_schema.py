@@ -10,6 +10,7 @@ from evidence.schema import (
     EFFECT_FIELDS,
     OUTCOME_FIELDS,
     OUTCOME_SPECS,
+    ROB_FIELDS,
     STUDY_FIELDS,
     STUDY_SPECS,
     arm_agent,
@@ -182,7 +183,8 @@ def test_dtypes_follow_the_schema() -> None:
 def test_data_dictionary_lists_every_field_once() -> None:
     dd = data_dictionary()
     assert list(dd.columns) == ["level", "field", "type", "allowed", "unit", "description"]
-    assert list(dd["field"]) == [s.name for s in (*STUDY_FIELDS, *OUTCOME_FIELDS, *EFFECT_FIELDS)]
-    assert list(dict.fromkeys(dd["level"])) == ["study", "outcome", "effect"]
+    fields = (*STUDY_FIELDS, *OUTCOME_FIELDS, *EFFECT_FIELDS, *ROB_FIELDS)
+    assert list(dd["field"]) == [s.name for s in fields]
+    assert list(dict.fromkeys(dd["level"])) == ["study", "outcome", "effect", "rob"]
     route = dd[dd["field"] == "route"].iloc[0]
     assert route["allowed"] == "';'-separated list of IV, IM, SC, oral, sublingual, intranasal"

@@ -497,3 +497,281 @@ def test_cli_validate_cr_only_file() -> None:
     result = CliRunner().invoke(main, ["validate", str(CR_FILE)])
     assert result.exit_code == 0
     assert result.stderr == f"{CR_FILE}: 3 entries, 0 error(s), 0 warning(s)\n"
+
+
+# --- risk of bias ---------------------------------------------------------------------------
+
+ROB2_LEVELS = "low, some concerns, high, no information"
+RISK_OF_BIAS_EXPECTED = [
+    f"18: Rask2019: rob.judgement: 'moderate' is not a RoB 2 judgement; did you mean 'some "
+    f"concerns'? (allowed: {ROB2_LEVELS})",
+    "19: Rask2019: rob.support: warning: D3 is judged 'low' without support (the facts it rests "
+    "on)",
+    "22: Rask2019: rob.domain: 'D6' is not a RoB 2 domain (allowed: D1, D2, D3, D4, D5, overall)",
+    "23: Rask2019: rob.judgment: unknown rob key; did you mean 'judgement'? (allowed: domain, "
+    "judgement, support, outcome, reason)",
+    f"23: Rask2019: rob: rob row has no judgement (allowed: {ROB2_LEVELS})",
+    "24: Rask2019: rob.outcome: no outcome row 3 (the entry has 1) (allowed: 1..1)",
+    "46: Sund2020: rob.judgement: warning: overall 'high' differs from the RoB 2 algorithm's "
+    "'some concerns': RoB 2 leaves to judgement whether some concerns in 2 domains make the "
+    "result high (default: 3 or more); give reason={...} on the overall row",
+    "48: Sund2020: rob.judgement: warning: outcome row 1: overall 'some concerns' differs from "
+    "the RoB 2 algorithm's 'high'; give reason={...} on the overall row",
+    "61: Tveit2018: rob.reason: reason is for the overall row (it explains an overall judgement "
+    "that differs from the tool's algorithm); use support for D2",
+    "67: Tveit2018: rob.domain: D1 judged twice (first on line 60)",
+    "68: Tveit2018: rob.judgement: warning: overall 'moderate' differs from the ROBINS-I "
+    "algorithm's 'serious' (the most severe domain judgement); give reason={...} on the overall "
+    "row",
+    "79: Ulla2021: rob_tool: rob_tool RoB2 does not fit design meta-analysis (a review is not "
+    "assessed with a study tool) (allowed: none)",
+    "89: Vik2017: rob: rob_tool is none, so the study has no risk-of-bias judgements; remove the "
+    "rob rows or name the tool (allowed: RoB2, ROBINS-I)",
+    "100: Wold2016: rob_tool: rob rows need a rob_tool (allowed: RoB2, ROBINS-I)",
+    "111: Xu2019: rob_tool: warning: rob_tool ROBINS-I does not fit design rct-parallel "
+    "(allowed: RoB2)",
+    "112: Xu2019: rob: warning: no overall judgement; the ROBINS-I algorithm gives 'no "
+    "information' (add domain=overall; judgement=no information)",
+]
+
+
+def test_risk_of_bias_fixture_reports_exactly_the_expected_problems() -> None:
+    path = INVALID / "risk-of-bias.bib"
+    base = evidence.load(path)
+    assert [str(p) for p in base.problems] == [f"{path}:{e}" for e in RISK_OF_BIAS_EXPECTED]
+    assert (len(base.errors), len(base.warnings)) == (10, 6)
+
+
+def rob_entry(design: str, tool: str | None, rows: list[str], outcomes: int = 2) -> str:
+    """One trial with ``outcomes`` outcome rows, ``rob_tool`` (unless None) and ``rob`` rows."""
+    lines = [
+        "@article{k,",
+        "  author = {A, B},",
+        "  title = {T},",
+        "  journal = {J},",
+        "  year = 2020,",
+        f"  design = {{{design}}},",
+        "  arms = {drug; placebo},",
+        "  outcomes = {",
+        *(f"    arm=drug; responders=1; n={5 + i}" for i in range(outcomes)),
+        "  },",
+    ]
+    if tool is not None:
+        lines.append(f"  rob_tool = {{{tool}}},")
+    if rows:
+        lines += ["  rob = {", *(f"    {row}" for row in rows), "  },"]
+    return "\n".join([*lines, "}", ""])
+
+
+def rob2_rows(*levels: str, overall: str | None = None, **extra: str) -> list[str]:
+    rows = [f"domain=D{i}; judgement={level}; support=s" for i, level in enumerate(levels, 1)]
+    if overall is not None:
+        tail = "".join(f"; {k}={{{v}}}" for k, v in extra.items())
+        rows.append(f"domain=overall; judgement={overall}{tail}")
+    return rows
+
+
+LOW5 = ("low",) * 5
+
+
+@pytest.mark.parametrize(
+    ("design", "tool", "rows", "expected"),
+    [
+        pytest.param(
+            "rct-parallel", "RoB2", rob2_rows(*LOW5, overall="low"), [], id="consistent-low"
+        ),
+        pytest.param("rct-parallel", None, [], [], id="not-assessed"),
+        pytest.param("single-arm", "none", [], [], id="tool-none-without-rows"),
+        pytest.param(
+            "single-arm",
+            "ROBINS-I",
+            [],
+            [
+                "rob: no judgement for D1, D2, D3, D4, D5, D6, D7 of ROBINS-I (write "
+                "judgement=no information where the sources do not let you judge) (allowed: D1, "
+                "D2, D3, D4, D5, D6, D7)"
+            ],
+            id="tool-without-rows",
+        ),
+        pytest.param(
+            "rct-parallel",
+            "RoB2",
+            rob2_rows(
+                "low", "low", "some concerns", "some concerns", "low", overall="some concerns"
+            ),
+            [],
+            id="two-concerns-kept-some-concerns",
+        ),
+        pytest.param(
+            "rct-parallel",
+            "RoB2",
+            rob2_rows(
+                "some concerns",
+                "low",
+                "some concerns",
+                "some concerns",
+                "low",
+                overall="some concerns",
+            ),
+            [
+                "rob.judgement: warning: overall 'some concerns' differs from the RoB 2 "
+                "algorithm's 'high': RoB 2 leaves to judgement whether some concerns in 3 "
+                "domains make the result high (default: 3 or more); give reason={...} on the "
+                "overall row"
+            ],
+            id="three-concerns-kept-some-concerns",
+        ),
+        pytest.param(
+            "rct-parallel",
+            "RoB2",
+            rob2_rows(
+                "some concerns",
+                "low",
+                "some concerns",
+                "some concerns",
+                "low",
+                overall="some concerns",
+                reason="the concerns are minor and unrelated",
+            ),
+            [],
+            id="reason-silences-the-warning",
+        ),
+        pytest.param(
+            "rct-parallel",
+            "RoB2",
+            rob2_rows("high", "low", "low", "low", "low", overall="low"),
+            [
+                "rob.judgement: warning: overall 'low' differs from the RoB 2 algorithm's "
+                "'high'; give reason={...} on the overall row"
+            ],
+            id="low-despite-a-high-domain",
+        ),
+        pytest.param(
+            "rct-parallel",
+            "RoB2",
+            rob2_rows(*LOW5),
+            [
+                "rob: warning: no overall judgement; the RoB 2 algorithm gives 'low' (add "
+                "domain=overall; judgement=low)"
+            ],
+            id="no-overall-row",
+        ),
+        pytest.param(
+            "rct-parallel",
+            "RoB2",
+            [*rob2_rows(*LOW5, overall="low"), "outcome=2; domain=D4; judgement=high; support=s"],
+            [
+                "rob.judgement: warning: outcome row 2: overall 'low' (the study's) differs "
+                "from the RoB 2 algorithm's 'high'; give reason={...} on the overall row "
+                "(outcome=2; domain=overall; ...)"
+            ],
+            id="override-inherits-an-overall-that-no-longer-fits",
+        ),
+        pytest.param(
+            "rct-parallel",
+            "RoB2",
+            [
+                *rob2_rows(*LOW5, overall="low"),
+                "outcome=2; domain=D4; judgement=high; support=s",
+                "outcome=2; domain=overall; judgement=high",
+            ],
+            [],
+            id="override-with-its-own-overall",
+        ),
+        pytest.param(
+            "rct-parallel",
+            "RoB2",
+            [*rob2_rows(*LOW5, overall="low"), "outcome=0; domain=D4; judgement=low; support=s"],
+            ["rob.outcome: 0 is below the minimum 1 (allowed: integer >= 1)"],
+            id="outcome-zero",
+        ),
+        pytest.param(
+            "rct-parallel",
+            "RoB2",
+            [*rob2_rows(*LOW5, overall="low"), "domain=d5; judgement=low risk; support=s"],
+            [
+                "rob.domain: 'd5' is not a RoB 2 domain; did you mean 'D5'? (allowed: D1, D2, "
+                "D3, D4, D5, overall)",
+                "rob.judgement: 'low risk' is not a RoB 2 judgement; did you mean 'low'? "
+                f"(allowed: {ROB2_LEVELS})",
+            ],
+            id="spellings",
+        ),
+        pytest.param(
+            "cohort",
+            "ROBINS-I",
+            [
+                *(f"domain=D{i}; judgement=low; support=s" for i in range(1, 7)),
+                "domain=D7; judgement=high; support=s",
+                "domain=overall; judgement=serious",
+            ],
+            [
+                "rob.judgement: 'high' is not a ROBINS-I judgement; did you mean 'serious'? "
+                "(allowed: low, moderate, serious, critical, no information)"
+            ],
+            id="rob2-level-in-robins-i",
+        ),
+        pytest.param(
+            "cohort",
+            "ROBINS-I",
+            [
+                *(f"domain=D{i}; judgement=low; support=s" for i in range(1, 7)),
+                "domain=D7; judgement=serious; support=s",
+                "domain=overall; judgement=critical",
+            ],
+            [
+                "rob.judgement: warning: overall 'critical' differs from the ROBINS-I "
+                "algorithm's 'serious': ROBINS-I allows an overall more severe than the most "
+                "severe domain; give reason={...} on the overall row"
+            ],
+            id="robins-i-more-severe-than-any-domain",
+        ),
+        pytest.param(
+            "case-series",
+            "RoB2",
+            rob2_rows(*LOW5, overall="low"),
+            ["rob_tool: warning: rob_tool RoB2 does not fit design case-series (allowed: none)"],
+            id="tool-does-not-fit-design",
+        ),
+        pytest.param(
+            "rct-parallel",
+            "RoB2",
+            ["domain=D1; support=s", "judgement=low"],
+            [
+                "rob: no judgement for D2, D3, D4, D5 of RoB 2 (write judgement=no information "
+                "where the sources do not let you judge) (allowed: D1, D2, D3, D4, D5)",
+                f"rob: rob row has no judgement (allowed: {ROB2_LEVELS})",
+                "rob: rob row has no domain (allowed: D1, D2, D3, D4, D5, overall)",
+            ],
+            id="rows-without-domain-or-judgement",
+        ),
+    ],
+)
+def test_risk_of_bias_rules(tmp_bib, design, tool, rows, expected) -> None:
+    base = evidence.load(tmp_bib(rob_entry(design, tool, rows)))
+    got = [str(p).split(": ", 2)[-1] for p in base.problems]
+    assert got == expected
+
+
+def test_risk_of_bias_problems_carry_the_row_line(tmp_bib) -> None:
+    rows = [*rob2_rows(*LOW5), "domain=D6; judgement=low; support=s"]
+    path = tmp_bib(rob_entry("rct-parallel", "RoB2", rows))
+    (problem,) = evidence.load(path).errors
+    assert (problem.line, problem.key, problem.field) == (19, "k", "rob.domain")
+    assert path.read_text().splitlines()[18].strip().startswith("domain=D6")
+
+
+def test_rob_field_opening_brace_on_a_later_line(tmp_bib) -> None:
+    text = rob_entry("rct-parallel", "RoB2", [*rob2_rows(*LOW5), "domain=D9; judgement=low"])
+    text = text.replace("rob = {", "rob =\n  {")
+    (problem,) = evidence.load(tmp_bib(text)).errors
+    assert problem.line == 20
+    assert tmp_bib(text).read_text().splitlines()[19].strip().startswith("domain=D9")
+
+
+def test_bundled_base_risk_of_bias_validates() -> None:
+    from .conftest import ROOT
+
+    base = evidence.load(ROOT / "studies.bib")
+    assert base.problems == []
+    assert set(base.studies["rob_tool"].astype(str)) == {"RoB2", "ROBINS-I", "none"}

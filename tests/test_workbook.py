@@ -143,6 +143,7 @@ def test_sheets_in_order(wb) -> None:
         "Studies",
         "Outcomes",
         "Contrasts",
+        "Risk of bias",
         "Pooled",
         "References",
         "Data dictionary",
@@ -179,12 +180,13 @@ def test_headers(wb, base) -> None:
 @pytest.mark.parametrize(
     ("sheet", "freeze", "ref"),
     [
-        pytest.param("Studies", "B2", "A1:AE17", id="studies"),
+        pytest.param("Studies", "B2", "A1:AG17", id="studies"),
         pytest.param("Outcomes", "B2", "A1:AG16", id="outcomes"),
         pytest.param("Contrasts", "B2", "A1:BE16", id="contrasts"),
+        pytest.param("Risk of bias", "B2", "A1:N19", id="risk-of-bias"),
         pytest.param("Pooled", "C2", "A1:Z14", id="pooled"),
         pytest.param("References", "B2", "A1:C17", id="references"),
-        pytest.param("Data dictionary", "C2", "A1:F57", id="dictionary"),
+        pytest.param("Data dictionary", "C2", "A1:F64", id="dictionary"),
     ],
 )
 def test_frozen_header_and_autofilter(wb, sheet: str, freeze: str, ref: str) -> None:
@@ -414,6 +416,70 @@ def test_data_dictionary_sheet(wb, base) -> None:
     hama = next(t for t in terms if t["value"] == "HAM-A")
     assert hama["vocabulary"] == "scales" and hama["direction/role"] == "higher-is-worse"
     assert hama["name"] == "Hamilton Anxiety Rating Scale"
+
+
+def _conditional_fill(ws, cell) -> str | None:
+    """The fill a conditional format gives ``cell`` (rules ``cell == "text"``), if any."""
+    for rng in ws.conditional_formatting:
+        if cell.coordinate not in rng.sqref:
+            continue
+        for rule in rng.rules:
+            if rule.type == "cellIs" and rule.formula == [f'"{cell.value}"']:
+                return rule.dxf.fill.bgColor.rgb
+    return None
+
+
+def test_risk_of_bias_sheet(wb, base) -> None:
+    ws = wb["Risk of bias"]
+    assert _header(ws) == [
+        "key",
+        "outcome_row",
+        "tool",
+        *[f"D{i}" for i in range(1, 8)],
+        "overall",
+        "algorithm",
+        "reason",
+        "support",
+    ]
+    rows = _records(ws)
+    assert [(r["key"], r["outcome_row"]) for r in rows if r["key"] == "taylor2018"] == [
+        ("taylor2018", None),
+        ("taylor2018", 3),
+        ("taylor2018", 4),
+    ]
+    assert len(rows) == len(base.studies) + 2  # every study once, and Taylor's two VAS-A rows
+    by_key = {r["key"]: r for r in rows if r["outcome_row"] is None}
+    rodriguez = by_key["rodriguez2013"]
+    assert rodriguez["tool"] == "RoB2"
+    assert [rodriguez[f"D{i}"] for i in range(1, 6)] == [
+        "no information",
+        "no information",
+        "low",
+        "no information",
+        "some concerns",
+    ]
+    assert rodriguez["D6"] is None and rodriguez["D7"] is None
+    assert rodriguez["overall"] == rodriguez["algorithm"] == "no information"
+    assert rodriguez["support"].splitlines()[2].startswith("D3: first-phase outcome at 1 week")
+    assert rodriguez["support"].splitlines()[-1].startswith("Overall: D1, D2 and D4 cannot")
+    assert by_key["shadli2018"]["tool"] == "ROBINS-I" and by_key["shadli2018"]["D7"]
+    assert by_key["hartland2023"]["tool"] == "none" and by_key["hartland2023"]["D1"] is None
+    vas = next(r for r in rows if r["key"] == "taylor2018" and r["outcome_row"] == 3)
+    assert vas["D4"] == "no information" and vas["support"].startswith("D4: VAS-Anxiety")
+    assert by_key["taylor2018"]["D4"] == "low"
+    # judgement cells are shaded by conditional formats (the shade follows an edited word),
+    # the word stays readable; the algorithm column is not shaded
+    cell = ws.cell(row=1 + 1 + [r["key"] for r in rows].index("rodriguez2013"), column=6)
+    assert cell.value == "low" and _conditional_fill(ws, cell) == "FFB3E2D5"
+    assert _conditional_fill(ws, ws.cell(row=cell.row, column=8)) == "FFFAF5C6"  # some concerns
+    algorithm = ws.cell(row=cell.row, column=[c.value for c in ws[1]].index("algorithm") + 1)
+    assert algorithm.value == "no information" and _conditional_fill(ws, algorithm) is None
+    domains = _records(ws, _find(ws, "tool"))
+    assert [d["domain"] for d in domains] == [
+        *[f"D{i}" for i in range(1, 6)],
+        *[f"D{i}" for i in range(1, 8)],
+    ]
+    assert domains[0]["name"] == "Bias arising from the randomisation process"
 
 
 # ------------------------------------------------------------------------ presentation
@@ -651,6 +717,10 @@ def test_libreoffice_reads_the_workbook(xlsx, report, tmp_path: Path) -> None:
     assert rodriguez[header.index("rate")] == "50.0%"
     assert sheets["References"][1][0] == "whittaker2021"
     assert sheets["References"][1][1].startswith("1. Whittaker E, Dadabayev AR, Joshi SA,")
+    rob = {(r[0], r[1]): r for r in sheets["Risk of bias"]}
+    header = sheets["Risk of bias"][0]
+    assert rob[("rodriguez2013", "")][header.index("D5")] == "some concerns"
+    assert rob[("taylor2018", "3")][header.index("D4")] == "no information"
 
 
 @pytest.mark.libreoffice
