@@ -27,12 +27,10 @@ from typing import Any
 import pandas as pd
 
 from evidence.protocol import NO_PROTOCOL, Protocol
+from evidence.schema import REVIEW_DESIGNS
 from evidence.validation import OutcomeRecord, StudyRecord
 
-__all__ = ["CONTRAST_COLUMNS", "REVIEW_DESIGNS", "contrast_effects", "contrasts_table"]
-
-#: Designs whose reported results are review-level (never pooled with primary studies).
-REVIEW_DESIGNS: tuple[str, ...] = ("systematic-review", "meta-analysis", "narrative-review")
+__all__ = ["CONTRAST_COLUMNS", "contrast_effects", "contrasts_table"]
 
 #: Columns of :func:`contrasts_table`, in order.
 CONTRAST_COLUMNS: tuple[str, ...] = (

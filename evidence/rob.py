@@ -239,7 +239,6 @@ _DESIGN_TOOLS: dict[str, tuple[str, ...]] = {
     "meta-analysis": ("none",),
     "narrative-review": ("none",),
 }
-REVIEW_DESIGNS: tuple[str, ...] = ("systematic-review", "meta-analysis", "narrative-review")
 
 
 def domain_table() -> list[dict[str, str]]:

@@ -139,6 +139,10 @@ GENERIC_COMPARATORS: tuple[str, ...] = (
     "no-treatment",
 )
 
+#: Designs of reviews: their results are review-level (shown beside primary studies, never
+#: pooled with them) and they are not assessed with a study's risk-of-bias tool.
+REVIEW_DESIGNS: tuple[str, ...] = ("systematic-review", "meta-analysis", "narrative-review")
+
 STUDY_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "design",

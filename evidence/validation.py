@@ -28,7 +28,6 @@ from evidence.protocol import NO_PROTOCOL, Protocol
 from evidence.rob import (
     NO_INFORMATION,
     OVERALL,
-    REVIEW_DESIGNS,
     ROB2,
     ROB2_SEVERAL,
     TOOLS,
@@ -41,6 +40,7 @@ from evidence.schema import (
     DOI_PATTERN,
     DOI_PREFIX,
     REQUIRED_FIELDS,
+    REVIEW_DESIGNS,
     ROB_SPECS,
     ROWS_FIELDS,
     coerce,

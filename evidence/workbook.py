@@ -25,7 +25,6 @@ PosixPath('reports/evidence.xlsx')
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 import os
@@ -45,6 +44,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 import evidence
+from evidence import summary
 from evidence.base import EvidenceBase
 from evidence.citations import doi_url, references, style_of
 from evidence.files import write_atomically
@@ -84,7 +84,6 @@ _MAX_CELL = 32767  # Excel's limit on characters in a cell
 # XML 1.0 forbids these (a spreadsheet program refuses the file); \t \n \r stay.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _FORMULA_START = ("=", "+", "-", "@")
-_REVIEW_DESIGNS = ("systematic-review", "meta-analysis", "narrative-review")
 _LIBRARIES = (
     "bibtexparser",
     "pandas",
@@ -524,82 +523,12 @@ def _ref(frame: pd.DataFrame, top: int, last: int) -> str:
 # ------------------------------------------------------------------------------- content
 
 
-def _source(base: EvidenceBase) -> tuple[str, str, str]:
-    """File name, SHA-256 and what was hashed."""
-    path = Path(base.path)
-    try:
-        data = path.read_bytes()
-        what = "SHA-256 of the file's bytes"
-    except OSError:  # parsed from a string (evidence.loads)
-        data = base.document.text.encode("utf-8")
-        what = "SHA-256 of the parsed text (UTF-8)"
-    return path.name, hashlib.sha256(data).hexdigest(), what
-
-
 def _version(name: str) -> str:
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         module = sys.modules.get(name)
         return str(getattr(module, "__version__", "not installed"))
-
-
-def _split(value: Any) -> list[str]:
-    value = _plain(value)
-    if value is None:
-        return ["(not stated)"]
-    items = [item.strip() for item in str(value).split(";") if item.strip()]
-    return items or ["(not stated)"]
-
-
-def _counts(
-    studies: pd.DataFrame, column: str, label: str, order: tuple[str, ...] | None
-) -> pd.DataFrame:
-    """Entries and participants per category of ``column``; a list counts in each item."""
-    entries: dict[str, int] = {}
-    people: dict[str, int | None] = {}
-    for value, n in zip(studies[column], studies["n_enrolled"], strict=True):
-        n = _plain(n)
-        for item in dict.fromkeys(_split(value)):
-            entries[item] = entries.get(item, 0) + 1
-            known = people.get(item)
-            people[item] = known if n is None else (known or 0) + n  # None: none reported
-    known = [c for c in order or () if c in entries]
-    other = sorted((c for c in entries if c not in known and c != "(not stated)"), key=str.lower)
-    rest = ["(not stated)"] if "(not stated)" in entries else []
-    names = known + other + rest
-    return pd.DataFrame(
-        {
-            label: names,
-            "entries": [entries[c] for c in names],
-            "participants": [people[c] for c in names],
-        }
-    )
-
-
-def _headline(report: PoolReport) -> pd.DataFrame:
-    rows = []
-    fits: list[tuple[str, PooledResult]] = list((report.group_fits or {}).items())
-    if report.overall is not None:
-        fits.append(("overall", report.overall))
-    centre = report.analysis.effect if report.comparative else "rate"
-    for name, res in fits:
-        rows.append(
-            {
-                "group": name,
-                "k": res.k,
-                "N": res.n_total,
-                centre: res.estimate,
-                "CI low": res.ci_low,
-                "CI high": res.ci_high,
-                "PI low": res.pi_low,
-                "PI high": res.pi_high,
-                "I²": _fraction(res.i2),
-            }
-        )
-    columns = ["group", "k", "N", centre, "CI low", "CI high", "PI low", "PI high", "I²"]
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.rename(columns={"group": report.by}) if report.by else frame
 
 
 _HEADLINE_FORMATS = {c: _PCT for c in ("rate", "CI low", "CI high", "PI low", "PI high", "I²")}
@@ -624,42 +553,16 @@ def _method_note(report: PoolReport) -> str:
     )
 
 
-def _report_warnings(report: PoolReport) -> list[str]:
-    warnings = list(report.warnings)
-    if report.overall is not None:
-        warnings += [f"overall fit: {w}" for w in report.overall.warnings]
-    for group, fit in (report.group_fits or {}).items():
-        warnings += [f"{group}: {w}" for w in fit.warnings]
-    if report.subgroup_note:
-        warnings.append(report.subgroup_note)
-    return warnings
-
-
 def _write_summary(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport]) -> None:
     studies = base.studies
-    name, digest, hashed = _source(base)
+    name, digest, hashed = summary.source(base)
     protocol = base.protocol
     sheet.title(f"Evidence summary: {protocol.title or name}", _TITLE)
     if protocol.question:
         sheet.note(protocol.question)
     sheet.skip()
 
-    design = studies["design"].astype("string")
-    n_enrolled = studies["n_enrolled"]
-    overview = pd.DataFrame(
-        [
-            ("entries", len(studies)),
-            ("primary studies", int((~design.isin(_REVIEW_DESIGNS).fillna(False)).sum())),
-            ("reviews and meta-analyses", int(design.isin(_REVIEW_DESIGNS).fillna(False).sum())),
-            ("entries with outcome rows", int(studies["n_outcomes"].gt(0).sum())),
-            ("outcome rows", len(base.outcomes)),
-            ("participants (sum of n_enrolled)", int(n_enrolled.sum(skipna=True))),
-            ("entries without n_enrolled", int(n_enrolled.isna().sum())),
-            ("validation errors", len(base.errors)),
-            ("validation warnings", len(base.warnings)),
-        ],
-        columns=["evidence base", "value"],
-    )
+    overview = summary.overview(base)
     sheet.table(overview)
     sheet.skip()
 
@@ -671,7 +574,7 @@ def _write_summary(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport])
         ("verification", "verification", "By verification"),
     ):
         sheet.title(title)
-        sheet.table(_counts(studies, column, label, specs[column].choices))
+        sheet.table(summary.counts(studies, column, label, specs[column].choices))
         sheet.skip()
 
     headlines = [r for r in reports if r.analysis.headline]
@@ -683,14 +586,14 @@ def _write_summary(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport])
         sheet.title(f"{report.analysis.label} (analysis {report.analysis.name!r})")
         sheet.note(_method_note(report))
         if report.overall is not None:
-            frame = _headline(report)
+            frame = summary.headline_table(report)
             top, last = sheet.table(frame, formats=_headline_formats(report))
             if not report.comparative:
                 _rate_colours(sheet.ws, 4, top + 1, last)
             sheet.skip()
         else:
             sheet.note("No outcome rows could be pooled (see the rows not pooled below).")
-        for text in _report_warnings(report):
+        for text in summary.report_warnings(report):
             sheet.note(f"Warning: {text}")
         moved = report.decisions[report.decisions["action"].ne("used")]
         for row in moved.itertuples(index=False):
@@ -698,7 +601,7 @@ def _write_summary(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport])
         sheet.skip()
 
     sheet.title("Rows and studies not pooled by any headline analysis, with the reason")
-    excluded = _not_pooled(headlines)
+    excluded = summary.not_pooled(headlines)
     top, last = sheet.table(excluded)
     reason = get_column_letter(excluded.columns.get_loc("reason") + 1)
     for r in range(top + 1, last + 1):  # the reason overflows into the empty cells beside it
@@ -734,27 +637,6 @@ def _setting(value: Any) -> Any:
     return value if value is None or isinstance(value, (bool, int, float)) else str(value)
 
 
-_NOT_POOLED = ["analysis", "key", "row", "arm", "measure", "reason"]
-
-
-def _not_pooled(reports: list[PoolReport]) -> pd.DataFrame:
-    """Rows the headline analyses left out, with the analysis and the reason; studies without
-    outcome rows once, for every analysis."""
-    frames = []
-    studies = None
-    for r in reports:
-        excluded = r.selection.excluded
-        no_rows = excluded["row"].isna()
-        frames.append(excluded[~no_rows].assign(analysis=r.analysis.name)[_NOT_POOLED])
-        if studies is None:
-            studies = excluded[no_rows].assign(analysis="(every analysis)")[_NOT_POOLED]
-    if studies is not None:
-        frames.append(studies)
-    if not frames:
-        return pd.DataFrame(columns=_NOT_POOLED)
-    return pd.concat(frames, ignore_index=True)
-
-
 def _with_key_first(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[["key", *[c for c in frame.columns if c != "key"]]]
 
@@ -778,47 +660,13 @@ _ROB_FILLS = {
 }
 
 
-def _risk_of_bias_sheet(base: EvidenceBase) -> pd.DataFrame:
-    """One row per study (and per outcome row judged separately): key, outcome_row, tool,
-    D1..D7, overall, algorithm, reason, support (``D1: …`` per line)."""
-    from evidence.rob import OVERALL, TOOLS
-
-    codes = list(dict.fromkeys(c for tool in TOOLS.values() for c in tool.codes))
-    rob = base.risk_of_bias
-    rows: dict[tuple[str, Any], dict[str, Any]] = {}
-    for rec in rob.itertuples(index=False):
-        row = None if pd.isna(rec.outcome_row) else int(rec.outcome_row)
-        out = rows.setdefault(
-            (rec.key, row), {"key": rec.key, "outcome_row": row, "tool": rec.tool, "support": []}
-        )
-        name = "overall" if rec.domain == OVERALL else rec.domain
-        out[name] = rec.judgement
-        if rec.domain == OVERALL:
-            out["algorithm"], out["reason"] = rec.algorithm, _plain(rec.reason)
-        if _plain(rec.support) and rec.source != "study":
-            label = "Overall" if rec.domain == OVERALL else rec.domain
-            out["support"].append(f"{label}: {rec.support}")
-    by_key: dict[str, list[dict[str, Any]]] = {}
-    for (key, _), result in rows.items():
-        by_key.setdefault(key, []).append(result)
-    records = []
-    for key, tool in zip(base.studies["key"], base.studies["rob_tool"], strict=True):
-        records += by_key.get(key) or [{"key": key, "outcome_row": None, "tool": _plain(tool)}]
-    columns = ["key", "outcome_row", "tool", *codes, "overall", "algorithm", "reason", "support"]
-    frame = pd.DataFrame(records, columns=columns)
-    frame["support"] = [
-        "\n".join(s) if isinstance(s, list) and s else None for s in frame["support"]
-    ]
-    return frame
-
-
 def _write_risk_of_bias(sheet: _Sheet, base: EvidenceBase) -> None:
     """The risk of bias of every study: its tool, each domain's judgement (shaded), the
     overall judgement beside the tool's algorithm's, and the support texts; then what the
     domains are."""
     from evidence.rob import ROB2_SEVERAL, TOOLS
 
-    frame = _risk_of_bias_sheet(base)
+    frame = summary.risk_of_bias_by_study(base)
     top, last = sheet.table(frame, formats={"outcome_row": _INT})
     # Shaded by conditional formats, so that the shade follows the word if a reader edits it.
     judged = [j for j, c in enumerate(frame.columns) if c.startswith("D") or c == "overall"]

@@ -256,7 +256,7 @@ def test_file_size_limit_is_a_one_line_error(previous: Path) -> None:
     script = (
         "import resource, sys\n"
         "from evidence.cli import main\n"
-        "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))  # figures are larger\n"
         "main(['build', sys.argv[1], '--out', sys.argv[2]])\n"
     )
     result = subprocess.run(
