@@ -18,6 +18,7 @@ apart by line style and hollow markers, so the charts survive greyscale printing
 from __future__ import annotations
 
 import functools
+import io
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -1885,7 +1886,19 @@ def save_figure(fig: Figure, path_without_suffix: str | os.PathLike[str]) -> lis
     stem.parent.mkdir(parents=True, exist_ok=True)
     png = stem.with_name(stem.name + ".png")
     svg = stem.with_name(stem.name + ".svg")
-    with matplotlib.rc_context({"svg.hashsalt": "evidence"}):
+    with matplotlib.rc_context(_SVG_SETTINGS):
         fig.savefig(png, format="png", dpi=200, metadata={"Software": None})
         fig.savefig(svg, format="svg", metadata={"Date": None})
     return [png, svg]
+
+
+#: What makes the SVG output reproducible: fixed element ids (no random salt).
+_SVG_SETTINGS = {"svg.hashsalt": "evidence"}
+
+
+def svg_text(fig: Figure) -> str:
+    """``fig`` as SVG text, exactly as :func:`save_figure` writes it."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context(_SVG_SETTINGS):
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()

@@ -582,25 +582,35 @@ def protocol(bib: str | None, bib_option: str | None, config: str | None, fmt: s
     default="reports",
     show_default=True,
     metavar="DIR",
-    help="Where to write the workbook, figures and manifest.",
+    help="Where to write the workbook, figures, report and manifest.",
+)
+@click.option(
+    "--pdf",
+    is_flag=True,
+    help="Also print the report to evidence-summary.pdf (needs Chromium or Google Chrome).",
 )
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress messages (the default off a terminal)."
 )
 @_handle_errors
 def build(
-    bib: str | None, bib_option: str | None, config: str | None, out: str, quiet: bool
+    bib: str | None,
+    bib_option: str | None,
+    config: str | None,
+    out: str,
+    pdf: bool,
+    quiet: bool,
 ) -> None:
-    """Validate BIB and regenerate the evidence-summary workbook and the charts of its
-    protocol's analyses in DIR (byte-identical for the same BIB). With errors, nothing is
-    written."""
+    """Validate BIB and regenerate, in DIR, the evidence-summary workbook, the charts of its
+    protocol's analyses and the HTML report (byte-identical for the same BIB). With errors,
+    nothing is written."""
     import os
 
     from evidence.export import build_reports
 
     interactive = sys.stderr.isatty() and not os.environ.get("CI") and not quiet
     progress = (lambda message: click.echo(f"· {message}", err=True)) if interactive else None
-    build_reports(_bib_path(bib, bib_option), out, progress=progress, config=config)
+    build_reports(_bib_path(bib, bib_option), out, progress=progress, config=config, pdf=pdf)
 
 
 @main.command()

