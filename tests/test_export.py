@@ -29,6 +29,7 @@ HEADLINES = [
 EXPECTED = sorted(
     [
         "MANIFEST.json",
+        "evidence-summary.html",
         "evidence-summary.xlsx",
         "figures/evidence-map.png",
         "figures/evidence-map.svg",
@@ -140,8 +141,9 @@ def test_progress_messages_are_steps(tmp_path: Path) -> None:
     assert messages[0] == f"reading {ROOT / 'studies.bib'}"
     assert messages[1] == f"running {len(HEADLINES)} analyses"
     assert messages[-1] == f"done: {len(EXPECTED)} files in {tmp_path}"
-    assert len(messages) == 3 + len(HEADLINES) + 5  # with the two risk-of-bias figures
-    assert set(result.timings) == {"load", "statistics", "workbook", "charts"}
+    # read, run, workbook, one forest plot per headline, four more figures, report, done
+    assert len(messages) == 3 + len(HEADLINES) + 4 + 2
+    assert set(result.timings) == {"load", "statistics", "workbook", "charts", "report"}
 
 
 # ---------------------------------------------------------------- failed builds change nothing
