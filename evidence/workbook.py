@@ -48,7 +48,7 @@ import evidence
 from evidence.base import EvidenceBase
 from evidence.citations import doi_url, references, style_of
 from evidence.files import write_atomically
-from evidence.pooling import PoolReport, analyses_in_force
+from evidence.pooling import PoolReport, analyses_in_force, risk_of_bias_sensitivity
 from evidence.protocol import Protocol, vocabulary_table
 from evidence.render import describe_selection
 from evidence.schema import data_dictionary
@@ -957,10 +957,11 @@ def _fits(reports: list[PoolReport]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["analysis", "effect", *_POOLED_COLUMNS])
 
 
-def _write_pooled(sheet: _Sheet, reports: list[PoolReport]) -> None:
+def _write_pooled(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport]) -> None:
     """Tidy tables over every analysis (an ``analysis`` column first, so each filters): every
     statistic of the overall and group fits (proportions in percent, then comparisons on
-    their effect's scale), the subgroup tests, the rows pooled with their weights, and what
+    their effect's scale), each analysis on results at low risk of bias only (the estimate,
+    or why there is none), the subgroup tests, the rows pooled with their weights, and what
     the dependence policy did with each candidate row."""
     proportions = [r for r in reports if not r.comparative]
     comparisons = [r for r in reports if r.comparative]
@@ -973,6 +974,15 @@ def _write_pooled(sheet: _Sheet, reports: list[PoolReport]) -> None:
         sheet.title("Comparisons: intervention versus comparator (estimates on the effect's scale)")
         sheet.table(_fits(comparisons).drop(columns=["measure"]), formats=_EFFECT_FORMATS)
         sheet.skip()
+
+    sheet.title(
+        "Sensitivity: low risk of bias only (each analysis re-run on the results whose overall "
+        "risk of bias is low; Cochrane Handbook 10.14)"
+    )
+    for group, formats in ((proportions, _POOLED_FORMATS), (comparisons, _EFFECT_FORMATS)):
+        if group:
+            sheet.table(risk_of_bias_sensitivity(base, group), formats=formats)
+    sheet.skip()
 
     sheet.title("Tests for subgroup differences")
     tests = [
@@ -1139,7 +1149,7 @@ def _workbook_bytes(base: EvidenceBase, reports: list[PoolReport]) -> bytes:
         _write_outcomes(sheets["Outcomes"], base, reference)
         _write_contrasts(sheets["Contrasts"], base, reference)
         _write_risk_of_bias(sheets["Risk of bias"], base)
-        _write_pooled(sheets["Pooled"], reports)
+        _write_pooled(sheets["Pooled"], base, reports)
         _write_references(sheets["References"], base)
         _write_dictionary(sheets["Data dictionary"], base)
         wb.set_properties(

@@ -182,7 +182,7 @@ def test_headers(wb, base) -> None:
     [
         pytest.param("Studies", "B2", "A1:AG17", id="studies"),
         pytest.param("Outcomes", "B2", "A1:AG16", id="outcomes"),
-        pytest.param("Contrasts", "B2", "A1:BE16", id="contrasts"),
+        pytest.param("Contrasts", "B2", "A1:BF16", id="contrasts"),
         pytest.param("Risk of bias", "B2", "A1:N19", id="risk-of-bias"),
         pytest.param("Pooled", "C2", "A1:Z14", id="pooled"),
         pytest.param("References", "B2", "A1:C17", id="references"),
