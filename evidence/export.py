@@ -36,7 +36,10 @@ FIGURES = {
     "evidence-map": "evidence_map",
     "rob-traffic-light": "rob_traffic_light",
     "rob-summary": "rob_summary",
+    "summary-of-findings": "summary_of_findings",
 }
+#: Figures drawn from the analyses' results (given the build's reports, not re-run).
+_FROM_REPORTS = ("summary_of_findings",)
 WORKBOOK = "evidence-summary.xlsx"
 MANIFEST = "MANIFEST.json"
 
@@ -189,7 +192,8 @@ def build_reports(
                         charts.save_figure(fig, stage / "figures" / name)
                 for name, function in FIGURES.items():
                     say(f"drawing {out / 'figures' / name}.png/.svg")
-                    fig = getattr(charts, function)(base)
+                    extra = {"reports": reports} if function in _FROM_REPORTS else {}
+                    fig = getattr(charts, function)(base, **extra)
                     charts.save_figure(fig, stage / "figures" / name)
                 lap("charts")
                 outputs = sorted(p for p in stage.rglob("*") if p.is_file())

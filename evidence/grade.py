@@ -84,6 +84,7 @@ __all__ = [
     "rate_publication_bias",
     "rate_risk_of_bias",
     "read_grade",
+    "rules_text",
     "settings_table",
     "start_level",
     "summary_of_findings",
@@ -945,6 +946,35 @@ def rate_indirectness() -> DomainRating:
     )
 
 
+def rules_text() -> list[str]:
+    """The draft rules in words, one line each, with their thresholds (the workbook's Summary
+    of findings sheet lists them)."""
+    share = _pct(RISK_OF_BIAS_SHARE)
+    return [
+        "Start: high when every pooled comparison is randomised (an RCT design, or assessed "
+        "with RoB 2); low for observational comparisons and for pooled response rates, which "
+        "are single-arm evidence even when the arms come from randomised trials.",
+        f"Risk of bias (GRADE 4): -2 when at least {share} of the weight is at critical risk "
+        f"(ROBINS-I); -1 when at least {share} is at high risk (RoB 2 high, ROBINS-I serious or "
+        f"critical), or at least {share} at high risk or at a risk that cannot be judged (no "
+        "information, no tool, not assessed); else 0.",
+        f"Inconsistency (GRADE 7): not assessable with one study; I² below {I2_SERIOUS:.0f}%: "
+        f"0; {I2_SERIOUS:.0f}% to {I2_VERY_SERIOUS:.0f}%: -1; {I2_VERY_SERIOUS:.0f}% or more: "
+        "-2 when the prediction interval contains the decision threshold, else -1.",
+        "Imprecision (GRADE 6): -1 when the CI contains the decision threshold (the null for "
+        "comparisons unless one is declared; proportions: a declared threshold only), -1 when "
+        "the participants are fewer than the optimal information size (binary: comparator risk "
+        "and relative risk reduction, default 25%; SMD: default 0.2; MD: declared SD and "
+        "difference; proportions: the CI half-width wanted, default 10%; α 0.05 and power 80% "
+        "unless declared); both: -2.",
+        f"Publication bias (GRADE 5): cannot be assessed with fewer than "
+        f"{PUBLICATION_BIAS_MIN_K} studies (0); otherwise as the analyst declares.",
+        "Indirectness (GRADE 8): as the analyst declares only (0 until declared).",
+        "Certainty: the start minus the ratings that count, never below very low. A judgement "
+        "in the protocol replaces the draft's rating of its domain; both are shown.",
+    ]
+
+
 # ------------------------------------------------------------------ one analysis
 
 
@@ -1284,7 +1314,8 @@ def footnotes(certainty: Certainty) -> list[str]:
         name = d.name[0].upper() + d.name[1:]
         if d.declared:
             draft = RATING_WORDS[d.draft]
-            text = f"{name}, {RATING_WORDS[d.judged]} by the analyst (draft: {draft}): {d.reason}"
+            reason = d.reason.rstrip(".")
+            text = f"{name}, {RATING_WORDS[d.judged]} by the analyst (draft: {draft}): {reason}"
             if d.draft:
                 text += f". Draft ({d.rule}): {d.trigger}"
         else:
