@@ -1969,6 +1969,8 @@ def summary_of_findings(
         fig = ax.get_figure(root=True)
     ax.set_xlim(0, width)
     ax.set_ylim(total, 0)
+    ax.set_xticks([])
+    ax.set_yticks([])
     ax.set_axis_off()
     ax.text(_MARGIN, _MARGIN, title, fontsize=_TITLE, fontweight="bold", va="top", gid="sof-title")
     ax.text(

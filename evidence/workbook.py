@@ -1096,7 +1096,7 @@ def _write_pooled(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport]) 
     for group, formats in ((proportions, _POOLED_FORMATS), (comparisons, _EFFECT_FORMATS)):
         if group:
             sheet.table(risk_of_bias_sensitivity(base, group), formats=formats)
-    sheet.skip()
+            sheet.skip()
 
     sheet.title("Tests for subgroup differences")
     tests = [

@@ -38,6 +38,8 @@ EXPECTED = sorted(
         "figures/rob-summary.svg",
         "figures/rob-traffic-light.png",
         "figures/rob-traffic-light.svg",
+        "figures/summary-of-findings.png",
+        "figures/summary-of-findings.svg",
         *(f"figures/forest-{name}.{ext}" for name in HEADLINES for ext in ("png", "svg")),
     ]
 )
@@ -140,7 +142,7 @@ def test_progress_messages_are_steps(tmp_path: Path) -> None:
     assert messages[0] == f"reading {ROOT / 'studies.bib'}"
     assert messages[1] == f"running {len(HEADLINES)} analyses"
     assert messages[-1] == f"done: {len(EXPECTED)} files in {tmp_path}"
-    assert len(messages) == 3 + len(HEADLINES) + 5  # with the two risk-of-bias figures
+    assert len(messages) == 3 + len(HEADLINES) + 6  # risk-of-bias and summary-of-findings figures
     assert set(result.timings) == {"load", "statistics", "workbook", "charts"}
 
 
