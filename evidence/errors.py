@@ -202,7 +202,7 @@ class GradeError(EvidenceError, ValueError):
     """A GRADE judgement or assumption in the protocol is invalid (an unknown domain, a rating
     outside 0/-1/-2, a judgement without a reason...).
 
-    ``keys`` is the key path below ``grade`` (``("anxiety", "indirectness", "rating")``),
+    ``keys`` is the key path below ``grade`` (``("main", "indirectness", "rating")``),
     ``detail`` and ``allowed`` the parts of the message, so the protocol reader can name the
     file and the full key path.
     """

@@ -69,6 +69,7 @@ __all__ = [
     "GradePlan",
     "GradeProtocol",
     "Judgement",
+    "absolute_effect_text",
     "absolute_risk",
     "comparator_risk",
     "footnotes",
@@ -136,7 +137,7 @@ RISK_OF_BIAS_SHARE = 50.0
 I2_SERIOUS = 50.0
 I2_VERY_SERIOUS = 75.0
 #: Fewer studies than this: publication bias cannot be assessed (tests for funnel-plot
-#: asymmetry need at least 10; Cochrane Handbook 13.3.5.4; GRADE 5).
+#: asymmetry need at least 10: Sterne et al. 2011, BMJ 343:d4002; GRADE 5).
 PUBLICATION_BIAS_MIN_K = 10
 #: Designs whose comparisons are randomised (studies assessed with RoB 2 are randomised too).
 RANDOMISED_DESIGNS: tuple[str, ...] = ("rct-parallel", "rct-crossover")
@@ -804,7 +805,8 @@ def ois_binary(
 
     Per group ``n = (z[1-α/2] + z[1-β])² [p_c(1-p_c) + p_i(1-p_i)] / (p_c - p_i)²`` with
     ``p_i = p_c (1 - RRR)`` (Chow, Shao & Wang, *Sample Size Calculations in Clinical
-    Research*, 2008, 4.2), rounded up; the total is twice that.
+    Research*, 2nd ed. 2008, two-sample test of proportions), rounded up; the total is twice
+    that.
 
     >>> ois_binary(0.2, 0.25)
     1806
@@ -822,7 +824,7 @@ def ois_continuous(sd: float, difference: float, *, alpha: float = 0.05, power: 
     (``sd`` = 1 and ``difference`` = the SMD for standardised differences; GRADE 6).
 
     Per group ``n = 2 (z[1-α/2] + z[1-β])² sd² / difference²`` (Chow, Shao & Wang 2008,
-    3.2.1), rounded up; the total is twice that.
+    two-sample test of means), rounded up; the total is twice that.
 
     >>> ois_continuous(1.0, 0.2)
     786
@@ -837,7 +839,7 @@ def ois_proportion(rate: float, precision: float = 0.1, *, alpha: float = 0.05) 
     ``rate`` with a ``1 - alpha`` CI of half-width ``precision``.
 
     ``n = z[1-α/2]² p(1-p) / d²`` (Lwanga & Lemeshow, *Sample size determination in health
-    studies*, WHO 1991, table 1), rounded up.
+    studies*, WHO 1991), rounded up.
 
     >>> ois_proportion(0.5, 0.1)
     97
@@ -915,9 +917,9 @@ def rate_imprecision(
 def rate_publication_bias(k: int) -> DomainRating:
     """Draft rating of publication bias (GRADE 5, Guyatt et al. 2011, J Clin Epidemiol
     64:1277-1282): with fewer than :data:`PUBLICATION_BIAS_MIN_K` (10) studies it cannot be
-    assessed (funnel-plot tests need 10; Cochrane Handbook 13.3.5.4), 0; otherwise it is not
-    drafted from the numbers, 0, and the analyst declares a judgement after looking at the
-    funnel plot."""
+    assessed (funnel-plot tests need 10; Sterne et al. 2011, BMJ 343:d4002), 0; otherwise it
+    is not drafted from the numbers, 0, and the analyst declares a judgement after looking at
+    the funnel plot."""
     if k < PUBLICATION_BIAS_MIN_K:
         return _drafted(
             "publication_bias",
@@ -1165,7 +1167,7 @@ def grade(report: PoolReport, base: EvidenceBase) -> Certainty:
 
 def absolute_risk(effect: str, value: float, comparator: float) -> float:
     """The intervention group's risk implied by a relative effect at the comparator's risk
-    (Cochrane Handbook 14.1.5.1; GRADE Handbook 5.2.2), clipped to 0..1.
+    (Cochrane Handbook 14.1.5.1, dichotomous outcomes), clipped to 0..1.
 
     - RR: ``p_i = RR · p_c``;
     - OR: ``p_i = OR · p_c / (1 - p_c + OR · p_c)``;
@@ -1188,6 +1190,23 @@ def absolute_risk(effect: str, value: float, comparator: float) -> float:
     else:
         raise ValueError(f"no absolute risk for {effect!r} (allowed: RR, OR, RD)")
     return min(max(risk, 0.0), 1.0)
+
+
+def absolute_effect_text(
+    effect: str, values: tuple[float, float, float], comparator: float, source: str = "declared"
+) -> str:
+    """The absolute effect of a binary comparison in words, per 1,000 at the comparator's risk
+    (:func:`absolute_risk` of the estimate and both CI limits, rounded to whole people).
+
+    >>> absolute_effect_text("OR", (1.5, 0.9, 2.5), 0.2)[:46]
+    '73 more per 1,000 (from 16 fewer to 185 more),'
+    """
+    base_risk = _per_1000(comparator)
+    diff = [_per_1000(absolute_risk(effect, x, comparator)) - base_risk for x in values]
+    return (
+        f"{_more_fewer(diff[0])} per 1,000 (from {_more_fewer(diff[1])} to "
+        f"{_more_fewer(diff[2])}), at a comparator risk of {base_risk} per 1,000 ({source})"
+    )
 
 
 def _per_1000(value: float) -> int:
@@ -1275,11 +1294,7 @@ def _absolute(report: PoolReport, plan: GradePlan) -> dict[str, Any]:
     values = [absolute_risk(effect, x, risk) for x in (res.estimate, res.ci_low, res.ci_high)]
     per = [_per_1000(x) for x in values]
     base_risk = _per_1000(risk)
-    diff = [p - base_risk for p in per]
-    text = (
-        f"{_more_fewer(diff[0])} per 1,000 (from {_more_fewer(diff[1])} to "
-        f"{_more_fewer(diff[2])}), at a comparator risk of {base_risk} per 1,000 ({source})"
-    )
+    text = absolute_effect_text(effect, (res.estimate, res.ci_low, res.ci_high), risk, source)
     out.update(
         comparator_risk=risk,
         comparator_per_1000=base_risk,

@@ -429,6 +429,17 @@ def render_protocol(protocol, analyses) -> str:
         out.append(
             f"    {a.measure}, {a.method}, {a.test}, level {a.level:g}, per-row CI {a.ci_method}"
         )
+    grade = protocol.grade
+    if grade.plans:
+        out.append("")
+        out.append(
+            f"GRADE (judgements and assumptions; OIS α {grade.alpha:g}, power {grade.power:g})"
+        )
+        for name, plan in grade.plans.items():
+            for key, value in plan.settings.items():
+                out.append(f"  {name}: {key} = {value:g}")
+            for domain, judgement in plan.judgements.items():
+                out.append(f"  {name}: {domain} {judgement.rating}: {judgement.reason}")
     return "\n".join(out)
 
 

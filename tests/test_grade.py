@@ -18,6 +18,7 @@ from evidence.cli import main
 from evidence.grade import (
     DOMAINS,
     SOF_COLUMNS,
+    absolute_effect_text,
     absolute_risk,
     grade,
     level_after,
@@ -263,6 +264,19 @@ def test_publication_bias_rule(k: int, rule: str) -> None:
 )
 def test_absolute_risk_against_hand_computed_values(effect, value, risk, expected) -> None:
     assert absolute_risk(effect, value, risk) == pytest.approx(expected, rel=1e-12)
+
+
+def test_absolute_effect_text_per_1000() -> None:
+    # OR 1.5 at 0.2: 0.3 / 1.1 = 0.2727 -> 273; 0.9: 0.18 / 0.98 -> 184; 2.5: 0.5 / 1.3 -> 385
+    assert absolute_effect_text("OR", (1.5, 0.9, 2.5), 0.2) == (
+        "73 more per 1,000 (from 16 fewer to 185 more), at a comparator risk of 200 per 1,000 "
+        "(declared)"
+    )
+    # RR 0.5 (0.25 to 1.0) at 0.3: 150, 75, 300 per 1,000
+    assert absolute_effect_text("RR", (0.5, 0.25, 1.0), 0.3, "observed") == (
+        "150 fewer per 1,000 (from 225 fewer to 0 more), at a comparator risk of 300 per 1,000 "
+        "(observed)"
+    )
 
 
 def test_absolute_risk_refuses_what_it_cannot_do() -> None:
@@ -569,6 +583,23 @@ def test_grade_protocol_in_a_pyproject(tmp_path) -> None:
     )
 
 
+def test_the_readme_example_of_a_judgement_without_reason(tmp_path) -> None:
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    start = text.index('indirectness = { rating = -1, reason = "Population: all 7')
+    end = text.index("\n", start)
+    (tmp_path / "pyproject.toml").write_text(
+        text[:start] + "indirectness = { rating = -1 }" + text[end:], encoding="utf-8"
+    )
+    result = CliRunner().invoke(main, ["grade", "--config", str(tmp_path / "pyproject.toml")])
+    shown = result.stderr.replace(str(tmp_path / "pyproject.toml"), "pyproject.toml")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert result.exit_code == 1 and shown.rstrip("\n") in readme
+    assert shown == (
+        "Error: pyproject.toml: tool.evidence.grade.mood.indirectness.reason: a judgement needs "
+        "its reason (the facts it rests on) (allowed: text)\n"
+    )
+
+
 def test_read_grade_without_declared_analyses_accepts_any_name() -> None:
     plans = read_grade({"power": 0.9, "sleep": {"precision": 0.05}})
     assert plans.plan("sleep").value("precision") == 0.05
@@ -700,3 +731,16 @@ def test_cli_grade_refuses_a_base_with_errors(tmp_bib) -> None:
     path = tmp_bib("@article{x, author={A}, title={T}, journal={J}, year={1066}}\n")
     result = CliRunner().invoke(main, ["grade", str(path)])
     assert result.exit_code == 1 and "year" in result.stderr
+
+
+def test_protocol_prints_the_grade_judgements() -> None:
+    result = CliRunner().invoke(main, ["protocol", str(ROOT / "studies.bib")])
+    lines = result.stdout.splitlines()
+    at = lines.index("GRADE (judgements and assumptions; OIS α 0.05, power 0.8)")
+    assert lines[at + 3].startswith(
+        "  obsessive-compulsive-vs-control: imprecision -2: One crossover trial"
+    )
+    data = json.loads(
+        CliRunner().invoke(main, ["protocol", str(ROOT / "studies.bib"), "--format", "json"]).stdout
+    )
+    assert data["grade"]["analyses"]["mood"]["indirectness"]["rating"] == -1
