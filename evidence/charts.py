@@ -1927,6 +1927,7 @@ def summary_of_findings(
     -------
     matplotlib.figure.Figure
     """
+    from evidence.grade import footnote_list
     from evidence.grade import summary_of_findings as sof_table
     from evidence.pooling import headline_analyses
 
@@ -1957,7 +1958,7 @@ def summary_of_findings(
         for cells in body
     ]
     head_height = max(len(c) for c in header) * _SOF_LINE + 2 * _SOF_PAD
-    notes = [line for text in frame["footnotes"].dropna() for line in str(text).splitlines()]
+    notes = footnote_list(frame)
     note_lines = [w for note in notes for w in _wrap(note, width - 2 * _MARGIN, _SMALL)]
     top = _MARGIN + _TITLE * 1.6 + len(legend_lines) * _SMALL * 1.35 + 6
     table_bottom = top + head_height + sum(heights)

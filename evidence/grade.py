@@ -72,6 +72,7 @@ __all__ = [
     "absolute_effect_text",
     "absolute_risk",
     "comparator_risk",
+    "footnote_list",
     "footnotes",
     "grade",
     "level_after",
@@ -1339,6 +1340,12 @@ def footnotes(certainty: Certainty) -> list[str]:
     return out
 
 
+def footnote_list(summary: pd.DataFrame) -> list[str]:
+    """Every footnote of a summary of findings once, in the order of their letters."""
+    lines = [line for text in summary["footnotes"].dropna() for line in str(text).splitlines()]
+    return list(dict.fromkeys(lines))
+
+
 def summary_of_findings(base: EvidenceBase, reports: Sequence[PoolReport]) -> pd.DataFrame:
     """The summary of findings: one row per headline analysis among ``reports`` (every report
     when none is a headline), columns :data:`SOF_COLUMNS` (Cochrane Handbook 14.1).
@@ -1349,7 +1356,8 @@ def summary_of_findings(base: EvidenceBase, reports: Sequence[PoolReport]) -> pd
     arms'; :func:`absolute_risk`), for proportions the rate per 1,000, for MD and SMD the
     difference in words. ``certainty``/``symbols`` are the level that counts, and
     ``draft_certainty``/``draft_symbols`` the draft's, always shown. ``footnotes`` holds the
-    reasons, lettered across the table (``a``, ``b``…) with the letters in ``footnote_marks``.
+    reasons, lettered across the table (``a``, ``b``…; a footnote shared by several rows keeps
+    its letter) with the letters in ``footnote_marks``; :func:`footnote_list` lists each once.
     """
     import pandas as pd
 
@@ -1358,6 +1366,7 @@ def summary_of_findings(base: EvidenceBase, reports: Sequence[PoolReport]) -> pd
     chosen = [r for r in reports if r.analysis.headline] or list(reports)
     rows = []
     count = 0
+    seen: dict[str, str] = {}  # footnote text -> its letter: the same footnote once
     for report in chosen:
         certainty = grade(report, base)
         res = report.overall
@@ -1384,8 +1393,10 @@ def summary_of_findings(base: EvidenceBase, reports: Sequence[PoolReport]) -> pd
         marks = []
         lettered = []
         for note in notes:
-            count += 1
-            mark = letters_suffix(count)
+            mark = seen.get(note)
+            if mark is None:
+                count += 1
+                mark = seen[note] = letters_suffix(count)
             marks.append(mark)
             lettered.append(f"{mark}. {note}")
         row["footnote_marks"] = ",".join(marks)

@@ -796,9 +796,8 @@ def _write_summary_of_findings(
         _shade_words(sheet, shown.columns.get_loc(column), top, last, _CERTAINTY_FILLS)
     sheet.skip()
     sheet.title("Footnotes")
-    for text in frame["footnotes"].dropna():
-        for line in str(text).splitlines():
-            sheet.note(line, last=len(_SOF_COLUMNS))
+    for line in grade.footnote_list(frame):
+        sheet.note(line, last=len(_SOF_COLUMNS))
     sheet.skip()
 
     sheet.title("Each domain: the draft from the numbers, and the rating that counts")
