@@ -12,6 +12,7 @@ from evidence.errors import (
     CitationError,
     EditError,
     EvidenceError,
+    GradeError,
     Problem,
     ProtocolError,
     ValidationError,
@@ -58,6 +59,9 @@ _LAZY = {
     "pool_multilevel": "evidence.multilevel",
     "GLMMResult": "evidence.glmm",
     "pool_glmm": "evidence.glmm",
+    "Certainty": "evidence.grade",
+    "DomainRating": "evidence.grade",
+    "summary_of_findings": "evidence.grade",
 }
 
 
@@ -85,11 +89,14 @@ __all__ = [
     "Analysis",
     "AnalysisError",
     "BibFileError",
+    "Certainty",
     "CitationError",
+    "DomainRating",
     "EditError",
     "EvidenceBase",
     "EvidenceError",
     "GLMMResult",
+    "GradeError",
     "MantelHaenszelResult",
     "MultilevelResult",
     "PoolReport",
@@ -127,5 +134,6 @@ __all__ = [
     "select_rows",
     "subgroup_analysis",
     "subgroup_effects",
+    "summary_of_findings",
     "validate",
 ]

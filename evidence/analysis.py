@@ -51,6 +51,7 @@ __all__ = [
     "MEASURES",
     "METHODS",
     "NOT_STATED",
+    "RISK_OF_BIAS",
     "TESTS",
     "Analysis",
     "settings_table",
@@ -79,6 +80,9 @@ MODELS: tuple[str, ...] = ("inverse-variance", "mantel-haenszel", "peto")
 MULTI_ARM: tuple[str, ...] = ("split", "combine")
 #: The domain (or scale) of rows that state none: an analysis can select them explicitly.
 NOT_STATED = "(not stated)"
+#: Which results by their overall risk of bias: ``any``, or ``low`` only (the sensitivity analysis
+#: of Cochrane Handbook 10.14; reviews and studies without a tool are left out too).
+RISK_OF_BIAS: tuple[str, ...] = ("any", "low")
 #: Analysis populations, most preferred first, when one row per study must be chosen.
 DEFAULT_POPULATIONS: tuple[str, ...] = ("itt", "first-phase", "per-protocol", "completers")
 
@@ -193,6 +197,12 @@ CONSTRAINTS: Mapping[str, tuple[Callable[[Any], Any], str, str]] = {
     ),
     "scale": (_text, "a rating scale", "Only rows on this rating scale (outcome key `measure`)."),
     "response": (_text, "a response definition (exact text)", "Only this response definition."),
+    "risk_of_bias": (
+        _choice(RISK_OF_BIAS),
+        ", ".join(RISK_OF_BIAS),
+        "Only results at low overall risk of bias (`low`; `evidence pool --low-risk-only`); "
+        "rows of other studies, reviews and studies without a tool are left out with the reason.",
+    ),
     "timepoint": (
         _window,
         "a timepoint ('1 week') or a window ('24 h..2 weeks', '..1 week')",
@@ -310,6 +320,10 @@ class Analysis:
         Outcome domain, rating scale (the outcome key ``measure``) and response definition
         to select (exact, case-insensitive); ``None`` selects any. ``"(not stated)"`` selects
         rows that state none.
+    risk_of_bias : str
+        ``"any"`` (the default), or ``"low"``: only results whose overall risk-of-bias
+        judgement is low (an outcome row's own judgement where it has one, else its study's);
+        the others are left out with the reason.
     timepoint : str or None
         A timepoint or window (``1 week``, ``24 h..2 weeks``); rows outside it, or without a
         timepoint, are left out with the reason.
@@ -333,6 +347,7 @@ class Analysis:
     domain: str | None = None
     scale: str | None = None
     response: str | None = None
+    risk_of_bias: str = "any"
     timepoint: str | None = None
     dependence: str = "one-per-study"
     prefer_scales: tuple[str, ...] = ()

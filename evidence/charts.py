@@ -1,4 +1,5 @@
-"""Figures of the evidence base: forest plot, response over time, evidence map, risk of bias.
+"""Figures of the evidence base: forest plot, response over time, evidence map, risk of bias,
+summary of findings.
 
 Every chart function returns a :class:`matplotlib.figure.Figure` and accepts an optional
 ``ax`` to draw into; none of them saves, shows or touches :mod:`matplotlib.pyplot` (no global
@@ -32,7 +33,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
-from matplotlib.patches import Polygon
+from matplotlib.patches import Polygon, Rectangle
 from matplotlib.text import Text
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import MaxNLocator, NullLocator
@@ -51,6 +52,7 @@ __all__ = [
     "rob_summary",
     "rob_traffic_light",
     "save_figure",
+    "summary_of_findings",
 ]
 
 #: Okabe & Ito (2008), "Color Universal Design": safe for the common colour-vision deficiencies.
@@ -135,12 +137,11 @@ def _text_width(text: str, size: float = _FONT, weight: str = "normal") -> float
     return float(width)
 
 
-def _wrap(text: str, width: float, size: float = _SMALL) -> list[str]:
+def _wrap(text: str, width: float, size: float = _SMALL, *, indent: str = "    ") -> list[str]:
     """Greedy word wrap of ``text`` to lines at most ``width`` points wide (continuation
-    lines indented)."""
+    lines start with ``indent``)."""
     limit = width * _WRAP_SLACK
     space = _text_width("a b", size) - _text_width("ab", size)
-    indent = "    "
     lines: list[str] = []
     for paragraph in text.split("\n"):
         current, used = "", 0.0
@@ -1855,6 +1856,204 @@ def rob_summary(
     )
     _rob_legend(ax, _rob_levels_present(levels_drawn), "Judgement", hatch=True)
     _note(fig, ax, note)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Summary of findings
+# --------------------------------------------------------------------------------------------
+
+# Certainty levels on a single-hue scale (ColorBrewer "Blues": safe for every kind of colour
+# vision), darker for more certainty; the symbols carry the level in greyscale too.
+_CERTAINTY_FILLS = {
+    "high": "#9ECAE1",
+    "moderate": "#C6DBEF",
+    "low": "#DEEBF7",
+    "very low": "#F7FBFF",
+}
+# (heading, width in points) of the summary-of-findings table's columns.
+_SOF_COLUMNS = (
+    ("Outcome", 178.0),
+    ("Studies (participants)", 62.0),
+    ("Effect (95% CI)", 104.0),
+    ("Absolute effect", 118.0),
+    ("Certainty (GRADE)", 102.0),
+)
+_SOF_LINE = _FONT * 1.3  # points per line of table text
+_SOF_PAD = 5.0  # points above and below a row's text
+
+
+def _sof_cells(row: Mapping[str, Any]) -> list[str]:
+    """The texts of one summary-of-findings row, column by column (before wrapping)."""
+    k = row["k"]
+    n = row["participants"]
+    studies = f"{k} {'study' if k == 1 else 'studies'}"
+    shown_n = "N not known" if n is None or n is pd.NA else f"N = {n}"
+    absolute = _plain(row["absolute_effect"]) or "–"
+    return [
+        f"{_plain(row['outcome'])} ({row['analysis']})",
+        f"{studies}\n{shown_n}",
+        _plain(row["relative_effect"]),
+        absolute,
+        "",
+    ]
+
+
+def summary_of_findings(
+    base: EvidenceBase,
+    reports: list[PoolReport] | None = None,
+    *,
+    ax: Axes | None = None,
+) -> Figure:
+    """The summary of findings as a table: one row per headline analysis with its studies and
+    participants, the effect (relative, and absolute per 1,000), and the GRADE certainty in
+    symbols (⊕⊕⊕⊕ … ⊕◯◯◯) and words beside the draft's, with footnote letters; the footnotes
+    (each downgrade's reason) under the table (:func:`evidence.grade.summary_of_findings`).
+
+    The certainty cell is tinted on a single-hue blue scale, darker for more certainty; the
+    symbols say the same in greyscale. Rows grow with their wrapped text, the figure with its
+    rows and footnotes, so nothing overlaps.
+
+    Parameters
+    ----------
+    base : EvidenceBase
+        The evidence base (not modified); its protocol holds the GRADE judgements.
+    reports : list of PoolReport, optional
+        The analyses (their headline ones are shown); default: the headline analyses in force.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (its figure is returned, not resized; the table is laid out in its
+        data coordinates, in points).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from evidence.grade import footnote_list
+    from evidence.grade import summary_of_findings as sof_table
+    from evidence.pooling import headline_analyses
+
+    if reports is None:
+        reports = [a.run(base) for a in headline_analyses(base)]
+    frame = sof_table(base, reports)
+    records = frame.to_dict("records")
+    width = _WIDTH * 72
+    widths = [w for _, w in _SOF_COLUMNS]
+    lefts = [_MARGIN + sum(widths[:i]) for i in range(len(widths))]
+    title = f"Summary of findings: {base.protocol.title or Path(base.path).name}"
+    legend = (
+        "Certainty of the evidence (GRADE): ⊕⊕⊕⊕ high, ⊕⊕⊕◯ moderate, ⊕⊕◯◯ low, ⊕◯◯◯ very "
+        "low. The draft from the numbers is shown under the certainty that counts (the "
+        "analyst's judgements, from the protocol, where declared). Letters: footnotes."
+    )
+    legend_lines = _wrap(legend, width - 2 * _MARGIN, _SMALL)
+    header = [_wrap(name, w - _GAP, _FONT, indent="") for name, w in _SOF_COLUMNS]
+    body: list[list[list[str]]] = []
+    for row in records:
+        cells = _sof_cells(row)
+        body.append(
+            [_wrap(text, w - _GAP, _FONT, indent="") for text, w in zip(cells, widths, strict=True)]
+        )
+    certainty_lines = 3  # symbols, words with letters, draft
+    heights = [
+        max(max(len(c) for c in cells), certainty_lines) * _SOF_LINE + 2 * _SOF_PAD
+        for cells in body
+    ]
+    head_height = max(len(c) for c in header) * _SOF_LINE + 2 * _SOF_PAD
+    notes = footnote_list(frame)
+    note_lines = [w for note in notes for w in _wrap(note, width - 2 * _MARGIN, _SMALL)]
+    top = _MARGIN + _TITLE * 1.6 + len(legend_lines) * _SMALL * 1.35 + 6
+    table_bottom = top + head_height + sum(heights)
+    total = table_bottom + 8 + len(note_lines) * _SMALL * 1.35 + _MARGIN
+    if ax is None:
+        fig = Figure(figsize=(_WIDTH, total / 72))
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    else:
+        fig = ax.get_figure(root=True)
+    ax.set_xlim(0, width)
+    ax.set_ylim(total, 0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_axis_off()
+    ax.text(_MARGIN, _MARGIN, title, fontsize=_TITLE, fontweight="bold", va="top", gid="sof-title")
+    ax.text(
+        _MARGIN,
+        _MARGIN + _TITLE * 1.6,
+        "\n".join(legend_lines),
+        fontsize=_SMALL,
+        color=_GREY,
+        va="top",
+        linespacing=1.35,
+        parse_math=False,
+    )
+    ax.add_patch(
+        Rectangle((_MARGIN, top), width - 2 * _MARGIN, head_height, color=_LIGHT, lw=0, zorder=0)
+    )
+    for x, lines in zip(lefts, header, strict=True):
+        ax.text(
+            x + 3,
+            top + _SOF_PAD,
+            "\n".join(lines),
+            fontsize=_FONT,
+            fontweight="bold",
+            va="top",
+            linespacing=1.3,
+            gid="sof-heading",
+        )
+    y = top + head_height
+    for row, cells, height in zip(records, body, heights, strict=True):
+        for x, lines in zip(lefts[:-1], cells[:-1], strict=True):
+            ax.text(
+                x + 3,
+                y + _SOF_PAD,
+                "\n".join(lines),
+                fontsize=_FONT,
+                va="top",
+                linespacing=1.3,
+                parse_math=False,
+                gid=f"sof-cell:{row['analysis']}",
+            )
+        x = lefts[-1]
+        level = _plain(row["certainty"])
+        marks = _plain(row["footnote_marks"])
+        if level:
+            ax.add_patch(
+                Rectangle(
+                    (x, y + 1),
+                    widths[-1] - 2,
+                    height - 2,
+                    facecolor=_CERTAINTY_FILLS[level],
+                    edgecolor="none",
+                    zorder=0,
+                    gid=f"sof-certainty:{row['analysis']}:{level}",
+                )
+            )
+            draft = f"draft: {row['draft_symbols']} {row['draft_certainty']}"
+            lines = [str(row["symbols"]), f"{level} ({marks})" if marks else level, draft]
+        else:
+            lines = ["not rated", f"({marks})" if marks else ""]
+        ax.text(
+            x + 3,
+            y + _SOF_PAD,
+            "\n".join(lines),
+            fontsize=_FONT,
+            va="top",
+            linespacing=1.3,
+            parse_math=False,
+            gid=f"sof-level:{row['analysis']}",
+        )
+        y += height
+        ax.plot([_MARGIN, width - _MARGIN], [y, y], color=_LIGHT, lw=0.6, zorder=1)
+    ax.text(
+        _MARGIN,
+        table_bottom + 8,
+        "\n".join(note_lines),
+        fontsize=_SMALL,
+        color=_GREY,
+        va="top",
+        linespacing=1.35,
+        parse_math=False,
+        gid="sof-footnotes",
+    )
     return fig
 
 

@@ -447,6 +447,13 @@ def _choice(*values: str) -> click.Choice:
     help="Cluster-robust inference (--dependence multilevel).",
 )
 @click.option(
+    "--low-risk-only",
+    "low_risk",
+    is_flag=True,
+    help="Only results at low overall risk of bias (sensitivity analysis; the others are "
+    "listed as not pooled, with the reason).",
+)
+@click.option(
     "--leave-one-out",
     "loo",
     is_flag=True,
@@ -459,6 +466,7 @@ def pool(
     bib_option: str | None,
     config: str | None,
     analysis_name: str | None,
+    low_risk: bool,
     loo: bool,
     fmt: str,
     **overrides: Any,
@@ -475,6 +483,8 @@ def pool(
     if base.errors:
         raise ValidationError(base.errors)
     changes = {k: v for k, v in overrides.items() if v is not None}
+    if low_risk:
+        changes["risk_of_bias"] = "low"
     try:
         report = pool_evidence(base, analysis_name, **changes)
         loo_table = leave_one_out_table(report) if loo else None
@@ -491,6 +501,41 @@ def pool(
             click.echo("\nLeave one out\n" + render_leave_one_out(loo_table))
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+
+
+@main.command(name="grade")
+@bib_argument
+@config_option
+@format_option("text", "json")
+@_handle_errors
+def grade_command(bib: str | None, bib_option: str | None, config: str | None, fmt: str) -> None:
+    """Rate the certainty of each headline analysis of BIB (GRADE): a draft per domain from
+    the numbers (risk of bias, inconsistency, imprecision, publication bias; indirectness as
+    declared), the protocol's judgements beside it, and the summary of findings."""
+    from evidence.base import load
+    from evidence.grade import grade, summary_of_findings
+    from evidence.pooling import headline_analyses
+    from evidence.render import render_grade, render_table
+
+    base = load(_bib_path(bib, bib_option), config=config)
+    if base.errors:
+        raise ValidationError(base.errors)
+    reports = [analysis.run(base) for analysis in headline_analyses(base)]
+    certainties = [grade(report, base) for report in reports]
+    summary = summary_of_findings(base, reports)
+    where = base.protocol.source_for(base.path)
+    if fmt == "json":
+        rows = json.loads(render_table(summary, "json"))
+        data = {
+            "protocol": where,
+            "analyses": [
+                {"analysis": r.analysis.to_dict(), "certainty": c.to_dict(), "summary": row}
+                for r, c, row in zip(reports, certainties, rows, strict=True)
+            ],
+        }
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_grade(certainties, summary, where))
 
 
 @main.command()

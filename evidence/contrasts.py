@@ -16,7 +16,10 @@ expects them, so an analyst never re-types arm data per comparison (RevMan makes
   SE…), on the study level, or on the review level when the entry is a review (a review's
   pooled result is shown beside the primary studies and never pooled with them).
 
-One row per comparison, columns :data:`CONTRAST_COLUMNS`.
+One row per comparison, columns :data:`CONTRAST_COLUMNS`. ``rob_overall`` is the overall
+risk-of-bias judgement of the comparison's result: for a pair of outcome rows, the judgement of
+their results (an outcome row's own where it has one, else the study's; the more severe when
+the two differ), for a reported result the study's; missing without a tool.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from evidence.protocol import NO_PROTOCOL, Protocol
+from evidence.rob import LEVELS, TOOLS
 from evidence.schema import REVIEW_DESIGNS
 from evidence.validation import OutcomeRecord, StudyRecord
 
@@ -75,6 +79,7 @@ CONTRAST_COLUMNS: tuple[str, ...] = (
     "crossover",
     "design",
     "rows",
+    "rob_overall",
     "line",
 )
 
@@ -135,7 +140,25 @@ def _arm_columns(v: dict[str, Any], suffix: str, label: str) -> dict[str, Any]:
     }
 
 
+def _rob_levels(rec: StudyRecord) -> tuple[dict[int | None, str], tuple[str, ...]]:
+    """Overall risk-of-bias judgement per result of ``rec`` (``None``: the study's) and its
+    tool's levels, least to most severe (empty without a tool)."""
+    results = {a.outcome_row: a.overall.level for a in rec.assessments()}
+    tool = TOOLS.get(str(rec.values.get("rob_tool")))
+    return results, tool.levels if tool is not None and results else ()
+
+
+def _pair_level(results: dict[int | None, str], levels: tuple[str, ...], *rows: int) -> Any:
+    """The overall judgement of a comparison of outcome ``rows``: theirs, the more severe
+    (later in the tool's ``levels``, ``no information`` last) when they differ."""
+    if not levels:
+        return None
+    found = [results.get(row, results.get(None)) for row in rows]
+    return max((x for x in found if x is not None), key=levels.index, default=None)
+
+
 def _arm_contrasts(rec: StudyRecord) -> Iterable[dict[str, Any]]:
+    results, levels = _rob_levels(rec)
     groups: dict[tuple[Any, ...], list[tuple[int, OutcomeRecord]]] = {}
     for number, row in enumerate(rec.outcomes, start=1):
         v = row.values
@@ -173,6 +196,7 @@ def _arm_contrasts(rec: StudyRecord) -> Iterable[dict[str, Any]]:
                     "crossover": design == "rct-crossover",
                     "design": design,
                     "rows": f"outcomes {i_n}+{cn}",
+                    "rob_overall": _pair_level(results, levels, i_n, cn),
                     "line": intervention.line,
                 }
                 out.update(_arm_columns(iv, "i", label))
@@ -183,6 +207,7 @@ def _arm_contrasts(rec: StudyRecord) -> Iterable[dict[str, Any]]:
 def _reported(rec: StudyRecord) -> Iterable[dict[str, Any]]:
     design = rec.values.get("design")
     level = "review" if design in REVIEW_DESIGNS else "study"
+    results, _ = _rob_levels(rec)
     for number, row in enumerate(rec.effects, start=1):
         v = row.values
         if v.get("effect") is None or v.get("estimate") is None:
@@ -218,6 +243,7 @@ def _reported(rec: StudyRecord) -> Iterable[dict[str, Any]]:
             "crossover": design == "rct-crossover",
             "design": design,
             "rows": f"effects {number}",
+            "rob_overall": results.get(None),
             "line": row.line,
         }
 
@@ -260,6 +286,7 @@ def contrasts_table(records: list[StudyRecord], protocol: Protocol = NO_PROTOCOL
     frame = pd.DataFrame(rows, columns=list(CONTRAST_COLUMNS))
     types: dict[str, Any] = {c: "string" for c in CONTRAST_COLUMNS}
     types.update(_TYPES)
+    types["rob_overall"] = pd.CategoricalDtype(list(LEVELS), ordered=False)
     frame = frame.astype(types)
     return frame
 

@@ -14,6 +14,7 @@ __all__ = [
     "BibFileError",
     "EditError",
     "EvidenceError",
+    "GradeError",
     "Problem",
     "Severity",
     "ValidationError",
@@ -195,6 +196,21 @@ class AnalysisError(EvidenceError, ValueError):
         self.analysis, self.setting, self.detail, self.allowed = analysis, setting, detail, allowed
         suffix = f" (allowed: {allowed})" if allowed else ""
         super().__init__(f"analysis {analysis!r}: {setting}: {detail}{suffix}")
+
+
+class GradeError(EvidenceError, ValueError):
+    """A GRADE judgement or assumption in the protocol is invalid (an unknown domain, a rating
+    outside 0/-1/-2, a judgement without a reason...).
+
+    ``keys`` is the key path below ``grade`` (``("main", "indirectness", "rating")``),
+    ``detail`` and ``allowed`` the parts of the message, so the protocol reader can name the
+    file and the full key path.
+    """
+
+    def __init__(self, keys: tuple[str, ...], detail: str, allowed: str = ""):
+        self.keys, self.detail, self.allowed = keys, detail, allowed
+        suffix = f" (allowed: {allowed})" if allowed else ""
+        super().__init__(f"grade.{'.'.join(keys)}: {detail}{suffix}")
 
 
 class CitationError(EvidenceError):

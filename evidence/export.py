@@ -19,15 +19,31 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evidence.base import EvidenceBase, load
 from evidence.errors import EvidenceError, ValidationError
 
-__all__ = ["FIGURES", "PDF", "REPORT", "WORKBOOK", "BuildResult", "build_reports", "tool_versions"]
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from evidence.pooling import PoolReport
+
+__all__ = [
+    "FIGURES",
+    "PDF",
+    "REPORT",
+    "WORKBOOK",
+    "BuildResult",
+    "build_reports",
+    "figures",
+    "tool_versions",
+]
 
 #: Figures of the whole base written to ``reports/figures/`` (name → chart function in
 #: :mod:`evidence.charts`); each headline analysis adds ``forest-NAME``.
@@ -36,7 +52,10 @@ FIGURES = {
     "evidence-map": "evidence_map",
     "rob-traffic-light": "rob_traffic_light",
     "rob-summary": "rob_summary",
+    "summary-of-findings": "summary_of_findings",
 }
+#: Figures drawn from the analyses' results (given the build's reports, not re-run).
+_FROM_REPORTS = ("summary_of_findings",)
 WORKBOOK = "evidence-summary.xlsx"
 REPORT = "evidence-summary.html"
 PDF = "evidence-summary.pdf"
@@ -58,6 +77,21 @@ def tool_versions() -> dict[str, str]:
     versions = {name: version(name) for name in (*names, "matplotlib", *references, "jinja2")}
     versions["python"] = platform.python_version()
     return versions
+
+
+def figures(
+    base: EvidenceBase, reports: Sequence[PoolReport]
+) -> Iterator[tuple[str, Callable[[], Figure]]]:
+    """Every figure of a build, in order, as (name in ``figures/``, function drawing it): a
+    forest plot per headline analysis, then :data:`FIGURES`."""
+    from evidence import charts
+
+    for report in reports:
+        if report.analysis.headline:
+            yield f"forest-{report.analysis.name}", partial(charts.forest_plot, base, report=report)
+    for name, function in FIGURES.items():
+        extra = {"reports": list(reports)} if function in _FROM_REPORTS else {}
+        yield name, partial(getattr(charts, function), base, **extra)
 
 
 def _sha256(path: Path) -> str:
@@ -196,16 +230,9 @@ def build_reports(
                 write_workbook(base, stage / WORKBOOK, reports=reports)
                 lap("workbook")
                 (stage / "figures").mkdir()
-                for report in reports:
-                    if report.analysis.headline:
-                        name = f"forest-{report.analysis.name}"
-                        say(f"drawing {out / 'figures' / name}.png/.svg")
-                        fig = charts.forest_plot(base, report=report)
-                        charts.save_figure(fig, stage / "figures" / name)
-                for name, function in FIGURES.items():
+                for name, draw in figures(base, reports):
                     say(f"drawing {out / 'figures' / name}.png/.svg")
-                    fig = getattr(charts, function)(base)
-                    charts.save_figure(fig, stage / "figures" / name)
+                    charts.save_figure(draw(), stage / "figures" / name)
                 lap("charts")
                 say(f"writing {out / REPORT}")
                 svgs = {

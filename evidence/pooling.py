@@ -42,6 +42,7 @@ __all__ = [
     "headline_analyses",
     "leave_one_out_table",
     "pool_evidence",
+    "risk_of_bias_sensitivity",
     "run_analysis",
     "select_rows",
 ]
@@ -55,6 +56,8 @@ STUDY_CONTEXT = (
     "route",
     "blinding",
     "verification",
+    "rob_tool",
+    "rob_overall",
 )
 
 _DECISION_COLUMNS = ["key", "row", "arm", "domain", "measure", "time", "action", "reason"]
@@ -144,11 +147,45 @@ class PoolReport:
 
 
 def analysis_table(base: EvidenceBase) -> pd.DataFrame:
-    """The outcomes table with the study-level columns of :data:`STUDY_CONTEXT` joined on."""
+    """The outcomes table with the study-level columns of :data:`STUDY_CONTEXT` joined on;
+    ``rob_overall`` is each row's result's overall risk of bias (its own judgement where the
+    row has one, else its study's: :func:`evidence.tables.outcome_risk_of_bias`)."""
+    from evidence.tables import outcome_risk_of_bias
+
     context = base.studies[["key", *STUDY_CONTEXT]]
     frame = base.outcomes.merge(context, on="key", how="left", validate="many_to_one")
+    own = outcome_risk_of_bias(base.risk_of_bias, base.outcomes)
+    frame["rob_overall"] = own["overall"].to_numpy()
     frame["study"] = frame["key"].map(_study_labels(base.studies)).astype("string")
     return frame
+
+
+def _risk_of_bias_reasons(rows: pd.DataFrame, analysis: Analysis) -> pd.Series:
+    """Why each row is left out by ``analysis.risk_of_bias`` (empty: kept). Under ``low`` a
+    row is kept only when its result's overall judgement is low; rows of studies without a
+    tool (``rob_tool`` none: reviews, uncontrolled studies) or not assessed are left out too.
+    """
+    reasons = pd.Series("", index=rows.index, dtype="string")
+    if analysis.risk_of_bias == "any":
+        return reasons
+    overall = rows["rob_overall"].astype("string").fillna("")
+    tool = rows["rob_tool"].astype("string").fillna("")
+    for i in rows.index:
+        if overall[i] != "low":
+            reasons[i] = (
+                f"{_risk_of_bias_text(overall[i], tool[i])}; the analysis keeps results at low "
+                "risk of bias only"
+            )
+    return reasons
+
+
+def _risk_of_bias_text(level: str, tool: str) -> str:
+    """A result's overall risk of bias in words: its judgement, or why it has none."""
+    if level:
+        return f"overall risk of bias {level!r}"
+    if tool == "none":
+        return "no risk-of-bias tool applies (rob_tool none)"
+    return "risk of bias not assessed (no rob_tool)"
 
 
 def _study_labels(studies: pd.DataFrame) -> dict[str, str]:
@@ -216,6 +253,8 @@ def select_rows(base: EvidenceBase, analysis: Analysis) -> Selection:
     for i in chosen.index[(no_counts & ~percent_only).fillna(False)]:
         if not reasons[i]:
             reasons[i] = "no responders/n"
+    biased = _risk_of_bias_reasons(chosen, analysis)
+    reasons = reasons.where(reasons.ne("") | biased.eq(""), biased)
     keep = reasons.eq("")
     candidates = chosen[keep].reset_index(drop=True)
     columns = ["key", "row", "arm", "measure", "reason"]
@@ -671,6 +710,80 @@ def headline_analyses(base: EvidenceBase) -> tuple[Analysis, ...]:
     return tuple(a for a in analyses if a.headline) or analyses[:1]
 
 
+#: Columns of :func:`risk_of_bias_sensitivity`.
+SENSITIVITY_COLUMNS = ("analysis", "sensitivity", "k", "n_total", "estimate", "ci_low", "ci_high")
+
+
+def risk_of_bias_sensitivity(
+    base: EvidenceBase, reports: list[PoolReport] | tuple[PoolReport, ...]
+) -> pd.DataFrame:
+    """Each analysis re-run on results at low risk of bias only (``risk_of_bias = "low"``):
+    the sensitivity analysis of Cochrane Handbook 10.14.
+
+    One row per report: ``analysis``, ``sensitivity`` (``low risk of bias only``), ``k``,
+    ``n_total``, ``estimate``, ``ci_low``, ``ci_high`` (empty when nothing could be pooled)
+    and ``note``: how many of the units pooled by the analysis are at low risk, or why there
+    is no estimate (every pooled study named with its judgement). A report already restricted
+    to low risk is shown as it is.
+    """
+    rows = []
+    for report in reports:
+        analysis = report.analysis
+        low = (
+            report
+            if analysis.risk_of_bias == "low"
+            else run_analysis(base, analysis.replace(risk_of_bias="low"))
+        )
+        fit = low.overall
+        total = len(report.pooled)
+        unit = "row" if analysis.effect == "proportion" else "comparison"
+        kept = len(low.pooled)
+        if fit is not None:
+            note = f"{kept} of the {total} {unit}s pooled by the analysis are at low risk of bias"
+        elif total == 0:
+            note = "no estimate: the analysis itself pools nothing"
+        else:
+            n_keys = report.pooled["key"].nunique()
+            which = "the one study" if n_keys == 1 else f"none of the {n_keys} studies"
+            verb = "is not" if n_keys == 1 else "is"
+            note = (
+                f"no estimate: {which} pooled by the analysis {verb} at low risk of bias "
+                f"({_low_risk_reasons(report.pooled)})"
+            )
+            if kept:
+                note = f"no estimate: the model could not be fitted to the {kept} {unit}s kept"
+        rows.append(
+            {
+                "analysis": analysis.name,
+                "sensitivity": "low risk of bias only",
+                "k": fit.k if fit is not None else 0,
+                "n_total": fit.n_total if fit is not None else None,
+                "estimate": fit.estimate if fit is not None else None,
+                "ci_low": fit.ci_low if fit is not None else None,
+                "ci_high": fit.ci_high if fit is not None else None,
+                "note": note,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=[*SENSITIVITY_COLUMNS, "note"])
+    return frame.astype(
+        {"k": "Int64", "n_total": "Int64", "estimate": "Float64", "ci_low": "Float64"}
+        | {"ci_high": "Float64", "note": "string"}
+    )
+
+
+def _low_risk_reasons(pooled: pd.DataFrame) -> str:
+    """``key: judgement`` for each study among the ``pooled`` units (its results' overall
+    risk of bias, or why it has none), in order."""
+    out: dict[str, list[str]] = {}
+    levels = pooled["rob_overall"].astype("string").fillna("")
+    tools = pooled["rob_tool"].astype("string").fillna("")
+    for key, level, tool in zip(pooled["key"], levels, tools, strict=True):
+        text = _risk_of_bias_text(level, tool)
+        if text not in out.setdefault(key, []):
+            out[key].append(text)
+    return "; ".join(f"{key}: {', '.join(texts)}" for key, texts in out.items())
+
+
 def leave_one_out_table(report: PoolReport) -> pd.DataFrame:
     """The pooled result with each pooled unit left out in turn (metafor's ``leave1out``).
 
@@ -777,7 +890,7 @@ _ARM_EFFECTS = {
 def comparison_table(base: EvidenceBase) -> pd.DataFrame:
     """The contrasts table with the study context and labels joined on, one row per
     comparison; ``arm`` is the comparison's label and ``row`` the outcome rows it pairs."""
-    context = base.studies[["key", *STUDY_CONTEXT]].drop(columns=["design"])
+    context = base.studies[["key", *STUDY_CONTEXT]].drop(columns=["design", "rob_overall"])
     frame = base.contrasts.merge(context, on="key", how="left", validate="many_to_one")
     frame["study"] = frame["key"].map(_study_labels(base.studies)).astype("string")
     frame["arm"] = frame["contrast"]
@@ -854,6 +967,8 @@ def select_comparisons(base: EvidenceBase, analysis: Analysis) -> tuple[Selectio
                 reasons[i] = "no timepoint (a timepoint window was asked for)"
             elif not low <= hours <= high:
                 reasons[i] = "outside the timepoint window"
+    biased = _risk_of_bias_reasons(chosen, analysis)
+    reasons = reasons.where(reasons.ne("") | biased.eq(""), biased)
     keep = reasons.eq("")
     review = chosen["level"].eq("review") & chosen["effect"].astype("string").eq(effect).fillna(
         False

@@ -15,7 +15,9 @@ obeys it:
   ``higher-is-better``) and ``role`` (agents: ``intervention`` or ``comparator``);
 - **analyses**: ``[analyses.NAME]`` tables, each an :class:`~evidence.analysis.Analysis`;
 - ``citation_style``: the CSL style of reference lists (an installed style's name, or a
-  ``.csl`` file relative to the protocol file; see :mod:`evidence.citations`).
+  ``.csl`` file relative to the protocol file; see :mod:`evidence.citations`);
+- ``grade``: the analyst's GRADE judgements and assumptions, one ``[grade.NAME]`` table per
+  analysis (see :mod:`evidence.grade`).
 
 A protocol that cannot be used (bad TOML, an unknown key, a wrong type, an analysis naming an
 undeclared domain) raises :class:`~evidence.errors.ProtocolError` with one line naming the file
@@ -40,7 +42,8 @@ from typing import Any
 
 from evidence.analysis import NOT_STATED, Analysis
 from evidence.citations import find_style
-from evidence.errors import AnalysisError, CitationError, ProtocolError
+from evidence.errors import AnalysisError, CitationError, GradeError, ProtocolError
+from evidence.grade import GradeProtocol, read_grade
 from evidence.schema import (
     EFFECT_FIELDS,
     GENERIC_COMPARATORS,
@@ -119,6 +122,9 @@ class Protocol:
         The CSL style of reference lists: a style name, or the path of a ``.csl`` file
         (relative to the working folder, like ``source``); ``None``: not declared (the
         default of :mod:`evidence.citations` applies).
+    grade : GradeProtocol
+        The analyst's GRADE judgements and assumptions, per analysis (``[grade.NAME]``; see
+        :mod:`evidence.grade`).
     """
 
     source: str | None = None
@@ -128,6 +134,7 @@ class Protocol:
     vocabularies: Mapping[str, tuple[Term, ...]] = field(default_factory=dict)
     analyses: tuple[Analysis, ...] = ()
     citation_style: str | None = None
+    grade: GradeProtocol = field(default_factory=GradeProtocol)
 
     # -------------------------------------------------------------- vocabularies
 
@@ -264,6 +271,7 @@ class Protocol:
             },
             "analyses": [a.to_dict() for a in self.analyses],
             "citation_style": self.citation_style,
+            "grade": self.grade.to_dict(),
         }
 
 
@@ -394,10 +402,11 @@ def parse_protocol(data: Mapping[str, Any], source: str, prefix: str = "") -> Pr
     """
     r = _Reader(source, prefix)
     data = r.table(data, ())
-    allowed_top = [*_SCALARS, *VOCABULARIES, "analyses", "citation_style"]
+    allowed_top = [*_SCALARS, *VOCABULARIES, "analyses", "citation_style", "grade"]
     scalars: dict[str, str] = {}
     vocabularies: dict[str, tuple[Term, ...]] = {}
     raw_analyses: dict[str, Any] = {}
+    raw_grade: dict[str, Any] | None = None
     for key, value in data.items():
         if key in _SCALARS:
             scalars[key] = r.text(value, (key,))
@@ -407,6 +416,8 @@ def parse_protocol(data: Mapping[str, Any], source: str, prefix: str = "") -> Pr
             raw_analyses = r.table(value, (key,))
         elif key == "citation_style":
             scalars[key] = _citation_style(r, value)
+        elif key == "grade":
+            raw_grade = r.table(value, (key,))
         else:
             raise r.fail((key,), "unknown key", ", ".join(allowed_top))
     protocol = Protocol(source, prefix, vocabularies=vocabularies, **scalars)
@@ -422,7 +433,20 @@ def parse_protocol(data: Mapping[str, Any], source: str, prefix: str = "") -> Pr
             raise r.fail((*path, exc.setting), exc.detail, exc.allowed) from None
         _check_analysis(r, protocol, analysis, path)
         analyses.append(analysis)
-    return Protocol(source, prefix, vocabularies=vocabularies, analyses=tuple(analyses), **scalars)
+    grade = GradeProtocol()
+    if raw_grade is not None:
+        try:
+            grade = read_grade(raw_grade, analyses)
+        except GradeError as exc:
+            raise r.fail(("grade", *exc.keys), exc.detail, exc.allowed) from None
+    return Protocol(
+        source,
+        prefix,
+        vocabularies=vocabularies,
+        analyses=tuple(analyses),
+        grade=grade,
+        **scalars,
+    )
 
 
 def _citation_style(r: _Reader, value: Any) -> str:

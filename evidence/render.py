@@ -175,6 +175,8 @@ def describe_selection(analysis) -> str:
     ):
         if value is not None:
             parts.append(f"{label} {value}")
+    if analysis.risk_of_bias == "low":
+        parts.append("results at low risk of bias only")
     parts.append(describe_dependence(analysis))
     if analysis.by:
         parts.append(f"subgroups by {analysis.by}")
@@ -427,6 +429,17 @@ def render_protocol(protocol, analyses) -> str:
         out.append(
             f"    {a.measure}, {a.method}, {a.test}, level {a.level:g}, per-row CI {a.ci_method}"
         )
+    grade = protocol.grade
+    if grade.plans:
+        out.append("")
+        out.append(
+            f"GRADE (judgements and assumptions; OIS α {grade.alpha:g}, power {grade.power:g})"
+        )
+        for name, plan in grade.plans.items():
+            for key, value in plan.settings.items():
+                out.append(f"  {name}: {key} = {value:g}")
+            for domain, judgement in plan.judgements.items():
+                out.append(f"  {name}: {domain} {judgement.rating}: {judgement.reason}")
     return "\n".join(out)
 
 
@@ -446,3 +459,43 @@ def render_leave_one_out(frame: pd.DataFrame) -> str:
         }
     )
     return shown.to_string(index=False)
+
+
+def _rating(value: int) -> str:
+    return "0" if value == 0 else f"{value:d}"
+
+
+def render_grade(certainties, summary: pd.DataFrame, where: str) -> str:
+    """Text of the GRADE certainty of each analysis (:func:`evidence.grade.grade`) with its
+    row of the summary of findings (:func:`evidence.grade.summary_of_findings`): the start,
+    each domain's rating beside its draft, the trigger and the reason, and the certainty
+    beside the draft's."""
+    out = [
+        "Certainty of the evidence (GRADE): ratings drafted from the numbers; the analyst's "
+        f"judgements from {where}",
+    ]
+    rows = {row["analysis"]: row for row in summary.to_dict("records")}
+    for c in certainties:
+        row = rows.get(c.analysis, {})
+        out += ["", f"{c.analysis}: {c.title}"]
+        if c.level is None:
+            out.append(f"  {c.start_reason}")
+            continue
+        n = row.get("participants")
+        shown_n = "not known" if n is None or n is pd.NA else n
+        out.append(f"  k = {row.get('k')}, N = {shown_n}; {row.get('relative_effect')}")
+        absolute = row.get("absolute_effect")
+        if isinstance(absolute, str) and absolute != "–":
+            out.append(f"  absolute: {absolute}")
+        out.append(f"  start: {c.start} ({c.start_reason})")
+        for d in c.domains:
+            if d.declared:
+                out.append(
+                    f"  {d.name}: {_rating(d.judged)}, judged by the analyst "
+                    f"(draft {_rating(d.draft)}): {d.reason}"
+                )
+                out.append(f"    draft: {d.trigger} ({d.rule})")
+            else:
+                out.append(f"  {d.name}: {_rating(d.judged)} (draft; {d.rule}): {d.trigger}")
+        out.append(f"  certainty: {c.symbols} {c.level} (draft: {c.draft_symbols} {c.draft_level})")
+    return "\n".join(out)

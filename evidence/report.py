@@ -107,16 +107,9 @@ def inline_svg(svg: str, prefix: str, title: str) -> str:
 def _draw_figures(base: EvidenceBase, reports: Sequence[PoolReport]) -> dict[str, str]:
     """Every figure of a build, as SVG text (what ``evidence build`` writes to figures/)."""
     from evidence import charts
-    from evidence.export import FIGURES
+    from evidence.export import figures
 
-    figures = {}
-    for report in reports:
-        if report.analysis.headline:
-            fig = charts.forest_plot(base, report=report)
-            figures[f"forest-{report.analysis.name}"] = charts.svg_text(fig)
-    for name, function in FIGURES.items():
-        figures[name] = charts.svg_text(getattr(charts, function)(base))
-    return figures
+    return {name: charts.svg_text(draw()) for name, draw in figures(base, reports)}
 
 
 # -------------------------------------------------------------------------------- numbers
@@ -418,7 +411,11 @@ def _forest_alt(report: PoolReport, stats: Mapping[str, _Stat]) -> str:
 
 
 def _analysis_context(
-    report: PoolReport, figures: Mapping[str, str], labels: Mapping[str, str], methods_cited: dict
+    base: EvidenceBase,
+    report: PoolReport,
+    figures: Mapping[str, str],
+    labels: Mapping[str, str],
+    methods_cited: dict[str, int],
 ) -> dict[str, Any]:
     from evidence.methods import methods
 
@@ -435,7 +432,7 @@ def _analysis_context(
         alt = _forest_alt(report, stats)
         figure = Figure(
             f"figure-forest-{name}",
-            inline_svg(svg, f"forest-{name}", alt),
+            inline_svg(svg, f"svg-forest-{name}", alt),
             alt,
             f"Forest plot: {report.analysis.label}. Squares: each "
             f"{'comparison' if report.comparative else 'study arm'} with its CI, sized by "
@@ -455,6 +452,7 @@ def _analysis_context(
         "per_study": _per_study(report, labels),
         "leave_one_out": _leave_one_out(report),
         "warnings": summary.report_warnings(report),
+        "low_risk": _low_risk(base, report),
         "decisions": _decisions(report, labels),
         "left_out": _left_out(report, labels),
         "beside": _beside(report, labels),
@@ -488,7 +486,7 @@ def _rob_context(
     ):
         if name in figures:
             alt = f"{caption}. {int(assessed.sum())} studies assessed; overall: {counts}."
-            svg = inline_svg(figures[name], name, alt)
+            svg = inline_svg(figures[name], f"svg-{name}", alt)
             figs.append(Figure(f"figure-{name}", svg, alt, caption))
     rows = []
     for row in frame.to_dict("records"):
@@ -508,6 +506,66 @@ def _rob_context(
         )
     table = {"domains": domains, "rows": rows}
     return {"table": table, "figures": figs, "n": int(assessed.sum()), "overall": counts}
+
+
+def _summary_of_findings(
+    base: EvidenceBase, reports: Sequence[PoolReport], figures: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """The GRADE summary of findings (:func:`evidence.grade.summary_of_findings`): a row per
+    headline analysis, the certainty beside the draft where the analyst's judgement differs,
+    the footnotes once."""
+    from evidence.grade import footnote_list, summary_of_findings
+
+    table = summary_of_findings(base, reports)
+    if not len(table):
+        return None
+    rows = []
+    for row in table.to_dict("records"):
+        value = {k: summary._value(v) for k, v in row.items()}
+        draft = value.get("draft_certainty")
+        rows.append(
+            {
+                "id": f"analysis-{value['analysis']}",
+                "outcome": value["outcome"],
+                "k": "" if value.get("k") is None else str(value["k"]),
+                "participants": ""
+                if value.get("participants") is None
+                else f"{value['participants']:,}",
+                "relative": value.get("relative_effect") or "",
+                "absolute": value.get("absolute_effect") or "",
+                "symbols": value.get("symbols") or "",
+                "certainty": value.get("certainty") or "not rated",
+                "draft": f"{value.get('draft_symbols')} {draft}"
+                if draft and draft != value.get("certainty")
+                else "",
+                "marks": value.get("footnote_marks") or "",
+            }
+        )
+    figure = None
+    if "summary-of-findings" in figures:
+        words = "; ".join(f"{r['outcome']}: {r['certainty']}" for r in rows)
+        alt = f"Summary of findings with GRADE certainty. {words}."
+        figure = Figure(
+            "figure-summary-of-findings",
+            inline_svg(figures["summary-of-findings"], "svg-summary-of-findings", alt),
+            alt,
+            "Summary of findings: each headline analysis with its certainty (GRADE).",
+        )
+    return {"rows": rows, "footnotes": footnote_list(table), "figure": figure}
+
+
+def _low_risk(base: EvidenceBase, report: PoolReport) -> str:
+    """The analysis re-run on results at low risk of bias only, in words."""
+    from evidence.pooling import risk_of_bias_sensitivity
+
+    row = risk_of_bias_sensitivity(base, [report]).iloc[0]
+    if summary._value(row["estimate"]) is None:
+        return f"Low risk of bias only: {row['note']}."
+    show = _shown(report)
+    return (
+        f"Low risk of bias only: {show(row['estimate'])} ({show(row['ci_low'])} to "
+        f"{show(row['ci_high'])}), k = {int(row['k'])}; {row['note']}."
+    )
 
 
 def _studies(base: EvidenceBase, labels: Mapping[str, str]) -> list[dict[str, str]]:
@@ -578,7 +636,7 @@ def _context(
     name, digest, hashed = summary.source(base)
     headlines = [r for r in reports if r.analysis.headline]
     cited: dict[str, int] = {}
-    analyses = [_analysis_context(r, figures, labels, cited) for r in headlines]
+    analyses = [_analysis_context(base, r, figures, labels, cited) for r in headlines]
     specs = protocol.study_specs
     counts = []
     for column, label, title in (
@@ -602,7 +660,10 @@ def _context(
     ):
         if fig_name in figures:
             figs[fig_name] = Figure(
-                f"figure-{fig_name}", inline_svg(figures[fig_name], fig_name, alt), alt, alt
+                f"figure-{fig_name}",
+                inline_svg(figures[fig_name], f"svg-{fig_name}", alt),
+                alt,
+                alt,
             )
     style = style_of(protocol)
     return {
@@ -617,6 +678,7 @@ def _context(
         "figures": figs,
         "analyses": analyses,
         "not_headline": [r.analysis.label for r in reports if not r.analysis.headline],
+        "sof": _summary_of_findings(base, reports, figures),
         "rob": _rob_context(base, figures, labels),
         "studies": _studies(base, labels),
         "references": _references(base),

@@ -2,9 +2,11 @@
 
 One call, :func:`write_workbook`, writes the sheets of :data:`SHEETS`: **Summary** (what the
 base holds, each headline analysis with its subgroups, warnings and what it left out,
-provenance), **Studies**, **Outcomes** (with per-row CIs), **Contrasts** (every comparison
-with its arms' data and effects), **Risk of bias** (per study: tool, domains shaded, overall),
-**Pooled** (every statistic of every analysis, the subgroup
+provenance), **Summary of findings** (each headline analysis's effect, relative and absolute,
+and its GRADE certainty beside the draft, with footnotes; :mod:`evidence.grade`),
+**Studies**, **Outcomes** (with per-row CIs), **Contrasts** (every comparison with its arms'
+data and effects), **Risk of bias** (per study: tool, domains shaded, overall), **Pooled**
+(every statistic of every analysis, each on results at low risk of bias only, the subgroup
 tests, the rows pooled with their weights and what the dependence policy did), **References**
 (in the protocol's citation style and in its order, DOIs as links; :mod:`evidence.citations`)
 and **Data dictionary** (the schema and the protocol's vocabularies).
@@ -48,7 +50,7 @@ from evidence import summary
 from evidence.base import EvidenceBase
 from evidence.citations import doi_url, references, style_of
 from evidence.files import write_atomically
-from evidence.pooling import PoolReport, analyses_in_force
+from evidence.pooling import PoolReport, analyses_in_force, risk_of_bias_sensitivity
 from evidence.protocol import Protocol, vocabulary_table
 from evidence.render import describe_selection
 from evidence.schema import data_dictionary
@@ -59,6 +61,7 @@ __all__ = ["SHEETS", "write_workbook"]
 #: Sheet names, in order.
 SHEETS: tuple[str, ...] = (
     "Summary",
+    "Summary of findings",
     "Studies",
     "Outcomes",
     "Contrasts",
@@ -631,6 +634,116 @@ def _write_summary(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport])
     sheet.finish(freeze=None, filter_ref=None)
 
 
+# Certainty levels shaded on a single-hue scale (ColorBrewer "Blues": safe for every kind of
+# colour vision), darker for more certainty; the symbols carry the level in greyscale too.
+_CERTAINTY_FILLS = {
+    "high": "#9ECAE1",
+    "moderate": "#C6DBEF",
+    "low": "#DEEBF7",
+    "very low": "#F7FBFF",
+}
+# Ratings down shaded like the risk-of-bias judgements (Okabe-Ito tints).
+_RATING_FILLS = {-1: "#FAF5C6", -2: "#F2BF99"}
+_SOF_COLUMNS = {
+    "outcome": "outcome",
+    "analysis": "analysis",
+    "k": "k",
+    "participants": "participants",
+    "relative_effect": "effect (95% CI)",
+    "absolute_effect": "absolute effect",
+    "comparator_per_1000": "comparator per 1,000",
+    "intervention_per_1000": "intervention per 1,000",
+    "symbols": "GRADE",
+    "certainty": "certainty",
+    "draft_symbols": "draft GRADE",
+    "draft_certainty": "draft certainty",
+    "footnote_marks": "footnotes",
+}
+
+
+def _shade_words(sheet: _Sheet, column: int, top: int, last: int, fills: Mapping[Any, str]):
+    """Shade the cells of a table column (rows after ``top`` to ``last``) by their value,
+    with conditional formats (the shade follows the value if a reader edits it)."""
+    if last <= top:
+        return
+    for value, colour in fills.items():
+        shade = sheet.formats((("bg_color", colour), ("pattern", 1)))
+        criteria = f'"{value}"' if isinstance(value, str) else value
+        rule = {"type": "cell", "criteria": "==", "value": criteria, "format": shade}
+        sheet.ws.conditional_format(top, column, last - 1, column, rule)
+
+
+def _write_summary_of_findings(
+    sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport]
+) -> None:
+    """One row per headline analysis: k, participants, the effect (relative, and absolute per
+    1,000), the certainty in GRADE's symbols and words beside the draft's, footnote letters;
+    then the footnotes, each domain's draft and judgement, and the rules of the drafts."""
+    from evidence import grade
+
+    frame = grade.summary_of_findings(base, reports)
+    name = Path(base.path).name
+    sheet.title(f"Summary of findings: {base.protocol.title or name}", _TITLE)
+    if base.protocol.question:
+        sheet.note(base.protocol.question)
+    sheet.note(
+        "Certainty of the evidence (GRADE): ⊕⊕⊕⊕ high, ⊕⊕⊕◯ moderate, ⊕⊕◯◯ low, ⊕◯◯◯ very "
+        "low. Drafted from the numbers (evidence grade); the analyst's judgements come from the "
+        f"protocol ({base.protocol.source_for(base.path)}, grade tables) and the draft is "
+        "always shown beside them."
+    )
+    sheet.skip()
+    shown = frame[list(_SOF_COLUMNS)].rename(columns=_SOF_COLUMNS)
+    top, last = sheet.table(shown)
+    for column in ("certainty", "draft certainty"):
+        _shade_words(sheet, shown.columns.get_loc(column), top, last, _CERTAINTY_FILLS)
+    sheet.skip()
+    sheet.title("Footnotes")
+    for line in grade.footnote_list(frame):
+        sheet.note(line, last=len(_SOF_COLUMNS))
+    sheet.skip()
+
+    sheet.title("Each domain: the draft from the numbers, and the rating that counts")
+    rows = []
+    for report in [r for r in reports if r.analysis.headline] or reports:
+        certainty = grade.grade(report, base)
+        if certainty.start is not None:
+            rows.append(
+                {
+                    "analysis": certainty.analysis,
+                    "domain": "start",
+                    "draft": None,
+                    "judged": None,
+                    "by": "draft",
+                    "trigger": f"starts {certainty.start}",
+                    "rule or reason": certainty.start_reason,
+                }
+            )
+        for d in certainty.domains:
+            rows.append(
+                {
+                    "analysis": certainty.analysis,
+                    "domain": d.name,
+                    "draft": d.draft,
+                    "judged": d.judged,
+                    "by": "analyst" if d.declared else "draft",
+                    "trigger": d.trigger,
+                    "rule or reason": d.reason if d.declared else d.rule,
+                }
+            )
+    domains = pd.DataFrame(
+        rows, columns=["analysis", "domain", "draft", "judged", "by", "trigger", "rule or reason"]
+    )
+    top_d, last_d = sheet.table(domains, formats={"draft": _INT, "judged": _INT})
+    for column in ("draft", "judged"):
+        _shade_words(sheet, domains.columns.get_loc(column), top_d, last_d, _RATING_FILLS)
+    sheet.skip()
+    sheet.title("How the drafts are made (evidence.grade)")
+    for line in grade.rules_text():
+        sheet.note(line, last=len(_SOF_COLUMNS))
+    sheet.finish(freeze=None, filter_ref=None)
+
+
 def _setting(value: Any) -> Any:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or None
@@ -805,10 +918,11 @@ def _fits(reports: list[PoolReport]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["analysis", "effect", *_POOLED_COLUMNS])
 
 
-def _write_pooled(sheet: _Sheet, reports: list[PoolReport]) -> None:
+def _write_pooled(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport]) -> None:
     """Tidy tables over every analysis (an ``analysis`` column first, so each filters): every
     statistic of the overall and group fits (proportions in percent, then comparisons on
-    their effect's scale), the subgroup tests, the rows pooled with their weights, and what
+    their effect's scale), each analysis on results at low risk of bias only (the estimate,
+    or why there is none), the subgroup tests, the rows pooled with their weights, and what
     the dependence policy did with each candidate row."""
     proportions = [r for r in reports if not r.comparative]
     comparisons = [r for r in reports if r.comparative]
@@ -821,6 +935,15 @@ def _write_pooled(sheet: _Sheet, reports: list[PoolReport]) -> None:
         sheet.title("Comparisons: intervention versus comparator (estimates on the effect's scale)")
         sheet.table(_fits(comparisons).drop(columns=["measure"]), formats=_EFFECT_FORMATS)
         sheet.skip()
+
+    sheet.title(
+        "Sensitivity: low risk of bias only (each analysis re-run on the results whose overall "
+        "risk of bias is low; Cochrane Handbook 10.14)"
+    )
+    for group, formats in ((proportions, _POOLED_FORMATS), (comparisons, _EFFECT_FORMATS)):
+        if group:
+            sheet.table(risk_of_bias_sensitivity(base, group), formats=formats)
+            sheet.skip()
 
     sheet.title("Tests for subgroup differences")
     tests = [
@@ -983,11 +1106,12 @@ def _workbook_bytes(base: EvidenceBase, reports: list[PoolReport]) -> bytes:
         headlines = [r for r in reports if r.analysis.headline] or reports
         reference = next((r for r in headlines if not r.comparative), None)
         _write_summary(sheets["Summary"], base, reports)
+        _write_summary_of_findings(sheets["Summary of findings"], base, reports)
         _write_studies(sheets["Studies"], base)
         _write_outcomes(sheets["Outcomes"], base, reference)
         _write_contrasts(sheets["Contrasts"], base, reference)
         _write_risk_of_bias(sheets["Risk of bias"], base)
-        _write_pooled(sheets["Pooled"], reports)
+        _write_pooled(sheets["Pooled"], base, reports)
         _write_references(sheets["References"], base)
         _write_dictionary(sheets["Data dictionary"], base)
         wb.set_properties(
@@ -1029,8 +1153,8 @@ def write_workbook(
 
     Notes
     -----
-    Sheets: Summary, Studies, Outcomes, Contrasts, Risk of bias, Pooled, References, Data
-    dictionary (:data:`SHEETS`).
+    Sheets: Summary, Summary of findings, Studies, Outcomes, Contrasts, Risk of bias, Pooled,
+    References, Data dictionary (:data:`SHEETS`).
     Text is never written as a formula; the same inputs give byte-identical files. Neither
     ``base`` nor ``reports`` is modified.
     """

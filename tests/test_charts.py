@@ -28,6 +28,7 @@ from evidence.charts import (
     rob_summary,
     rob_traffic_light,
     save_figure,
+    summary_of_findings,
 )
 from evidence.pooling import pool_evidence
 
@@ -41,6 +42,7 @@ CHARTS = {
     "map": evidence_map,
     "rob-traffic-light": rob_traffic_light,
     "rob-summary": rob_summary,
+    "summary-of-findings": summary_of_findings,
 }
 
 CONDITIONS = ("GAD", "SAD", "OCD", "PTSD", "GAD; SAD", "PD")
@@ -827,3 +829,72 @@ def test_rob_charts_save_byte_identical(base, tmp_path) -> None:
         second = save_figure(chart(base), tmp_path / "b")
         for a, b in zip(first, second, strict=True):
             assert a.read_bytes() == b.read_bytes(), (chart.__name__, a.suffix)
+
+
+# --- summary of findings ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sof_reports(base):
+    from evidence.pooling import headline_analyses
+
+    return [a.run(base) for a in headline_analyses(base)]
+
+
+def test_summary_of_findings_one_row_per_headline_analysis(base, sof_reports) -> None:
+    from evidence.grade import summary_of_findings as sof_table
+
+    fig = summary_of_findings(base, sof_reports)
+    ax = fig.axes[0]
+    table = sof_table(base, sof_reports)
+    for row in table.itertuples(index=False):
+        (level,) = by_gid(ax, f"sof-level:{row.analysis}")
+        lines = level.get_text().splitlines()
+        if row.certainty is pd.NA:
+            assert lines[0] == "not rated"
+            continue
+        assert lines[0] == row.symbols
+        assert lines[1] == f"{row.certainty} ({row.footnote_marks})"
+        assert lines[2] == f"draft: {row.draft_symbols} {row.draft_certainty}"
+        (patch,) = by_gid(ax, f"sof-certainty:{row.analysis}:{row.certainty}")
+        fill = {"high": "#9ECAE1", "moderate": "#C6DBEF", "low": "#DEEBF7", "very low": "#F7FBFF"}
+        assert mcolors.to_hex(patch.get_facecolor()).upper() == fill[row.certainty]
+        cell = " ".join(t.get_text() for t in by_gid(ax, f"sof-cell:{row.analysis}"))
+        assert row.analysis in cell.replace("\n", "")
+    assert [t.get_text() for t in by_gid(ax, "sof-heading")] == [
+        "Outcome",
+        "Studies\n(participants)",
+        "Effect (95% CI)",
+        "Absolute effect",
+        "Certainty (GRADE)",
+    ]
+    (notes,) = by_gid(ax, "sof-footnotes")
+    assert notes.get_text().startswith("a. Starts low: single-arm evidence")
+    ocd = one(ax, "sof-level:obsessive-compulsive-vs-control").get_text().splitlines()
+    assert ocd[0] == "⊕◯◯◯" and ocd[2] == "draft: ⊕⊕◯◯ low"  # the judgement, and the draft
+
+
+def test_summary_of_findings_text_never_overlaps_and_grows_with_rows(base, sof_reports) -> None:
+    fig = summary_of_findings(base, sof_reports)
+    renderer = rendered(fig)
+    shown = shown_texts(fig, renderer)
+    boxes = [t.get_window_extent(renderer) for t in shown]
+    assert overlapping(boxes) == [], [
+        (shown[i].get_text()[:30], shown[j].get_text()[:30]) for i, j in overlapping(boxes)
+    ]
+    for text, box in zip(shown, boxes, strict=True):
+        assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 + 1, text.get_text()[:40]
+        assert fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1 + 1, text.get_text()[:40]
+    small = summary_of_findings(base, sof_reports[:1])
+    assert fig.get_figwidth() == small.get_figwidth() == 8
+    assert fig.get_figheight() > small.get_figheight() + 4
+
+
+def test_summary_of_findings_figure_saves_byte_identical(base, sof_reports, tmp_path) -> None:
+    first = save_figure(summary_of_findings(base, sof_reports), tmp_path / "a")
+    second = save_figure(summary_of_findings(base, sof_reports), tmp_path / "b")
+    assert [p.name for p in first] == ["a.png", "a.svg"]
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes()
+    assert first[0].read_bytes().startswith(b"\x89PNG")
+    assert b"<svg" in first[1].read_bytes()[:600]

@@ -39,6 +39,8 @@ EXPECTED = sorted(
         "figures/rob-summary.svg",
         "figures/rob-traffic-light.png",
         "figures/rob-traffic-light.svg",
+        "figures/summary-of-findings.png",
+        "figures/summary-of-findings.svg",
         *(f"figures/forest-{name}.{ext}" for name in HEADLINES for ext in ("png", "svg")),
     ]
 )
@@ -141,8 +143,8 @@ def test_progress_messages_are_steps(tmp_path: Path) -> None:
     assert messages[0] == f"reading {ROOT / 'studies.bib'}"
     assert messages[1] == f"running {len(HEADLINES)} analyses"
     assert messages[-1] == f"done: {len(EXPECTED)} files in {tmp_path}"
-    # read, run, workbook, one forest plot per headline, four more figures, report, done
-    assert len(messages) == 3 + len(HEADLINES) + 4 + 2
+    # read, run, workbook, one forest plot per headline, five more figures, report, done
+    assert len(messages) == 3 + len(HEADLINES) + 5 + 2
     assert set(result.timings) == {"load", "statistics", "workbook", "charts", "report"}
 
 

@@ -58,6 +58,12 @@ def test_analysis_settings_table_matches_the_constraints() -> None:
     assert _block("analysis-settings") == markdown_table(pd.DataFrame(settings_table()))
 
 
+def test_grade_settings_table_matches_the_grade_module() -> None:
+    from evidence.grade import settings_table as grade_settings
+
+    assert _block("grade-settings") == markdown_table(pd.DataFrame(grade_settings()))
+
+
 def _console_blocks() -> list[tuple[str, str]]:
     """(command, output) pairs from ```console blocks (commands start with '$ ')."""
     pairs = []

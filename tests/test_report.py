@@ -204,7 +204,7 @@ def test_accessible_structure(page: _Page, html: str) -> None:
     assert svgs and all(a.get("role") == "img" and a.get("aria-labelledby") for a in svgs)
     titles = re.findall(r'<title id="([^"]+)">([^<]+)</title>', html)
     assert {a["aria-labelledby"] for a in svgs} <= {i for i, _ in titles}
-    forest = dict(titles)["forest-anxiety-title"]
+    forest = dict(titles)["svg-forest-anxiety-title"]
     assert "pooled, overall 86.8%" in forest  # the alternative text states the result
 
 

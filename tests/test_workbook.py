@@ -140,6 +140,7 @@ def test_sheets_in_order(wb) -> None:
     assert wb.sheetnames == list(SHEETS)
     assert SHEETS == (
         "Summary",
+        "Summary of findings",
         "Studies",
         "Outcomes",
         "Contrasts",
@@ -182,7 +183,7 @@ def test_headers(wb, base) -> None:
     [
         pytest.param("Studies", "B2", "A1:AG17", id="studies"),
         pytest.param("Outcomes", "B2", "A1:AG16", id="outcomes"),
-        pytest.param("Contrasts", "B2", "A1:BE16", id="contrasts"),
+        pytest.param("Contrasts", "B2", "A1:BF16", id="contrasts"),
         pytest.param("Risk of bias", "B2", "A1:N19", id="risk-of-bias"),
         pytest.param("Pooled", "C2", "A1:Z14", id="pooled"),
         pytest.param("References", "B2", "A1:C17", id="references"),
@@ -482,6 +483,106 @@ def test_risk_of_bias_sheet(wb, base) -> None:
     assert domains[0]["name"] == "Bias arising from the randomisation process"
 
 
+def test_summary_of_findings_sheet(wb, base, reports) -> None:
+    from evidence.grade import summary_of_findings
+
+    ws = wb["Summary of findings"]
+    assert ws["A1"].value == "Summary of findings: Ketamine for anxiety disorders"
+    top = _find(ws, "outcome")
+    rows = _records(ws, top)
+    expected = summary_of_findings(base, reports)
+    assert [r["analysis"] for r in rows] == list(expected["analysis"])
+    assert _header_at(ws, top) == [
+        "outcome",
+        "analysis",
+        "k",
+        "participants",
+        "effect (95% CI)",
+        "absolute effect",
+        "comparator per 1,000",
+        "intervention per 1,000",
+        "GRADE",
+        "certainty",
+        "draft GRADE",
+        "draft certainty",
+        "footnotes",
+    ]
+    by_name = {r["analysis"]: r for r in rows}
+    anxiety = by_name["anxiety"]
+    assert (anxiety["k"], anxiety["participants"]) == (2, 20)
+    assert anxiety["effect (95% CI)"] == "rate 86.8% (95% CI 63.2% to 96.2%)"
+    assert anxiety["absolute effect"] == "868 per 1,000 (632 to 962)"
+    assert anxiety["intervention per 1,000"] == 868
+    assert (anxiety["GRADE"], anxiety["certainty"]) == ("⊕◯◯◯", "very low")
+    ocd = by_name["obsessive-compulsive-vs-control"]
+    assert (ocd["GRADE"], ocd["certainty"]) == ("⊕◯◯◯", "very low")
+    assert (ocd["draft GRADE"], ocd["draft certainty"]) == ("⊕⊕◯◯", "low")  # draft beside
+    assert ocd["comparator per 1,000"] == 0
+    assert by_name["anxiety-vs-control"]["effect (95% CI)"] == "no pooled result"
+    # certainty words shaded by conditional formats (darker for more certainty)
+    column = _header_at(ws, top).index("certainty") + 1
+    cell = ws.cell(row=top + 1 + [r["analysis"] for r in rows].index("ptsd-vs-control"),
+                   column=column)  # fmt: skip
+    assert cell.value == "low" and _conditional_fill(ws, cell) == "FFDEEBF7"
+    draft = ws.cell(row=cell.row, column=_header_at(ws, top).index("draft certainty") + 1)
+    assert draft.value == "low" and _conditional_fill(ws, draft) == "FFDEEBF7"
+    # the footnotes, lettered, under the table
+    notes = _find(ws, "Footnotes")
+    assert ws.cell(row=notes + 1, column=1).value.startswith("a. Starts low: single-arm")
+    marks = ocd["footnotes"].split(",")
+    texts = [ws.cell(row=r, column=1).value or "" for r in range(notes + 1, ws.max_row + 1)]
+    imprecision = next(t for t in texts if t.startswith(f"{marks[-1]}. "))
+    assert imprecision.startswith(
+        f"{marks[-1]}. Imprecision, rated down two levels by the analyst (draft: rated down one "
+        "level): One crossover trial"
+    )
+    # each domain's draft and the rating that counts
+    domains = _records(ws, _find(ws, "analysis", column=1))
+    row = next(
+        d for d in domains
+        if d["analysis"] == "obsessive-compulsive-vs-control" and d["domain"] == "imprecision"
+    )  # fmt: skip
+    assert (row["draft"], row["judged"], row["by"]) == (-1, -2, "analyst")
+    assert row["trigger"].startswith("95% CI 0.64 to 348.9 contains the threshold 1.00")
+    judged = ws.cell(row=_find(ws, "analysis") + 1 + domains.index(row), column=4)
+    assert judged.value == -2 and _conditional_fill_number(ws, judged) == "FFF2BF99"
+    rules = _find(ws, "How the drafts are made (evidence.grade)")
+    assert ws.cell(row=rules + 2, column=1).value.startswith("Risk of bias (GRADE 4): -2 when")
+
+
+def _header_at(ws, top: int) -> list[Any]:
+    return [c.value for c in ws[top] if c.value is not None]
+
+
+def _conditional_fill_number(ws, cell) -> str | None:
+    """The fill a conditional format gives a number ``cell`` (rules ``cell == N``)."""
+    for rng in ws.conditional_formatting:
+        if cell.coordinate not in rng.sqref:
+            continue
+        for rule in rng.rules:
+            if rule.type == "cellIs" and rule.formula == [str(cell.value)]:
+                return rule.dxf.fill.bgColor.rgb
+    return None
+
+
+def test_pooled_sheet_has_a_low_risk_of_bias_row_per_analysis(wb, reports) -> None:
+    ws = wb["Pooled"]
+    title = _find(ws, "Sensitivity: low risk of bias only (each analysis re-run on the results "
+                      "whose overall risk of bias is low; Cochrane Handbook 10.14)")  # fmt: skip
+    proportions = _records(ws, title + 1)
+    comparisons = _records(ws, title + 3 + len(proportions))
+    rows = {r["analysis"]: r for r in (*proportions, *comparisons)}
+    assert list(rows) == [r.analysis.name for r in reports]
+    anxiety = rows["anxiety"]
+    assert anxiety["sensitivity"] == "low risk of bias only"
+    assert anxiety["k"] == 0 and anxiety["estimate"] is None
+    assert anxiety["note"].startswith(
+        "no estimate: none of the 2 studies pooled by the analysis is at low risk of bias "
+        "(glue2017: no risk-of-bias tool applies (rob_tool none);"
+    )
+    assert rows["anxiety-vs-control"]["note"] == "no estimate: the analysis itself pools nothing"
+
+
 # ------------------------------------------------------------------------ presentation
 
 
@@ -568,7 +669,9 @@ def test_text_never_becomes_a_formula(title: str, tmp_path: Path) -> None:
     assert (note.value, note.data_type) == (title, "s")
     for name, xml in _sheet_xml(path).items():
         assert not re.search(r"<f[ >]", xml), name
-    element = _xml_cell(_sheet_xml(path)["xl/worksheets/sheet2.xml"], cell.coordinate)
+    element = _xml_cell(
+        _sheet_xml(path)[f"xl/worksheets/sheet{SHEETS.index('Studies') + 1}.xml"], cell.coordinate
+    )
     assert element.get("t") == "inlineStr"
     assert element.findtext(f"{_NS}is/{_NS}t") == title
     if title[0] in "=+-@":
