@@ -193,6 +193,8 @@ def _span(fig: Figure, ax: Axes) -> tuple[float, float]:
     if spec is not None and spec.get_gridspec().nrows == spec.get_gridspec().ncols == 1:
         return 0.0, fig.get_figwidth() * 72
     box = ax.get_tightbbox()
+    if box is None:  # hidden axes: nothing is drawn for them, so the whole figure
+        return 0.0, fig.get_figwidth() * 72
     return box.x0 / fig.bbox.width, box.width * 72 / fig.dpi
 
 
@@ -284,7 +286,10 @@ def _below(fig: Figure, ax: Axes) -> float:
     """Points from the axes' bottom edge down to the lowest thing drawn for it so far (tick
     labels, x label, legend): lays the figure out once to measure."""
     fig.draw_without_rendering()
-    return float((ax.bbox.y0 - ax.get_tightbbox().y0) * 72 / fig.dpi)
+    box = ax.get_tightbbox()
+    if box is None:  # hidden axes: nothing is drawn below them
+        return 0.0
+    return float((ax.bbox.y0 - box.y0) * 72 / fig.dpi)
 
 
 def _note_height(n_lines: int) -> float:
