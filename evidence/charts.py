@@ -23,7 +23,7 @@ import io
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
@@ -44,6 +44,9 @@ from evidence.base import EvidenceBase
 from evidence.measures import RATIO_MEASURES
 from evidence.pooling import PoolReport, analysis_table, pool_evidence
 from evidence.render import describe_dependence, format_effect
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = [
     "evidence_map",
@@ -181,7 +184,9 @@ def _outcome_label(domain: Any, measure: Any) -> str:
 def _figure_for(ax: Axes | None, width: float, height: float) -> tuple[Figure, Axes]:
     """A new constrained-layout figure with one axes, or the figure ``ax`` belongs to."""
     if ax is not None:
-        return ax.get_figure(root=True), ax
+        fig = ax.get_figure(root=True)
+        assert fig is not None, "an Axes is made with its figure (matplotlib's Axes(fig, ...))"
+        return fig, ax
     fig = Figure(figsize=(width, height), layout="constrained")
     return fig, fig.add_subplot()
 
@@ -194,6 +199,8 @@ def _span(fig: Figure, ax: Axes) -> tuple[float, float]:
     if spec is not None and spec.get_gridspec().nrows == spec.get_gridspec().ncols == 1:
         return 0.0, fig.get_figwidth() * 72
     box = ax.get_tightbbox()
+    if box is None:  # hidden axes: nothing is drawn for them, so the whole figure
+        return 0.0, fig.get_figwidth() * 72
     return box.x0 / fig.bbox.width, box.width * 72 / fig.dpi
 
 
@@ -285,7 +292,10 @@ def _below(fig: Figure, ax: Axes) -> float:
     """Points from the axes' bottom edge down to the lowest thing drawn for it so far (tick
     labels, x label, legend): lays the figure out once to measure."""
     fig.draw_without_rendering()
-    return float((ax.bbox.y0 - ax.get_tightbbox().y0) * 72 / fig.dpi)
+    box = ax.get_tightbbox()
+    if box is None:  # hidden axes: nothing is drawn below them
+        return 0.0
+    return float((ax.bbox.y0 - box.y0) * 72 / fig.dpi)
 
 
 def _note_height(n_lines: int) -> float:
@@ -621,8 +631,8 @@ def _forest_layout(
         for group in dict.fromkeys(groups):  # a group whose model failed has no subtotal
             items.append(("group", y, group))
             y += 1
-            for i in [] if summary else np.flatnonzero(groups.eq(group).to_numpy()):
-                items.append(("study", y, int(i)))
+            for row in [] if summary else np.flatnonzero(groups.eq(group).to_numpy()):
+                items.append(("study", y, int(row)))
                 y += 1
             if group in fits:
                 items.append(("subtotal", y, group))
@@ -711,10 +721,12 @@ def _forest_table(
             label = f"Subtotal (k = {fit.k}"
             label += f"; I² = {fit.i2:.0f}%)" if fit.k > 1 else ")"
             spans.append((y, label, "normal", "italic"))
+            assert group_index is not None, "subtotal rows come with group fits (_forest_layout)"
             share = per["weight"][group_index.eq(payload).to_numpy()].sum()
             ci = f"{fmt(fit.estimate)} [{fmt(fit.ci_low)}, {fmt(fit.ci_high)}]"
             right_rows.append((y, ci, f"{share:.1f}%", "normal"))
         elif kind == "overall":
+            assert overall is not None, "an overall row comes with an overall fit (_forest_layout)"
             studies = per["key"].nunique()
             unit = "comparison" if comparative else "row"
             people = f", {overall.n_total} participants" if overall.n_total else ""
@@ -726,12 +738,14 @@ def _forest_table(
             ci = f"{fmt(overall.estimate)} [{fmt(overall.ci_low)}, {fmt(overall.ci_high)}]"
             right_rows.append((y, ci, "100%", "bold"))
         elif kind == "pi":
+            assert overall is not None, "a pi row comes with an overall fit (_forest_layout)"
             spans.append((y, f"{level} prediction interval", "normal", "italic"))
             pi = f"[{fmt(overall.pi_low)}, {fmt(overall.pi_high)}]"
             right_rows.append((y, pi, "", "normal"))
         elif kind == "beside-header":
             spans.append((y, "Reviews' pooled results (shown, not pooled)", "bold", "normal"))
         elif kind == "beside":
+            assert report.beside is not None, "beside rows come with reviews (_forest_layout)"
             row = report.beside.iloc[payload]
             what = ", ".join(
                 x
@@ -776,6 +790,7 @@ def _forest_pooled(
                 gid=f"pooled:{payload}",
             )
         elif kind == "overall":
+            assert overall is not None, "an overall row comes with an overall fit (_forest_layout)"
             _diamond(
                 ax,
                 scale,
@@ -813,6 +828,7 @@ def _forest_pooled(
                     gid="prediction-interval",
                 )
         elif kind == "beside":
+            assert report.beside is not None, "beside rows come with reviews (_forest_layout)"
             row = report.beside.iloc[payload]
             low, mid, high = scale.x([row["ci_low"], row["estimate"], row["ci_high"]])
             ax.hlines(y, low, high, color=_GREY, lw=1.0, zorder=2, gid=f"beside:{payload}")
@@ -942,8 +958,8 @@ def forest_plot(
                     annotation_clip=False,
                     gid="favours",
                 )
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
+    for spine in ("left", "right", "top"):
+        ax.spines[spine].set_visible(False)
     ys = np.array([y for y, _ in study_rows], dtype=float)
     ax.set_yticks(ys, [_plain(v) for v in left_cols[0]], ha="left", fontsize=_FONT)
     ax.tick_params(axis="y", length=0, pad=pad)
@@ -959,8 +975,8 @@ def forest_plot(
         weight = per["weight"].to_numpy(dtype=float, na_value=np.nan)[idx]
         if np.all(np.isnan(weight)):
             weight = np.ones_like(rate)
-        side = min(0.8 * row_pts, _SQUARE)  # largest square: 80% of a row at most
-        sizes = side**2 * weight / np.nanmax(weight)
+        largest = min(0.8 * row_pts, _SQUARE)  # largest square's side: 80% of a row at most
+        sizes = largest**2 * weight / np.nanmax(weight)
         ax.hlines(ys, low, high, color=_OKABE_ITO["black"], lw=1.0, zorder=2, gid="study-cis")
         ax.scatter(
             rate,
@@ -1016,14 +1032,17 @@ def forest_plot(
         report.pooled[agent_column].astype("string").dropna().unique() if len(report.pooled) else []
     )
     who = f", {agents[0]} arms" if len(agents) == 1 and not report.comparative else ""
-    grouping = f", by {_column_name(report.by).lower()}" if fits else ""
+    grouping = ""
+    if fits:
+        assert report.by is not None, "group fits come only with a grouping column (pooling)"
+        grouping = f", by {_column_name(report.by).lower()}"
     heading = f"{report.analysis.label}{who}{grouping}"
     ax.set_title(heading, loc="left", fontsize=_TITLE, fontweight="bold")
     # Align the (left) title with the table's left edge rather than the axes'.
     title = next(
         t
         for t in ax.get_children()
-        if type(t) is Text and t.get_text() == heading and t.get_ha() == "left"
+        if type(t) is Text and t.get_text() == heading and t.get_horizontalalignment() == "left"
     )
     title.set_transform(
         title.get_transform() + ScaledTranslation(-pad / 72, 0, fig.dpi_scale_trans)
@@ -1205,12 +1224,12 @@ def _place_labels(fig: Figure, ax: Axes, labels: list[tuple[float, float, str, s
     points = [
         ax.transData.transform((x, y)) * scale
         for line in ax.get_lines()
-        for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)
+        for x, y in zip(np.asarray(line.get_xdata()), np.asarray(line.get_ydata()), strict=True)
         if np.isfinite(x) and np.isfinite(y)
     ]
     r = 4.5  # marker half-size in points
     taken = [(px - r, py - r, px + r, py + r) for px, py in points]
-    frame = ax.bbox.extents * scale
+    frame = np.asarray(ax.bbox.extents) * scale
     height = _SMALL * 1.2
     for x, y, text, colour in labels:
         px, py = ax.transData.transform((x, y)) * scale
@@ -1564,12 +1583,12 @@ def rob_traffic_light(base: EvidenceBase, *, ax: Axes | None = None) -> Figure:
     tools = list(dict.fromkeys(tool for tool, *_ in results))
     items: list[tuple[str, float, Any]] = []  # (kind, y, payload) top to bottom
     y = 0.0
-    for i, tool in enumerate(tools):
+    for i, tool_name in enumerate(tools):
         if i:
             y += _ROB_GAP
-        items.append(("header", y, tool))
+        items.append(("header", y, tool_name))
         y += 1
-        for result in (r for r in results if r[0] == tool):
+        for result in (r for r in results if r[0] == tool_name):
             items.append(("result", y, result))
             y += 1
     n_rows = max(y, 1.0)
@@ -1594,7 +1613,9 @@ def rob_traffic_light(base: EvidenceBase, *, ax: Axes | None = None) -> Figure:
     for spine in ax.spines.values():
         spine.set_visible(False)
 
-    ticks, tick_labels, bold = [], [], []
+    ticks: list[float] = []
+    tick_labels: list[str] = []
+    bold: list[bool] = []
     cells: dict[str, list[tuple[float, float]]] = {}
     for kind, y, payload in items:
         if kind == "header":
@@ -1628,9 +1649,9 @@ def rob_traffic_light(base: EvidenceBase, *, ax: Axes | None = None) -> Figure:
             if domain in judged:
                 cells.setdefault(judged[domain], []).append((x, y))
     ax.set_yticks(ticks, tick_labels, fontsize=_FONT)
-    for text, is_bold in zip(ax.get_yticklabels(), bold, strict=True):
+    for tick, is_bold in zip(ax.get_yticklabels(), bold, strict=True):
         if is_bold:
-            text.set_fontweight("bold")
+            tick.set_fontweight("bold")
     ax.tick_params(axis="y", length=0)
 
     row_pts = fig.get_figheight() * 72 * ax.get_position().height / (n_rows + 0.2)
@@ -1778,8 +1799,9 @@ def rob_summary(
             what += f", {100 * totals[tool] / grand:.0f}% of the weight"
         headers.append((y, f"{spec.title} ({what})"))
         y += 1
-        for domain in spec.domains:
-            bars.append((y, tool, domain.code, f"{domain.code} {domain.short}"))
+        for domain_spec in spec.domains:
+            code, short = domain_spec.code, domain_spec.short
+            bars.append((y, tool, code, f"{code} {short}"))
             y += 1
         bars.append((y, tool, OVERALL, "Overall risk of bias"))
         y += 1
@@ -1836,8 +1858,8 @@ def rob_summary(
     ax.set_xlim(0, 100)
     ax.set_ylim(n_rows - 0.4, -0.6)
     ticks = [y for y, _ in headers] + [y for y, *_ in bars]
-    names = [t for _, t in headers] + [label for *_, label in bars]
-    ax.set_yticks(ticks, [_plain(n) for n in names], fontsize=_FONT)
+    tick_names = [t for _, t in headers] + [label for *_, label in bars]
+    ax.set_yticks(ticks, [_plain(n) for n in tick_names], fontsize=_FONT)
     head_rows = {y for y, _ in headers} | {y for y, _, d, _ in bars if d == OVERALL}
     for y, text in zip(ticks, ax.get_yticklabels(), strict=True):
         if y in head_rows:
@@ -2092,7 +2114,7 @@ def save_figure(fig: Figure, path_without_suffix: str | os.PathLike[str]) -> lis
 
 
 #: What makes the SVG output reproducible: fixed element ids (no random salt).
-_SVG_SETTINGS = {"svg.hashsalt": "evidence"}
+_SVG_SETTINGS: dict[RcKeyType, Any] = {"svg.hashsalt": "evidence"}
 
 
 def svg_text(fig: Figure) -> str:

@@ -725,8 +725,8 @@ def _select(base: EvidenceBase, keys: Sequence[str] | None) -> list[StudyRecord]
     if keys is None:
         return list(base.records)
     by_key: dict[str, StudyRecord] = {}
-    for rec in base.records:
-        by_key.setdefault(rec.key, rec)
+    for record in base.records:
+        by_key.setdefault(record.key, record)
     folded = {k.lower(): k for k in reversed(list(by_key))}
     chosen: list[StudyRecord] = []
     for key in dict.fromkeys(keys):

@@ -97,7 +97,7 @@ def pooled_movement(old: EvidenceBase, new: EvidenceBase) -> tuple[dict[str, obj
 
     analyses = headline_analyses(new)
     before, after = _pooled_rates(old, analyses), _pooled_rates(new, analyses)
-    rows = []
+    rows: list[dict[str, object]] = []
     for group in dict.fromkeys([*before, *after]):
         a, b = before.get(group), after.get(group)
         if a == b:

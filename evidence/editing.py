@@ -235,7 +235,9 @@ def add_entries(
         raise ValueError(f"on_duplicate must be refuse, merge or add; got {on_duplicate!r}")
     doc = read_bib(path)
     base = EvidenceBase(doc, protocol_for(path, config))
-    records, skipped, notes = [], [], []
+    records: list[ImportedRecord] = []
+    skipped: list[Problem] = []
+    notes: list[str] = []
     for source in sources:
         found, problems = read_records(source, skip_invalid=skip_invalid, keep_unknown=keep_unknown)
         if problems and not skip_invalid:
@@ -279,8 +281,8 @@ def add_entries(
     for key, record in zip(new_keys, records, strict=True):
         dup = duplicates.get(key)
         if dup is not None and on_duplicate == "merge" and dup.of not in new_keys:
-            target = doc.entry(dup.of)
-            have = {f.key.lower() for f in target.fields} | set(merges.get(dup.of, {}))
+            entry = doc.entry(dup.of)
+            have = {f.key.lower() for f in entry.fields} | set(merges.get(dup.of, {}))
             extra = {k: v for k, v in record.fields.items() if k.lower() not in have}
             merges.setdefault(dup.of, {}).update(extra)
             merged.append((dup.of, record.source, tuple(extra)))

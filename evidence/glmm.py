@@ -264,7 +264,7 @@ def _loglik_grad_c(d: _Data, c: np.ndarray, tau: float) -> tuple[float, np.ndarr
     sqrt2t = math.sqrt(2.0) * t[None, :]
     dv0 = v0 * (1.0 - 2.0 * mu0)  # d v / d eta at the mode
 
-    def total(g_zphi, dg_dphi, deta0_direct, dh_direct):  # type: ignore[no-untyped-def]
+    def total(g_zphi, dg_dphi, deta0_direct, dh_direct):
         dz = g_zphi / h
         deta0 = deta0_direct + dj * tau * dz[:, None]
         dh = tau * tau * np.sum(dj * dj * n * dv0 * deta0, axis=1) + dh_direct

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import overload
 
 __all__ = ["decode"]
 
@@ -113,6 +114,10 @@ def _fallback(text: str) -> str:
     return " ".join(out.split())
 
 
+@overload
+def decode(text: str) -> str: ...
+@overload
+def decode(text: None) -> None: ...
 def decode(text: str | None) -> str | None:
     """Unicode display form of a BibTeX value.
 

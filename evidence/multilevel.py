@@ -997,9 +997,9 @@ def as_pooled(
         level=res.level,
         k=res.k,
         n_total=n_total,
-        estimate=_bt(res.estimate, measure, sizes),  # type: ignore[arg-type]
-        ci_low=_bt(res.ci_low, measure, sizes),  # type: ignore[arg-type]
-        ci_high=_bt(res.ci_high, measure, sizes),  # type: ignore[arg-type]
+        estimate=_bt(res.estimate, measure, sizes),
+        ci_low=_bt(res.ci_low, measure, sizes),
+        ci_high=_bt(res.ci_high, measure, sizes),
         pi_low=_bt(res.pi_low, measure, sizes),
         pi_high=_bt(res.pi_high, measure, sizes),
         estimate_t=res.estimate,
@@ -1009,7 +1009,7 @@ def as_pooled(
         pi_low_t=res.pi_low,
         pi_high_t=res.pi_high,
         stat=res.stat,
-        df=res.df,  # type: ignore[arg-type]
+        df=res.df,
         pvalue=res.pvalue,
         s2w=None,
         tau2=total,

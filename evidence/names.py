@@ -96,7 +96,9 @@ class NameParts:
 
 def _words(text: str) -> list[str]:
     """Split on whitespace (and ``~``) outside braces."""
-    words, depth, current = [], 0, []
+    words: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "{":
             depth += 1
@@ -115,7 +117,9 @@ def _words(text: str) -> list[str]:
 
 def _commas(text: str) -> list[str]:
     """Split on commas outside braces."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "{":
             depth += 1
@@ -143,7 +147,7 @@ def _is_lower(word: str) -> bool:
         if ch == "{":
             if depth == 0 and word[i + 1 : i + 2] == "\\":
                 m = _SPECIAL_RE.match(word, i)
-                return bool(m) and m.group(1).islower()
+                return m is not None and m.group(1).islower()
             depth += 1
         elif ch == "}":
             depth = max(depth - 1, 0)

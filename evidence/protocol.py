@@ -420,7 +420,8 @@ def parse_protocol(data: Mapping[str, Any], source: str, prefix: str = "") -> Pr
             raw_grade = r.table(value, (key,))
         else:
             raise r.fail((key,), "unknown key", ", ".join(allowed_top))
-    protocol = Protocol(source, prefix, vocabularies=vocabularies, **scalars)
+    # the vocabularies, for checking each analysis against them (analyses: none yet)
+    protocol = Protocol(source, prefix, vocabularies=vocabularies, analyses=(), **scalars)
     analyses = []
     for name, table in raw_analyses.items():
         path = ("analyses", name)

@@ -462,7 +462,9 @@ def assess(
     by_result: dict[int | None, dict[str, Judgement]] = {None: {}}
     for row in rows:
         domain, level = row.get("domain"), row.get("judgement")
-        valid = domain == OVERALL or spec.domain(str(domain)) is not None
+        if not isinstance(domain, str) or not isinstance(level, str):
+            continue  # a row without a domain or a judgement judges nothing
+        valid = domain == OVERALL or spec.domain(domain) is not None
         if not valid or level not in spec.levels:
             continue
         judged = by_result.setdefault(row.get("outcome"), {})

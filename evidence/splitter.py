@@ -16,6 +16,7 @@ line count skips exactly the newlines bibtexparser counts, so the result is the 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from bibtexparser import splitter as _bibtexparser_splitter
 from bibtexparser.entrypoint import default_parse_stack
@@ -50,6 +51,11 @@ _FIELD = re.compile(
 
 class Splitter(_bibtexparser_splitter.Splitter):
     """bibtexparser's splitter, skipping braced field values in one scan."""
+
+    # bibtexparser leaves these unannotated, so mypy takes their types from their first
+    # assignments there (`None`, and `m.start()` of a match typed `None`); their real types:
+    _markiter: Iterator[re.Match[str]] | None  # type: ignore[assignment]  # bibtexparser's is `None`
+    _current_char_index: int
 
     def _move_to_comma_or_closing_delimiter(
         self, currently_quote_escaped: bool = False, num_open_curls: int = 0

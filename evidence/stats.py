@@ -47,7 +47,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -402,6 +402,10 @@ def _back_transform(values: np.ndarray, measure: str, ni: np.ndarray | None) -> 
     return _ipft_hm(t, ni)
 
 
+@overload
+def _bt(value: float, measure: str, ni: np.ndarray | None) -> float: ...
+@overload
+def _bt(value: None, measure: str, ni: np.ndarray | None) -> None: ...
 def _bt(value: float | None, measure: str, ni: np.ndarray | None) -> float | None:
     if value is None:
         return None
@@ -905,8 +909,9 @@ class PooledResult:
         Weight of each study in percent, ``100 w_i / sum(w)``, ``w_i = 1/(v_i + tau^2)``.
     stat, pvalue : float
         Wald statistic (z or t) of the transformed estimate against 0, and its two-sided p.
-    df : int or None
-        Degrees of freedom of the t distribution (``k - 1``) with Knapp-Hartung, else None.
+    df : float or None
+        Degrees of freedom of the t distribution (``k - 1``) with Knapp-Hartung, else None
+        (fractional in a multilevel fit with cluster-robust inference: Satterthwaite's).
     s2w : float or None
         Knapp-Hartung scale factor (None with ``test="z"``).
     tau2, tau, se_tau2 : float
@@ -941,7 +946,7 @@ class PooledResult:
     pi_low_t: float | None
     pi_high_t: float | None
     stat: float
-    df: int | None
+    df: float | None
     pvalue: float
     s2w: float | None
     tau2: float
@@ -999,9 +1004,9 @@ def _pooled_from_fit(
         level=level,
         k=fit.k,
         n_total=n_total,
-        estimate=_bt(est, measure, bt_ni),  # type: ignore[arg-type]
-        ci_low=_bt(ci_lo, measure, bt_ni),  # type: ignore[arg-type]
-        ci_high=_bt(ci_hi, measure, bt_ni),  # type: ignore[arg-type]
+        estimate=_bt(est, measure, bt_ni),
+        ci_low=_bt(ci_lo, measure, bt_ni),
+        ci_high=_bt(ci_hi, measure, bt_ni),
         pi_low=_bt(pi_lo, measure, bt_ni),
         pi_high=_bt(pi_hi, measure, bt_ni),
         estimate_t=est,
@@ -1507,7 +1512,7 @@ def _subgroups(
     lo_t, hi_t = pred - fit.crit * pse, pred + fit.crit * pse
     bt = [
         tuple(
-            float(_bt(float(v[j]), measure, None if ni is None else ni[garr == j]))  # type: ignore[arg-type]
+            float(_bt(float(v[j]), measure, None if ni is None else ni[garr == j]))
             for j in range(len(gstr))
         )
         for v in (pred, lo_t, hi_t)

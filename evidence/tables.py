@@ -136,10 +136,7 @@ def studies_table(records: list[StudyRecord], protocol: Protocol = NO_PROTOCOL) 
         cols["key"].append(rec.key)
         cols["entry_type"].append(rec.entry_type)
         authors = bib.get("author") or bib.get("editor")
-        if authors:
-            shown, first = _display_authors(authors)
-        else:
-            shown = first = None
+        shown, first = _display_authors(authors) if authors else (None, None)
         cols["authors"].append(shown)
         cols["first_author"].append(first)
         cols["year"].append(values.get("year"))

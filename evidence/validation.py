@@ -293,9 +293,9 @@ def _check_rows(rec: StudyRecord, name: str, raw: str, out: _Collector) -> None:
                 message = f"unknown {what} key{extra}"
                 out.add(line, rec.key, label, message, ", ".join(specs), code=f"{name}.key-unknown")
                 continue
-            value, message = coerce(spec, text)
-            if message:
-                out.add(line, rec.key, label, message, spec.allowed, code=VALUE_CODES[spec.kind])
+            value, problem = coerce(spec, text)
+            if problem:
+                out.add(line, rec.key, label, problem, spec.allowed, code=VALUE_CODES[spec.kind])
             else:
                 values[key] = value
                 if key == "time":
@@ -351,14 +351,14 @@ def _check_rob(rec: StudyRecord, raw: str, out: _Collector) -> None:
                 message = f"unknown rob key{extra}"
                 out.add(line, rec.key, label, message, ", ".join(specs), code="rob.key-unknown")
                 continue
-            value, message = coerce(spec, text)
-            if message:
+            value, problem = coerce(spec, text)
+            if problem:
                 if tool is not None and name in ("domain", "judgement"):
-                    hint = message.partition(";")[2]
-                    message = f"{text.strip()!r} is not a {tool.title} {name}" + (
+                    hint = problem.partition(";")[2]
+                    problem = f"{text.strip()!r} is not a {tool.title} {name}" + (
                         f";{hint}" if hint else ""
                     )
-                out.add(line, rec.key, label, message, spec.allowed, code=VALUE_CODES[spec.kind])
+                out.add(line, rec.key, label, problem, spec.allowed, code=VALUE_CODES[spec.kind])
             else:
                 values[name] = value
         for name in ("domain", "judgement"):
@@ -898,10 +898,10 @@ def _record(
         spec = out.study_specs[name]
         if spec.kind == "rows":
             continue
-        typed, message = coerce(spec, bib[name])
-        if message:
+        typed, value_problem = coerce(spec, bib[name])
+        if value_problem:
             code = VALUE_CODES[spec.kind]
-            out.add(lines[name], rec.key, name, message, spec.allowed, code=code)
+            out.add(lines[name], rec.key, name, value_problem, spec.allowed, code=code)
         else:
             rec.values[name] = typed
     for rule in STUDY_RULES:

@@ -20,6 +20,7 @@ from matplotlib.text import Annotation, Text
 import evidence
 from evidence.analysis import Analysis
 from evidence.charts import (
+    _MARGIN,
     _OKABE_ITO,
     _ROB_STYLE,
     evidence_map,
@@ -465,6 +466,19 @@ def test_draws_into_given_axes(base, chart) -> None:
     assert right.has_data()
     assert not left.has_data() and not left.texts
     assert len(fig.axes) == 2
+
+
+@pytest.mark.parametrize("chart", list(CHARTS), ids=list(CHARTS))
+def test_draws_into_hidden_axes(base, chart) -> None:
+    # hidden axes have no tight bounding box (matplotlib returns None): the chart is drawn
+    # all the same, and its note starts at the figure's left edge, just below the axes
+    fig = Figure(figsize=(16, 6), layout="constrained")
+    _, right = fig.subplots(1, 2)
+    right.set_visible(False)
+    assert CHARTS[chart](base, ax=right) is fig
+    assert right.has_data() and not right.get_visible()
+    notes = [a for a in right.texts if a.get_gid() == "note"]
+    assert [(a.xy, a.xyann) for a in notes] == [((0.0, 0), (_MARGIN, -8))]
 
 
 @pytest.mark.parametrize("chart", list(CHARTS), ids=list(CHARTS))

@@ -37,6 +37,7 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert _quickstart_commands()[1] in ci.splitlines()
     assert "ruff check" in ci
+    assert "mypy" in ci.splitlines()  # the README says so; plain `mypy` reads [tool.mypy]
 
 
 def _block(name: str) -> str:
