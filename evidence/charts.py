@@ -1971,14 +1971,14 @@ def summary_of_findings(
     header = [_wrap(name, w - _GAP, _FONT, indent="") for name, w in _SOF_COLUMNS]
     body: list[list[list[str]]] = []
     for row in records:
-        cells = _sof_cells(row)
+        texts = _sof_cells(row)
         body.append(
-            [_wrap(text, w - _GAP, _FONT, indent="") for text, w in zip(cells, widths, strict=True)]
+            [_wrap(text, w - _GAP, _FONT, indent="") for text, w in zip(texts, widths, strict=True)]
         )
     certainty_lines = 3  # symbols, words with letters, draft
     heights = [
-        max(max(len(c) for c in cells), certainty_lines) * _SOF_LINE + 2 * _SOF_PAD
-        for cells in body
+        max(max(len(c) for c in wrapped), certainty_lines) * _SOF_LINE + 2 * _SOF_PAD
+        for wrapped in body
     ]
     head_height = max(len(c) for c in header) * _SOF_LINE + 2 * _SOF_PAD
     notes = footnote_list(frame)
@@ -1990,7 +1990,9 @@ def summary_of_findings(
         fig = Figure(figsize=(_WIDTH, total / 72))
         ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     else:
-        fig = ax.get_figure(root=True)
+        found = ax.get_figure(root=True)
+        assert found is not None, "an Axes is made with its figure (matplotlib's Axes(fig, ...))"
+        fig = found
     ax.set_xlim(0, width)
     ax.set_ylim(total, 0)
     ax.set_xticks([])

@@ -704,7 +704,7 @@ def _write_summary_of_findings(
     sheet.skip()
 
     sheet.title("Each domain: the draft from the numbers, and the rating that counts")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for report in [r for r in reports if r.analysis.headline] or reports:
         certainty = grade.grade(report, base)
         if certainty.start is not None:
