@@ -4,7 +4,8 @@ One call, :func:`write_workbook`, writes the sheets of :data:`SHEETS`: **Summary
 base holds, each headline analysis with its subgroups, warnings and what it left out,
 provenance), **Studies**, **Outcomes** (with per-row CIs), **Contrasts** (every comparison
 with its arms' data and effects), **Risk of bias** (per study: tool, domains shaded, overall),
-**Pooled** (every statistic of every analysis, the subgroup
+**Claims** (each claim of a document, its checks against the cited entries and its verdict,
+shaded), **Pooled** (every statistic of every analysis, the subgroup
 tests, the rows pooled with their weights and what the dependence policy did), **References**
 (in the protocol's citation style and in its order, DOIs as links; :mod:`evidence.citations`)
 and **Data dictionary** (the schema and the protocol's vocabularies).
@@ -63,6 +64,7 @@ SHEETS: tuple[str, ...] = (
     "Outcomes",
     "Contrasts",
     "Risk of bias",
+    "Claims",
     "Pooled",
     "References",
     "Data dictionary",
@@ -648,9 +650,12 @@ def _write_summary(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport])
     n_enrolled = studies["n_enrolled"]
     overview = pd.DataFrame(
         [
-            ("entries", len(studies)),
+            ("entries", len(base.records)),
+            ("studies", len(studies)),
             ("primary studies", int((~design.isin(_REVIEW_DESIGNS).fillna(False)).sum())),
             ("reviews and meta-analyses", int(design.isin(_REVIEW_DESIGNS).fillna(False).sum())),
+            ("documents making claims (the Claims sheet)", len(base.documents)),
+            ("claims", sum(len(r.claims) for r in base.records)),
             ("entries with outcome rows", int(studies["n_outcomes"].gt(0).sum())),
             ("outcome rows", len(base.outcomes)),
             ("participants (sum of n_enrolled)", int(n_enrolled.sum(skipna=True))),
@@ -778,6 +783,22 @@ _ROB_FILLS = {
 }
 
 
+def _shade_words(
+    sheet: _Sheet, top: int, last: int, columns: list[int], fills: Mapping[str, str]
+) -> None:
+    """Shade the cells of table ``columns`` (0-based) between header row ``top`` and row
+    ``last`` by their word (``fills``: word -> colour), with conditional formats, so that the
+    shade follows the word if a reader edits it; the word itself stays, readable in any
+    colour vision and in print."""
+    if last <= top:
+        return
+    for j in columns:
+        for word, colour in fills.items():
+            shade = sheet.formats((("bg_color", colour), ("pattern", 1)))
+            rule = {"type": "cell", "criteria": "==", "value": f'"{word}"', "format": shade}
+            sheet.ws.conditional_format(top, j, last - 1, j, rule)
+
+
 def _risk_of_bias_sheet(base: EvidenceBase) -> pd.DataFrame:
     """One row per study (and per outcome row judged separately): key, outcome_row, tool,
     D1..D7, overall, algorithm, reason, support (``D1: …`` per line)."""
@@ -820,14 +841,8 @@ def _write_risk_of_bias(sheet: _Sheet, base: EvidenceBase) -> None:
 
     frame = _risk_of_bias_sheet(base)
     top, last = sheet.table(frame, formats={"outcome_row": _INT})
-    # Shaded by conditional formats, so that the shade follows the word if a reader edits it.
     judged = [j for j, c in enumerate(frame.columns) if c.startswith("D") or c == "overall"]
-    if last > top:
-        for j in judged:
-            for level, colour in _ROB_FILLS.items():
-                shade = sheet.formats((("bg_color", colour), ("pattern", 1)))
-                rule = {"type": "cell", "criteria": "==", "value": f'"{level}"', "format": shade}
-                sheet.ws.conditional_format(top, j, last - 1, j, rule)
+    _shade_words(sheet, top, last, judged, _ROB_FILLS)
     filter_ref = _ref(frame, top, last)
     sheet.skip()
     sheet.note(
@@ -850,6 +865,55 @@ def _write_risk_of_bias(sheet: _Sheet, base: EvidenceBase) -> None:
         ]
     )
     sheet.table(domains)
+    sheet.finish(freeze="B2", filter_ref=filter_ref)
+
+
+# The risk-of-bias tints, from the most favourable to the least, for the claims' verdicts.
+_VERDICT_FILLS = {
+    "supported": _ROB_FILLS["low"],
+    "partly-supported": _ROB_FILLS["some concerns"],
+    "overstated": _ROB_FILLS["serious"],
+    "contradicted": _ROB_FILLS["high"],
+    "unsupported": _ROB_FILLS["critical"],
+    "unverifiable": _ROB_FILLS["no information"],
+    "not-in-source": _ROB_FILLS["no information"],
+}
+
+
+def _write_claims(sheet: _Sheet, base: EvidenceBase) -> None:
+    """The claims of the documents in the base: one row per claim (its text, what it cites,
+    the computed verdict beside the analyst's and the reason), then one row per check
+    (attribute, asserted, found, verdict); every verdict shaded by its word."""
+    from evidence.claims import check_claims, claims_table
+
+    table = claims_table(check_claims(base))
+    claims = table.drop_duplicates(["entry", "id", "line"]).rename(columns={"entry": "key"})
+    claims = claims[["key", "id", "text", "cites", "verdict", "override", "reason", "line"]]
+    top, last = sheet.table(claims, formats={"line": _INT})
+    verdicts = [claims.columns.get_loc(c) for c in ("verdict", "override")]
+    _shade_words(sheet, top, last, verdicts, _VERDICT_FILLS)
+    filter_ref = _ref(claims, top, last)
+    sheet.skip()
+    if not len(claims):
+        sheet.note(
+            "No entry holds claims (the claims field of a document; see the README).", last=8
+        )
+    sheet.note(
+        "verdict is computed from the checks below: unsupported if the claim cites nothing; "
+        "unverifiable if no check of what it says was found is decided; contradicted if a "
+        "finding (percent, direction) is contradicted and none supported; partly-supported if "
+        "findings are mixed or the description of the source (year, conditions, route, "
+        "comparator, n) is contradicted; overstated if a quantifier or timing (quantifier, "
+        "time, within, lasting) is contradicted or not in the source; else supported. "
+        "override is the analyst's verdict, with the reason.",
+        last=8,
+    )
+    sheet.skip()
+    sheet.title("Checks: each assertion against the cited entries' data")
+    checks = table[table["attribute"].notna()].rename(columns={"entry": "key"})
+    checks = checks[["key", "id", "attribute", "asserted", "found", "check"]]
+    top, last = sheet.table(checks)
+    _shade_words(sheet, top, last, [checks.columns.get_loc("check")], _VERDICT_FILLS)
     sheet.finish(freeze="B2", filter_ref=filter_ref)
 
 
@@ -1139,6 +1203,7 @@ def _workbook_bytes(base: EvidenceBase, reports: list[PoolReport]) -> bytes:
         _write_outcomes(sheets["Outcomes"], base, reference)
         _write_contrasts(sheets["Contrasts"], base, reference)
         _write_risk_of_bias(sheets["Risk of bias"], base)
+        _write_claims(sheets["Claims"], base)
         _write_pooled(sheets["Pooled"], reports)
         _write_references(sheets["References"], base)
         _write_dictionary(sheets["Data dictionary"], base)
@@ -1181,8 +1246,8 @@ def write_workbook(
 
     Notes
     -----
-    Sheets: Summary, Studies, Outcomes, Contrasts, Risk of bias, Pooled, References, Data
-    dictionary (:data:`SHEETS`).
+    Sheets: Summary, Studies, Outcomes, Contrasts, Risk of bias, Claims, Pooled, References,
+    Data dictionary (:data:`SHEETS`).
     Text is never written as a formula; the same inputs give byte-identical files. Neither
     ``base`` nor ``reports`` is modified.
     """
