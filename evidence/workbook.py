@@ -650,12 +650,9 @@ def _write_summary(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport])
     n_enrolled = studies["n_enrolled"]
     overview = pd.DataFrame(
         [
-            ("entries", len(base.records)),
-            ("studies", len(studies)),
+            ("entries", len(studies)),
             ("primary studies", int((~design.isin(_REVIEW_DESIGNS).fillna(False)).sum())),
             ("reviews and meta-analyses", int(design.isin(_REVIEW_DESIGNS).fillna(False).sum())),
-            ("documents making claims (the Claims sheet)", len(base.documents)),
-            ("claims", sum(len(r.claims) for r in base.records)),
             ("entries with outcome rows", int(studies["n_outcomes"].gt(0).sum())),
             ("outcome rows", len(base.outcomes)),
             ("participants (sum of n_enrolled)", int(n_enrolled.sum(skipna=True))),
