@@ -17,7 +17,7 @@ from evidence.errors import (
     ValidationError,
 )
 from evidence.protocol import Protocol, find_protocol, load_protocol
-from evidence.schema import OUTCOME_FIELDS, STUDY_FIELDS, data_dictionary
+from evidence.schema import CLAIM_FIELDS, OUTCOME_FIELDS, STUDY_FIELDS, data_dictionary
 
 try:  # the version is declared once, in pyproject.toml
     __version__ = _metadata.version("evidence")
@@ -58,6 +58,10 @@ _LAZY = {
     "pool_multilevel": "evidence.multilevel",
     "GLMMResult": "evidence.glmm",
     "pool_glmm": "evidence.glmm",
+    "Check": "evidence.claims",
+    "Claim": "evidence.claims",
+    "check_claims": "evidence.claims",
+    "claims_table": "evidence.claims",
 }
 
 
@@ -76,6 +80,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "CLAIM_FIELDS",
     "DIFFERENCE_MEASURES",
     "EFFECT_MEASURES",
     "ESCALC_MEASURES",
@@ -85,7 +90,9 @@ __all__ = [
     "Analysis",
     "AnalysisError",
     "BibFileError",
+    "Check",
     "CitationError",
+    "Claim",
     "EditError",
     "EvidenceBase",
     "EvidenceError",
@@ -102,6 +109,8 @@ __all__ = [
     "ValidationError",
     "__version__",
     "aggregate_effects",
+    "check_claims",
+    "claims_table",
     "data_dictionary",
     "effect_from_ci",
     "effect_sizes",
