@@ -434,7 +434,9 @@ def _check_year(year: int, recs: list[StudyRecord], prefix: bool) -> tuple[str, 
     return _joined(found, prefix, "no year recorded"), _verdict(bool(found), ok)
 
 
-def _check_list(name: str, wanted: list[str], recs: list[StudyRecord], prefix: bool) -> tuple:
+def _check_list(
+    name: str, wanted: list[str], recs: list[StudyRecord], prefix: bool
+) -> tuple[str, str]:
     found = [(r.key, ", ".join(r.values[name])) for r in recs if r.values.get(name)]
     have = {item for r in recs for item in r.values.get(name) or ()}
     ok = bool(have) and set(wanted) <= have
