@@ -18,7 +18,7 @@ from evidence.errors import (
     ValidationError,
 )
 from evidence.protocol import Protocol, find_protocol, load_protocol
-from evidence.schema import OUTCOME_FIELDS, STUDY_FIELDS, data_dictionary
+from evidence.schema import CLAIM_FIELDS, OUTCOME_FIELDS, STUDY_FIELDS, data_dictionary
 
 try:  # the version is declared once, in pyproject.toml
     __version__ = _metadata.version("evidence")
@@ -62,6 +62,10 @@ _LAZY = {
     "Certainty": "evidence.grade",
     "DomainRating": "evidence.grade",
     "summary_of_findings": "evidence.grade",
+    "Check": "evidence.claims",
+    "Claim": "evidence.claims",
+    "check_claims": "evidence.claims",
+    "claims_table": "evidence.claims",
 }
 
 
@@ -80,6 +84,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "CLAIM_FIELDS",
     "DIFFERENCE_MEASURES",
     "EFFECT_MEASURES",
     "ESCALC_MEASURES",
@@ -90,7 +95,9 @@ __all__ = [
     "AnalysisError",
     "BibFileError",
     "Certainty",
+    "Check",
     "CitationError",
+    "Claim",
     "DomainRating",
     "EditError",
     "EvidenceBase",
@@ -109,6 +116,8 @@ __all__ = [
     "ValidationError",
     "__version__",
     "aggregate_effects",
+    "check_claims",
+    "claims_table",
     "data_dictionary",
     "effect_from_ci",
     "effect_sizes",

@@ -66,12 +66,21 @@ class EvidenceBase:
         """Problems of severity ``warning``."""
         return [p for p in self.problems if p.severity == "warning"]
 
+    @property
+    def documents(self) -> list[StudyRecord]:
+        """Entries that only make claims (an article, a press release: ``claims`` and no study
+        field; :attr:`~evidence.validation.StudyRecord.is_study`). They are not studies, so
+        :attr:`studies` leaves them out; :func:`evidence.claims.check_claims` checks their
+        claims."""
+        return [r for r in self.records if not r.is_study]
+
     @cached_property
     def studies(self) -> pd.DataFrame:
-        """One row per entry (see :data:`evidence.tables.STUDY_COLUMNS`)."""
+        """One row per study: every entry but the :attr:`documents` (see
+        :data:`evidence.tables.STUDY_COLUMNS`)."""
         from evidence.tables import studies_table  # pandas loads on first use
 
-        return studies_table(self.records, self.protocol)
+        return studies_table([r for r in self.records if r.is_study], self.protocol)
 
     @cached_property
     def outcomes(self) -> pd.DataFrame:

@@ -599,6 +599,36 @@ def cite(
 @main.command()
 @bib_argument
 @config_option
+@format_option("table", "json")
+@_handle_errors
+def claims(bib: str | None, bib_option: str | None, config: str | None, fmt: str) -> None:
+    """Check the claims recorded in BIB (the claims field of a document's entry) against the
+    entries they cite: each assertion's check (supported, contradicted, not-in-source) and
+    each claim's verdict, beside the analyst's where one is given.
+
+    The exit status is 1 only for errors in the file (the claims are still printed); an
+    unsupported or contradicted claim is a finding about the document, not an error.
+    """
+    from evidence.base import load
+    from evidence.claims import check_claims
+    from evidence.render import claims_summary, render_claims
+
+    base = load(_bib_path(bib, bib_option), config=config)
+    found = check_claims(base)
+    if fmt == "json":
+        data = [c.to_dict() for c in found]
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_claims(found))
+    click.echo(f"{base.path}: {claims_summary(found)}", err=True)
+    if base.errors:
+        click.echo(f"{base.path}: {len(base.errors)} error(s) (run `evidence validate`)", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@bib_argument
+@config_option
 @format_option("text", "json")
 @_handle_errors
 def protocol(bib: str | None, bib_option: str | None, config: str | None, fmt: str) -> None:

@@ -99,6 +99,16 @@ PROBLEM_CODES: dict[str, str] = {
     "rob.overall-missing": "no overall judgement (warning: the algorithm's is used)",
     "rob.overall-differs": "an overall judgement unlike the tool's algorithm's without a reason "
     "(warning)",
+    # claims (the claims field: what a document says, and the entries it cites)
+    "claims.syntax": "a claims row item that is not key=value",
+    "claims.key-repeated": "a key given twice in one claims row",
+    "claims.key-unknown": "a claim key the schema does not define",
+    "claims.key-missing": "a claims row without a key it needs (text, cites)",
+    "claims.cite-unknown": "a claim citing a key no entry of the file has",
+    "claims.cites-mixed": "cites=none together with citation keys",
+    "claims.id-repeated": "two claims of one entry with the same id",
+    "claims.reason-missing": "an analyst's verdict without its reason",
+    "claims.reason-without-verdict": "a reason without an analyst's verdict (warning)",
     # importing (evidence add)
     "import.duplicate": "a record that duplicates an existing entry or an earlier record",
     "import.title-missing": "a record without a title",

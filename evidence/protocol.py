@@ -45,6 +45,7 @@ from evidence.citations import find_style
 from evidence.errors import AnalysisError, CitationError, GradeError, ProtocolError
 from evidence.grade import GradeProtocol, read_grade
 from evidence.schema import (
+    CLAIM_FIELDS,
     EFFECT_FIELDS,
     GENERIC_COMPARATORS,
     OUTCOME_FIELDS,
@@ -147,7 +148,7 @@ class Protocol:
         return next((t for t in self.terms(vocabulary) or () if t.value == value), None)
 
     @cached_property
-    def _specs(self) -> tuple[dict[str, FieldSpec], dict[str, FieldSpec], dict[str, FieldSpec]]:
+    def _specs(self) -> tuple[dict[str, FieldSpec], ...]:
         declared = {
             name: (
                 tuple(t.value for t in terms),
@@ -159,6 +160,7 @@ class Protocol:
             resolve(STUDY_FIELDS, declared),
             resolve(OUTCOME_FIELDS, declared),
             resolve(EFFECT_FIELDS, declared),
+            resolve(CLAIM_FIELDS, declared),
         )
 
     @property
@@ -175,6 +177,11 @@ class Protocol:
     def effect_specs(self) -> dict[str, FieldSpec]:
         """Reported-effect keys' specs with this protocol's vocabularies."""
         return self._specs[2]
+
+    @property
+    def claim_specs(self) -> dict[str, FieldSpec]:
+        """Claim keys' specs with this protocol's vocabularies."""
+        return self._specs[3]
 
     @property
     def agents(self) -> tuple[str, ...] | None:

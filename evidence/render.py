@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pandas as pd
 
-__all__ = ["FORMULA_STARTS", "csv_text", "markdown_table", "render_table"]
+__all__ = [
+    "FORMULA_STARTS",
+    "claims_summary",
+    "csv_text",
+    "markdown_table",
+    "render_claims",
+    "render_table",
+]
 
 
 def _jsonable(value: object) -> object:
@@ -499,3 +507,49 @@ def render_grade(certainties, summary: pd.DataFrame, where: str) -> str:
                 out.append(f"  {d.name}: {_rating(d.judged)} (draft; {d.rule}): {d.trigger}")
         out.append(f"  certainty: {c.symbols} {c.level} (draft: {c.draft_symbols} {c.draft_level})")
     return "\n".join(out)
+
+
+def _aligned(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> list[str]:
+    """Rows of text cells in left-aligned columns (two spaces apart; the last not padded)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        indent
+        + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
+        + ("  " if widths else "")
+        + row[-1]
+        for row in rows
+    ]
+
+
+def render_claims(claims) -> str:
+    """Text of :func:`evidence.claims.check_claims`: each claim with its verdict (and the
+    analyst's, with the reason), its text, what it cites and a table of its checks."""
+    if not claims:
+        return "(no claims)"
+    out = []
+    for claim in claims:
+        head = f"{claim.entry} {claim.id}: {claim.verdict}"
+        if claim.override is not None:
+            head += f" (analyst: {claim.override})"
+        out += [head, f'  "{claim.text}"', f"  cites: {', '.join(claim.cites) or 'none'}"]
+        if claim.override is not None:
+            out.append(f"  analyst's reason: {claim.reason or '(none given)'}")
+        if claim.checks:
+            rows = [("attribute", "asserted", "found", "check")]
+            rows += [(c.attribute, c.asserted, c.found, c.verdict) for c in claim.checks]
+            out += _aligned(rows)
+    return "\n".join(out)
+
+
+def claims_summary(claims) -> str:
+    """``N claims: n verdict, …`` in the order of the verdicts, and the analyst's verdicts."""
+    from evidence.schema import CLAIM_VERDICTS
+
+    counts = {v: sum(c.verdict == v for c in claims) for v in CLAIM_VERDICTS}
+    parts = [f"{n} {v}" for v, n in counts.items() if n]
+    text = f"{len(claims)} claim{'' if len(claims) == 1 else 's'}"
+    text += ": " + ", ".join(parts) if parts else ""
+    overridden = sum(c.override is not None for c in claims)
+    if overridden:
+        text += f"; {overridden} with an analyst's verdict"
+    return text

@@ -568,6 +568,47 @@ def _low_risk(base: EvidenceBase, report: PoolReport) -> str:
     )
 
 
+def _claims_context(base: EvidenceBase, labels: Mapping[str, str]) -> dict[str, Any] | None:
+    """The claims ledger (:func:`evidence.claims.check_claims`): per document, each claim with
+    what it cites, its checks and its verdict (and the analyst's, with the reason)."""
+    from evidence.claims import check_claims
+    from evidence.render import claims_summary
+
+    claims = check_claims(base)
+    if not claims:
+        return None
+    from evidence.latex import decode
+
+    titles = {rec.key: decode(rec.bib.get("title")) or rec.key for rec in base.documents}
+    documents: dict[str, dict[str, Any]] = {}
+    for claim in claims:
+        doc = documents.setdefault(
+            claim.entry,
+            {"key": claim.entry, "title": str(titles.get(claim.entry, claim.entry)), "claims": []},
+        )
+        doc["claims"].append(
+            {
+                "id": f"claim-{claim.entry}-{claim.id}",
+                "label": claim.id,
+                "text": claim.text,
+                "cites": [(key, labels.get(key, key)) for key in claim.cites],
+                "verdict": claim.verdict,
+                "override": claim.override,
+                "reason": claim.reason,
+                "checks": [
+                    {
+                        "attribute": c.attribute,
+                        "asserted": c.asserted,
+                        "found": c.found,
+                        "verdict": c.verdict,
+                    }
+                    for c in claim.checks
+                ],
+            }
+        )
+    return {"summary": claims_summary(claims), "documents": list(documents.values())}
+
+
 def _studies(base: EvidenceBase, labels: Mapping[str, str]) -> list[dict[str, str]]:
     rows = []
     for row in base.studies.to_dict("records"):
@@ -680,6 +721,7 @@ def _context(
         "not_headline": [r.analysis.label for r in reports if not r.analysis.headline],
         "sof": _summary_of_findings(base, reports, figures),
         "rob": _rob_context(base, figures, labels),
+        "claims": _claims_context(base, labels),
         "studies": _studies(base, labels),
         "references": _references(base),
         "method_references": _method_references(base, cited),

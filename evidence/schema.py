@@ -1,9 +1,10 @@
 """The outcome fields of ``studies.bib``, declared once as data.
 
 :data:`STUDY_FIELDS` are BibTeX fields of an entry; :data:`OUTCOME_FIELDS` are the keys of the
-rows of its multi-row ``outcomes`` field. Each :class:`FieldSpec` says the field's type, allowed
-values or range, unit and meaning. This one declaration drives validation
-(:func:`coerce`), the DataFrame dtypes (:func:`dtype`) and the data dictionary
+rows of its multi-row ``outcomes`` field (:data:`EFFECT_FIELDS`, :data:`ROB_FIELDS` and
+:data:`CLAIM_FIELDS` those of ``effects``, ``rob`` and ``claims``). Each :class:`FieldSpec`
+says the field's type, allowed values or range, unit and meaning. This one declaration drives
+validation (:func:`coerce`), the DataFrame dtypes (:func:`dtype`) and the data dictionary
 (:func:`data_dictionary`, shown in the README and the workbook).
 
 Vocabularies: the *generic* ones (designs, blinding, routes, analysis populations) are
@@ -38,9 +39,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from evidence.protocol import Protocol
 
 __all__ = [
+    "CHECK_VERDICTS",
+    "CLAIM_DIRECTIONS",
+    "CLAIM_FIELDS",
+    "CLAIM_VERDICTS",
+    "DOCUMENT_FIELDS",
     "EFFECT_FIELDS",
     "GENERIC_COMPARATORS",
     "OUTCOME_FIELDS",
+    "QUANTIFIERS",
     "ROB_FIELDS",
     "ROWS_FIELDS",
     "STUDY_FIELDS",
@@ -304,6 +311,13 @@ STUDY_FIELDS: tuple[FieldSpec, ...] = (
         "Risk-of-bias judgements, one row per domain and one for the overall judgement (see "
         "the rob keys below).",
     ),
+    FieldSpec(
+        "claims",
+        "rows",
+        "Claims the entry makes about other entries (an article, a press release, a "
+        "guideline), one per line, each checked against the entries it cites (see the claim "
+        "keys below).",
+    ),
 )
 
 OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
@@ -549,11 +563,173 @@ ROB_FIELDS: tuple[FieldSpec, ...] = (
 )
 
 STUDY_SPECS = {s.name: s for s in STUDY_FIELDS}
+OUTCOME_SPECS = {s.name: s for s in OUTCOME_FIELDS}
+
+#: What a claim may say a comparison (or a change from baseline) showed (claim key
+#: ``direction``): ``better`` (the intervention's result lies on the favourable side of no
+#: effect), ``significant`` (better, and its confidence interval excludes no effect),
+#: ``no-difference`` (the interval includes no effect), ``worse``.
+CLAIM_DIRECTIONS: tuple[str, ...] = ("better", "significant", "no-difference", "worse")
+#: Words a claim may use for a share of participants (claim key ``quantifier``) and the
+#: response percentages of an intervention arm each allows: ``(lowest, highest, lowest
+#: excluded)``. "half" is 50% rounded to the nearest ten.
+QUANTIFIERS: dict[str, tuple[float, float, bool]] = {
+    "all": (100.0, 100.0, False),
+    "most": (50.0, 100.0, True),
+    "half": (45.0, 55.0, False),
+}
+#: Overall verdicts of a claim (:mod:`evidence.claims`), also what an analyst's ``verdict``
+#: may say.
+CLAIM_VERDICTS: tuple[str, ...] = (
+    "supported",
+    "partly-supported",
+    "overstated",
+    "contradicted",
+    "unsupported",
+    "unverifiable",
+)
+#: Verdicts of one check of a claim against its sources.
+CHECK_VERDICTS: tuple[str, ...] = ("supported", "contradicted", "not-in-source")
+#: Fields an entry that only makes claims may have besides its bibliographic ones; an entry
+#: with ``claims`` and none of the other study fields is a *document*, not a study.
+DOCUMENT_FIELDS: tuple[str, ...] = ("claims", "verification", "unverified", "data_source")
+#: What ``cites = none`` says: the claim gives no source.
+NO_SOURCE = "none"
+
+
+def _quantifier_text(name: str) -> str:
+    low, high, open_low = QUANTIFIERS[name]
+    if low == high:
+        return f"{name} = {low:g}%"
+    if open_low:
+        return f"{name} > {low:g}%"
+    return f"{name} {low:g}-{high:g}%"
+
+
+#: Keys of the rows of the ``claims`` field: what a claim says, which entries it cites, and its
+#: checkable assertions (each optional; :mod:`evidence.claims` checks each against the cited
+#: entries' data).
+CLAIM_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "id",
+        "text",
+        "Short label of the claim, unique in the entry (default: its row number).",
+        example="C1",
+    ),
+    FieldSpec("text", "text", "The claim, quoted as the document words it.", required=True),
+    FieldSpec(
+        "cites",
+        "pattern",
+        "Citation keys of the entries the claim rests on (';'-separated), or none when the "
+        "document gives no source.",
+        pattern=r"[^\s,;{}()=\"#%'~\\]+",
+        example="citation keys (key1; key2), or none",
+        required=True,
+    ),
+    FieldSpec(
+        "year",
+        "int",
+        "Year the claim gives for the cited work ('a 2017 study'); checked against its year.",
+        minimum=1900,
+    ),
+    replace(
+        STUDY_SPECS["conditions"],
+        description="Conditions the claim names; checked against the cited entries' conditions.",
+    ),
+    replace(
+        STUDY_SPECS["route"],
+        description="Route(s) the claim names ('an infusion': IV); checked against the cited "
+        "entries' route.",
+    ),
+    FieldSpec(
+        "comparator",
+        "choice",
+        "Agent the claim compares with ('compared with placebo'); checked against the cited "
+        "entries' comparator arms and reported comparisons.",
+        choices=None,
+        vocabulary="agents",
+    ),
+    FieldSpec(
+        "n",
+        "int",
+        "Participants the claim gives ('15 participants'); checked against n_enrolled, "
+        "n_analysed and the outcome rows' n.",
+        minimum=0,
+        unit="participants",
+    ),
+    replace(
+        OUTCOME_SPECS["domain"],
+        description="Outcome domain the claim is about; selects the outcome rows and "
+        "comparisons its other assertions are checked against.",
+    ),
+    FieldSpec(
+        "percent",
+        "float",
+        "Response percentage the claim gives ('83%'); checked against the intervention arms' "
+        "responders/n or percent, within the rounding the claim uses (0 and 100 exactly).",
+        minimum=0,
+        maximum=100,
+        unit="%",
+    ),
+    FieldSpec(
+        "quantifier",
+        "choice",
+        "Share of participants the claim gives in words ('most patients'), checked against "
+        "the intervention arms' response: " + ", ".join(map(_quantifier_text, QUANTIFIERS)) + ".",
+        choices=tuple(QUANTIFIERS),
+    ),
+    FieldSpec(
+        "time",
+        "timepoint",
+        "When the claim says its finding was seen ('one week after'): a row measured then.",
+        unit="hours",
+    ),
+    FieldSpec(
+        "within",
+        "timepoint",
+        "How soon the claim says ('within an hour'): a row measured at or before it.",
+        unit="hours",
+    ),
+    FieldSpec(
+        "lasting",
+        "timepoint",
+        "How long the claim says the finding lasted ('up to two weeks'): a row measured at or "
+        "after it.",
+        unit="hours",
+    ),
+    FieldSpec(
+        "direction",
+        "choice",
+        "What the claim says a comparison (or a change from baseline) showed: better, "
+        "significant (better, with a confidence interval excluding no effect), no-difference, "
+        "worse.",
+        choices=CLAIM_DIRECTIONS,
+        synonyms={
+            "improved": "better",
+            "superior": "better",
+            "greater": "better",
+            "effective": "significant",
+            "significantly better": "significant",
+            "no effect": "no-difference",
+            "similar": "no-difference",
+            "inferior": "worse",
+        },
+    ),
+    FieldSpec(
+        "verdict",
+        "choice",
+        "The analyst's verdict where it differs from the computed one (needs reason); both are "
+        "shown.",
+        choices=CLAIM_VERDICTS,
+    ),
+    FieldSpec("reason", "text", "Why the analyst's verdict differs from the computed one."),
+    FieldSpec("note", "text", "Anything else about this claim."),
+)
 #: The multi-row study fields (one row of ``key=value`` pairs per line).
 ROWS_FIELDS: tuple[str, ...] = tuple(s.name for s in STUDY_FIELDS if s.kind == "rows")
-OUTCOME_SPECS = {s.name: s for s in OUTCOME_FIELDS}
 EFFECT_SPECS = {s.name: s for s in EFFECT_FIELDS}
 ROB_SPECS = {s.name: s for s in ROB_FIELDS}
+CLAIM_SPECS = {s.name: s for s in CLAIM_FIELDS}
 
 #: Every vocabulary a protocol may declare: name -> (field level, field, generic?). Generic
 #: vocabularies have package values that a protocol extends; topic ones are the protocol's.
@@ -962,8 +1138,8 @@ def edit_outcome_row(text: str, row: int, key: str, value: str | None) -> str:
 
 
 def data_dictionary(protocol: Protocol | None = None) -> pd.DataFrame:
-    """The schema as a table: level (``study``, ``outcome`` or ``rob``), field, type, allowed,
-    unit, description.
+    """The schema as a table: level (``study``, ``outcome``, ``effect``, ``rob`` or
+    ``claim``), field, type, allowed, unit, description.
 
     ``allowed`` shows the vocabularies of ``protocol`` (default: none declared, so the topic
     fields accept any label); the values' own descriptions are in
@@ -980,6 +1156,7 @@ def data_dictionary(protocol: Protocol | None = None) -> pd.DataFrame:
         ("outcome", protocol.outcome_specs.values()),
         ("effect", protocol.effect_specs.values()),
         ("rob", ROB_FIELDS),
+        ("claim", protocol.claim_specs.values()),
     ):
         for spec in specs:
             rows.append(

@@ -60,16 +60,20 @@ def source(base: EvidenceBase) -> tuple[str, str, str]:
 
 
 def overview(base: EvidenceBase) -> pd.DataFrame:
-    """What the base holds: entries, primary studies, reviews, outcome rows, participants and
-    validation problems (columns ``evidence base``, ``value``)."""
+    """What the base holds: entries, primary studies, reviews, documents making claims and
+    their claims, outcome rows, participants and validation problems (columns ``evidence
+    base``, ``value``)."""
     studies = base.studies
     review = studies["design"].astype("string").isin(REVIEW_DESIGNS).fillna(False)
     n_enrolled = studies["n_enrolled"]
+    documents = base.documents
     return pd.DataFrame(
         [
-            ("entries", len(studies)),
+            ("entries", len(base.records)),
             ("primary studies", int((~review).sum())),
             ("reviews and meta-analyses", int(review.sum())),
+            ("documents making claims", len(documents)),
+            ("claims", sum(len(doc.claims) for doc in documents)),
             ("entries with outcome rows", int(studies["n_outcomes"].gt(0).sum())),
             ("outcome rows", len(base.outcomes)),
             ("participants (sum of n_enrolled)", int(n_enrolled.sum(skipna=True))),

@@ -37,18 +37,24 @@ from evidence.rob import (
     judgement_range,
 )
 from evidence.schema import (
+    DOCUMENT_FIELDS,
     DOI_PATTERN,
     DOI_PREFIX,
+    NO_SOURCE,
     REQUIRED_FIELDS,
     REVIEW_DESIGNS,
     ROB_SPECS,
     ROWS_FIELDS,
+    STUDY_SPECS,
+    FieldSpec,
     coerce,
     did_you_mean,
     parse_outcome_rows,
 )
 
 __all__ = [
+    "ROWS_CHECKERS",
+    "ClaimRecord",
     "OutcomeRecord",
     "RobRecord",
     "StudyRecord",
@@ -80,9 +86,19 @@ class RobRecord:
 
 
 @dataclass
+class ClaimRecord:
+    """One typed row of the ``claims`` field: a claim, the keys it cites (``cites``, a tuple;
+    empty for ``cites=none``) and its typed assertions; ``written`` holds each key's text as
+    written (the rounding of a percentage is read from it)."""
+
+    line: int
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class StudyRecord:
     """One entry: its BibTeX values (text), typed outcome-schema values, and the typed rows of
-    its ``outcomes`` and ``effects`` fields."""
+    its multi-row fields (``outcomes``, ``effects``, ``rob``, ``claims``)."""
 
     key: str
     entry_type: str
@@ -93,6 +109,16 @@ class StudyRecord:
     outcomes: list[OutcomeRecord] = field(default_factory=list)
     effects: list[OutcomeRecord] = field(default_factory=list)
     rob: list[RobRecord] = field(default_factory=list)
+    claims: list[ClaimRecord] = field(default_factory=list)
+
+    @property
+    def is_study(self) -> bool:
+        """Whether the entry is a study. ``False`` for a *document* that only makes claims (an
+        article, a press release): it has ``claims`` and no study field beyond
+        :data:`~evidence.schema.DOCUMENT_FIELDS`, so the studies table leaves it out."""
+        if "claims" not in self.bib:
+            return True
+        return any(name in self.bib for name in STUDY_SPECS if name not in DOCUMENT_FIELDS)
 
     def assessments(self) -> list[Assessment]:
         """Risk-of-bias assessments of the study and of its outcome rows with their own
@@ -189,6 +215,7 @@ class _Collector:
         self.study_specs = protocol.study_specs
         self.outcome_specs = protocol.outcome_specs
         self.effect_specs = protocol.effect_specs
+        self.claim_specs = protocol.claim_specs
         self.problems: list[Problem] = []
 
     def add(
@@ -269,16 +296,43 @@ def _check_doi(rec: StudyRecord, out: _Collector) -> None:
     rec.values["doi"] = bare.lower()
 
 
-def _check_rows(rec: StudyRecord, name: str, raw: str, out: _Collector) -> None:
-    """Type every row of the multi-row field ``name`` (``outcomes`` or ``effects``) and run
-    its cross-field rules."""
+def _check_outcomes(rec: StudyRecord, raw: str, out: _Collector) -> None:
+    """Type the ``outcomes`` rows (:data:`~evidence.schema.OUTCOME_FIELDS`) and apply
+    :data:`OUTCOME_RULES`."""
+    _check_rows(rec, "outcomes", raw, out, out.outcome_specs, OUTCOME_RULES, rec.outcomes)
+
+
+def _check_effects(rec: StudyRecord, raw: str, out: _Collector) -> None:
+    """Type the ``effects`` rows (:data:`~evidence.schema.EFFECT_FIELDS`) and apply
+    :data:`EFFECT_RULES`."""
+    _check_rows(rec, "effects", raw, out, out.effect_specs, EFFECT_RULES, rec.effects)
+
+
+def _check_claims(rec: StudyRecord, raw: str, out: _Collector) -> None:
+    """Type the ``claims`` rows (:data:`~evidence.schema.CLAIM_FIELDS`), apply
+    :data:`CLAIM_RULES` to each and :data:`CLAIM_ROW_RULES` to all of them. Whether the cited
+    keys exist is checked once every entry is read (:func:`_check_claim_cites`)."""
+    claims: list[OutcomeRecord] = []
+    _check_rows(rec, "claims", raw, out, out.claim_specs, CLAIM_RULES, claims)
+    rec.claims.extend(ClaimRecord(c.line, c.values) for c in claims)
+    for rule in CLAIM_ROW_RULES:
+        rule(rec, out)
+
+
+def _check_rows(
+    rec: StudyRecord,
+    name: str,
+    raw: str,
+    out: _Collector,
+    specs: dict[str, FieldSpec],
+    rules: tuple[Callable[..., None], ...],
+    target: list[OutcomeRecord],
+) -> None:
+    """Type every row of the multi-row field ``name`` against ``specs``, run its cross-field
+    ``rules`` on each and append the typed rows to ``target``."""
     base_line = rec.field_lines[name]
     arms = rec.values.get("arms")
-    specs, rules, target, what = (
-        (out.outcome_specs, OUTCOME_RULES, rec.outcomes, "outcome")
-        if name == "outcomes"
-        else (out.effect_specs, EFFECT_RULES, rec.effects, "effect")
-    )
+    what = name.removesuffix("s")
     for row in parse_outcome_rows(raw):
         line = base_line + row.line_offset
         for code, message in row.problems:
@@ -852,6 +906,104 @@ def _check_rob_assessments(rec: StudyRecord, out: _Collector) -> None:
             rule(rec, out, result)
 
 
+# --------------------------------------------------------------------------------- claims
+# Rules over each typed claims row (CLAIM_RULES), then over all of an entry's claims
+# (CLAIM_ROW_RULES); the cited keys are checked once every entry is read.
+
+
+def _rule_claim_written(rec, row, pairs, arms, out) -> None:
+    """Keep each key's text as written (an assertion is shown as the analyst wrote it, and a
+    percentage's rounding is read from its digits)."""
+    row.values["written"] = {key: " ".join(text.split()) for key, text in pairs.items()}
+
+
+def _rule_claim_cites(rec, row, pairs, arms, out) -> None:
+    """``cites`` is citation keys or ``none``, not both; it is kept as a tuple (empty for
+    none)."""
+    keys = row.values.get("cites")
+    if keys is None:
+        return  # missing (claims.key-missing) or not a key list (value.pattern)
+    sources = [k for k in keys if k.lower() != NO_SOURCE]
+    if len(sources) < len(keys) and sources:
+        out.add(
+            row.line,
+            rec.key,
+            "claims.cites",
+            f"cites both {NO_SOURCE} and citation keys ({', '.join(sources)})",
+            f"citation keys, or {NO_SOURCE} alone",
+            code="claims.cites-mixed",
+        )
+    row.values["cites"] = tuple(dict.fromkeys(sources))
+
+
+def _rule_claim_override(rec, row, pairs, arms, out) -> None:
+    """An analyst's ``verdict`` says why (``reason``); a ``reason`` belongs to a verdict."""
+    if "verdict" in pairs and not pairs.get("reason", "").strip():
+        out.add(
+            row.line,
+            rec.key,
+            "claims.reason",
+            "an analyst's verdict needs its reason (reason={...})",
+            code="claims.reason-missing",
+        )
+    elif "reason" in pairs and "verdict" not in pairs:
+        out.add(
+            row.line,
+            rec.key,
+            "claims.reason",
+            "reason explains an analyst's verdict, and this claim has none (add verdict=...)",
+            severity="warning",
+            code="claims.reason-without-verdict",
+        )
+
+
+CLAIM_RULES: tuple[Callable[..., None], ...] = (
+    _rule_claim_written,
+    _rule_claim_cites,
+    _rule_claim_override,
+)
+
+
+def _rule_claim_ids(rec: StudyRecord, out: _Collector) -> None:
+    """Each claim has an id (default: its row number), unique in the entry."""
+    seen: dict[str, int] = {}
+    for number, claim in enumerate(rec.claims, start=1):
+        claim_id = claim.values.setdefault("id", str(number))
+        if claim_id in seen:
+            out.add(
+                claim.line,
+                rec.key,
+                "claims.id",
+                f"claim id {claim_id!r} used twice (first on line {seen[claim_id]})",
+                code="claims.id-repeated",
+            )
+        else:
+            seen[claim_id] = claim.line
+
+
+CLAIM_ROW_RULES: tuple[Callable[[StudyRecord, _Collector], None], ...] = (_rule_claim_ids,)
+
+
+def _check_claim_cites(records: list[StudyRecord], out: _Collector) -> None:
+    """Every key a claim cites is an entry of the file (citation keys as written)."""
+    keys = tuple(dict.fromkeys(r.key for r in records))
+    known = set(keys)
+    for rec in records:
+        for claim in rec.claims:
+            for key in claim.values.get("cites", ()):
+                if key in known:
+                    continue
+                hint = did_you_mean(key, keys)
+                extra = f"; did you mean {hint!r}?" if hint else ""
+                out.add(
+                    claim.line,
+                    rec.key,
+                    "claims.cites",
+                    f"no entry with citation key {key!r}{extra}",
+                    code="claims.cite-unknown",
+                )
+
+
 # --------------------------------------------------------------------------- the pass
 
 
@@ -912,12 +1064,19 @@ def _record(
             m = _ROWS_OPEN_RE[name].search(entry.raw or "")
             if m is not None:
                 lines[name] += m.group(1).count("\n")
-            if name == "rob":
-                _check_rob(rec, bib[name], out)
-            else:
-                _check_rows(rec, name, bib[name], out)
+            ROWS_CHECKERS[name](rec, bib[name], out)
     _check_rob_assessments(rec, out)
     return rec
+
+
+#: The one checker of each multi-row field (:data:`~evidence.schema.ROWS_FIELDS`): it types
+#: the field's rows against their keys and applies the field's rules.
+ROWS_CHECKERS: dict[str, Callable[[StudyRecord, str, _Collector], None]] = {
+    "outcomes": _check_outcomes,
+    "effects": _check_effects,
+    "rob": _check_rob,
+    "claims": _check_claims,
+}
 
 
 _ROWS_OPEN_RE = {
@@ -963,6 +1122,7 @@ def check(
             prev = first.get(key.lower()) if isinstance(key, str) else None
             out.problems.append(failed_block_problem(block, doc.path, prev[1] if prev else None))
     _check_duplicate_dois(records, out)
+    _check_claim_cites(records, out)
     if "\x00" in doc.text:
         _check_nul_bytes(doc, out)
     out.problems.sort(key=lambda p: (p.line, p.severity != "error"))

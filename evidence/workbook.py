@@ -5,7 +5,8 @@ base holds, each headline analysis with its subgroups, warnings and what it left
 provenance), **Summary of findings** (each headline analysis's effect, relative and absolute,
 and its GRADE certainty beside the draft, with footnotes; :mod:`evidence.grade`),
 **Studies**, **Outcomes** (with per-row CIs), **Contrasts** (every comparison with its arms'
-data and effects), **Risk of bias** (per study: tool, domains shaded, overall), **Pooled**
+data and effects), **Risk of bias** (per study: tool, domains shaded, overall), **Claims** (each
+claim of a document, its checks against the cited entries and its verdict, shaded), **Pooled**
 (every statistic of every analysis, each on results at low risk of bias only, the subgroup
 tests, the rows pooled with their weights and what the dependence policy did), **References**
 (in the protocol's citation style and in its order, DOIs as links; :mod:`evidence.citations`)
@@ -66,6 +67,7 @@ SHEETS: tuple[str, ...] = (
     "Outcomes",
     "Contrasts",
     "Risk of bias",
+    "Claims",
     "Pooled",
     "References",
     "Data dictionary",
@@ -661,16 +663,21 @@ _SOF_COLUMNS = {
 }
 
 
-def _shade_words(sheet: _Sheet, column: int, top: int, last: int, fills: Mapping[Any, str]):
-    """Shade the cells of a table column (rows after ``top`` to ``last``) by their value,
-    with conditional formats (the shade follows the value if a reader edits it)."""
+def _shade_words(
+    sheet: _Sheet, top: int, last: int, columns: list[int], fills: Mapping[Any, str]
+) -> None:
+    """Shade the cells of table ``columns`` (0-based) between header row ``top`` and row
+    ``last`` by their value (``fills``: word or number -> colour), with conditional formats, so
+    that the shade follows the value if a reader edits it; the value itself stays, readable in
+    any colour vision and in print."""
     if last <= top:
         return
-    for value, colour in fills.items():
-        shade = sheet.formats((("bg_color", colour), ("pattern", 1)))
-        criteria = f'"{value}"' if isinstance(value, str) else value
-        rule = {"type": "cell", "criteria": "==", "value": criteria, "format": shade}
-        sheet.ws.conditional_format(top, column, last - 1, column, rule)
+    for j in columns:
+        for value, colour in fills.items():
+            shade = sheet.formats((("bg_color", colour), ("pattern", 1)))
+            criteria = f'"{value}"' if isinstance(value, str) else value
+            rule = {"type": "cell", "criteria": "==", "value": criteria, "format": shade}
+            sheet.ws.conditional_format(top, j, last - 1, j, rule)
 
 
 def _write_summary_of_findings(
@@ -696,7 +703,7 @@ def _write_summary_of_findings(
     shown = frame[list(_SOF_COLUMNS)].rename(columns=_SOF_COLUMNS)
     top, last = sheet.table(shown)
     for column in ("certainty", "draft certainty"):
-        _shade_words(sheet, shown.columns.get_loc(column), top, last, _CERTAINTY_FILLS)
+        _shade_words(sheet, top, last, [shown.columns.get_loc(column)], _CERTAINTY_FILLS)
     sheet.skip()
     sheet.title("Footnotes")
     for line in grade.footnote_list(frame):
@@ -736,7 +743,7 @@ def _write_summary_of_findings(
     )
     top_d, last_d = sheet.table(domains, formats={"draft": _INT, "judged": _INT})
     for column in ("draft", "judged"):
-        _shade_words(sheet, domains.columns.get_loc(column), top_d, last_d, _RATING_FILLS)
+        _shade_words(sheet, top_d, last_d, [domains.columns.get_loc(column)], _RATING_FILLS)
     sheet.skip()
     sheet.title("How the drafts are made (evidence.grade)")
     for line in grade.rules_text():
@@ -781,14 +788,8 @@ def _write_risk_of_bias(sheet: _Sheet, base: EvidenceBase) -> None:
 
     frame = summary.risk_of_bias_by_study(base)
     top, last = sheet.table(frame, formats={"outcome_row": _INT})
-    # Shaded by conditional formats, so that the shade follows the word if a reader edits it.
     judged = [j for j, c in enumerate(frame.columns) if c.startswith("D") or c == "overall"]
-    if last > top:
-        for j in judged:
-            for level, colour in _ROB_FILLS.items():
-                shade = sheet.formats((("bg_color", colour), ("pattern", 1)))
-                rule = {"type": "cell", "criteria": "==", "value": f'"{level}"', "format": shade}
-                sheet.ws.conditional_format(top, j, last - 1, j, rule)
+    _shade_words(sheet, top, last, judged, _ROB_FILLS)
     filter_ref = _ref(frame, top, last)
     sheet.skip()
     sheet.note(
@@ -811,6 +812,55 @@ def _write_risk_of_bias(sheet: _Sheet, base: EvidenceBase) -> None:
         ]
     )
     sheet.table(domains)
+    sheet.finish(freeze="B2", filter_ref=filter_ref)
+
+
+# The risk-of-bias tints, from the most favourable to the least, for the claims' verdicts.
+_VERDICT_FILLS = {
+    "supported": _ROB_FILLS["low"],
+    "partly-supported": _ROB_FILLS["some concerns"],
+    "overstated": _ROB_FILLS["serious"],
+    "contradicted": _ROB_FILLS["high"],
+    "unsupported": _ROB_FILLS["critical"],
+    "unverifiable": _ROB_FILLS["no information"],
+    "not-in-source": _ROB_FILLS["no information"],
+}
+
+
+def _write_claims(sheet: _Sheet, base: EvidenceBase) -> None:
+    """The claims of the documents in the base: one row per claim (its text, what it cites,
+    the computed verdict beside the analyst's and the reason), then one row per check
+    (attribute, asserted, found, verdict); every verdict shaded by its word."""
+    from evidence.claims import check_claims, claims_table
+
+    table = claims_table(check_claims(base))
+    claims = table.drop_duplicates(["entry", "id", "line"]).rename(columns={"entry": "key"})
+    claims = claims[["key", "id", "text", "cites", "verdict", "override", "reason", "line"]]
+    top, last = sheet.table(claims, formats={"line": _INT})
+    verdicts = [claims.columns.get_loc(c) for c in ("verdict", "override")]
+    _shade_words(sheet, top, last, verdicts, _VERDICT_FILLS)
+    filter_ref = _ref(claims, top, last)
+    sheet.skip()
+    if not len(claims):
+        sheet.note(
+            "No entry holds claims (the claims field of a document; see the README).", last=8
+        )
+    sheet.note(
+        "verdict is computed from the checks below: unsupported if the claim cites nothing; "
+        "unverifiable if no check of what it says was found is decided; contradicted if a "
+        "finding (percent, direction) is contradicted and none supported; partly-supported if "
+        "findings are mixed or the description of the source (year, conditions, route, "
+        "comparator, n) is contradicted; overstated if a quantifier or timing (quantifier, "
+        "time, within, lasting) is contradicted or not in the source; else supported. "
+        "override is the analyst's verdict, with the reason.",
+        last=8,
+    )
+    sheet.skip()
+    sheet.title("Checks: each assertion against the cited entries' data")
+    checks = table[table["attribute"].notna()].rename(columns={"entry": "key"})
+    checks = checks[["key", "id", "attribute", "asserted", "found", "check"]]
+    top, last = sheet.table(checks)
+    _shade_words(sheet, top, last, [checks.columns.get_loc("check")], _VERDICT_FILLS)
     sheet.finish(freeze="B2", filter_ref=filter_ref)
 
 
@@ -1111,6 +1161,7 @@ def _workbook_bytes(base: EvidenceBase, reports: list[PoolReport]) -> bytes:
         _write_outcomes(sheets["Outcomes"], base, reference)
         _write_contrasts(sheets["Contrasts"], base, reference)
         _write_risk_of_bias(sheets["Risk of bias"], base)
+        _write_claims(sheets["Claims"], base)
         _write_pooled(sheets["Pooled"], base, reports)
         _write_references(sheets["References"], base)
         _write_dictionary(sheets["Data dictionary"], base)
@@ -1153,8 +1204,8 @@ def write_workbook(
 
     Notes
     -----
-    Sheets: Summary, Summary of findings, Studies, Outcomes, Contrasts, Risk of bias, Pooled,
-    References, Data dictionary (:data:`SHEETS`).
+    Sheets: Summary, Summary of findings, Studies, Outcomes, Contrasts, Risk of bias, Claims,
+    Pooled, References, Data dictionary (:data:`SHEETS`).
     Text is never written as a formula; the same inputs give byte-identical files. Neither
     ``base`` nor ``reports`` is modified.
     """

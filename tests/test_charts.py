@@ -478,7 +478,10 @@ def test_draws_into_hidden_axes(base, chart) -> None:
     assert CHARTS[chart](base, ax=right) is fig
     assert right.has_data() and not right.get_visible()
     notes = [a for a in right.texts if a.get_gid() == "note"]
-    assert [(a.xy, a.xyann) for a in notes] == [((0.0, 0), (_MARGIN, -8))]
+    if chart == "summary-of-findings":  # a table: its footnotes are inside its own axes
+        assert notes == []
+    else:
+        assert [(a.xy, a.xyann) for a in notes] == [((0.0, 0), (_MARGIN, -8))]
 
 
 @pytest.mark.parametrize("chart", list(CHARTS), ids=list(CHARTS))

@@ -40,7 +40,7 @@ def test_validate_clean_file_exits_0(runner: CliRunner) -> None:
     result = runner.invoke(main, ["validate", str(ROOT / "studies.bib")])
     assert result.exit_code == 0
     assert result.stdout == ""
-    assert result.stderr.endswith("16 entries, 0 error(s), 0 warning(s)\n")
+    assert result.stderr.endswith("17 entries, 0 error(s), 0 warning(s)\n")
 
 
 def test_validate_reports_every_problem_and_exits_1(runner: CliRunner, tmp_bib) -> None:
@@ -231,6 +231,7 @@ def test_named_pipe_is_refused_by_every_command(
         ["set", "glue2017", "n_enrolled=13", "--bib", str(fifo)],
         ["add", str(bib), "--bib", str(fifo)],
         ["fmt", "--bib", str(fifo)],
+        ["claims", str(fifo)],
     ]
     for args in commands:
         result = runner.invoke(main, args)
@@ -388,3 +389,78 @@ def test_import_evidence_is_light() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip().startswith("pandas")
+
+
+# ------------------------------------------------------------------------------ claims
+
+
+def test_claims_table_shows_each_claim_its_checks_and_verdict(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["claims", str(ROOT / "studies.bib")])
+    assert result.exit_code == 0  # unsupported and overstated claims are findings, not errors
+    lines = result.stdout.splitlines()
+    heads = [line for line in lines if line.startswith("sourcearticle ")]
+    assert heads == [
+        "sourcearticle C1: unsupported",
+        "sourcearticle C2: partly-supported",
+        "sourcearticle C3: unverifiable (analyst: overstated)",
+        "sourcearticle C4: overstated",
+        "sourcearticle C5: supported",
+        "sourcearticle C6: partly-supported",
+        "sourcearticle C7: overstated",
+    ]
+    at = lines.index("sourcearticle C4: overstated")
+    assert lines[at + 2 : at + 8] == [
+        "  cites: glue2017",
+        "  attribute   asserted  found                             check",
+        "  year        2017      2017                              supported",
+        "  conditions  GAD; SAD  GAD, SAD                          supported",
+        "  percent     83%       ketamine, anxiety: 10/12 = 83.3%  supported",
+        "  within      1 h       no time recorded                  not-in-source",
+    ]
+    assert result.stderr.endswith(
+        "studies.bib: 7 claims: 1 supported, 2 partly-supported, 2 overstated, 1 unsupported, "
+        "1 unverifiable; 1 with an analyst's verdict\n"
+    )
+
+
+def test_claims_json_is_a_list_of_claims(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["claims", "--format", "json", "--bib", str(ROOT / "studies.bib")])
+    assert result.exit_code == 0
+    claims = json.loads(result.stdout)
+    assert [c["id"] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6", "C7"]
+    for claim in claims:
+        keys = ["entry", "id", "text", "cites", "checks", "verdict"]
+        assert list(claim) == keys + (["override"] if claim["id"] == "C3" else [])
+        assert claim["entry"] == "sourcearticle"
+        for check in claim["checks"]:
+            assert list(check) == ["attribute", "asserted", "found", "verdict"]
+    c1, c7 = claims[0], claims[6]
+    assert (c1["cites"], c1["checks"], c1["verdict"]) == ([], [], "unsupported")
+    assert claims[2]["override"]["verdict"] == "overstated"
+    assert claims[2]["override"]["reason"].startswith("the fact sheet's best match")
+    assert c7["cites"] == ["rodriguez2013"]
+    assert {
+        "attribute": "quantifier",
+        "asserted": "most",
+        "found": "ketamine, Y-BOCS, 1 week: 4/8 = 50.0%",
+        "verdict": "contradicted",
+    } in c7["checks"]
+
+
+def test_claims_exit_1_only_for_errors_in_the_file(runner: CliRunner, tmp_bib) -> None:
+    broken = runner.invoke(main, ["claims", str(ROOT / "tests/data/invalid/claims.bib")])
+    assert broken.exit_code == 1
+    assert broken.stdout.startswith("clinicpage A: unverifiable\n")  # printed all the same
+    assert broken.stderr.endswith("claims.bib: 10 error(s) (run `evidence validate`)\n")
+    plain = tmp_bib("@online{page,\n  title = {No claims},\n}\n")
+    empty = runner.invoke(main, ["claims", str(plain)])
+    assert empty.exit_code == 0
+    assert empty.stdout == "(no claims)\n"
+    assert empty.stderr == f"{plain}: 0 claims\n"
+    unsupported = tmp_bib(
+        "@online{page,\n  title = {P},\n  claims = {\n    text=Studies show it; cites=none\n"
+        "  },\n}\n"
+    )
+    result = runner.invoke(main, ["claims", str(unsupported), "--format", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)[0]["verdict"] == "unsupported"

@@ -96,3 +96,23 @@ def test_compare_rob_rows_row_by_row(bib: Path) -> None:
     assert [(c.key, c.field, c.old, c.new) for c in result.changes] == [
         ("rodriguez2013", "rob.5.judgement", "some concerns", "high")
     ]
+
+
+def test_compare_claims_rows_row_by_row(bib: Path) -> None:
+    old = evidence.load(bib)
+    text = bib.read_text(encoding="utf-8")
+    before = "cites=taylor2018; year=2017;"
+    assert text.count(before) == 1
+    text = text.replace(before, "cites=taylor2018; year=2018;")
+    added = "    id=C8; text={Ketamine works.}; cites=none\n  },\n  verification = {unverified},"
+    text = text.replace("  },\n  verification = {unverified},", added, 1)
+    bib.write_text(text, encoding="utf-8")
+    new = evidence.load(bib)
+    assert new.errors == []
+    result = compare(old, new, pooled=False)
+    assert [(c.key, c.field, c.old, c.new) for c in result.changes] == [
+        ("sourcearticle", "claims.6.year", "2017", "2018"),
+        ("sourcearticle", "claims.8", None, "id=C8; text=Ketamine works.; cites=none"),
+    ]
+    out = CliRunner().invoke(main, ["diff", str(ROOT / "studies.bib"), str(bib)])
+    assert "~ sourcearticle\n    claims.6.year: 2017 -> 2018\n" in out.stdout

@@ -104,3 +104,17 @@ def test_fmt_lays_out_rob_rows_like_outcomes() -> None:
         "@article{k,\n  year = 2020,\n  rob_tool = {RoB2},\n  rob = {\n"
         "    domain=D1; judgement=low\n    domain=overall; judgement=low\n  },\n}\n"
     )
+
+
+def test_fmt_lays_out_claims_rows_like_outcomes() -> None:
+    doc = parse_bib(
+        "@online{doc, claims = {id=C1; text={83% of people; within an hour}; cites=none\n"
+        "        id=C2; text=y; cites={a; b}}, title = {P}}\n"
+    )
+    formatted = format_document(doc).text
+    assert formatted == (
+        "@online{doc,\n  title = {P},\n  claims = {\n"
+        "    id=C1; text={83% of people; within an hour}; cites=none\n"
+        "    id=C2; text=y; cites={a; b}\n  },\n}\n"
+    )
+    assert format_document(parse_bib(formatted)).text == formatted  # idempotent

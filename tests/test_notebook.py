@@ -36,7 +36,7 @@ def test_notebook_executes(tmp_path) -> None:
         if cell.cell_type == "code"
         for out in cell.outputs
     )
-    assert "EvidenceBase('../studies.bib': 16 entries, 0 errors, 0 warnings)" in text
+    assert "EvidenceBase('../studies.bib': 17 entries, 0 errors, 0 warnings)" in text
     assert "Response rate, anxiety outcomes: 86.8% (95% CI 63.2% to 96.2%)" in text
     assert "protocol: pyproject.toml [tool.evidence]" in text
     images = [

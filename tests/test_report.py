@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import stat
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -208,6 +209,33 @@ def test_accessible_structure(page: _Page, html: str) -> None:
     assert "pooled, overall 86.8%" in forest  # the alternative text states the result
 
 
+def test_claims_section_shows_each_claim_its_checks_and_verdicts(base, html: str) -> None:
+    from evidence.claims import check_claims
+
+    claims = check_claims(base)
+    assert claims
+    section = html.split('<section id="claims"', 1)[1].split("</section>", 1)[0]
+    for claim in claims:
+        block = re.search(
+            rf'<div class="claim" id="claim-{claim.entry}-{claim.id}">(.*?)</div>\n', section, re.S
+        )
+        assert block is not None, claim.id
+        body = block.group(1)
+        verdicts = re.findall(r'class="verdict verdict-([a-z-]+)"', body)
+        assert verdicts[0] == claim.verdict  # the checks' verdict first
+        if claim.override:
+            assert verdicts[1] == claim.override and (claim.reason or "") in unescape(body)
+        assert [f'href="#ref-{key}"' in body for key in claim.cites] == [True] * len(claim.cites)
+        assert len(re.findall(r"<tr><th scope=\"row\">", body)) == len(claim.checks)
+        for check, shown in zip(
+            claim.checks,
+            re.findall(r'<td><span class="verdict verdict-([a-z-]+)">', body),
+            strict=True,
+        ):
+            assert shown == check.verdict
+    assert 'href="#claims"' in html  # listed in the contents
+
+
 def test_sections_follow_the_data(tmp_path: Path) -> None:
     text = (ROOT / "tests" / "data" / "example-light" / "studies.bib").read_text(encoding="utf-8")
     base = evidence.loads(text, "studies.bib")
@@ -215,6 +243,7 @@ def test_sections_follow_the_data(tmp_path: Path) -> None:
     assert 'id="risk-of-bias"' not in page  # no study has a risk-of-bias tool
     assert "The protocol marks no analysis as a headline." in page
     assert 'id="references"' in page and 'id="method-' not in page
+    assert 'id="claims"' not in page  # no document makes claims
 
 
 def test_inline_svg_prefixes_ids_and_sizes() -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from evidence.protocol import parse_protocol
 from evidence.schema import (
+    CLAIM_FIELDS,
     EFFECT_FIELDS,
     OUTCOME_FIELDS,
     OUTCOME_SPECS,
@@ -183,8 +184,8 @@ def test_dtypes_follow_the_schema() -> None:
 def test_data_dictionary_lists_every_field_once() -> None:
     dd = data_dictionary()
     assert list(dd.columns) == ["level", "field", "type", "allowed", "unit", "description"]
-    fields = (*STUDY_FIELDS, *OUTCOME_FIELDS, *EFFECT_FIELDS, *ROB_FIELDS)
+    fields = (*STUDY_FIELDS, *OUTCOME_FIELDS, *EFFECT_FIELDS, *ROB_FIELDS, *CLAIM_FIELDS)
     assert list(dd["field"]) == [s.name for s in fields]
-    assert list(dict.fromkeys(dd["level"])) == ["study", "outcome", "effect", "rob"]
+    assert list(dict.fromkeys(dd["level"])) == ["study", "outcome", "effect", "rob", "claim"]
     route = dd[dd["field"] == "route"].iloc[0]
     assert route["allowed"] == "';'-separated list of IV, IM, SC, oral, sublingual, intranasal"

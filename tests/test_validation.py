@@ -16,7 +16,7 @@ from evidence.errors import BibFileError, EditError
 from evidence.formatting import format_document
 from evidence.schema import EFFECT_FIELDS, OUTCOME_FIELDS
 
-from .conftest import CR_FILE, CRLF_FILE, INVALID
+from .conftest import CR_FILE, CRLF_FILE, INVALID, ROOT
 
 OUTCOME_KEYS = ", ".join(s.name for s in OUTCOME_FIELDS)
 EFFECT_KEYS = ", ".join(s.name for s in EFFECT_FIELDS)
@@ -382,6 +382,23 @@ def test_every_registered_code_is_used_and_every_used_code_registered() -> None:
             "out-of-range.bib",
             ["year.range", "outcomes.responders>n", "value.int", "value.float"],
             id="range",
+        ),
+        pytest.param(
+            "claims.bib",
+            [
+                "claims.cite-unknown",
+                "value.float",
+                "claims.cites-mixed",
+                "claims.id-repeated",
+                "claims.key-missing",
+                "claims.reason-missing",
+                "claims.key-unknown",
+                "claims.reason-without-verdict",
+                "claims.key-repeated",
+                "value.choice",
+                "claims.syntax",
+            ],
+            id="claims",
         ),
     ],
 )
@@ -775,3 +792,86 @@ def test_bundled_base_risk_of_bias_validates() -> None:
     base = evidence.load(ROOT / "studies.bib")
     assert base.problems == []
     assert set(base.studies["rob_tool"].astype(str)) == {"RoB2", "ROBINS-I", "none"}
+
+
+# ------------------------------------------------------------------------------ claims
+
+CLAIMS_FILE = [
+    "16: clinicpage: claims.cites: no entry with citation key 'Berg2018'; did you mean 'Berg2019'?",
+    "17: clinicpage: claims.percent: 'fifty' is not a number (allowed: number 0..100)",
+    "17: clinicpage: claims.cites: cites both none and citation keys (Berg2019) (allowed: "
+    "citation keys, or none alone)",
+    "17: clinicpage: claims.id: claim id 'A' used twice (first on line 16)",
+    "18: clinicpage: claims.text: claim row has no text",
+    "18: clinicpage: claims.reason: an analyst's verdict needs its reason (reason={...})",
+    "19: clinicpage: claims.quantifer: unknown claim key; did you mean 'quantifier'? (allowed: "
+    "id, text, cites, year, conditions, route, comparator, n, domain, percent, quantifier, "
+    "time, within, lasting, direction, verdict, reason, note)",
+    "19: clinicpage: claims.reason: warning: reason explains an analyst's verdict, and this "
+    "claim has none (add verdict=...)",
+    "20: clinicpage: claims: key 'year' given twice in one row",
+    "20: clinicpage: claims.direction: unknown value 'superior'; did you mean 'better'? "
+    "(allowed: better, significant, no-difference, worse)",
+    "21: clinicpage: claims: expected key=value, found 'safe'",
+]
+
+
+def test_claims_problems_line_by_line() -> None:
+    path = INVALID / "claims.bib"
+    problems = evidence.load(path).problems
+    assert [str(p).removeprefix(f"{path}:") for p in problems] == CLAIMS_FILE
+    assert [p.severity for p in problems].count("warning") == 1
+
+
+def test_claims_rows_are_typed_like_the_outcome_fields(tmp_bib) -> None:
+    path = tmp_bib(
+        "@article{t,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n  year = 2019,\n}\n"
+        "@online{doc,\n  title = {D},\n  claims = {\n"
+        "    id=1; text=x; cites={t}; year=1850; conditions={GAD; bipolar}; route=intravenous\n"
+        "    id=2; text=y; cites=t, t; within=soonish; n=-2; comparator=waitlist; verdict=maybe\n"
+        "  },\n}\n"
+    )
+    base = evidence.load(path, config=ROOT / "pyproject.toml")  # its vocabularies
+    problems = [(p.line, p.field, p.code, p.message) for p in base.errors]
+    assert problems == [
+        (10, "claims.year", "value.int", "1850 is below the minimum 1900"),
+        (10, "claims.conditions", "value.choices", "unknown value 'bipolar'"),
+        (10, "claims.route", "value.choices", "unknown value 'intravenous'; did you mean 'IV'?"),
+        (11, "claims.within", "value.timepoint", "cannot read timepoint 'soonish'"),
+        (11, "claims.n", "value.int", "-2 is below the minimum 0"),
+        (11, "claims.comparator", "value.choice", "unknown value 'waitlist'"),
+        (11, "claims.verdict", "value.choice", "unknown value 'maybe'"),
+        (
+            11,
+            "claims.reason",
+            "claims.reason-missing",
+            "an analyst's verdict needs its reason (reason={...})",
+        ),
+    ]
+    (doc,) = [r for r in base.records if r.key == "doc"]
+    assert doc.claims[1].values["cites"] == ("t",)  # a key cited twice counts once
+    assert doc.claims[0].values["written"]["route"] == "intravenous"
+
+
+def test_every_rows_field_has_its_own_checker() -> None:
+    from evidence.schema import ROWS_FIELDS
+    from evidence.validation import ROWS_CHECKERS
+
+    assert set(ROWS_CHECKERS) == set(ROWS_FIELDS) == {"outcomes", "effects", "rob", "claims"}
+    assert len(set(ROWS_CHECKERS.values())) == len(ROWS_CHECKERS)
+
+
+def test_an_entry_with_claims_and_no_study_field_is_a_document(tmp_bib) -> None:
+    text = (
+        "@online{doc,\n  title = {D},\n  verification = {unverified},\n"
+        "  claims = {\n    text=x; cites=none\n  },\n}\n"
+        "@article{review,\n  author = {A, B},\n  title = {R},\n  journal = {J},\n  year = 2020,\n"
+        "  design = {meta-analysis},\n  claims = {\n    text=y; cites=none\n  },\n}\n"
+        "@article{plain,\n  author = {A, B},\n  title = {P},\n  journal = {J},\n  year = 2020,\n}\n"
+    )
+    base = evidence.load(tmp_bib(text))
+    assert base.problems == []
+    assert [r.is_study for r in base.records] == [False, True, True]
+    assert [r.key for r in base.documents] == ["doc"]
+    assert list(base.studies["key"]) == ["review", "plain"]  # a review making claims is a study
+    assert [len(r.claims) for r in base.records] == [1, 1, 0]

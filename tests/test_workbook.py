@@ -145,6 +145,7 @@ def test_sheets_in_order(wb) -> None:
         "Outcomes",
         "Contrasts",
         "Risk of bias",
+        "Claims",
         "Pooled",
         "References",
         "Data dictionary",
@@ -186,8 +187,9 @@ def test_headers(wb, base) -> None:
         pytest.param("Contrasts", "B2", "A1:BF16", id="contrasts"),
         pytest.param("Risk of bias", "B2", "A1:N19", id="risk-of-bias"),
         pytest.param("Pooled", "C2", "A1:Z14", id="pooled"),
-        pytest.param("References", "B2", "A1:C17", id="references"),
-        pytest.param("Data dictionary", "C2", "A1:F64", id="dictionary"),
+        pytest.param("Claims", "B2", "A1:H8", id="claims"),
+        pytest.param("References", "B2", "A1:C18", id="references"),
+        pytest.param("Data dictionary", "C2", "A1:F83", id="dictionary"),
     ],
 )
 def test_frozen_header_and_autofilter(wb, sheet: str, freeze: str, ref: str) -> None:
@@ -214,7 +216,8 @@ def test_column_widths_follow_content_and_long_text_wraps(wb) -> None:
 def test_every_table_row_starts_with_its_key(wb, base) -> None:
     assert [r["key"] for r in _records(wb["Studies"])] == list(base.studies["key"])
     assert [r["key"] for r in _records(wb["Outcomes"])] == list(base.outcomes["key"])
-    assert sorted(r["key"] for r in _records(wb["References"])) == sorted(base.studies["key"])
+    # References: every entry of the file, the source article (a document, not a study) too
+    assert [r["key"] for r in _records(wb["References"])] == [r.key for r in base.records]
 
 
 def test_outcome_row_values_and_wilson_ci(wb) -> None:
@@ -288,7 +291,11 @@ def test_pooled_sheet_shows_subgroup_tests_pooled_rows_and_decisions(base, tmp_p
 def test_summary_counts_and_headline(wb, base, report) -> None:
     ws = wb["Summary"]
     overview = {r["evidence base"]: r["value"] for r in _records(ws, _find(ws, "evidence base"))}
-    assert overview["entries"] == 16
+    # every entry in the file: 16 studies and the source article, a document making claims
+    assert overview["entries"] == 17
+    assert overview["primary studies"] + overview["reviews and meta-analyses"] == 16
+    assert overview["documents making claims"] == 1
+    assert overview["claims"] == len(base.documents[0].claims)
     assert overview["participants (sum of n_enrolled)"] == int(base.studies["n_enrolled"].sum())
     conditions = {r["condition"]: r["entries"] for r in _records(ws, _find(ws, "condition"))}
     # "GAD; SAD" counts once in GAD and once in SAD
@@ -375,7 +382,9 @@ def test_settings_reach_the_provenance_block(base, tmp_path) -> None:
 def test_references_in_the_protocol_style_and_order(wb, base) -> None:
     # The bundled protocol's citation_style is vancouver: numbered in file order (NLM).
     rows = _records(wb["References"])
-    assert [r["key"] for r in rows] == list(base.studies["key"])
+    assert [r["key"] for r in rows] == [*base.studies["key"], "sourcearticle"]
+    # the source article comes last, so no study's number changed
+    assert rows[-1]["reference"] == "17. [Ketamine for anxiety]." and rows[-1]["doi"] is None
     glue = next(r for r in rows if r["key"] == "glue2017")
     assert glue["reference"] == (
         "3. Glue P, Medlicott NJ, Harland S, Neehoff S, Anderson-Fahey B, Le Nedelec M, et al. "
@@ -583,6 +592,69 @@ def test_pooled_sheet_has_a_low_risk_of_bias_row_per_analysis(wb, reports) -> No
     assert rows["anxiety-vs-control"]["note"] == "no estimate: the analysis itself pools nothing"
 
 
+def test_claims_sheet(wb, base) -> None:
+    ws = wb["Claims"]
+    header = ["key", "id", "text", "cites", "verdict", "override", "reason", "line"]
+    assert _header(ws) == header
+    claims = _records(ws)
+    assert [(r["key"], r["id"], r["cites"], r["verdict"], r["override"]) for r in claims] == [
+        ("sourcearticle", "C1", "none", "unsupported", None),
+        ("sourcearticle", "C2", "whittaker2021", "partly-supported", None),
+        ("sourcearticle", "C3", "tully2022", "unverifiable", "overstated"),
+        ("sourcearticle", "C4", "glue2017", "overstated", None),
+        ("sourcearticle", "C5", "irwin2013", "supported", None),
+        ("sourcearticle", "C6", "taylor2018", "partly-supported", None),
+        ("sourcearticle", "C7", "rodriguez2013", "overstated", None),
+    ]
+    assert claims[3]["text"].startswith("According to a 2017 study, 83% of people")
+    assert claims[2]["reason"].startswith("the fact sheet's best match, Tully 2022")
+    (doc,) = base.documents
+    assert [r["line"] for r in claims] == [c.line for c in doc.claims]
+    top = _find(ws, "Checks: each assertion against the cited entries' data") + 1
+    assert [c.value for c in ws[top]][:6] == [
+        "key",
+        "id",
+        "attribute",
+        "asserted",
+        "found",
+        "check",
+    ]
+    checks = _records(ws, top)
+    glue = [
+        (r["attribute"], r["asserted"], r["found"], r["check"]) for r in checks if r["id"] == "C4"
+    ]
+    assert glue == [
+        ("year", "2017", "2017", "supported"),
+        ("conditions", "GAD; SAD", "GAD, SAD", "supported"),
+        ("percent", "83%", "ketamine, anxiety: 10/12 = 83.3%", "supported"),
+        ("within", "1 h", "no time recorded", "not-in-source"),
+    ]
+    assert len(checks) == 27 and {r["id"] for r in checks} == {f"C{i}" for i in range(2, 8)}
+    # verdicts shaded by their word (conditional formats, the risk-of-bias tints): the claim's
+    # verdict and override, and each check's verdict; other columns are not shaded
+    verdict = ws.cell(row=2 + 4, column=5)  # C5
+    assert verdict.value == "supported" and _conditional_fill(ws, verdict) == "FFB3E2D5"
+    override = ws.cell(row=2 + 2, column=6)  # C3's override
+    assert override.value == "overstated" and _conditional_fill(ws, override) == "FFF5D899"
+    assert _conditional_fill(ws, ws.cell(row=2 + 2, column=5)) == "FFCCE8F8"  # unverifiable
+    assert _conditional_fill(ws, ws.cell(row=2, column=5)) == "FFBFBFBF"  # unsupported
+    assert _conditional_fill(ws, ws.cell(row=3, column=5)) == "FFFAF5C6"  # partly-supported
+    contradicted = next(
+        ws.cell(row=top + 1 + i, column=6)
+        for i, r in enumerate(checks)
+        if r["check"] == "contradicted"
+    )
+    assert _conditional_fill(ws, contradicted) == "FFF2BF99"
+    assert _conditional_fill(ws, ws.cell(row=2, column=3)) is None  # the text
+
+
+def test_claims_sheet_of_a_base_without_claims(tmp_path) -> None:
+    base = evidence.loads(_bib())
+    ws = openpyxl.load_workbook(write_workbook(base, tmp_path / "none.xlsx"))["Claims"]
+    assert _header(ws) == ["key", "id", "text", "cites", "verdict", "override", "reason", "line"]
+    assert ws.cell(row=3, column=1).value.startswith("No entry holds claims")
+
+
 # ------------------------------------------------------------------------ presentation
 
 
@@ -591,6 +663,7 @@ def test_doi_cells_are_hyperlinks(wb, base, sheet: str) -> None:
     ws = wb[sheet]
     col = _column(ws, "doi")
     dois = dict(zip(base.studies["key"], base.studies["doi"], strict=True))
+    dois.update({r.key: pd.NA for r in base.documents})  # the source article has no DOI
     linked = 0
     for row in range(2, ws.max_row + 1):
         key = ws.cell(row=row, column=1).value
@@ -824,6 +897,17 @@ def test_libreoffice_reads_the_workbook(xlsx, report, tmp_path: Path) -> None:
     header = sheets["Risk of bias"][0]
     assert rob[("rodriguez2013", "")][header.index("D5")] == "some concerns"
     assert rob[("taylor2018", "3")][header.index("D4")] == "no information"
+    claims = sheets["Claims"]
+    assert claims[0][:5] == ["key", "id", "text", "cites", "verdict"]
+    assert [row[4] for row in claims[1:8]] == [
+        "unsupported",
+        "partly-supported",
+        "unverifiable",
+        "overstated",
+        "supported",
+        "partly-supported",
+        "overstated",
+    ]
 
 
 @pytest.mark.libreoffice
