@@ -42,6 +42,7 @@ from typing import Any
 
 import pandas as pd
 from xlsxwriter import Workbook
+from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
@@ -1137,6 +1138,14 @@ def _write_dictionary(sheet: _Sheet, base: EvidenceBase) -> None:
 # ---------------------------------------------------------------------------- the file
 
 
+def _plain_os_error(exc: Exception) -> OSError:
+    """The OSError behind XlsxWriter's ``FileCreateError``, without its traceback."""
+    cause = exc.args[0] if exc.args else None
+    if isinstance(cause, OSError):
+        return OSError(cause.errno, cause.strerror)
+    return OSError(str(exc))
+
+
 def _workbook_bytes(base: EvidenceBase, reports: list[PoolReport]) -> bytes:
     """The xlsx bytes, without any clock time."""
     buffer = io.BytesIO()
@@ -1172,7 +1181,15 @@ def _workbook_bytes(base: EvidenceBase, reports: list[PoolReport]) -> bytes:
                 "created": FIXED_TIME,  # also the "modified" date: no clock time is written
             }
         )
-        wb.close()
+        failure = None
+        try:
+            wb.close()
+        except FileCreateError as exc:  # writing its temporary files failed (EFBIG, ENOSPC…)
+            failure = _plain_os_error(exc)
+        # raised out here, with no traceback into XlsxWriter: its half-written zip is freed
+        # now, while the buffer it writes to is still open
+        if failure is not None:
+            raise failure
     return buffer.getvalue()
 
 
