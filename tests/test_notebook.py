@@ -46,4 +46,7 @@ def test_notebook_executes(tmp_path) -> None:
         for out in cell.outputs
         if "image/png" in out.get("data", {})
     ]
-    assert len(images) == 3  # the three charts render inline
+    # the forest plot, response over time, evidence map, traffic lights, summary of findings
+    assert len(images) == 5
+    assert "rate 86.8% (95% CI 63.2% to 96.2%)        very low  very low    ⊕◯◯◯" in text
+    assert "C3      tully2022      unverifiable  overstated" in text
