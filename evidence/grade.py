@@ -132,6 +132,9 @@ HIGH_RISK: tuple[str, ...] = ("high", "serious", "critical")
 CRITICAL_RISK: tuple[str, ...] = ("critical",)
 #: Percent of the weight at high risk (or unjudgeable) from which risk of bias rates down.
 RISK_OF_BIAS_SHARE = 50.0
+#: How many results a risk-of-bias trigger names at each level before "and N more": a
+#: footnote is read by a panel, and an analysis may pool hundreds of studies.
+NAMED_MAX = 6
 #: I² (percent) from which inconsistency rates down one level, and from which it rates down
 #: two when the prediction interval also contains the decision threshold (Higgins et al. 2003
 #: call 50% and 75% moderate and high heterogeneity; GRADE 7).
@@ -671,9 +674,9 @@ def rate_risk_of_bias(
     unit = "the studies (equal weights: no weights known)" if equal else "the weight"
     trigger = (
         f"{_pct(share(high))} of {unit} at high risk of bias"
-        + (f" ({'; '.join(named['high'])})" if named["high"] else "")
+        + _naming(named["high"])
         + f", {_pct(share(unclear))} at a risk that cannot be judged"
-        + (f" ({'; '.join(named['unclear'])})" if named["unclear"] else "")
+        + _naming(named["unclear"])
     )
     limit = _pct(RISK_OF_BIAS_SHARE)
     if share(critical) >= RISK_OF_BIAS_SHARE:
@@ -704,6 +707,15 @@ def rate_risk_of_bias(
         trigger,
         f"less than {limit} of the weight at high or unknown risk",
     )
+
+
+def _naming(labels: Sequence[str]) -> str:
+    """`` (a; b; c)``, the first :data:`NAMED_MAX` and how many more; empty for none."""
+    if not labels:
+        return ""
+    shown = "; ".join(labels[:NAMED_MAX])
+    more = len(labels) - NAMED_MAX
+    return f" ({shown}; and {more} more)" if more > 0 else f" ({shown})"
 
 
 def _crosses(low: float | None, high: float | None, threshold: float | None) -> bool | None:

@@ -413,22 +413,24 @@ def apply_dependence(
         _population=ranks["population"],
         _order=ranks["order"],
     )
-    keep_index = []
-    for _, group in ranked.groupby(["key", "arm"], sort=False):
-        ordered = group.sort_values(
-            ["_source", "_scale", "_time", "_population", "_order"], kind="stable"
-        )
-        best = ordered.iloc[0]
-        keep_index.append(ordered.index[0])
-        for i in ordered.index[1:]:
+    # one stable sort of every row by preference: within each (key, arm) the first row is
+    # the preferred one (sorting each group on its own is the same order, one sort per group)
+    ordered = ranked.sort_values(
+        ["_source", "_scale", "_time", "_population", "_order"], kind="stable"
+    )
+    grouped = ordered.groupby(["key", "arm"], sort=False)
+    keep_index = list(grouped.head(1).index)
+    several = grouped["row"].transform("size").gt(1)
+    for _, group in ordered[several].groupby(["key", "arm"], sort=False):
+        best = group.iloc[0]
+        for i in group.index[1:]:
             decisions.at[i, "action"] = "dropped"
             decisions.at[i, "reason"] = (
                 f"one row per {unit}: row {best['row']} is used ("
-                + _why_kept(best, ordered.loc[i], analysis)
+                + _why_kept(best, group.loc[i], analysis)
                 + ")"
             )
-        if len(ordered) > 1:
-            decisions.at[ordered.index[0], "reason"] = f"preferred row of its {unit}"
+        decisions.at[group.index[0], "reason"] = f"preferred row of its {unit}"
     kept = candidates.loc[sorted(keep_index)]
     return kept.reset_index(drop=True), _decision_frame(decisions), warnings
 

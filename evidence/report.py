@@ -40,6 +40,9 @@ __all__ = ["Figure", "inline_svg", "render_report", "write_report"]
 TEMPLATES = Path(__file__).with_name("templates")
 
 _LEVEL_WORDS = {"proportion": "response rate"}
+#: Leave one out is refitted and tabulated for analyses of at most this many pooled units; a
+#: larger one would cost a fit per unit and a table no reader goes through (it is a note then).
+LEAVE_ONE_OUT_MAX = 80
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,15 @@ def _leave_one_out(report: PoolReport) -> dict[str, Any] | None:
 
     if report.overall is None or len(report.pooled) < 2:
         return None
+    if len(report.pooled) > LEAVE_ONE_OUT_MAX:
+        return {
+            "note": (
+                f"Leave one out is shown for analyses of at most {LEAVE_ONE_OUT_MAX} pooled "
+                f"rows and this one pools {len(report.pooled)}; evidence pool --analysis "
+                f"{report.analysis.name} --leave-one-out prints it."
+            ),
+            "rows": [],
+        }
     try:
         table = leave_one_out_table(report)
     except ValueError as exc:  # a model that cannot be refitted on fewer units (GLMM, k = 2)

@@ -136,6 +136,18 @@ def test_risk_of_bias_trigger_names_the_shares_and_the_studies() -> None:
     assert rated.draft == -1
 
 
+def test_risk_of_bias_trigger_names_at_most_named_max_per_level() -> None:
+    from evidence.grade import NAMED_MAX
+
+    many = [(f"s{i}", None, "none", 1.0) for i in range(NAMED_MAX + 3)]
+    rated = rate_risk_of_bias([("h", "high", "RoB2", 1.0), *many])
+    shown = "; ".join(f"s{i}: no tool applies" for i in range(NAMED_MAX))
+    assert rated.trigger.endswith(f"cannot be judged ({shown}; and 3 more)")
+    assert "(h: high)" in rated.trigger
+    exact = rate_risk_of_bias(many[:NAMED_MAX])
+    assert exact.trigger.endswith(f"({shown})")
+
+
 def test_risk_of_bias_without_weights_counts_studies_equally() -> None:
     rated = rate_risk_of_bias([("a", "high", "RoB2", math.nan), ("b", "low", "RoB2", math.nan)])
     assert rated.trigger.startswith("50% of the studies (equal weights: no weights known)")

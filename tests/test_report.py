@@ -236,6 +236,26 @@ def test_claims_section_shows_each_claim_its_checks_and_verdicts(base, html: str
     assert 'href="#claims"' in html  # listed in the contents
 
 
+def test_leave_one_out_of_a_large_analysis_is_a_note(base, reports, monkeypatch) -> None:
+    """Above LEAVE_ONE_OUT_MAX pooled rows the report says where to get the table instead of
+    refitting once per row (10,000 entries: 85 s of a build)."""
+    import evidence.report
+
+    anxiety = next(r for r in reports if r.analysis.name == "anxiety")
+    assert len(anxiety.pooled) == 2
+    monkeypatch.setattr(evidence.report, "LEAVE_ONE_OUT_MAX", 1)
+    page = render_report(base, [anxiety], {})
+    section = page.split('id="analysis-anxiety"', 1)[1].split("</section>", 1)[0]
+    assert "<caption>Leave one out" not in section
+    assert (
+        "<p>Leave one out is shown for analyses of at most 1 pooled rows and this one pools 2; "
+        "evidence pool --analysis anxiety --leave-one-out prints it.</p>"
+    ) in section
+    monkeypatch.setattr(evidence.report, "LEAVE_ONE_OUT_MAX", 2)
+    page = render_report(base, [anxiety], {})
+    assert "<caption>Leave one out" in page.split('id="analysis-anxiety"', 1)[1]
+
+
 def test_sections_follow_the_data(tmp_path: Path) -> None:
     text = (ROOT / "tests" / "data" / "example-light" / "studies.bib").read_text(encoding="utf-8")
     base = evidence.loads(text, "studies.bib")
