@@ -265,7 +265,8 @@ def bib_option(func: Callable[..., Any]) -> Callable[..., Any]:
     "unset",
     multiple=True,
     metavar="FIELD",
-    help="Remove FIELD (repeatable). outcomes.N.KEY addresses one key of outcome row N.",
+    help="Remove FIELD (repeatable). outcomes.N.KEY addresses one key of outcome row N "
+    "(likewise rob.N.KEY, claims.N.KEY).",
 )
 @bib_option
 @config_option
@@ -282,8 +283,8 @@ def set_command(
     """Set or remove fields of entry KEY; only those fields' text changes.
 
     FIELD=VALUE sets a BibTeX field (outcome fields included); outcomes.N.KEY=VALUE sets one
-    key of outcome row N (1-based), changing only that row's line. The result is validated
-    before anything is written.
+    key of outcome row N (1-based), changing only that row's line (likewise rob.N.KEY and
+    claims.N.KEY). The result is validated before anything is written.
     """
     from evidence.editing import parse_assignment, set_entry
 

@@ -23,7 +23,7 @@ from evidence.base import EvidenceBase, protocol_for
 from evidence.bib import BibDocument, locked, parse_bib, read_bib, set_fields, write_bib
 from evidence.errors import EditError, Problem, ValidationError
 from evidence.protocol import NO_PROTOCOL, Protocol
-from evidence.schema import edit_outcome_row
+from evidence.schema import ROWS_FIELDS, edit_row
 
 if TYPE_CHECKING:
     from evidence.formatting import FormatResult
@@ -73,7 +73,8 @@ def _identity(problem: Problem) -> tuple[str, str, str]:
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
-    """Split ``FIELD=VALUE`` (``outcomes.N.KEY=VALUE`` for one key of outcome row N)."""
+    """Split ``FIELD=VALUE`` (``outcomes.N.KEY=VALUE`` for one key of outcome row N, likewise
+    ``rob.N.KEY`` and ``claims.N.KEY``)."""
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
         raise EditError(f"expected FIELD=VALUE, got {text!r}")
@@ -130,9 +131,10 @@ def set_entry(
     """Set (and ``unset``) fields of entry ``key`` in the file at ``path``.
 
     ``values`` maps field names to BibTeX values; a name ``outcomes.N.KEY`` sets one key of
-    outcome row ``N`` (1-based), changing only that row's line. ``unset`` names fields (or
-    ``outcomes.N.KEY``) to remove. The result is validated (against the protocol in force,
-    or the one in ``config``) before anything is written.
+    outcome row ``N`` (1-based), changing only that row's line, and likewise for every
+    multi-row field (``rob.N.KEY``, ``claims.N.KEY``: :data:`~evidence.schema.ROWS_FIELDS`).
+    ``unset`` names fields (or ``FIELD.N.KEY``) to remove. The result is validated (against
+    the protocol in force, or the one in ``config``) before anything is written.
 
     Raises
     ------
@@ -164,25 +166,26 @@ def _set_entry(
     doc = read_bib(path)
     entry = doc.entry(key)
     plain: dict[str, str | None] = {}
-    row_edits: list[tuple[int, str, str | None]] = []
+    row_edits: dict[str, list[tuple[int, str, str | None]]] = {}  # per multi-row field
     for name, value in [*values.items(), *((n, None) for n in unset)]:
         parts = name.split(".")
-        if parts[0].lower() == "outcomes" and len(parts) == 3:
+        rows_field = parts[0].lower()
+        if rows_field in ROWS_FIELDS and len(parts) == 3:
             if not parts[1].isdigit():
-                raise EditError(f"{name!r}: expected outcomes.N.KEY with N a row number")
-            row_edits.append((int(parts[1]), parts[2], value))
-        elif parts[0].lower() == "outcomes" and len(parts) > 1:
-            raise EditError(f"{name!r} is not a field name (or outcomes.N.KEY)")
+                raise EditError(f"{name!r}: expected {rows_field}.N.KEY with N a row number")
+            row_edits.setdefault(rows_field, []).append((int(parts[1]), parts[2], value))
+        elif rows_field in ROWS_FIELDS and len(parts) > 1:
+            raise EditError(f"{name!r} is not a field name (or {rows_field}.N.KEY)")
         else:  # a field; bib.set_fields checks its name (bib.FIELD_NAME_RE)
             plain[name] = value
-    if row_edits:
-        field = next((f for f in entry.fields if f.key.lower() == "outcomes"), None)
+    for rows_field, edits in row_edits.items():
+        field = next((f for f in entry.fields if f.key.lower() == rows_field), None)
         if field is None:
-            raise EditError(f"{doc.path}: entry {key!r} has no outcomes field")
+            raise EditError(f"{doc.path}: entry {key!r} has no {rows_field} field")
         text = plain.get(field.key) or field.value
-        for row, name, value in row_edits:
+        for row, name, value in edits:
             try:
-                text = edit_outcome_row(text, row, name, value)
+                text = edit_row(text, row, name, value, rows_field)
             except IndexError as exc:
                 raise EditError(f"{key}: {exc}") from None
         plain[field.key] = text

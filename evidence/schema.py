@@ -1092,8 +1092,9 @@ def _format_pair_value(value: str) -> str:
     return "{" + value + "}" if ";" in value or value != value.strip() else value
 
 
-def edit_outcome_row(text: str, row: int, key: str, value: str | None) -> str:
-    """The ``outcomes`` field text with one key of one row set (``None`` removes it).
+def edit_row(text: str, row: int, key: str, value: str | None, field: str = "outcomes") -> str:
+    """The text of a multi-row field (:data:`ROWS_FIELDS`: ``outcomes``, ``rob``, ``claims``)
+    with one key of one row set (``None`` removes it).
 
     ``row`` is 1-based, counting non-blank lines. Only that row's line changes: an existing
     ``key=value`` pair is replaced in place, a new one is appended to the line.
@@ -1106,7 +1107,7 @@ def edit_outcome_row(text: str, row: int, key: str, value: str | None) -> str:
     lines = text.split("\n")
     rows = [i for i, line in enumerate(lines) if line.strip()]
     if not 1 <= row <= len(rows):
-        raise IndexError(f"no outcome row {row} (the entry has {len(rows)})")
+        raise IndexError(f"no {field} row {row} (the entry has {len(rows)})")
     i = rows[row - 1]
     line = lines[i]
     cr = "\r" if line.endswith("\r") else ""

@@ -46,6 +46,31 @@ def test_set_one_key_of_an_outcome_row(bib: Path, studies_text: str) -> None:
     assert rows["responders"].tolist() == [4, 1]
 
 
+def test_set_one_key_of_a_claim_and_of_a_risk_of_bias_row(bib: Path, studies_text: str) -> None:
+    reason = "the article's 83% is of all participants; the arm's own rate agrees"
+    set_entry(bib, "sourcearticle", {"claims.4.verdict": "supported", "claims.4.reason": reason})
+    after = bib.read_text(encoding="utf-8")
+    changed = _lines_changed(studies_text, after)
+    assert len(changed) == 1 and changed[0][0].lstrip().startswith("id=C4;")
+    # a value with a semicolon is braced
+    assert changed[0][1] == f"{changed[0][0]}; verdict=supported; reason={{{reason}}}"
+    claim = next(c for c in evidence.check_claims(evidence.load(bib)) if c.id == "C4")
+    assert (claim.override, claim.reason) == ("supported", reason)
+
+    set_entry(bib, "taylor2018", {"rob.1.judgement": "low"})
+    changed = _lines_changed(after, bib.read_text(encoding="utf-8"))
+    assert len(changed) == 1 and "domain=D1" in changed[0][0]
+    assert changed[0][1] == changed[0][0].replace("judgement=no information", "judgement=low")
+
+
+def test_set_refuses_an_invalid_claim_verdict(bib: Path) -> None:
+    before = bib.read_bytes()
+    with pytest.raises(ValidationError) as info:
+        set_entry(bib, "sourcearticle", {"claims.4.verdict": "maybe", "claims.4.reason": "x"})
+    assert [p.field for p in info.value.problems] == ["claims.verdict"]
+    assert bib.read_bytes() == before
+
+
 def test_set_refuses_invalid_values_and_writes_nothing(bib: Path) -> None:
     before = bib.read_bytes()
     with pytest.raises(ValidationError) as info:
@@ -60,7 +85,10 @@ def test_set_refuses_invalid_values_and_writes_nothing(bib: Path) -> None:
     ("key", "values", "message"),
     [
         pytest.param("nope", {"title": "x"}, "no entry with key 'nope'", id="unknown-key"),
-        pytest.param("glue2017", {"outcomes.5.n": "3"}, "no outcome row 5", id="no-row"),
+        pytest.param("glue2017", {"outcomes.5.n": "3"}, "no outcomes row 5", id="no-row"),
+        pytest.param("sourcearticle", {"claims.8.year": "3"}, "no claims row 8", id="no-claim"),
+        pytest.param("glue2017", {"rob.1.judgement": "low"}, "has no rob field", id="no-rob"),
+        pytest.param("taylor2018", {"rob.x.judgement": "low"}, "expected rob.N.KEY", id="bad-rob"),
         pytest.param("tully2022", {"outcomes.1.n": "3"}, "has no outcomes field", id="no-rows"),
         pytest.param("glue2017", {"outcomes.x.n": "3"}, "expected outcomes.N.KEY", id="bad-row"),
         pytest.param("glue2017", {"title": "Bad {"}, "unbalanced braces", id="braces"),
