@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import io
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -2024,18 +2024,22 @@ def summary_of_findings(
             gid="sof-heading",
         )
     y = top + head_height
+
+    def cell(x: float, lines: Sequence[str], gid: str) -> None:
+        ax.text(
+            x + 3,
+            y + _SOF_PAD,
+            "\n".join(lines),
+            fontsize=_FONT,
+            va="top",
+            linespacing=1.3,
+            parse_math=False,
+            gid=gid,
+        )
+
     for row, cells, height in zip(records, body, heights, strict=True):
         for x, lines in zip(lefts[:-1], cells[:-1], strict=True):
-            ax.text(
-                x + 3,
-                y + _SOF_PAD,
-                "\n".join(lines),
-                fontsize=_FONT,
-                va="top",
-                linespacing=1.3,
-                parse_math=False,
-                gid=f"sof-cell:{row['analysis']}",
-            )
+            cell(x, lines, f"sof-cell:{row['analysis']}")
         x = lefts[-1]
         level = _plain(row["certainty"])
         marks = _plain(row["footnote_marks"])
@@ -2055,16 +2059,7 @@ def summary_of_findings(
             lines = [str(row["symbols"]), f"{level} ({marks})" if marks else level, draft]
         else:
             lines = ["not rated", f"({marks})" if marks else ""]
-        ax.text(
-            x + 3,
-            y + _SOF_PAD,
-            "\n".join(lines),
-            fontsize=_FONT,
-            va="top",
-            linespacing=1.3,
-            parse_math=False,
-            gid=f"sof-level:{row['analysis']}",
-        )
+        cell(x, lines, f"sof-level:{row['analysis']}")
         y += height
         ax.plot([_MARGIN, width - _MARGIN], [y, y], color=_LIGHT, lw=0.6, zorder=1)
     ax.text(

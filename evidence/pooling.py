@@ -278,14 +278,24 @@ def select_rows(base: EvidenceBase, analysis: Analysis) -> Selection:
 def mix_warnings(rows: pd.DataFrame) -> list[str]:
     """Warnings naming the studies when pooled ``rows`` differ in arm role, agent, response
     definition, rating scale or outcome domain."""
+    return _mixed(
+        rows,
+        "rows",
+        (
+            ("role", "arm roles (intervention and comparator arms together)"),
+            ("agent", "agents"),
+            ("response", "response definitions"),
+            ("measure", "rating scales"),
+            ("domain", "outcome domains"),
+        ),
+    )
+
+
+def _mixed(rows: pd.DataFrame, what: str, columns: tuple[tuple[str, str], ...]) -> list[str]:
+    """One warning per column of ``columns`` (name, label) in which the pooled ``rows`` differ,
+    naming the studies of each value."""
     out = []
-    for column, label in (
-        ("role", "arm roles (intervention and comparator arms together)"),
-        ("agent", "agents"),
-        ("response", "response definitions"),
-        ("measure", "rating scales"),
-        ("domain", "outcome domains"),
-    ):
+    for column, label in columns:
         values = rows[column].astype("string").fillna(NOT_STATED)
         if values.nunique() > 1:
             groups = {
@@ -293,7 +303,7 @@ def mix_warnings(rows: pd.DataFrame) -> list[str]:
                 for value in dict.fromkeys(values)
             }
             listed = "; ".join(f"{v!r}: {keys}" for v, keys in groups.items())
-            out.append(f"pooling rows with different {label}: {listed}")
+            out.append(f"pooling {what} with different {label}: {listed}")
     return out
 
 
@@ -1359,20 +1369,14 @@ def _run_comparison(base: EvidenceBase, analysis: Analysis) -> PoolReport:
 
 def mix_warnings_comparisons(rows: pd.DataFrame) -> list[str]:
     """Warnings naming the studies when pooled comparisons differ in comparator agent,
-    response definition, rating scale, outcome domain or source (arms or reported)."""
-    out = []
-    for column, label in (
-        ("comparator_agent", "comparators"),
-        ("response", "response definitions"),
-        ("measure", "rating scales"),
-        ("domain", "outcome domains"),
-    ):
-        values = rows[column].astype("string").fillna(NOT_STATED)
-        if values.nunique() > 1:
-            groups = {
-                value: ", ".join(dict.fromkeys(rows.loc[values == value, "key"]))
-                for value in dict.fromkeys(values)
-            }
-            listed = "; ".join(f"{v!r}: {keys}" for v, keys in groups.items())
-            out.append(f"pooling comparisons with different {label}: {listed}")
-    return out
+    response definition, rating scale or outcome domain."""
+    return _mixed(
+        rows,
+        "comparisons",
+        (
+            ("comparator_agent", "comparators"),
+            ("response", "response definitions"),
+            ("measure", "rating scales"),
+            ("domain", "outcome domains"),
+        ),
+    )

@@ -320,6 +320,16 @@ STUDY_FIELDS: tuple[FieldSpec, ...] = (
     ),
 )
 
+#: The analysis population of an outcome row or a reported result.
+_POPULATION = FieldSpec(
+    "analysis",
+    "choice",
+    "Analysis population.",
+    choices=("itt", "completers", "first-phase", "per-protocol"),
+    synonyms={"intention-to-treat": "itt", "completer": "completers", "pp": "per-protocol"},
+    vocabulary="populations",
+)
+
 OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "arm",
@@ -418,14 +428,7 @@ OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
         unit="hours",
         example="1 week",
     ),
-    FieldSpec(
-        "analysis",
-        "choice",
-        "Analysis population.",
-        choices=("itt", "completers", "first-phase", "per-protocol"),
-        synonyms={"intention-to-treat": "itt", "completer": "completers", "pp": "per-protocol"},
-        vocabulary="populations",
-    ),
+    _POPULATION,
     FieldSpec(
         "derived",
         "bool",
@@ -501,14 +504,7 @@ EFFECT_FIELDS: tuple[FieldSpec, ...] = (
     ),
     FieldSpec("k", "int", "Studies the result pools (reviews).", minimum=1, unit="studies"),
     FieldSpec("n", "int", "Participants in the result.", minimum=0, unit="participants"),
-    FieldSpec(
-        "analysis",
-        "choice",
-        "Analysis population.",
-        choices=("itt", "completers", "first-phase", "per-protocol"),
-        synonyms={"intention-to-treat": "itt", "completer": "completers", "pp": "per-protocol"},
-        vocabulary="populations",
-    ),
+    _POPULATION,
     FieldSpec(
         "derived",
         "bool",
