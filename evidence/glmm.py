@@ -54,6 +54,7 @@ from evidence.stats import (
     _check_labels,
     _check_level,
     _escalc,
+    information_criteria,
 )
 
 __all__ = ["GLMM_TESTS", "GLMMResult", "pool_glmm", "pool_glmm_or"]
@@ -657,7 +658,7 @@ def pool_glmm(
     dev = float(math.fsum(_binom_dev(xi, ni, mu_hat)))
     loglik = ll_qe - dev / 2.0
     parms = 2
-    kk = max(k, parms + 2)
+    aic, bic, aicc = information_criteria(loglik, parms, k)
     weights = 1.0 / (vi + tau2)
 
     def ilogit(v: float) -> float:
@@ -700,9 +701,9 @@ def pool_glmm(
         q_lrt_pvalue=float(sps.chi2.sf(q_lrt, k - 1)),
         loglik=loglik,
         deviance=dev,
-        aic=-2.0 * loglik + 2.0 * parms,
-        bic=-2.0 * loglik + parms * math.log(k),
-        aicc=-2.0 * loglik + 2.0 * parms * kk / (kk - parms - 1),
+        aic=aic,
+        bic=bic,
+        aicc=aicc,
         nagq=nagq,
     )
 
@@ -970,7 +971,7 @@ def pool_glmm_or(
     dev = float(math.fsum(_binom_dev(xs, ns, mu_hat)))
     loglik = ll_qe - dev / 2.0
     parms, k_eff = k + 2, 2 * k
-    kk = max(k_eff, parms + 2)
+    aic, bic, aicc = information_criteria(loglik, parms, k_eff)
     weights = 1.0 / (vi + tau2)
     return GLMMResult(
         measure="OR",
@@ -1009,9 +1010,9 @@ def pool_glmm_or(
         q_lrt_pvalue=float(sps.chi2.sf(q_lrt, k - 1)),
         loglik=loglik,
         deviance=dev,
-        aic=-2.0 * loglik + 2.0 * parms,
-        bic=-2.0 * loglik + parms * math.log(k_eff),
-        aicc=-2.0 * loglik + 2.0 * parms * kk / (kk - parms - 1),
+        aic=aic,
+        bic=bic,
+        aicc=aicc,
         nagq=nagq,
     )
 

@@ -47,7 +47,13 @@ import pandas as pd
 from scipy import linalg, optimize
 from scipy import stats as sps
 
-from evidence.stats import PooledResult, _check_choice, _check_labels, _check_level
+from evidence.stats import (
+    PooledResult,
+    _check_choice,
+    _check_labels,
+    _check_level,
+    information_criteria,
+)
 
 __all__ = [
     "ML_METHODS",
@@ -820,10 +826,7 @@ def pool_multilevel(
         ll_sat = -0.5 * k * math.log(2.0 * math.pi) - 0.5 * float(np.sum(np.log(v)))
         dev = -2.0 * (ll - ll_sat)
         k_eff = k
-    aic = -2.0 * ll + 2.0 * parms
-    bic = -2.0 * ll + parms * math.log(k_eff)
-    kk = max(k_eff, parms + 2)
-    aicc = -2.0 * ll + 2.0 * parms * kk / (kk - parms - 1)
+    aic, bic, aicc = information_criteria(ll, parms, k_eff)
 
     wdiag = np.empty(k)
     for g, gs in zip(d.groups, st.g, strict=True):

@@ -649,16 +649,7 @@ def run_analysis(base: EvidenceBase, analysis: Analysis) -> PoolReport:
         raise AnalysisError(analysis.name, "by", f"unknown column {analysis.by!r}", allowed)
     pooled, decisions, dep_warnings = apply_dependence(rows, analysis)
     warnings = [*mix_warnings(pooled), *dep_warnings]
-    if analysis.dependence == "aggregate":
-        pooled = _aggregate(pooled, analysis, analysis.rho)
-    fit = _fitter(analysis)
-    overall, failure = _overall(pooled, fit)
-    if failure:
-        warnings.append(failure)
-    group_fits = subgroups = None
-    note = ""
-    if overall is not None and analysis.by is not None:
-        group_fits, subgroups, note = _subgroup_fits(pooled, analysis, fit)
+    pooled, overall, group_fits, subgroups, note = _fit(pooled, analysis, _subgroup_fits, warnings)
     return PoolReport(
         analysis,
         selection,
@@ -672,6 +663,37 @@ def run_analysis(base: EvidenceBase, analysis: Analysis) -> PoolReport:
         _sensitivity(rows, analysis),
         tuple(warnings),
     )
+
+
+_SubgroupFits = Callable[
+    [pd.DataFrame, Analysis, Callable[[pd.DataFrame], PooledResult]],
+    tuple[dict[str, PooledResult], SubgroupResult | None, str],
+]
+
+
+def _fit(
+    pooled: pd.DataFrame, analysis: Analysis, subgroup_fits: _SubgroupFits, warnings: list[str]
+) -> tuple[
+    pd.DataFrame,
+    PooledResult | None,
+    dict[str, PooledResult] | None,
+    SubgroupResult | None,
+    str,
+]:
+    """The fits of an analysis, of rates or of comparisons: the units combined first under
+    ``aggregate``, then the overall fit (why it failed appended to ``warnings``) and, with a
+    subgroup column, ``subgroup_fits``. Returns the units fitted, the overall fit, the fit per
+    subgroup, the subgroup test and a note on it."""
+    if analysis.dependence == "aggregate":
+        pooled = _aggregate(pooled, analysis, analysis.rho)
+    fit = _fitter(analysis)
+    overall, failure = _overall(pooled, fit)
+    if failure:
+        warnings.append(failure)
+    if overall is None or analysis.by is None:
+        return pooled, overall, None, None, ""
+    group_fits, subgroups, note = subgroup_fits(pooled, analysis, fit)
+    return pooled, overall, group_fits, subgroups, note
 
 
 def _overall(
@@ -1340,16 +1362,9 @@ def _run_comparison(base: EvidenceBase, analysis: Analysis) -> PoolReport:
             "crossover trials analysed as parallel groups, without paired data (Cochrane "
             f"Handbook 23.2.6): {listed}"
         )
-    if analysis.dependence == "aggregate":
-        pooled = _aggregate(pooled, analysis, analysis.rho)
-    fit = _fitter(analysis)
-    overall, failure = _overall(pooled, fit)
-    if failure:
-        warnings.append(failure)
-    group_fits = subgroups = None
-    note = ""
-    if overall is not None and analysis.by is not None:
-        group_fits, subgroups, note = _comparison_subgroups(pooled, analysis, fit)
+    pooled, overall, group_fits, subgroups, note = _fit(
+        pooled, analysis, _comparison_subgroups, warnings
+    )
     return PoolReport(
         analysis,
         selection,

@@ -192,6 +192,18 @@ def _check_labels(labels: Any, k: int) -> tuple[str, ...]:
     return out
 
 
+def information_criteria(loglik: float, parms: int, n: int) -> tuple[float, float, float]:
+    """AIC, BIC and AICc of a fit with log-likelihood ``loglik``, ``parms`` parameters and
+    ``n`` observations, as metafor's ``fitstats`` computes them (AICc with ``n`` at least
+    ``parms + 2``, so it stays finite)."""
+    kk = max(n, parms + 2)
+    return (
+        -2.0 * loglik + 2.0 * parms,
+        -2.0 * loglik + parms * math.log(n),
+        -2.0 * loglik + 2.0 * parms * kk / (kk - parms - 1),
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # per-study confidence intervals
 # --------------------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ from evidence.stats import (
     subgroup_effects,
 )
 
+from .pins import num as _num
+
 REFERENCE = Path(__file__).parent / "data" / "metafor-contrasts.json"
 REF: dict[str, Any] = json.loads(REFERENCE.read_text(encoding="utf-8"))
 CONTRASTS: dict[str, Any] = REF["contrasts"]
@@ -81,15 +83,6 @@ WARNING_PHRASES = {
     'Setting argument test="z" since k=1.': 'used test="z" instead',
     "Some yi/vi values are NA.": "left out of Q, I^2 and H^2",
 }
-
-
-def _num(value: Any) -> float | None:
-    """JSON reference value -> float (``null`` -> None; "NaN"/"Inf"/"-Inf" strings)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return {"NaN": math.nan, "Inf": math.inf, "-Inf": -math.inf}[value]
-    return float(value)
 
 
 # --------------------------------------------------------------------------------------------

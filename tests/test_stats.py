@@ -46,6 +46,8 @@ from evidence.stats import (
     subgroup_analysis,
 )
 
+from .pins import num as _num
+
 REFERENCE = Path(__file__).parent / "data" / "metafor-proportions.json"
 REF: dict[str, Any] = json.loads(REFERENCE.read_text(encoding="utf-8"))
 DATASETS: dict[str, Any] = REF["datasets"]
@@ -68,15 +70,6 @@ WARNING_PHRASES = {
 
 def _short(name: str) -> str:
     return name.removeprefix("dat.")
-
-
-def _num(value: Any) -> float | None:
-    """JSON reference value -> float (``null`` -> None; "NaN"/"Inf"/"-Inf" strings)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return {"NaN": math.nan, "Inf": math.inf, "-Inf": -math.inf}[value]
-    return float(value)
 
 
 # --------------------------------------------------------------------------------------------
