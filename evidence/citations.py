@@ -31,8 +31,10 @@ rendered text: localized date formats lose their delimiter ("2022Oct"), a period
 a title ending in "?" ("work?."), lower-case parts of hyphenated given names initialise badly.
 Not fixed: a variable that stands in for a missing author (the title, the editors) is printed a
 second time later in the reference (APA entries without author; edited books). It is also
-slow, 15-25 ms per entry in Vancouver and 45-70 ms in APA here (``benchmarks/bench_cite.py``),
-so a 10,000-entry base takes minutes to format.
+slow, 10-25 ms per entry in Vancouver and 45-70 ms in APA here (``benchmarks/bench_cite.py``),
+all of it Python, so a list of :data:`PARALLEL_MIN` entries or more is shared out among forked
+processes, one per core (:mod:`evidence.parallel`), each rendering a contiguous part of the list
+the style has ordered; the result is the same as in one process.
 
 >>> import evidence
 >>> from evidence.citations import references
@@ -52,11 +54,12 @@ import weakref
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from evidence import parallel
 from evidence.errors import CitationError
 from evidence.latex import decode
 from evidence.names import parse_name, split_names
@@ -740,7 +743,43 @@ def _select(base: EvidenceBase, keys: Sequence[str] | None) -> list[StudyRecord]
     return chosen
 
 
-def _render(records: Sequence[StudyRecord], style: Style) -> list[Reference]:
+#: A reference list at least this long is formatted by several processes, one per core
+#: (:mod:`evidence.parallel`): citeproc-py takes 10-70 ms an entry, all of it in Python.
+PARALLEL_MIN = 200
+
+
+@dataclass(frozen=True)
+class _Job:
+    csl: Any
+    items: list[Any]  # citeproc-py's bibliography items, in the style's order
+    records: list[StudyRecord]  # the entry of each item
+    style: str
+    et_al: str
+    ands: set[str]
+    margin: bool
+
+    def format(self, start: int, stop: int) -> list[Reference]:
+        """References number ``start + 1`` to ``stop`` (each rendered on its own: citeproc-py
+        keeps no state from one bibliography item to the next)."""
+        out = []
+        for index in range(start, stop):
+            rec = self.records[index]
+            try:
+                rendered = self.csl.render_bibliography([self.items[index]])
+            except Exception as exc:  # a style construct citeproc-py cannot render
+                raise CitationError(
+                    f"{rec.key}: cannot format in citation style {self.style!r}: {exc}"
+                ) from None
+            marked = str(rendered[0]) if rendered else ""
+            out.append(_reference(rec, index + 1, marked, self.et_al, self.ands, self.margin))
+        return out
+
+
+def _render(
+    records: Sequence[StudyRecord], style: Style, processes: int | None = None
+) -> list[Reference]:
+    """Format ``records`` in ``style``, shared among ``processes`` (default: one per core for
+    a list of at least :data:`PARALLEL_MIN`), with the same result as in one."""
     from citeproc import Citation, CitationItem, CitationStylesBibliography
     from citeproc.source.json import CiteProcJSON
 
@@ -760,18 +799,16 @@ def _render(records: Sequence[StudyRecord], style: Style) -> list[Reference]:
         raise CitationError(detail) from None
     et_al, ands = _terms(csl)
     margin = csl.root.bibliography.get("second-field-align") is not None
-    out = []
-    for number, item in enumerate(bib.items, start=1):
-        rec = by_id[item.key]
-        try:
-            rendered = csl.render_bibliography([item])
-        except Exception as exc:  # a style construct citeproc-py cannot render
-            raise CitationError(
-                f"{rec.key}: cannot format in citation style {style.name!r}: {exc}"
-            ) from None
-        marked = str(rendered[0]) if rendered else ""
-        out.append(_reference(rec, number, marked, et_al, ands, margin))
-    return out
+    ordered = [by_id[item.key] for item in bib.items]
+    job = _Job(csl, list(bib.items), ordered, style.name, et_al, ands, margin)
+    count = len(ordered)
+    if processes is None:
+        processes = parallel.processes_for(count, PARALLEL_MIN // 2) if count >= PARALLEL_MIN else 1
+    # contiguous ranges, four per process, so that one slow range leaves no core idle
+    size = max(1, -(-count // (max(processes, 1) * 4)))
+    ranges = [(start, min(start + size, count)) for start in range(0, count, size)]
+    parts = parallel.run([partial(job.format, *r) for r in ranges], processes)
+    return [ref for part in parts for ref in part]
 
 
 def _et_al(marked: str, et_al: str, ands: set[str]) -> str:
@@ -795,12 +832,15 @@ def _one_stop(marked: str) -> str:
     return _DOUBLE_STOP.sub(r"\1\2", marked)
 
 
+_LABEL = re.compile(r"\s*([(\[]?(\d+)[.)\]]?)\s*")
+
+
 def _split_label(marked: str, number: int, margin: bool) -> tuple[str, str]:
     """``"1."`` and the rest, when the style prints the number in a margin
     (``second-field-align``); else ``""`` and the whole."""
     if margin:
-        m = re.match(rf"\s*([(\[]?{number}[.)\]]?)\s*", marked)
-        if m:
+        m = _LABEL.match(marked)
+        if m and m.group(2) == str(number):
             return m.group(1), marked[m.end() :]
     return "", marked
 

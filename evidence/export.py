@@ -26,6 +26,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evidence import parallel
 from evidence.base import EvidenceBase, load
 from evidence.errors import EvidenceError, ValidationError
 
@@ -92,6 +93,13 @@ def figures(
     for name, function in FIGURES.items():
         extra = {"reports": list(reports)} if function in _FROM_REPORTS else {}
         yield name, partial(getattr(charts, function), base, **extra)
+
+
+def _save(draw: Callable[[], Figure], path_without_suffix: Path) -> None:
+    """Draw a figure and write it as PNG and SVG (in a worker process, when the build forks)."""
+    from evidence.charts import save_figure
+
+    save_figure(draw(), path_without_suffix)
 
 
 def _sha256(path: Path) -> str:
@@ -179,9 +187,9 @@ def build_reports(
     EvidenceError
         With ``pdf=True`` and no browser to print with (nothing is written).
     """
-    from evidence import charts
+    from evidence.citations import references
     from evidence.pdf import find_browser, print_pdf
-    from evidence.pooling import analyses_in_force
+    from evidence.pooling import analyses_in_force, risk_of_bias_sensitivity
     from evidence.report import write_report
     from evidence.workbook import write_workbook
 
@@ -211,7 +219,11 @@ def build_reports(
     analyses = analyses_in_force(base)
     say(f"running {len(analyses)} analyses")
     reports = [analysis.run(base) for analysis in analyses]
+    risk_of_bias_sensitivity(base, reports)  # the low-risk re-runs, kept for the outputs
     lap("statistics")
+    say("formatting references")
+    references(base)  # every entry, in the protocol's style: kept for the workbook and report
+    lap("references")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise EvidenceError(f"{out}: exists and is not a folder; nothing was written")
@@ -230,9 +242,11 @@ def build_reports(
                 write_workbook(base, stage / WORKBOOK, reports=reports)
                 lap("workbook")
                 (stage / "figures").mkdir()
-                for name, draw in figures(base, reports):
+                drawn = list(figures(base, reports))
+                for name, _ in drawn:
                     say(f"drawing {out / 'figures' / name}.png/.svg")
-                    charts.save_figure(draw(), stage / "figures" / name)
+                tasks = [partial(_save, draw, stage / "figures" / name) for name, draw in drawn]
+                parallel.run(tasks, parallel.processes_for(len(tasks)))  # one per core
                 lap("charts")
                 say(f"writing {out / REPORT}")
                 svgs = {

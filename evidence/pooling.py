@@ -18,6 +18,8 @@ Three steps, each explicit in the :class:`PoolReport`:
 from __future__ import annotations
 
 import math
+import weakref
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -197,7 +199,7 @@ def _study_labels(studies: pd.DataFrame) -> dict[str, str]:
     ):
         text = " ".join(str(x) for x in (author, year) if x is not None and x is not pd.NA)
         base_labels[key] = text or key
-    counts = pd.Series(list(base_labels.values())).value_counts()
+    counts = Counter(base_labels.values())
     seen: dict[str, int] = {}
     labels = {}
     for key, label in base_labels.items():
@@ -763,11 +765,7 @@ def risk_of_bias_sensitivity(
     rows = []
     for report in reports:
         analysis = report.analysis
-        low = (
-            report
-            if analysis.risk_of_bias == "low"
-            else run_analysis(base, analysis.replace(risk_of_bias="low"))
-        )
+        low = report if analysis.risk_of_bias == "low" else _low_risk_run(base, analysis)
         fit = low.overall
         total = len(report.pooled)
         unit = "row" if analysis.effect == "proportion" else "comparison"
@@ -803,6 +801,21 @@ def risk_of_bias_sensitivity(
         {"k": "Int64", "n_total": "Int64", "estimate": "Float64", "ci_low": "Float64"}
         | {"ci_high": "Float64", "note": "string"}
     )
+
+
+# The low-risk re-runs of each base, kept while the base lives: a build shows them twice (the
+# workbook's Pooled sheet and the report), and they are read, never changed.
+_LOW_RISK: weakref.WeakKeyDictionary[EvidenceBase, dict[Analysis, PoolReport]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _low_risk_run(base: EvidenceBase, analysis: Analysis) -> PoolReport:
+    runs = _LOW_RISK.setdefault(base, {})
+    low = analysis.replace(risk_of_bias="low")
+    if low not in runs:
+        runs[low] = run_analysis(base, low)
+    return runs[low]
 
 
 def _low_risk_reasons(pooled: pd.DataFrame) -> str:

@@ -392,6 +392,29 @@ def test_rendering_is_repeatable_and_leaves_records_alone(base) -> None:
     assert [(r.bib, r.values) for r in base.records] == before
 
 
+@pytest.mark.parametrize("style", ["vancouver", "apa"])
+def test_several_processes_format_as_one(base, edge, style) -> None:
+    from evidence import citations
+
+    for records in (base.records, edge.records):
+        one = citations._render(records, find_style(style), processes=1)
+        assert citations._render(records, find_style(style), processes=3) == one
+        assert [ref.number for ref in one] == list(range(1, len(records) + 1))
+
+
+def test_a_worker_error_is_the_same_one_line_error(monkeypatch, base) -> None:
+    from evidence import citations
+
+    def broken(self, items):
+        raise ValueError("no such macro")
+
+    csl = citations._citeproc_style(find_style("apa").path, None)
+    monkeypatch.setattr(type(csl), "render_bibliography", broken)
+    for processes in (1, 2):
+        with pytest.raises(CitationError, match=r"^\w+: cannot format in citation style 'apa'"):
+            citations._render(base.records, find_style("apa"), processes=processes)
+
+
 # ------------------------------------------------------------------- CSL-JSON items
 
 

@@ -83,7 +83,10 @@ def test_build_writes_workbook_figures_and_manifest(built: Path) -> None:
 
 
 @pytest.mark.slow
-def test_rebuild_is_byte_identical(built: Path, tmp_path: Path) -> None:
+def test_rebuild_is_byte_identical(built: Path, tmp_path: Path, monkeypatch) -> None:
+    from evidence import parallel
+
+    monkeypatch.setattr(parallel, "cores", lambda: 1)  # the figures drawn here, not in workers
     build_reports(ROOT / "studies.bib", tmp_path)
     assert _files(tmp_path) == _files(built)
 
@@ -143,9 +146,12 @@ def test_progress_messages_are_steps(tmp_path: Path) -> None:
     assert messages[0] == f"reading {ROOT / 'studies.bib'}"
     assert messages[1] == f"running {len(HEADLINES)} analyses"
     assert messages[-1] == f"done: {len(EXPECTED)} files in {tmp_path}"
-    # read, run, workbook, one forest plot per headline, five more figures, report, done
-    assert len(messages) == 3 + len(HEADLINES) + 5 + 2
-    assert set(result.timings) == {"load", "statistics", "workbook", "charts", "report"}
+    # read, run, references, workbook, a forest plot per headline, five more figures, report,
+    # done
+    assert len(messages) == 4 + len(HEADLINES) + 5 + 2
+    assert messages[2] == "formatting references"
+    stages = ["load", "statistics", "references", "workbook", "charts", "report"]
+    assert list(result.timings) == stages
 
 
 # ---------------------------------------------------------------- failed builds change nothing

@@ -440,6 +440,25 @@ def test_low_risk_sensitivity_table(trials, base) -> None:
     )
 
 
+def test_low_risk_reruns_once_per_base_and_analysis(monkeypatch) -> None:
+    from evidence import pooling
+
+    trials = _base(single_arm=False)  # a base of its own: no runs kept from other tests
+    reports = [a.run(trials) for a in pooling.analyses_in_force(trials)]
+    runs = []
+    run = pooling.run_analysis
+    monkeypatch.setattr(pooling, "run_analysis", lambda b, a: runs.append(a) or run(b, a))
+    first = pooling.risk_of_bias_sensitivity(trials, reports)
+    assert len(runs) == len(reports)  # the workbook's table
+    again = pooling.risk_of_bias_sensitivity(trials, reports[:1])  # the report, one by one
+    assert len(runs) == len(reports)
+    pd.testing.assert_frame_equal(again, first.iloc[:1])
+    other = _base(("t1", "t2", "t3"), single_arm=False)  # another base: its own runs
+    other_reports = [a.run(other) for a in pooling.analyses_in_force(other)]
+    pooling.risk_of_bias_sensitivity(other, other_reports)
+    assert len(runs) > len(reports)
+
+
 def test_pool_low_risk_only_on_the_bundled_base_says_why_nothing_is_pooled() -> None:
     result = CliRunner().invoke(main, ["pool", str(ROOT / "studies.bib"), "--low-risk-only"])
     assert result.exit_code == 0, result.output

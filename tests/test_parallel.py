@@ -1,0 +1,85 @@
+"""Work shared among forked processes (evidence.parallel): same results, same errors."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from functools import partial
+
+import pytest
+
+from evidence import parallel
+from evidence.errors import CitationError
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux")
+
+
+def _square(n: int) -> tuple[int, int]:
+    return n * n, os.getpid()
+
+
+def test_results_in_order_from_forked_workers() -> None:
+    tasks = [partial(_square, n) for n in range(12)]
+    results = parallel.run(tasks, processes=2)
+    assert [value for value, _ in results] == [n * n for n in range(12)]
+    assert os.getpid() not in {pid for _, pid in results}  # each ran in a worker
+    here = parallel.run(tasks, processes=1)
+    assert {pid for _, pid in here} == {os.getpid()}
+    assert [value for value, _ in here] == [value for value, _ in results]
+
+
+def test_workers_see_what_the_parent_holds() -> None:
+    big = {"rows": list(range(100_000))}  # inherited by the fork, never pickled
+    tasks = [lambda i=i: sum(big["rows"][i::4]) for i in range(4)]
+    assert parallel.run(tasks, processes=2) == [sum(range(100_000)[i::4]) for i in range(4)]
+
+
+def _fails(kind: str) -> None:
+    if kind == "citation":
+        raise CitationError("k1: cannot format in citation style 'apa': boom")
+    raise OSError(errno.EFBIG, "File too large", "/tmp/out.png")
+
+
+@pytest.mark.parametrize("kind", ["citation", "os"])
+def test_a_task_error_is_raised_in_the_parent(kind: str) -> None:
+    tasks = [partial(_square, 1), partial(_fails, kind), partial(_square, 2)]
+    with pytest.raises((CitationError, OSError)) as raised:
+        parallel.run(tasks, processes=2)
+    with pytest.raises((CitationError, OSError)) as here:
+        parallel.run(tasks, processes=1)
+    assert type(raised.value) is type(here.value)
+    assert str(raised.value) == str(here.value)
+    if kind == "os":
+        assert (raised.value.errno, raised.value.filename) == (errno.EFBIG, "/tmp/out.png")
+
+
+def test_runs_here_when_no_worker_can_be_forked(monkeypatch) -> None:
+    def cannot_fork() -> int:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", cannot_fork)
+    results = parallel.run([partial(_square, n) for n in range(4)], processes=2)
+    assert results == [(n * n, os.getpid()) for n in range(4)]
+
+
+def _dies_in_a_worker(parent: int) -> int:
+    if os.getpid() != parent:
+        os._exit(1)  # killed (out of memory, say)
+    return 7
+
+
+def test_runs_here_when_a_worker_dies() -> None:
+    tasks = [partial(_dies_in_a_worker, os.getpid()) for _ in range(3)]
+    assert parallel.run(tasks, processes=2) == [7, 7, 7]
+
+
+def test_processes_by_cores_and_platform(monkeypatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert parallel.cores() == 4
+    assert parallel.processes_for(13) == 4
+    assert parallel.processes_for(3) == 3
+    assert parallel.processes_for(200, per_process=100) == 2  # at least 100 pieces each
+    assert parallel.processes_for(50, per_process=100) == 1
+    monkeypatch.setattr(sys, "platform", "darwin")  # no fork: everything runs here
+    assert parallel.cores() == 1 and parallel.processes_for(13) == 1
