@@ -31,7 +31,7 @@ rendered text: localized date formats lose their delimiter ("2022Oct"), a period
 a title ending in "?" ("work?."), lower-case parts of hyphenated given names initialise badly.
 Not fixed: a variable that stands in for a missing author (the title, the editors) is printed a
 second time later in the reference (APA entries without author; edited books). It is also
-slow, 10-25 ms per entry in Vancouver and 45-70 ms in APA here (``benchmarks/bench_cite.py``),
+slow, 10-25 ms per entry in Vancouver and 25-70 ms in APA here (``benchmarks/bench_cite.py``),
 all of it Python, so a list of :data:`PARALLEL_MIN` entries or more is shared out among forked
 processes, one per core (:mod:`evidence.parallel`), each rendering a contiguous part of the list
 the style has ordered; the result is the same as in one process.
@@ -775,6 +775,12 @@ class _Job:
         return out
 
 
+def _processes(count: int) -> int:
+    """How many processes format ``count`` references: one per core for a list of at least
+    :data:`PARALLEL_MIN` (each given at least half that)."""
+    return parallel.processes_for(count, PARALLEL_MIN // 2) if count >= PARALLEL_MIN else 1
+
+
 def _render(
     records: Sequence[StudyRecord], style: Style, processes: int | None = None
 ) -> list[Reference]:
@@ -802,8 +808,7 @@ def _render(
     ordered = [by_id[item.key] for item in bib.items]
     job = _Job(csl, list(bib.items), ordered, style.name, et_al, ands, margin)
     count = len(ordered)
-    if processes is None:
-        processes = parallel.processes_for(count, PARALLEL_MIN // 2) if count >= PARALLEL_MIN else 1
+    processes = _processes(count) if processes is None else processes
     # contiguous ranges, four per process, so that one slow range leaves no core idle
     size = max(1, -(-count // (max(processes, 1) * 4)))
     ranges = [(start, min(start + size, count)) for start in range(0, count, size)]

@@ -6,7 +6,9 @@ second). :func:`run` gives such pieces to worker processes *forked* from this on
 starts with everything the parent has loaded (the evidence base, the parsed style, the
 analyses' results) and nothing is pickled on the way in; only each piece's result comes back.
 Where the platform cannot fork (Windows; macOS, where forking a process that has loaded system
-frameworks is unsafe) or there is one core, the pieces run here, one after another. Either way
+frameworks is unsafe), where there is one core, or where this process runs other threads (a
+Jupyter kernel: a forked child could wait forever on a lock one of them held), the pieces run
+here, one after another. Either way
 the results are the same, in the order of the pieces.
 
 >>> run([lambda: 1 + 1, lambda: 2 + 2], processes=1)
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -44,11 +47,12 @@ def processes_for(pieces: int, per_process: int = 1) -> int:
 def run(tasks: Sequence[Callable[[], T]], processes: int) -> list[T]:
     """The result of each of ``tasks`` (functions of no argument), in order.
 
-    With ``processes`` > 1 they run in that many forked workers; an exception raised by a task
-    is raised here, as it was raised there (it must pickle: the project's errors do). If no
-    worker can be forked (``EAGAIN``, out of memory) or one dies, every task runs here instead.
+    With ``processes`` > 1 (and no other thread running) they run in that many forked workers;
+    an exception raised by a task is raised here, as it was raised there (it must pickle: the
+    project's errors do). If no worker can be forked (``EAGAIN``, out of memory) or one dies,
+    every task runs here instead.
     """
-    if processes <= 1 or len(tasks) <= 1:
+    if processes <= 1 or len(tasks) <= 1 or threading.active_count() > 1:
         return [task() for task in tasks]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor

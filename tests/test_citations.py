@@ -402,6 +402,15 @@ def test_several_processes_format_as_one(base, edge, style) -> None:
         assert [ref.number for ref in one] == list(range(1, len(records) + 1))
 
 
+def test_processes_by_length(monkeypatch) -> None:
+    from evidence import citations, parallel
+
+    monkeypatch.setattr(parallel, "cores", lambda: 4)
+    assert citations._processes(citations.PARALLEL_MIN - 1) == 1
+    assert citations._processes(citations.PARALLEL_MIN) == 2  # at least 100 entries each
+    assert citations._processes(100 * citations.PARALLEL_MIN) == 4  # one per core
+
+
 def test_a_worker_error_is_the_same_one_line_error(monkeypatch, base) -> None:
     from evidence import citations
 

@@ -83,3 +83,17 @@ def test_processes_by_cores_and_platform(monkeypatch) -> None:
     assert parallel.processes_for(50, per_process=100) == 1
     monkeypatch.setattr(sys, "platform", "darwin")  # no fork: everything runs here
     assert parallel.cores() == 1 and parallel.processes_for(13) == 1
+
+
+def test_runs_here_while_other_threads_run() -> None:
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)  # as in a Jupyter kernel
+    thread.start()
+    try:
+        results = parallel.run([partial(_square, n) for n in range(4)], processes=2)
+    finally:
+        stop.set()
+        thread.join()
+    assert {pid for _, pid in results} == {os.getpid()}
