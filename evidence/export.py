@@ -214,7 +214,7 @@ def build_reports(
     base = base if base is not None else load(bib, config=config)
     if base.errors:
         raise ValidationError(base.errors, "nothing was written")
-    base.studies, base.outcomes  # noqa: B018 - build the tables now, to time them
+    base.studies, base.outcomes, base.contrasts, base.risk_of_bias  # noqa: B018 - time them
     lap("load")
     analyses = analyses_in_force(base)
     say(f"running {len(analyses)} analyses")

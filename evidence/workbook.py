@@ -44,7 +44,7 @@ import pandas as pd
 from xlsxwriter import Workbook
 from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
+from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 import evidence
@@ -264,8 +264,7 @@ class _Sheet:
         self.ws = ws
         self.formats = formats
         self.row = 1
-        self.unsized: set[str] = set()  # cells ("B7") that do not size their column
-        self._unsized: set[tuple[int, int]] = set()  # the same as (row, column)
+        self.unsized: set[tuple[int, int]] = set()  # cells (row, column) not sizing their column
         self.wrapped: list[tuple[int, int, int, str]] = []  # row, first and last column, text
         self._cells: dict[int, list[_Pending]] = {}  # single cells by row
         self._tables: list[tuple[int, list[_Column]]] = []  # first row, columns
@@ -291,7 +290,7 @@ class _Sheet:
 
     def title(self, text: str, font: _Style = _SECTION) -> None:
         if self.put(self.row, 1, text, style=font):
-            self._unsized.add((self.row, 1))
+            self.unsized.add((self.row, 1))
         self.row += 1
 
     def note(self, text: str, first: int = 1, last: int = 9) -> None:
@@ -299,7 +298,7 @@ class _Sheet:
         cell = _pending(first, text, None, (*_TOP, _WRAP), None, last if last > first else 0)
         if cell is not None:
             self._cells.setdefault(self.row, []).append(cell)
-            self._unsized.add((self.row, first))
+            self.unsized.add((self.row, first))
             self.wrapped.append((self.row, first, last, cell[1]))
         self.row += 1
 
@@ -332,10 +331,10 @@ class _Sheet:
         """Column widths from content (capped; longer text wraps), row heights, panes, filter;
         then write the cells."""
         ws = self.ws
-        unsized = set(self._unsized)
-        for ref in self.unsized:
-            r, c = xl_cell_to_rowcol(ref)
-            unsized.add((r + 1, c + 1))
+        unsized = self.unsized
+        unsized_rows: dict[int, set[int]] = {}  # column → its rows that do not size it
+        for r, c in unsized:
+            unsized_rows.setdefault(c, set()).add(r)
         widths: dict[int, int] = {}
         wrapped = list(self.wrapped)
         for row, cells in self._cells.items():
@@ -351,7 +350,7 @@ class _Sheet:
         for first, columns in self._tables:
             for column in columns:
                 sizes, col = column.sizes, column.col
-                skip = {r - first for r, c in unsized if c == col} if unsized else set()
+                skip = {r - first for r in unsized_rows.get(col, ())}
                 shown = [n for i, n in enumerate(sizes) if i not in skip] if skip else sizes
                 if shown and max(shown) > widths.get(col, 0):
                     widths[col] = max(shown)
@@ -609,9 +608,9 @@ def _write_summary(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport])
     sheet.title("Rows and studies not pooled by any headline analysis, with the reason")
     excluded = summary.not_pooled(headlines)
     top, last = sheet.table(excluded)
-    reason = get_column_letter(excluded.columns.get_loc("reason") + 1)
-    for r in range(top + 1, last + 1):  # the reason overflows into the empty cells beside it
-        sheet.unsized.add(f"{reason}{r}")
+    reason = excluded.columns.get_loc("reason") + 1
+    # the reason overflows into the empty cells beside it
+    sheet.unsized.update((r, reason) for r in range(top + 1, last + 1))
     sheet.skip()
 
     sheet.title("Provenance")
@@ -626,8 +625,8 @@ def _write_summary(sheet: _Sheet, base: EvidenceBase, reports: list[PoolReport])
     rows += [(lib, _version(lib)) for lib in _LIBRARIES]
     rows.append(("python", ".".join(str(p) for p in sys.version_info[:3])))
     top, last = sheet.table(pd.DataFrame(rows, columns=["provenance", "value"]))
-    for r in range(top + 1, last + 1):  # long values (the hash) overflow to the right
-        sheet.unsized.add(f"B{r}")
+    # long values (the hash) overflow to the right
+    sheet.unsized.update((r, 2) for r in range(top + 1, last + 1))
     sheet.skip()
     sheet.title("Analyses: every setting of every analysis, once")
     settings = pd.DataFrame(
