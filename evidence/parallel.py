@@ -8,8 +8,7 @@ analyses' results) and nothing is pickled on the way in; only each piece's resul
 Where the platform cannot fork (Windows; macOS, where forking a process that has loaded system
 frameworks is unsafe), where there is one core, or where this process runs other threads (a
 Jupyter kernel: a forked child could wait forever on a lock one of them held), the pieces run
-here, one after another. Either way
-the results are the same, in the order of the pieces.
+here, one after another. Either way the results are the same, in the order of the pieces.
 
 >>> run([lambda: 1 + 1, lambda: 2 + 2], processes=1)
 [2, 4]
