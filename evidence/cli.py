@@ -19,6 +19,7 @@ import click
 from evidence import __version__
 from evidence.analysis import CI_METHODS, DEPENDENCE, MEASURES, METHODS, TESTS
 from evidence.errors import EvidenceError, Problem, ValidationError
+from evidence.gcpause import no_collection, no_collection_at_exit
 
 DEFAULT_BIB = "studies.bib"
 
@@ -123,6 +124,7 @@ def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.version_option(__version__, prog_name="evidence")
 def main() -> None:
     """Track research evidence in a BibTeX file: validate it, tabulate it, pool it."""
+    no_collection_at_exit()  # a second saved at exit after reading a large file
 
 
 def format_option(*choices: str, help: str = "Output format.") -> Callable[..., Any]:
@@ -314,11 +316,18 @@ def set_command(
 def duplicates(bib: str | None, bib_option: str | None, config: str | None, fmt: str) -> None:
     """List entries of BIB that duplicate an earlier one (same DOI or PMID, or a
     near-identical title with the same year and first author). Exit 1 if there are any."""
-    from evidence.base import load
-    from evidence.duplicates import find_duplicates, identity
+    from evidence.base import protocol_for
+    from evidence.bib import read_bib
+    from evidence.duplicates import IDENTITY_FIELDS, find_duplicates, identity
+    from evidence.validation import read_records
 
-    base = load(_bib_path(bib, bib_option), config=config)
-    found = find_duplicates(identity(r.key, r.bib) for r in base.records)
+    path = _bib_path(bib, bib_option)
+    protocol_for(path, config)  # a protocol that cannot be used is an error here as anywhere
+    doc = read_bib(path)
+    # the BibTeX values suffice: nothing typed or checked (`evidence validate` does that)
+    with no_collection():  # every identity survives to the end: collecting would be wasted
+        records = read_records(doc, IDENTITY_FIELDS)
+        found = find_duplicates(identity(r.key, r.bib) for r in records)
     if fmt == "json":
         rows = [
             {"key": d.key, "duplicates": d.of, "reason": d.reason, "score": d.score} for d in found
@@ -327,7 +336,7 @@ def duplicates(bib: str | None, bib_option: str | None, config: str | None, fmt:
     else:
         for dup in found:
             click.echo(str(dup))
-    click.echo(f"{base.path}: {len(found)} duplicate(s)", err=True)
+    click.echo(f"{doc.path}: {len(found)} duplicate(s)", err=True)
     if found:
         sys.exit(1)
 

@@ -18,7 +18,14 @@ from evidence.latex import decode
 from evidence.names import family_name, split_names
 from evidence.schema import bare_doi
 
-__all__ = ["TITLE_THRESHOLD", "Duplicate", "StudyIdentity", "find_duplicates", "identity"]
+__all__ = [
+    "IDENTITY_FIELDS",
+    "TITLE_THRESHOLD",
+    "Duplicate",
+    "StudyIdentity",
+    "find_duplicates",
+    "identity",
+]
 
 #: Minimum rapidfuzz ratio of normalised titles for a title match.
 TITLE_THRESHOLD = 93.0
@@ -52,15 +59,26 @@ class Duplicate:
         return f"{self.key} duplicates {self.of}: {detail}"
 
 
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
+
+
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", decode(text) or "")
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    """LaTeX decoded, accents dropped (NFKD, no combining marks), lower case, runs of
+    anything but ASCII letters and digits made one space."""
+    text = decode(text) or ""
+    if not text.isascii():  # ASCII text has nothing to decompose
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_NOT_ALPHANUMERIC.sub(" ", text.lower()).split())
 
 
 def _first_family(authors: str) -> str:
     names = split_names(authors)
     return _fold(family_name(names[0])) if names else ""
+
+
+#: The BibTeX fields :func:`identity` reads.
+IDENTITY_FIELDS = frozenset({"author", "date", "doi", "pmid", "title", "year"})
 
 
 def identity(key: str, fields: Mapping[str, str]) -> StudyIdentity:

@@ -9,6 +9,13 @@ else (quoted values, macros, comments, recovery from syntax errors). A value con
 line count skips exactly the newlines bibtexparser counts, so the result is the same
 :class:`~bibtexparser.Library`, block for block (``tests/test_splitter.py`` compares them).
 
+After the split, bibtexparser's default parse stack runs with two shortcuts that change
+nothing in the result: the string-reference step is skipped when the file defines no
+``@string`` (it would look every value up in an empty table), and the enclosing-removal step
+strips a value that is one ``{...}`` group with one regular-expression match
+(:class:`RemoveEnclosing`). The garbage collector is paused meanwhile
+(:func:`evidence.gcpause.no_collection`).
+
 >>> parse_string("@article{k, title = {A, b}}").entries[0]["title"]
 'A, b'
 """
@@ -19,11 +26,13 @@ import re
 from collections.abc import Iterator
 
 from bibtexparser import splitter as _bibtexparser_splitter
-from bibtexparser.entrypoint import default_parse_stack
 from bibtexparser.library import Library
-from bibtexparser.model import Field
+from bibtexparser.middlewares import RemoveEnclosingMiddleware, ResolveStringReferencesMiddleware
+from bibtexparser.model import Entry, Field, ParsingFailedBlock
 
-__all__ = ["Splitter", "parse_string"]
+from evidence.gcpause import no_collection
+
+__all__ = ["RemoveEnclosing", "Splitter", "parse_string"]
 
 
 def _braced(depth: int) -> str:
@@ -37,15 +46,17 @@ def _braced(depth: int) -> str:
     return pattern
 
 
+# A value that is one `{...}` group, its first brace closed by its last: what bibtexparser's
+# enclosing removal strips (it counts braces not after a backslash, as this does).
+_ENCLOSED = re.compile(_braced(6))
 # Whitespace, then a braced value (up to 6 levels deep).
 _VALUE = re.compile(r"\s*+(" + _braced(6) + ")")
 # One whole field of a `{`-delimited entry as bibtexparser reads it when nothing unusual
-# happens: key, `=`, a braced or bare value, then `,` or the closing `}` -- with no other mark
-# (`{ } " , = @`, and no backslash) outside the braces.
+# happens: key, `=`, a braced or bare value and what follows it up to `,` or the closing `}`,
+# with no other mark (`{ } " , = @`, and no backslash) outside the braces. Groups: the key
+# (with the whitespace before it), the value (with the whitespace around it), the end.
 _FIELD = re.compile(
-    r'(?P<key>[^=,{}"@\\]*+)=(?P<value>\s*+(?:'
-    + _braced(6)
-    + r'|[^\s,{}"=@\\]++))(?P<tail>[^,{}"=@\\]*+)(?P<end>[,}])'
+    r'([^=,{}"@\\]*+)=(\s*+(?:' + _braced(6) + r'|[^\s,{}"=@\\]++)[^,{}"=@\\]*+)([,}])'
 )
 
 
@@ -64,26 +75,39 @@ class Splitter(_bibtexparser_splitter.Splitter):
             self._skip_braced_value()
         return super()._move_to_comma_or_closing_delimiter(currently_quote_escaped, num_open_curls)
 
+    def __init__(self, bibstr: str, remove_enclosing: bool = False):
+        super().__init__(bibstr)
+        self.remove_enclosing = remove_enclosing
+
+    def _handle_entry(self, m: re.Match[str], m_val: str) -> Entry | ParsingFailedBlock:
+        """bibtexparser's, then with ``remove_enclosing`` what :class:`RemoveEnclosing` does
+        to an entry (not to one with a repeated field: that is a failed block, which the
+        middleware leaves as it is)."""
+        block = super()._handle_entry(m, m_val)
+        if self.remove_enclosing and isinstance(block, Entry):
+            _remove_enclosing(block)
+        return block
+
     def _move_to_end_of_entry(self, first_key_start: int) -> tuple[list[Field], int, set[str]]:
         """Read the fields with :data:`_FIELD` while they match, then bibtexparser's way."""
         if self._closing_delimiter != "}" or self._unaccepted_mark is not None:
             return super()._move_to_end_of_entry(first_key_start)
         text = self.bibstr
         fields: list[Field] = []
+        append = fields.append
+        match = _FIELD.match
         pos, line = first_key_start, self._current_line
-        while (m := _FIELD.match(text, pos)) is not None:
-            key = m.group("key")
+        while (m := match(text, pos)) is not None:
+            key, value, end = m.groups()
             # bibtexparser's field line is the line of the `=`; it counts the newlines that
-            # are marks (not after a backslash; only the braced value may hold one)
+            # are marks (not after a backslash; only the value may hold one)
             start_line = line + key.count("\n")
-            seen = text[pos : m.end()]
-            line += seen.count("\n") - seen.count("\\\n")
-            value = text[m.start("value") : m.start("end")].strip()
-            fields.append(Field(start_line=start_line, key=key.strip(), value=value))
+            line = start_line + value.count("\n") - value.count("\\\n")
+            append(Field(start_line=start_line, key=key.strip(), value=value.strip()))
             pos = m.end()
-            if m.group("end") == "}":  # the end of the entry
+            if end == "}":  # the end of the entry
                 self._current_line = line
-                self._current_char_index = m.start("end")
+                self._current_char_index = pos - 1
                 self._markiter = _bibtexparser_splitter._MARK_PATTERN.finditer(text, pos)
                 return fields, pos, _duplicates(fields)
         # something else: bibtexparser reads the rest, from just after the last comma
@@ -122,9 +146,47 @@ def _duplicates(fields: list[Field]) -> set[str]:
     return twice
 
 
+def _remove_enclosing(entry: Entry) -> None:
+    """What bibtexparser's enclosing removal does to an entry, taking a value that is one
+    ``{...}`` group (:data:`_ENCLOSED`) with one regular-expression match instead of its scan
+    in Python; any other value goes through bibtexparser's own code."""
+    metadata: dict[str, str | None] = {}
+    enclosed = _ENCLOSED.fullmatch
+    general = RemoveEnclosingMiddleware._strip_enclosing
+    for field in entry.fields:
+        value = field.value
+        if value[-1:] == "}" and enclosed(value) is not None:
+            field.value = value[1:-1]
+            metadata[field.key] = "{"
+            continue
+        stripped, enclosing = general(value)
+        field.value = stripped
+        if enclosing == "no-enclosing" and not stripped.isdigit():
+            field.enclosing = "no-enclosing"  # as bibtexparser: string references stay bare
+        metadata[field.key] = enclosing
+    entry.parser_metadata[RemoveEnclosingMiddleware.metadata_key()] = metadata
+
+
+class RemoveEnclosing(RemoveEnclosingMiddleware):
+    """bibtexparser's :class:`~bibtexparser.middlewares.RemoveEnclosingMiddleware`, faster on
+    entries (:func:`_remove_enclosing`)."""
+
+    def transform_entry(self, entry: Entry, library: Library) -> Entry:
+        _remove_enclosing(entry)
+        return entry
+
+
+#: A file without this (in any case) has no ``@string`` block: bibtexparser takes any block
+#: whose type starts with "string" for one.
+_STRING_BLOCK = re.compile("@string", re.IGNORECASE)
+
+
 def parse_string(text: str) -> Library:
     """What ``bibtexparser.parse_string(text)`` returns (its default parse stack), faster."""
-    library = Splitter(bibstr=text).split()
-    for middleware in default_parse_stack(allow_inplace_modification=True):
-        library = middleware.transform(library=library)
-    return library
+    with no_collection():
+        if _STRING_BLOCK.search(text) is None:
+            # no macro to resolve, so each entry's enclosing can go as soon as it is read
+            return Splitter(bibstr=text, remove_enclosing=True).split()
+        library = Splitter(bibstr=text).split()
+        library = ResolveStringReferencesMiddleware(True).transform(library=library)
+        return RemoveEnclosing(True).transform(library=library)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import datetime as _dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,6 +23,7 @@ from bibtexparser.model import (
 
 from evidence.bib import FIELD_NAME_RE, BibDocument, scan_fields
 from evidence.errors import EditError, Problem, Severity
+from evidence.gcpause import no_collection
 from evidence.measures import CHANGE_MEASURES, RATIO_MEASURES
 from evidence.protocol import NO_PROTOCOL, Protocol
 from evidence.rob import (
@@ -61,6 +62,7 @@ __all__ = [
     "check",
     "evaluate_expression",
     "failed_block_problem",
+    "read_records",
 ]
 
 _MONTHS = {
@@ -1008,13 +1010,20 @@ def _check_claim_cites(records: list[StudyRecord], out: _Collector) -> None:
 
 
 def _record(
-    entry: Entry, strings: dict[str, str], out: _Collector, raw: bool = False
+    entry: Entry,
+    strings: dict[str, str],
+    out: _Collector,
+    raw: bool = False,
+    typed: bool = True,
+    only: Collection[str] | None = None,
 ) -> StudyRecord:
     rec = StudyRecord(entry.key, entry.entry_type.lower(), (entry.start_line or 0) + 1)
     bib, lines = rec.bib, rec.field_lines
     typed_fields = []
     for f in entry.fields:
         name = f.key.lower()
+        if only is not None and name not in only:
+            continue
         value = f.value
         line = f.start_line + 1
         if not FIELD_NAME_RE.fullmatch(f.key):
@@ -1046,6 +1055,8 @@ def _record(
         lines[name] = line
         if name in out.study_specs:
             typed_fields.append(name)
+    if not typed:
+        return rec
     for name in typed_fields:
         spec = out.study_specs[name]
         if spec.kind == "rows":
@@ -1089,13 +1100,37 @@ def check(
 ) -> tuple[list[StudyRecord], list[Problem]]:
     """Typed records of every entry and every problem in ``doc``, in file order, with the
     vocabularies of ``protocol`` (default: none declared, so any label is accepted)."""
+    with no_collection():  # records and problems all survive: collecting would be wasted
+        records, out = _read(doc, protocol, typed=True)
+        _check_duplicate_dois(records, out)
+        _check_claim_cites(records, out)
+        if "\x00" in doc.text:
+            _check_nul_bytes(doc, out)
+    out.problems.sort(key=lambda p: (p.line, p.severity != "error"))
+    return records, out.problems
+
+
+def read_records(doc: BibDocument, fields: Collection[str] | None = None) -> list[StudyRecord]:
+    """The records of :func:`check` with their BibTeX values only (``bib`` and
+    ``field_lines``, macros expanded, malformed fields left out as there), and of those only
+    ``fields`` (lower-case names) if given: nothing typed, nothing checked, for what needs
+    only some of the text (finding duplicates)."""
+    with no_collection():
+        return _read(doc, NO_PROTOCOL, typed=False, only=fields)[0]
+
+
+def _read(
+    doc: BibDocument, protocol: Protocol, typed: bool, only: Collection[str] | None = None
+) -> tuple[list[StudyRecord], _Collector]:
+    """The one pass over ``doc``'s blocks: a record per entry (typed and checked if
+    ``typed``), and the problems of the entries and of the blocks that are none."""
     out = _Collector(doc.path, protocol)
     strings = {s.key.lower(): str(s.value) for s in doc.library.strings}
     records: list[StudyRecord] = []
     first: dict[str, tuple[str, int]] = {}  # lower-case key -> (key as written, line)
 
     def add_record(entry: Entry, raw: bool = False) -> None:
-        rec = _record(entry, strings, out, raw=raw)
+        rec = _record(entry, strings, out, raw=raw, typed=typed, only=only)
         seen = first.setdefault(entry.key.lower(), (entry.key, rec.line))
         if seen[0] != entry.key:  # BibTeX compares citation keys ignoring case
             out.add(
@@ -1121,12 +1156,7 @@ def check(
             key = getattr(block, "key", "")
             prev = first.get(key.lower()) if isinstance(key, str) else None
             out.problems.append(failed_block_problem(block, doc.path, prev[1] if prev else None))
-    _check_duplicate_dois(records, out)
-    _check_claim_cites(records, out)
-    if "\x00" in doc.text:
-        _check_nul_bytes(doc, out)
-    out.problems.sort(key=lambda p: (p.line, p.severity != "error"))
-    return records, out.problems
+    return records, out
 
 
 _LABEL_RE = re.compile(r"\s*@\s*\w+\s*[{(]\s*([^\s,{}()=\"]++)(?!\s*=)")

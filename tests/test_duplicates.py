@@ -3,14 +3,17 @@ indexed title search finds exactly what comparing every pair finds."""
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
 from click.testing import CliRunner
 from rapidfuzz import fuzz
 
+from evidence.base import validate
 from evidence.cli import main
 from evidence.duplicates import (
+    IDENTITY_FIELDS,
     TITLE_THRESHOLD,
     Duplicate,
     StudyIdentity,
@@ -202,4 +205,47 @@ def test_without_year_or_author_only_an_identical_title_matches() -> None:
         ("b", "a", "title", 100.0),
         ("f", "d", "title", 100.0),
         ("h", "g", "title", pytest.approx(94.4, abs=0.1)),
+    ]
+
+
+def test_cli_duplicates_reads_a_file_with_other_problems(tmp_path) -> None:
+    """Duplicates are found in a file `validate` rejects (values of the wrong type), with
+    @string macros expanded."""
+    bib = tmp_path / "x.bib"
+    bib.write_text(
+        "@string{t = {Ketamine for social anxiety}}\n"
+        "@article{a, title = t, author = {Glue, P}, year = {2017}, n_enrolled = {many}}\n"
+        "@article{b, title = {Ketamine for Social Anxiety.}, author = {Glue, Paul},\n"
+        "  year = {2017}, design = {nonsense}}\n"
+        "@article{c, title = {Ketamine for social anxiety}, author = {Glue, P}, year = {2018}}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["duplicates", str(bib), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    assert [(d["key"], d["duplicates"]) for d in json.loads(result.stdout)] == [("b", "a")]
+    assert validate(bib)  # the file does have other problems
+
+
+def test_cli_duplicates_reports_an_unusable_protocol(tmp_path) -> None:
+    bib = tmp_path / "x.bib"
+    bib.write_text("@article{a, title = {T}, year = {2017}}\n", encoding="utf-8")
+    config = tmp_path / "evidence.toml"
+    config.write_text("[tool.evidence\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["duplicates", str(bib), "--config", str(config)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "evidence.toml" in result.output
+
+
+def test_identity_reads_only_the_identity_fields() -> None:
+    """`duplicates` reads only IDENTITY_FIELDS: the identities are the same as from every
+    field."""
+    from evidence.bib import read_bib
+    from evidence.validation import read_records
+
+    doc = read_bib(ROOT / "studies.bib")
+    some = read_records(doc, IDENTITY_FIELDS)
+    assert all(set(r.bib) <= IDENTITY_FIELDS for r in some)
+    assert sum(len(r.bib) for r in some) > 3 * len(some)  # most entries have most of them
+    assert [identity(r.key, r.bib) for r in some] == [
+        identity(r.key, r.bib) for r in read_records(doc)
     ]

@@ -27,7 +27,9 @@ def _describe(library: bibtexparser.Library) -> list[tuple[Any, ...]]:
         if hasattr(block, "entry_type"):
             row += (block.entry_type,)
         if hasattr(block, "fields"):
-            row += (tuple((f.key, f.value, f.start_line) for f in block.fields),)
+            row += (tuple((f.key, f.value, f.start_line, f.enclosing) for f in block.fields),)
+        if hasattr(block, "parser_metadata"):
+            row += (block.parser_metadata,)
         for name in ("value", "comment", "duplicate_keys"):
             if hasattr(block, name):
                 value = getattr(block, name)
@@ -88,6 +90,10 @@ TRICKY = {
     "equals-in-tail": "@article{k, title = {a} = b, t = {y}}\n",
     "deep-braces": "@article{k, t = {1{2{3{4{5{6{7{8}}}}}}}}, u = {v}}\n",
     "paren-entry": "@article(k,\n  title = {a},\n  year = 2020\n)\n",
+    "enclosing-edges": '@article{k, a = {}, d = { s }, e = {a} # {b}, f = "q", g = {x {y} z}}\n',
+    "string-references": (
+        '@string{J = {Journal}}\n@STRING{m = "May"}\n@article{k, j = j, m = M, y = 1}\n'
+    ),
 }
 
 

@@ -875,3 +875,27 @@ def test_an_entry_with_claims_and_no_study_field_is_a_document(tmp_bib) -> None:
     assert [r.key for r in base.documents] == ["doc"]
     assert list(base.studies["key"]) == ["review", "plain"]  # a review making claims is a study
     assert [len(r.claims) for r in base.records] == [1, 1, 0]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ROOT / "studies.bib",
+        *sorted(p for p in INVALID.glob("*.bib") if p.name not in ("empty.bib", "not-utf8.bib")),
+    ],
+    ids=lambda p: p.name,
+)
+def test_read_records_holds_the_values_check_reads(path: Path) -> None:
+    """`read_records` (what `duplicates` reads) is `check`'s pass without the typing: the
+    same entries, in order, with the same BibTeX values and lines."""
+    from evidence.validation import check, read_records
+
+    doc = read_bib(path)
+    checked, _ = check(doc)
+    light = read_records(doc)
+    assert [(r.key, r.entry_type, r.line, r.bib, r.field_lines) for r in light] == [
+        (r.key, r.entry_type, r.line, r.bib, r.field_lines) for r in checked
+    ]
+    assert all(not r.values and not r.outcomes and not r.rob for r in light)
+    if path.name == "studies.bib":
+        assert any(r.values for r in checked)  # so the comparison above means something
