@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 __all__ = ["write_atomically"]
@@ -16,7 +16,7 @@ __all__ = ["write_atomically"]
 
 def write_atomically(
     path: str | os.PathLike[str],
-    data: bytes,
+    data: bytes | Iterable[bytes],
     *,
     before_replace: Callable[[], None] | None = None,
 ) -> Path:
@@ -34,7 +34,8 @@ def write_atomically(
     path
         The file to replace (or create).
     data
-        Its new bytes.
+        Its new bytes, or pieces of them in order (written as they come, so that a large
+        document is never held whole in memory).
     before_replace
         Called just before the rename; whatever it raises aborts the write (used to refuse
         when the file changed since it was read).
@@ -54,7 +55,11 @@ def write_atomically(
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, bytes | bytearray | memoryview):
+                handle.write(data)
+            else:
+                for piece in data:
+                    handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         if target.exists():

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -778,6 +778,15 @@ def render_report(
         SVG text of each figure by its name in ``reports/figures/`` (``forest-NAME``,
         ``evidence-map``…); default: drawn now. A figure not given is left out.
     """
+    return "".join(_pieces(base, reports, figures))
+
+
+def _pieces(
+    base: EvidenceBase,
+    reports: Sequence[PoolReport] | None = None,
+    figures: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """:func:`render_report`'s document, piece by piece as the template renders it."""
     from evidence.pooling import analyses_in_force
 
     if reports is None:
@@ -787,7 +796,7 @@ def render_report(
     context = _context(base, reports, figures)
     template = _environment().get_template("report.html.j2")
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    return template.render(**context, css=css)
+    return template.generate(**context, css=css)
 
 
 def write_report(
@@ -796,7 +805,9 @@ def write_report(
     reports: Sequence[PoolReport] | None = None,
     figures: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write :func:`render_report` to ``path`` atomically (UTF-8, ``\\n`` line ends)."""
+    """Write :func:`render_report` to ``path`` atomically (UTF-8, ``\\n`` line ends),
+    streamed as it renders: a report of 10,000 entries is never held whole in memory."""
     path = Path(path)
-    write_atomically(path, render_report(base, reports, figures).encode("utf-8"))
+    pieces = _pieces(base, reports, figures)
+    write_atomically(path, (piece.encode("utf-8") for piece in pieces))
     return path

@@ -410,6 +410,25 @@ def test_lock_file_is_hidden_beside_the_real_file(tmp_path: Path) -> None:
     assert lock_path(real) == lock_path(link)
 
 
+def test_atomic_writer_streams_pieces_all_or_nothing(tmp_path: Path) -> None:
+    """Pieces are written in order; a source that fails midway leaves the old file whole
+    and no temporary file behind."""
+    from evidence.files import write_atomically
+
+    target = tmp_path / "report.html"
+    write_atomically(target, (piece.encode() for piece in ["<html>", "é", "</html>"]))
+    assert target.read_text(encoding="utf-8") == "<html>é</html>"
+
+    def failing():
+        yield b"<html>half"
+        raise RuntimeError("the template failed")
+
+    with pytest.raises(RuntimeError, match="the template failed"):
+        write_atomically(target, failing())
+    assert target.read_text(encoding="utf-8") == "<html>é</html>"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
 def test_atomic_writer_creates_with_umask_and_writes_through_links(tmp_path: Path) -> None:
     from evidence.files import write_atomically
 

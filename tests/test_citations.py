@@ -402,6 +402,33 @@ def test_several_processes_format_as_one(base, edge, style) -> None:
         assert [ref.number for ref in one] == list(range(1, len(records) + 1))
 
 
+def test_a_long_list_leaves_no_citeproc_bibliography_behind(monkeypatch, base) -> None:
+    """citeproc-py's structures are cyclic: after a long list they are collected at once,
+    not whenever the interpreter next runs a full collection (here: never, it is paused)."""
+    import gc
+
+    from citeproc import CitationStylesBibliography
+
+    from evidence import citations
+
+    def alive() -> int:
+        return sum(isinstance(o, CitationStylesBibliography) for o in gc.get_objects())
+
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        citations._render(base.records, find_style("vancouver"), processes=1)
+        assert alive() == 1  # a short list: left to the collector
+        gc.collect()
+        monkeypatch.setattr(citations, "PARALLEL_MIN", 2)
+        citations._render(base.records, find_style("vancouver"), processes=1)
+        assert alive() == 0
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def test_processes_by_length(monkeypatch) -> None:
     from evidence import citations, parallel
 
