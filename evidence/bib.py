@@ -19,7 +19,7 @@ import stat
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bibtexparser.library import Library
@@ -111,6 +111,13 @@ class BibDocument:
     def sha256(self) -> str:
         """SHA-256 of the file's bytes as read (to detect concurrent changes)."""
         return sha256_text(self.text, self.bom, self.cr)
+
+    def text_only(self) -> BibDocument:
+        """This document with an empty :attr:`library`: the text and how it was read, for a
+        reader done with bibtexparser's blocks (an evidence base's records hold every value;
+        ``evidence build`` keeps no more, about 75 MiB less at 10,000 entries). No entry can
+        be found or edited through it."""
+        return replace(self, library=Library(), _spans={})
 
     def span(self, block: Block) -> tuple[int, int] | None:
         """Character span of ``block`` in :attr:`text`, or ``None`` if it could not be located."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import evidence
 from evidence.cli import main
 from evidence.errors import ValidationError
 from evidence.export import build_reports, tool_versions
@@ -84,11 +85,27 @@ def test_build_writes_workbook_figures_and_manifest(built: Path) -> None:
 
 @pytest.mark.slow
 def test_rebuild_is_byte_identical(built: Path, tmp_path: Path, monkeypatch) -> None:
+    """The same bytes with the figures drawn in this process instead of in workers, and from
+    a base given to the build (which keeps bibtexparser's blocks) instead of loaded by it
+    (which lets them go)."""
     from evidence import parallel
 
     monkeypatch.setattr(parallel, "cores", lambda: 1)  # the figures drawn here, not in workers
-    build_reports(ROOT / "studies.bib", tmp_path)
+    given = evidence.load(ROOT / "studies.bib")
+    build_reports(ROOT / "studies.bib", tmp_path, base=given)
     assert _files(tmp_path) == _files(built)
+    assert len(given.document.library.entries) == len(given.records)  # left whole
+
+
+def test_a_build_keeps_the_text_of_the_base_it_loads_not_the_parse() -> None:
+    from evidence import export
+
+    base = export._load(ROOT / "studies.bib", None)
+    assert base.document.library.entries == [] and base.document.library.blocks == []
+    assert base.document.text == (ROOT / "studies.bib").read_text(encoding="utf-8")
+    loaded = evidence.load(ROOT / "studies.bib")
+    assert [(r.key, r.bib) for r in base.records] == [(r.key, r.bib) for r in loaded.records]
+    assert base.errors == [] and len(loaded.document.library.entries) == len(base.records)
 
 
 @pytest.mark.slow
