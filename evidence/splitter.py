@@ -9,12 +9,13 @@ else (quoted values, macros, comments, recovery from syntax errors). A value con
 line count skips exactly the newlines bibtexparser counts, so the result is the same
 :class:`~bibtexparser.Library`, block for block (``tests/test_splitter.py`` compares them).
 
-After the split, bibtexparser's default parse stack runs with two shortcuts that change
-nothing in the result: the string-reference step is skipped when the file defines no
-``@string`` (it would look every value up in an empty table), and the enclosing-removal step
-strips a value that is one ``{...}`` group with one regular-expression match
-(:class:`RemoveEnclosing`). The garbage collector is paused meanwhile
-(:func:`evidence.gcpause.no_collection`).
+bibtexparser's default parse stack (string references resolved, then enclosing braces and
+quotes removed) follows with shortcuts that change nothing in the result: a file without
+``@string`` has no reference to resolve, so that step is skipped and each entry's enclosing
+goes as soon as the entry is read (``Splitter(remove_enclosing=True)``), not in a second pass
+over the library; and a value that is one ``{...}`` group loses its braces with one
+regular-expression match (:func:`_remove_enclosing`), any other through bibtexparser's own
+code. The garbage collector is paused meanwhile (:func:`evidence.gcpause.no_collection`).
 
 >>> parse_string("@article{k, title = {A, b}}").entries[0]["title"]
 'A, b'
@@ -61,12 +62,18 @@ _FIELD = re.compile(
 
 
 class Splitter(_bibtexparser_splitter.Splitter):
-    """bibtexparser's splitter, skipping braced field values in one scan."""
+    """bibtexparser's splitter, skipping braced field values in one scan; with
+    ``remove_enclosing`` (for a file without ``@string``) it also removes each entry's
+    enclosing braces and quotes as the entry is read."""
 
     # bibtexparser leaves these unannotated, so mypy takes their types from their first
     # assignments there (`None`, and `m.start()` of a match typed `None`); their real types:
     _markiter: Iterator[re.Match[str]] | None  # type: ignore[assignment]  # bibtexparser's is `None`
     _current_char_index: int
+
+    def __init__(self, bibstr: str, remove_enclosing: bool = False):
+        super().__init__(bibstr)
+        self.remove_enclosing = remove_enclosing
 
     def _move_to_comma_or_closing_delimiter(
         self, currently_quote_escaped: bool = False, num_open_curls: int = 0
@@ -74,10 +81,6 @@ class Splitter(_bibtexparser_splitter.Splitter):
         if not currently_quote_escaped and not num_open_curls and self._unaccepted_mark is None:
             self._skip_braced_value()
         return super()._move_to_comma_or_closing_delimiter(currently_quote_escaped, num_open_curls)
-
-    def __init__(self, bibstr: str, remove_enclosing: bool = False):
-        super().__init__(bibstr)
-        self.remove_enclosing = remove_enclosing
 
     def _handle_entry(self, m: re.Match[str], m_val: str) -> Entry | ParsingFailedBlock:
         """bibtexparser's, then with ``remove_enclosing`` what :class:`RemoveEnclosing` does
