@@ -58,8 +58,7 @@ def write_atomically(
             if isinstance(data, bytes | bytearray | memoryview):
                 handle.write(data)
             else:
-                for piece in data:
-                    handle.write(piece)
+                handle.writelines(data)
             handle.flush()
             os.fsync(handle.fileno())
         if target.exists():
