@@ -4,8 +4,10 @@ Generates the same realistic file as ``bench_load.py`` (seeded), loads it once, 
 formatter of :func:`evidence.citations.references` per style (the style file is parsed before
 timing, as a build that formats twice would have it cached), in one process and in the default
 number (one per core, for :data:`~evidence.citations.PARALLEL_MIN` entries or more, where the
-platform forks), interleaved, and prints the medians and their ratio. citeproc-py renders in
-pure Python, so this is the cost the References sheet and the report add to ``evidence build``.
+platform forks), and in one process without :mod:`evidence.csllookup` (citeproc-py running every
+style query afresh, as it does on its own), interleaved, and prints the medians and their
+ratios. citeproc-py renders in pure Python, so this is the cost the References sheet and the
+report add to ``evidence build``.
 
 Run from the repository root::
 
@@ -38,8 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds (medians are printed)")
     args = parser.parse_args(argv)
 
+    import contextlib
+
     import evidence
-    from evidence import citations
+    from evidence import citations, csllookup
 
     with tempfile.TemporaryDirectory() as folder:
         bib = Path(folder) / "bench.bib"
@@ -47,24 +51,33 @@ def main(argv: list[str] | None = None) -> int:
         base = evidence.load(bib)
     records = list(base.records)
     default = citations._processes(len(records))
+    remembered = csllookup.remembered
     for name in args.style or ["vancouver", "apa"]:
         style = citations.find_style(name)
         citations._render(records[:1], style, processes=1)  # parse the style before timing
-        times: dict[int, list[float]] = {1: [], default: []}
+        modes = {"own": (1, contextlib.nullcontext), 1: (1, remembered)}
+        modes[default] = (default, remembered)
+        times: dict[object, list[float]] = {mode: [] for mode in modes}
         for _ in range(args.repeat):
-            for processes in times:
+            for mode, (processes, lookups) in modes.items():
+                csllookup.remembered = lookups  # type: ignore[assignment]
                 start = time.perf_counter()
                 refs = citations._render(records, style, processes=processes)
-                times[processes].append(time.perf_counter() - start)
-        one = statistics.median(times[1])
-        print(f"{name}: {len(refs)} entries, median of {args.repeat} rounds")
-        print(f"  1 process:   {one:.1f} s ({1000 * one / max(len(refs), 1):.1f} ms per entry)")
+                times[mode].append(time.perf_counter() - start)
+        csllookup.remembered = remembered
+        median = {mode: statistics.median(found) for mode, found in times.items()}
+        count = len(refs)
+
+        def line(label: str, seconds: float, count: int = count) -> str:
+            return f"  {label} {seconds:.1f} s ({1000 * seconds / max(count, 1):.1f} ms per entry)"
+
+        print(f"{name}: {count} entries, median of {args.repeat} rounds")
+        print(line("1 process, citeproc-py's own lookups:", median["own"]))
+        print(line("1 process, lookups remembered:      ", median[1]), end="")
+        print(f", {median['own'] / median[1]:.2f}x faster")
         if default > 1:
-            many = statistics.median(times[default])
-            print(
-                f"  {default} processes: {many:.1f} s ({1000 * many / max(len(refs), 1):.1f} ms "
-                f"per entry), {one / many:.2f}x faster"
-            )
+            print(line(f"{default} processes, lookups remembered:    ", median[default]), end="")
+            print(f", {median[1] / median[default]:.2f}x faster than 1")
     return 0
 
 

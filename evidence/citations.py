@@ -31,10 +31,11 @@ rendered text: localized date formats lose their delimiter ("2022Oct"), a period
 a title ending in "?" ("work?."), lower-case parts of hyphenated given names initialise badly.
 Not fixed: a variable that stands in for a missing author (the title, the editors) is printed a
 second time later in the reference (APA entries without author; edited books). It is also
-slow, 10-25 ms per entry in Vancouver and 25-70 ms in APA here (``benchmarks/bench_cite.py``),
-all of it Python, so a list of :data:`PARALLEL_MIN` entries or more is shared out among forked
-processes, one per core (:mod:`evidence.parallel`), each rendering a contiguous part of the list
-the style has ordered; the result is the same as in one process.
+slow, all of it Python: its style queries are remembered while it renders
+(:mod:`evidence.csllookup`; then about 9 ms per entry in Vancouver and 10 ms in APA here,
+``benchmarks/bench_cite.py``), and a list of :data:`PARALLEL_MIN` entries or more is shared out
+among forked processes, one per core (:mod:`evidence.parallel`), each rendering a contiguous
+part of the list the style has ordered; the result is the same as in one process.
 
 >>> import evidence
 >>> from evidence.citations import references
@@ -60,7 +61,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from evidence import parallel
+from evidence import csllookup, parallel
 from evidence.errors import CitationError
 from evidence.latex import decode
 from evidence.names import parse_name, split_names
@@ -745,7 +746,7 @@ def _select(base: EvidenceBase, keys: Sequence[str] | None) -> list[StudyRecord]
 
 
 #: A reference list at least this long is formatted by several processes, one per core
-#: (:mod:`evidence.parallel`): citeproc-py takes 10-70 ms an entry, all of it in Python.
+#: (:mod:`evidence.parallel`): citeproc-py takes about 10 ms an entry, all of it in Python.
 PARALLEL_MIN = 200
 
 
@@ -797,24 +798,25 @@ def _render(
     by_id = dict(zip(ids, records, strict=True))
     # one CSL-JSON item at a time: citeproc-py keeps only what it parses from each
     items = (csl_item(rec, item_id) for rec, item_id in zip(records, ids, strict=True))
-    try:
-        bib = CitationStylesBibliography(csl, CiteProcJSON(items), _MarkedFormatter)
-        for item_id in ids:
-            bib.register(Citation([CitationItem(item_id)]))
-        bib.sort()
-    except Exception as exc:  # a style construct citeproc-py cannot sort by
-        detail = f"cannot order references in citation style {style.name!r}: {exc}"
-        raise CitationError(detail) from None
-    et_al, ands = _terms(csl)
-    margin = csl.root.bibliography.get("second-field-align") is not None
-    ordered = [by_id[item.key] for item in bib.items]
-    job = _Job(csl, list(bib.items), ordered, style.name, et_al, ands, margin)
-    count = len(ordered)
-    processes = _processes(count) if processes is None else processes
-    # contiguous ranges, four per process, so that one slow range leaves no core idle
-    size = max(1, -(-count // (max(processes, 1) * 4)))
-    ranges = [(start, min(start + size, count)) for start in range(0, count, size)]
-    parts = parallel.run([partial(job.format, *r) for r in ranges], processes)
+    with csllookup.remembered():  # forked workers inherit it
+        try:
+            bib = CitationStylesBibliography(csl, CiteProcJSON(items), _MarkedFormatter)
+            for item_id in ids:
+                bib.register(Citation([CitationItem(item_id)]))
+            bib.sort()
+        except Exception as exc:  # a style construct citeproc-py cannot sort by
+            detail = f"cannot order references in citation style {style.name!r}: {exc}"
+            raise CitationError(detail) from None
+        et_al, ands = _terms(csl)
+        margin = csl.root.bibliography.get("second-field-align") is not None
+        ordered = [by_id[item.key] for item in bib.items]
+        job = _Job(csl, list(bib.items), ordered, style.name, et_al, ands, margin)
+        count = len(ordered)
+        processes = _processes(count) if processes is None else processes
+        # contiguous ranges, four per process, so that one slow range leaves no core idle
+        size = max(1, -(-count // (max(processes, 1) * 4)))
+        ranges = [(start, min(start + size, count)) for start in range(0, count, size)]
+        parts = parallel.run([partial(job.format, *r) for r in ranges], processes)
     if count >= PARALLEL_MIN:
         # citeproc-py's bibliography and sources hold reference cycles, so only a full
         # collection frees them, and the interpreter may not run one for a long while:

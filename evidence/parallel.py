@@ -1,7 +1,7 @@
 """Independent pieces of work shared out among forked processes, one per core.
 
 What a build spends most of its time on is pure Python or single-threaded C: citeproc-py
-formatting references (10-70 ms an entry) and matplotlib rendering text (most of a chart's
+formatting references (about 10 ms an entry) and matplotlib rendering text (most of a chart's
 second). :func:`run` gives such pieces to worker processes *forked* from this one, so a worker
 starts with everything the parent has loaded (the evidence base, the parsed style, the
 analyses' results) and nothing is pickled on the way in; only each piece's result comes back.
