@@ -1,14 +1,15 @@
 """Finding the same study entered twice: same DOI or PMID, or a near-identical title with the
 same year and first author (an identical title where the year or first author is missing).
 
-Titles are compared after LaTeX decoding, ASCII folding, lower-casing and dropping punctuation,
-with rapidfuzz's ``ratio`` (normalised Indel similarity, 0..100).
+Titles and first authors are compared after LaTeX decoding, ASCII folding (the project's one
+fold, :func:`evidence.text.ascii_fold`: ``Bjørnstad`` and ``Bjornstad`` are one name),
+lower-casing and dropping punctuation; titles with rapidfuzz's ``ratio`` (normalised Indel
+similarity, 0..100).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from rapidfuzz import fuzz, process
 from evidence.latex import decode
 from evidence.names import family_name, split_names
 from evidence.schema import bare_doi
+from evidence.text import ascii_fold
 
 __all__ = [
     "IDENTITY_FIELDS",
@@ -63,13 +65,11 @@ _NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
 
 
 def _fold(text: str) -> str:
-    """LaTeX decoded, accents dropped (NFKD, no combining marks), lower case, runs of
+    """LaTeX decoded, folded to ASCII (:func:`evidence.text.ascii_fold`: accents dropped,
+    ``ø`` → ``o``, ``ß`` → ``ss``, any other non-ASCII character a space), lower case, runs of
     anything but ASCII letters and digits made one space."""
-    text = decode(text) or ""
-    if not text.isascii():  # ASCII text has nothing to decompose
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(_NOT_ALPHANUMERIC.sub(" ", text.lower()).split())
+    folded = ascii_fold(decode(text) or "", other=" ")
+    return " ".join(_NOT_ALPHANUMERIC.sub(" ", folded.lower()).split())
 
 
 def _first_family(authors: str) -> str:

@@ -50,20 +50,33 @@ _SPELLED = str.maketrans(
 )
 
 
-def ascii_fold(text: str) -> str:
+_TEX_COMMAND = re.compile(r"\\([A-Za-z]+)\s*")
+
+
+def ascii_fold(text: str, other: str = "") -> str:
     r"""``text`` in ASCII: LaTeX letter commands give their letters (``\o``, ``\ss``, ``\aa``,
     ``\ae``, ``\oe``, ``\l``, ``\i``, ``\j``) and other commands are dropped; ß æ œ ø ł đ þ ı
-    are spelled out (ss, ae, oe, o, l, d, th, i); then the text is NFKD-normalised and every
-    non-ASCII character (the combining accents) dropped.
+    are spelled out (ss, ae, oe, o, l, d, th, i); then the text is NFKD-normalised, its
+    combining accents dropped, and every other non-ASCII character (a dash, a Greek letter)
+    replaced by ``other``: dropped by default, as for a citation key; a space where words
+    are compared (:mod:`evidence.duplicates`), so "anxiety—a trial" keeps two words.
 
     Case, braces, spacing and punctuation are kept; callers lower-case or drop what they need.
 
     >>> ascii_fold("Dahlén"), ascii_fold("Strauß"), ascii_fold("Łukasz"), ascii_fold(r"{\O}ye")
     ('Dahlen', 'Strauss', 'Lukasz', '{O}ye')
+    >>> ascii_fold("Bjørnstad—β", other=" ")
+    'Bjornstad  '
     """
-    text = re.sub(r"\\([A-Za-z]+)\s*", lambda m: _TEX_LETTERS.get(m.group(1), ""), text)
-    text = text.translate(_SPELLED)
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    if text.isascii() and "\\" not in text:  # nothing to fold
+        return text
+    text = _TEX_COMMAND.sub(lambda m: _TEX_LETTERS.get(m.group(1), ""), text)
+    text = unicodedata.normalize("NFKD", text.translate(_SPELLED))
+    if text.isascii():
+        return text
+    return "".join(
+        ch if ch.isascii() else "" if unicodedata.combining(ch) else other for ch in text
+    )
 
 
 def letters_suffix(n: int) -> str:

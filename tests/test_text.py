@@ -39,3 +39,21 @@ def test_letters_suffixes_are_distinct_and_start_at_one() -> None:
 )
 def test_ascii_fold(text: str, folded: str) -> None:
     assert ascii_fold(text) == folded
+
+
+@pytest.mark.parametrize(
+    ("text", "dropped", "spaced"),
+    [
+        pytest.param(
+            "Bjørnstad—β-blockers", "Bjornstad-blockers", "Bjornstad  -blockers", id="dash"
+        ),
+        pytest.param("Dahlén×Strauß", "DahlenStrauss", "Dahlen Strauss", id="accents-not-spaced"),
+        pytest.param("plain ASCII, kept", "plain ASCII, kept", "plain ASCII, kept", id="ascii"),
+        pytest.param(r"{\o}ye Ørsted", "{o}ye Orsted", "{o}ye Orsted", id="latex-and-spelled"),
+    ],
+)
+def test_ascii_fold_drops_other_characters_or_puts_what_it_is_given(text, dropped, spaced):
+    """Accents are dropped either way; only characters that are no letter's accent become
+    ``other``, so words compared stay apart ("anxiety—a trial")."""
+    assert ascii_fold(text) == dropped
+    assert ascii_fold(text, other=" ") == spaced
