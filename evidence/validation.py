@@ -1037,10 +1037,11 @@ def _record(
                 code="field.name",
             )
             continue
-        if name in bib:
+        if name in bib:  # an error; the first value is the entry's, as BibTeX reads it
             first = lines[name]
             message = f"field {name!r} appears more than once in the entry (first on line {first})"
             out.add(line, rec.key, f.key, message, code="field.duplicate")
+            continue
         code = problem = ""
         if raw and value[:1] in ("{", '"'):
             value = _strip_enclosing(value)

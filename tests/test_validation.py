@@ -899,3 +899,23 @@ def test_read_records_holds_the_values_check_reads(path: Path) -> None:
     assert all(not r.values and not r.outcomes and not r.rob for r in light)
     if path.name == "studies.bib":
         assert any(r.values for r in checked)  # so the comparison above means something
+
+
+def test_a_repeated_field_is_an_error_and_its_first_value_is_the_entrys(tmp_bib) -> None:
+    """As BibTeX reads it ("Repeated entry": the later value is ignored), so `duplicates`,
+    which reads files with errors, compares what BibTeX would print."""
+    from evidence.bib import read_bib
+    from evidence.validation import read_records
+
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {First},\n  journal = {J},\n"
+        "  year = {2020},\n  n_enrolled = {12},\n  Title = {Second},\n  n_enrolled = {many},\n}\n"
+    )
+    base = evidence.load(path)
+    assert [(p.line, p.field, p.code) for p in base.errors] == [
+        (7, "Title", "field.duplicate"),
+        (8, "n_enrolled", "field.duplicate"),
+    ]
+    (record,) = read_records(read_bib(path))
+    assert record.bib["title"] == "First" and record.bib["n_enrolled"] == "12"
+    assert record.field_lines["title"] == 3
