@@ -161,7 +161,8 @@ def validate(
     """
     from evidence.base import load
 
-    base = load(_bib_path(bib, bib_option), config=config)
+    with no_collection():  # what is read survives to the end: collecting would free nothing
+        base = load(_bib_path(bib, bib_option), config=config)
     if base.problems or fmt == "json":
         click.echo(_render_problems(base.problems, fmt))
     n_err, n_warn = len(base.errors), len(base.warnings)
@@ -323,9 +324,10 @@ def duplicates(bib: str | None, bib_option: str | None, config: str | None, fmt:
 
     path = _bib_path(bib, bib_option)
     protocol_for(path, config)  # a protocol that cannot be used is an error here as anywhere
-    doc = read_bib(path)
-    # the BibTeX values suffice: nothing typed or checked (`evidence validate` does that)
-    with no_collection():  # every identity survives to the end: collecting would be wasted
+    # everything read survives to the end: a collection would walk it all and free nothing
+    with no_collection():
+        doc = read_bib(path)
+        # the BibTeX values suffice: nothing typed or checked (`evidence validate` does that)
         records = read_records(doc, IDENTITY_FIELDS)
         found = find_duplicates(identity(r.key, r.bib) for r in records)
     if fmt == "json":

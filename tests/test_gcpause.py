@@ -70,3 +70,29 @@ def test_objects_alive_at_exit_are_frozen_once_registered(monkeypatch) -> None:
     gcpause.no_collection_at_exit()
     gcpause.no_collection_at_exit()
     assert registered == [gc.freeze]
+
+
+@pytest.mark.usefixtures("collector_state")
+@pytest.mark.parametrize("command", ["validate", "duplicates"])
+def test_reading_commands_read_with_the_collector_paused(monkeypatch, command) -> None:
+    """`validate` and `duplicates` keep all they read to the end: the whole read (parse,
+    locating the blocks, the check) runs paused, and the collector is on again after."""
+    from click.testing import CliRunner
+
+    from evidence import bib, cli
+
+    from .conftest import ROOT
+
+    seen = []
+    parse = bib.parse_bib
+
+    def spy(*args, **kwargs):
+        document = parse(*args, **kwargs)
+        seen.append(gc.isenabled())  # after the parse itself, while the blocks are located
+        return document
+
+    monkeypatch.setattr(bib, "parse_bib", spy)
+    gc.enable()
+    result = CliRunner().invoke(cli.main, [command, str(ROOT / "studies.bib")])
+    assert result.exit_code == 0, result.output
+    assert seen == [False] and gc.isenabled()
