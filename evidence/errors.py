@@ -29,7 +29,10 @@ PROBLEM_CODES: dict[str, str] = {
     # BibTeX structure
     "syntax": "BibTeX syntax error: the block could not be parsed (the rest still loads)",
     "key.duplicate": "a citation key used twice, also when the two differ only in case",
-    "field.duplicate": "a field given twice in one entry (names ignore case)",
+    "field.duplicate": (
+        "a field given twice in one entry (names ignore case); the first value is the "
+        "entry's, as BibTeX reads it"
+    ),
     "field.name": "a malformed field name (e.g. a % comment inside an entry)",
     "field.required": "a field the entry type requires is missing",
     "value.malformed": "a value that is no BibTeX expression (a missing comma between fields?)",
