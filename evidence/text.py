@@ -59,7 +59,7 @@ def ascii_fold(text: str, other: str = "") -> str:
     are spelled out (ss, ae, oe, o, l, d, th, i); then the text is NFKD-normalised, its
     combining accents dropped, and every other non-ASCII character (a dash, a Greek letter)
     replaced by ``other``: dropped by default, as for a citation key; a space where words
-    are compared (:mod:`evidence.duplicates`), so "anxiety—a trial" keeps two words.
+    are compared (:mod:`evidence.duplicates`), so "dose—response" keeps two words.
 
     Case, braces, spacing and punctuation are kept; callers lower-case or drop what they need.
 

@@ -54,6 +54,6 @@ def test_ascii_fold(text: str, folded: str) -> None:
 )
 def test_ascii_fold_drops_other_characters_or_puts_what_it_is_given(text, dropped, spaced):
     """Accents are dropped either way; only characters that are no letter's accent become
-    ``other``, so words compared stay apart ("anxiety—a trial")."""
+    ``other``, so words compared stay apart ("dose—response")."""
     assert ascii_fold(text) == dropped
     assert ascii_fold(text, other=" ") == spaced
