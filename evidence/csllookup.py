@@ -12,7 +12,7 @@ byte (a test compares both ways on every edge case and in several styles). Outsi
 citeproc-py is as it was: the memory is dropped, and a style edited afterwards is queried
 afresh. Blocks may nest and may run in several threads at once: the memory is installed by the
 first to enter and removed by the last to leave. A citeproc-py without the method
-(``CitationStylesElement.xpath_search``, present from 0.6 to 0.11) is left alone.
+(``CitationStylesElement.xpath_search``, which 0.11 has) is left alone.
 
 >>> with remembered():
 ...     pass  # format references here

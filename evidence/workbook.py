@@ -220,8 +220,8 @@ def _line_count(text: str, width: int) -> int:
 class _Formats:
     """One XlsxWriter :class:`~xlsxwriter.format.Format` per distinct style (named styles);
     ``None`` for :data:`_TOP`, the workbook's default format (:data:`_DEFAULT_FORMAT`), so the
-    most common cell carries no style of its own (XlsxWriter spends about a fifth of its time
-    per cell on one)."""
+    most common cell carries no style of its own (XlsxWriter looks up and writes a style for
+    every cell given one)."""
 
     def __init__(self, book: Workbook):
         self.book = book
