@@ -108,8 +108,8 @@ _TITLE: _Style = (("bold", True), ("font_size", 14))
 _SECTION: _Style = (("bold", True), ("font_size", 12))
 _HEADER: _Style = (("bold", True), ("bg_color", "#E7E6E6"), ("pattern", 1), ("valign", "top"))
 _TOP: _Style = (("valign", "top"),)
-# The workbook's default format (cell style 0, "Normal"): XlsxWriter's, top-aligned as _TOP.
-_DEFAULT_FORMAT = {"font_name": "Calibri", "font_size": 11, "valign": "top"}
+# The workbook's default format (cell style 0, "Normal"): XlsxWriter's font, styled as _TOP.
+_DEFAULT_FORMAT = {"font_name": "Calibri", "font_size": 11, **dict(_TOP)}
 _LINK: _Style = (("hyperlink", True), ("valign", "top"))
 _WRAP = ("text_wrap", True)
 _QUOTE = ("quote_prefix", True)
