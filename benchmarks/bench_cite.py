@@ -4,8 +4,8 @@ Generates the same realistic file as ``bench_load.py`` (seeded), loads it once, 
 formatter of :func:`evidence.citations.references` per style (the style file is parsed before
 timing, as a build that formats twice would have it cached), in one process and in the default
 number (one per core, for :data:`~evidence.citations.PARALLEL_MIN` entries or more, where the
-platform forks), and in one process without :mod:`evidence.csllookup` (citeproc-py running every
-style query afresh, as it does on its own), interleaved, and prints the medians and their
+platform forks), and in one process without :mod:`evidence.csllookup` (citeproc-py working out every
+lookup in the style afresh, as it does on its own), interleaved, and prints the medians and their
 ratios. citeproc-py renders in pure Python, so this is the cost the References sheet and the
 report add to ``evidence build``.
 

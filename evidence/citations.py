@@ -890,17 +890,42 @@ def _links(body: str, doi: str | None, url: str | None) -> list[tuple[int, int, 
     """Spans of ``body`` to link: the DOI as printed (with a ``https://doi.org/`` before it
     when the style prints one) and the URL."""
     spans: list[tuple[int, int, str]] = []
-    if doi:
-        prefix = r"(?:https?://(?:dx\.)?doi\.org/)?"
-        m = re.search(prefix + re.escape(doi), body, flags=re.IGNORECASE)
-        target = doi_url(doi)
-        if m and target:
-            spans.append((m.start(), m.end(), target))
+    found = _doi_span(body, doi) if doi else None
+    target = doi_url(doi)
+    if found and target:
+        spans.append((*found, target))
     if url and url.lower().startswith(_SAFE_SCHEMES):
         start = body.find(url)
         if start >= 0 and not any(s < start + len(url) and start < e for s, e, _ in spans):
             spans.append((start, start + len(url), url))
     return sorted(spans)
+
+
+# How a style may print a DOI as a link, longest first.
+_DOI_PREFIXES = ("https://dx.doi.org/", "http://dx.doi.org/", "https://doi.org/", "http://doi.org/")
+
+
+def _lower_in_place(text: str) -> str:
+    """``text`` in lower case, each character where it was (one that lower-cases to two, as
+    ``İ`` does, is kept as it is)."""
+    lower = text.lower()
+    if len(lower) == len(text):
+        return lower
+    return "".join(c if len(c.lower()) > 1 else c.lower() for c in text)
+
+
+def _doi_span(body: str, doi: str) -> tuple[int, int] | None:
+    """Where ``body`` first prints ``doi``, with a ``doi.org`` prefix before it if there is one;
+    letters compared in either case, as DOIs are. (One string search: a regular expression per
+    entry cost more to compile than the rest of the entry's links.)"""
+    lower = _lower_in_place(body)
+    start = lower.find(_lower_in_place(doi))
+    if start < 0:
+        return None
+    for prefix in _DOI_PREFIXES:
+        if lower.endswith(prefix, 0, start):
+            return start - len(prefix), start + len(doi)
+    return start, start + len(doi)
 
 
 def _strip_marks(text: str) -> str:

@@ -1,18 +1,22 @@
 """citeproc-py's lookups in a parsed CSL style, remembered while references are formatted.
 
-citeproc-py finds what a style element refers to (a macro by name, a locale term, the enclosing
-``cs:layout``, the parent ``cs:names``) by running an XPath query on the style's lxml tree,
-every time: for each entry, each macro call and each term. About a quarter to a half of its
-time per entry goes there (``benchmarks/bench_cite.py`` prints the gain). A style's tree does
-not change while it renders, so within :func:`remembered` each query, asked of one element, is
-run once and its answer given again after.
+citeproc-py works out afresh, for each entry and at each step, things that depend only on the
+style: what an element refers to (a macro by name, a locale term, the enclosing ``cs:layout``:
+an XPath query on the style's lxml tree), the root of its tree, an option's value (an
+attribute, else its default; the locale's style options), whether a group calls a variable
+(a walk through its children and macros); and, for each entry, which of the source's
+references a bibliography item is (three attribute look-ups through the citation and the
+bibliography). Together that was most of its time per entry (``benchmarks/bench_cite.py``
+prints the gain). Neither the style's tree nor a bibliography's source changes while it
+renders, so within :func:`remembered` each of these (:data:`METHODS`), asked of one element or
+item with the same arguments, is worked out once and its answer given again after.
 
-The answer is the same list of the same elements, so the references are the same, byte for
-byte (a test compares both ways on every edge case and in several styles). Outside the block
-citeproc-py is as it was: the memory is dropped, and a style edited afterwards is queried
-afresh. Blocks may nest and may run in several threads at once: the memory is installed by the
-first to enter and removed by the last to leave. A citeproc-py without the method
-(``CitationStylesElement.xpath_search``, which 0.11 has) is left alone.
+The answers are the same objects, so the references are the same, byte for byte (a test
+compares both ways on every edge case and in several styles). Outside the block citeproc-py is
+as it was: the memory is dropped, and a style edited afterwards is read afresh. Blocks may nest
+and may run in several threads at once: the memory is installed by the first to enter and
+removed by the last to leave. A method that this citeproc-py does not have (or has moved) is
+left alone.
 
 >>> with remembered():
 ...     pass  # format references here
@@ -20,42 +24,103 @@ first to enter and removed by the last to leave. A citeproc-py without the metho
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["remembered"]
+__all__ = ["METHODS", "remembered"]
+
+#: What is remembered: (module, class, attribute), each defined on that class in citeproc-py
+#: 0.11. Every answer but the last depends only on the element (lxml elements hash by
+#: identity) and the arguments; the last is a property of a bibliography item.
+METHODS = (
+    ("citeproc.model", "CitationStylesElement", "xpath_search"),  # macros, terms, layout
+    ("citeproc.model", "CitationStylesElement", "get_root"),
+    ("citeproc.model", "CitationStylesElement", "get_option"),  # the attribute or its default
+    ("citeproc.model", "Locale", "get_option"),  # the locale's cs:style-options
+    ("citeproc.model", "Parent", "calls_variable"),  # does a group's content call a variable
+    ("citeproc.model", "Text", "calls_variable"),
+    ("citeproc.source", "CitationItem", "reference"),  # the item's entry in the source
+)
 
 _LOCK = threading.Lock()
 _depth = 0
-_original: Callable[[Any, str], Any] | None = None
-_answers: dict[tuple[Any, str], Any] = {}
+_replaced: list[tuple[type, str, Any]] = []  # (class, attribute, what was there)
+_answers: dict[tuple[Any, ...], Any] = {}
 
 
-def _search(element: Any, expression: str) -> Any:
-    # keyed by the element itself: the key keeps lxml's proxy alive, so the same node gives
-    # the same proxy (lxml elements hash by identity) for as long as the answer is kept
-    key = (element, expression)
-    try:
-        return _answers[key]
-    except KeyError:
-        assert _original is not None
-        answer = _answers[key] = _original(element, expression)
+def _remembering(method: Callable[..., Any]) -> Callable[..., Any]:
+    def remembered_method(self: Any, *args: Any) -> Any:
+        # the key holds the element itself: that keeps lxml's proxy alive, so the same node
+        # gives the same proxy for as long as the answer is kept
+        key = (method, self, *args)
+        try:
+            return _answers[key]
+        except KeyError:
+            answer = _answers[key] = method(self, *args)
+            return answer
+
+    return remembered_method
+
+
+def _remembering_property(prop: property) -> property:
+    getter = prop.fget
+    assert getter is not None
+
+    def remembered_get(self: Any) -> Any:
+        # an item is a dict (unhashable): keyed by its id, with the item kept beside the answer
+        # so that the id cannot be reused while the answer is kept
+        key = (getter, id(self))
+        kept = _answers.get(key)
+        if kept is not None and kept[0] is self:
+            return kept[1]
+        answer = getter(self)
+        _answers[key] = (self, answer)
         return answer
+
+    return property(remembered_get)
+
+
+def _install() -> None:
+    for module_name, class_name, name in METHODS:
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name, None)
+        except ImportError:
+            continue
+        if not isinstance(cls, type):
+            continue
+        original = cls.__dict__.get(name)
+        if isinstance(original, property) and original.fget is not None:
+            replacement: Any = _remembering_property(original)
+        elif callable(original):
+            replacement = _remembering(original)
+        else:
+            continue
+        _replaced.append((cls, name, original))
+        setattr(cls, name, replacement)
+
+
+def _restore() -> None:
+    while _replaced:
+        cls, name, original = _replaced.pop()
+        setattr(cls, name, original)
+    _answers.clear()
 
 
 @contextmanager
 def remembered() -> Iterator[None]:
-    """Within the block, each citeproc-py style query is run once per element (see above)."""
-    global _depth, _original
-    from citeproc.model import CitationStylesElement
-
+    """Within the block, citeproc-py's lookups in a style (:data:`METHODS`) are worked out
+    once per element and arguments (see above)."""
+    global _depth
     with _LOCK:
         if _depth == 0:
-            _original = CitationStylesElement.__dict__.get("xpath_search")
-            if _original is not None:
-                CitationStylesElement.xpath_search = _search
+            try:
+                _install()
+            except BaseException:
+                _restore()
+                raise
         _depth += 1
     try:
         yield
@@ -63,7 +128,4 @@ def remembered() -> Iterator[None]:
         with _LOCK:
             _depth -= 1
             if _depth == 0:
-                if _original is not None:
-                    CitationStylesElement.xpath_search = _original
-                _original = None
-                _answers.clear()
+                _restore()

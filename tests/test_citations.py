@@ -319,6 +319,26 @@ def test_html_is_escaped_with_doi_and_url_links(edge) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("body", "span"),
+    [
+        ("Lancet. doi:10.1016/S0140-6736(20)30183-5", (12, 41)),  # the DOI alone
+        ("Lancet. https://doi.org/10.1016/s0140-6736(20)30183-5", (8, 53)),  # with its link
+        ("Lancet. HTTP://DX.DOI.ORG/10.1016/S0140-6736(20)30183-5.", (8, 55)),
+        ("İstanbul. 10.1016/S0140-6736(20)30183-5", (10, 39)),  # İ lower-cases to two
+        (
+            "10.1016/S0140-6736(20)30183-5 and https://doi.org/10.1016/S0140-6736(20)30183-5",
+            (0, 29),
+        ),
+        ("Lancet. doi:10.1016/S0140-6736(20)30183", None),  # not the whole DOI
+    ],
+)
+def test_the_doi_link_covers_the_doi_as_printed(body, span) -> None:
+    from evidence.citations import _doi_span
+
+    assert _doi_span(body, "10.1016/S0140-6736(20)30183-5") == span
+
+
 def test_markdown_is_escaped_with_links(edge) -> None:
     refs = {r.key: r for r in references(edge, style="apa")}
     md = refs["special2020"].markdown

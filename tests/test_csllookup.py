@@ -1,12 +1,13 @@
-"""citeproc-py's style queries remembered while formatting: same references, fewer queries."""
+"""citeproc-py's style lookups remembered while formatting: same references, less work."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import threading
 
 import pytest
-from citeproc.model import CitationStylesElement
+from citeproc.model import CitationStylesElement, Parent
 
 import evidence
 from evidence import citations, csllookup
@@ -16,7 +17,22 @@ from .conftest import DATA
 
 EDGE = DATA / "citations" / "edge-cases.bib"
 STUDIES = DATA / "citations" / "ketamine.bib"
-ORIGINAL = CitationStylesElement.__dict__["xpath_search"]
+
+
+def _attributes() -> dict[tuple[type, str], object]:
+    """What citeproc-py has now at each place :data:`csllookup.METHODS` names."""
+    found = {}
+    for module, cls_name, name in csllookup.METHODS:
+        cls = getattr(importlib.import_module(module), cls_name)
+        found[cls, name] = cls.__dict__[name]
+    return found
+
+
+ORIGINAL = _attributes()
+
+
+def _all_replaced() -> bool:
+    return all(now is not ORIGINAL[place] for place, now in _attributes().items())
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +50,19 @@ def test_references_are_the_same_with_and_without_the_memory(monkeypatch, record
     assert citations._render(records, found, processes=1) == remembered
 
 
+def test_every_lookup_named_is_one_this_citeproc_has_and_all_are_replaced_in_the_block():
+    with csllookup.remembered():
+        assert _all_replaced()
+    assert _attributes() == ORIGINAL
+
+
 def test_each_query_runs_once_per_element_within_the_block(monkeypatch, records):
     asked: list[tuple[object, str]] = []
+    search = ORIGINAL[CitationStylesElement, "xpath_search"]
 
     def counting(element, expression):
         asked.append((element, expression))
-        return ORIGINAL(element, expression)
+        return search(element, expression)
 
     monkeypatch.setattr(CitationStylesElement, "xpath_search", counting)
     found = find_style("apa")
@@ -59,11 +82,49 @@ def test_each_query_runs_once_per_element_within_the_block(monkeypatch, records)
     assert CitationStylesElement.xpath_search is counting  # what was there before the block
 
 
+def test_a_groups_walk_through_its_children_runs_once_per_element(monkeypatch, records):
+    walked: list[object] = []
+    walk = ORIGINAL[Parent, "calls_variable"]
+
+    def counting(element):
+        walked.append(element)
+        return walk(element)
+
+    monkeypatch.setattr(Parent, "calls_variable", counting)
+    found = find_style("apa")
+    with monkeypatch.context() as without:
+        without.setattr(csllookup, "remembered", contextlib.nullcontext)
+        citations._render(records[:6], found, processes=1)
+    unremembered = len(walked)
+    walked.clear()
+    with csllookup.remembered():
+        citations._render(records[:6], found, processes=1)
+    assert 0 < len(walked) == len(set(walked)) < unremembered / 6
+
+
+def test_an_items_reference_is_the_sources_entry_and_is_looked_up_once(monkeypatch, records):
+    from citeproc.source import CitationItem
+
+    lookups: list[object] = []
+    original = ORIGINAL[CitationItem, "reference"]
+
+    def counting(item):
+        lookups.append(item)
+        return original.fget(item)
+
+    monkeypatch.setattr(CitationItem, "reference", property(counting))
+    found = find_style("vancouver")
+    with csllookup.remembered():
+        refs = citations._render(records[:4], found, processes=1)
+    assert [r.key for r in refs] == [r.key for r in records[:4]]
+    assert len(lookups) == len({id(item) for item in lookups}) == 4  # once per item
+
+
 def test_the_block_leaves_citeproc_as_it_was_even_after_an_error():
     with pytest.raises(KeyError), csllookup.remembered():
-        assert CitationStylesElement.xpath_search is csllookup._search
+        assert _all_replaced()
         raise KeyError("a style construct citeproc-py cannot render")
-    assert CitationStylesElement.__dict__["xpath_search"] is ORIGINAL
+    assert _attributes() == ORIGINAL
     assert csllookup._answers == {} and csllookup._depth == 0
 
 
@@ -71,8 +132,8 @@ def test_blocks_nest_and_overlap_in_threads():
     with csllookup.remembered():
         with csllookup.remembered():
             pass
-        assert CitationStylesElement.xpath_search is csllookup._search  # the outer one holds
-    assert CitationStylesElement.__dict__["xpath_search"] is ORIGINAL
+        assert _all_replaced()  # the outer one holds
+    assert _attributes() == ORIGINAL
 
     inside, leave = threading.Barrier(2), threading.Event()
 
@@ -86,14 +147,19 @@ def test_blocks_nest_and_overlap_in_threads():
     with csllookup.remembered():
         inside.wait()
     # this block ended first: the memory stays in place until the other one ends
-    assert CitationStylesElement.xpath_search is csllookup._search
+    assert _all_replaced()
     leave.set()
     thread.join()
-    assert CitationStylesElement.__dict__["xpath_search"] is ORIGINAL
+    assert _attributes() == ORIGINAL
 
 
-def test_a_citeproc_without_the_method_is_left_alone(monkeypatch):
+def test_a_citeproc_without_a_method_or_module_is_left_alone(monkeypatch):
     monkeypatch.delattr(CitationStylesElement, "xpath_search")
+    monkeypatch.setattr(
+        csllookup, "METHODS", (*csllookup.METHODS, ("citeproc.gone", "Element", "lookup"))
+    )
     with csllookup.remembered():
         assert "xpath_search" not in CitationStylesElement.__dict__
+        assert Parent.__dict__["calls_variable"] is not ORIGINAL[Parent, "calls_variable"]
     assert "xpath_search" not in CitationStylesElement.__dict__
+    assert Parent.__dict__["calls_variable"] is ORIGINAL[Parent, "calls_variable"]
