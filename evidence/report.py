@@ -316,7 +316,9 @@ def _where(key: Any, row: Any) -> str:
 
 def _left_out(report: PoolReport, labels: Mapping[str, str]) -> list[dict[str, str]]:
     out = []
-    for row in report.selection.excluded.to_dict("records"):
+    excluded = report.selection.excluded
+    shown = [c for c in ("key", "row", "reason") if c in excluded.columns]
+    for row in excluded[shown].to_dict("records"):
         out.append(
             {
                 "key": row["key"],
@@ -621,9 +623,22 @@ def _claims_context(base: EvidenceBase, labels: Mapping[str, str]) -> dict[str, 
     return {"summary": claims_summary(claims), "documents": list(documents.values())}
 
 
+_STUDY_COLUMNS = (
+    "key",
+    "design",
+    "conditions",
+    "route",
+    "n_enrolled",
+    "verification",
+    "rob_overall",
+)
+
+
 def _studies(base: EvidenceBase, labels: Mapping[str, str]) -> list[dict[str, str]]:
     rows = []
-    for row in base.studies.to_dict("records"):
+    studies = base.studies
+    shown = [c for c in _STUDY_COLUMNS if c in studies.columns]  # not every column: 10k rows
+    for row in studies[shown].to_dict("records"):
         value = {k: summary._value(v) for k, v in row.items()}
         rows.append(
             {

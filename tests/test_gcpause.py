@@ -96,3 +96,34 @@ def test_reading_commands_read_with_the_collector_paused(monkeypatch, command) -
     result = CliRunner().invoke(cli.main, [command, str(ROOT / "studies.bib")])
     assert result.exit_code == 0, result.output
     assert seen == [False] and gc.isenabled()
+
+
+@pytest.mark.usefixtures("collector_state")
+def test_the_workbook_is_written_with_the_collector_paused(monkeypatch, tmp_path) -> None:
+    """Every cell is kept until its sheet is written: the sheets are filled and the file is
+    written paused, and the collector is on again after (also after a failure)."""
+    import evidence
+    from evidence import workbook
+
+    from .conftest import ROOT
+
+    base = evidence.load(ROOT / "studies.bib")
+    seen = []
+    finish = workbook._Sheet.finish
+
+    def spy(self, **kwargs):
+        seen.append(gc.isenabled())
+        return finish(self, **kwargs)
+
+    monkeypatch.setattr(workbook._Sheet, "finish", spy)
+    gc.enable()
+    workbook.write_workbook(base, tmp_path / "evidence.xlsx")
+    assert seen == [False] * len(workbook.SHEETS) and gc.isenabled()
+
+    def failing(self, **kwargs):
+        raise OSError(27, "File too large")
+
+    monkeypatch.setattr(workbook._Sheet, "finish", failing)
+    with pytest.raises(OSError):
+        workbook.write_workbook(base, tmp_path / "again.xlsx")
+    assert gc.isenabled()
