@@ -3,10 +3,11 @@
 For each size (default 1,000 and 10,000 entries) it generates the same realistic file as
 ``bench_load.py`` (seeded), then runs the build in a fresh subprocess and prints the time per
 stage (load = parse + tables; statistics = the analyses and their low-risk re-runs; references =
-every entry formatted by citeproc-py, :mod:`evidence.citations`; workbook; charts; report), and
-the peak resident memory of that process (``ru_maxrss``) and of the largest process it forked to
-format references (:data:`evidence.citations.PARALLEL_MIN`; resident pages it shares with the
-build count in both). A fresh process per size keeps the memory figure honest.
+every entry formatted by citeproc-py, :mod:`evidence.citations`; workbook and charts, written
+side by side by forked workers; report), and the peak resident memory of that process
+(``ru_maxrss``) and of the largest process it forked (formatting references, writing the
+workbook or drawing; resident pages it shares with the build count in both). A fresh process
+per size keeps the memory figure honest.
 
 The workbook's floor: after the build (and after its peak memory is read), the same process
 reads the workbook back (untimed) and writes the same cell values, unstyled, with openpyxl's
@@ -48,7 +49,7 @@ result = build_reports(bib, out, base=base)
 total = time.perf_counter() - t0
 result.timings["load"] += parsed
 peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-# the processes that format references (forked, sharing the build's pages until they write)
+# the processes it forked (references, workbook, figures), sharing its pages until they write
 workers_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 
 import openpyxl
@@ -143,15 +144,15 @@ def main(argv: list[str] | None = None) -> int:
             ]
             stages = list(runs[0]["timings"])
             print(f"\n{n:,} entries ({bib.stat().st_size / 1e6:.1f} MB), {args.repeat} runs")
-            print(f"  {'stage':<12}{'median s':>10}{'min s':>10}")
+            print(f"  {'stage':<20}{'median s':>10}{'min s':>10}")
             for stage in [*stages, "total"]:
                 values = [r["timings"][stage] if stage != "total" else r["total"] for r in runs]
-                print(f"  {stage:<12}{statistics.median(values):>10.3f}{min(values):>10.3f}")
+                print(f"  {stage:<20}{statistics.median(values):>10.3f}{min(values):>10.3f}")
             peak = statistics.median(r["peak_mib"] for r in runs)
             workers = statistics.median(r["workers_mib"] for r in runs)
             print(
-                f"  peak memory (median of runs): {peak:.0f} MiB; of one process formatting "
-                f"references: {workers:.0f} MiB (forked: it shares the build's pages)"
+                f"  peak memory (median of runs): {peak:.0f} MiB; of its largest forked process: "
+                f"{workers:.0f} MiB (it shares the build's pages)"
             )
             floor = statistics.median(r["floor"] for r in runs)
             ratio = statistics.median(r["ratio"] for r in runs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 import evidence
 from evidence.cli import main
 from evidence.errors import ValidationError
-from evidence.export import build_reports, tool_versions
+from evidence.export import WORKBOOK, build_reports, tool_versions
 
 from .conftest import ROOT
 
@@ -97,6 +98,32 @@ def test_rebuild_is_byte_identical(built: Path, tmp_path: Path, monkeypatch) -> 
     assert len(given.document.library.entries) == len(given.records)  # left whole
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="builds fork on Linux only")
+def test_the_workbook_is_written_by_a_worker_while_the_figures_are_drawn(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import os
+
+    from evidence import parallel, workbook
+
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    seen = tmp_path / "writers.txt"
+    real = workbook.write_workbook
+
+    def recording(*args, **kwargs):
+        with seen.open("a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()}\n")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workbook, "write_workbook", recording)
+    result = build_reports(ROOT / "studies.bib", tmp_path / "out")
+    (writer,) = seen.read_text(encoding="utf-8").split()
+    assert int(writer) != os.getpid()  # a forked worker wrote it
+    assert (tmp_path / "out" / WORKBOOK).read_bytes()[:2] == b"PK"
+    assert "workbook and charts" in result.timings
+
+
 def test_a_build_keeps_the_text_of_the_base_it_loads_not_the_parse() -> None:
     from evidence import export
 
@@ -167,7 +194,7 @@ def test_progress_messages_are_steps(tmp_path: Path) -> None:
     # done
     assert len(messages) == 4 + len(HEADLINES) + 5 + 2
     assert messages[2] == "formatting references"
-    stages = ["load", "statistics", "references", "workbook", "charts", "report"]
+    stages = ["load", "statistics", "references", "workbook and charts", "report"]
     assert list(result.timings) == stages
 
 
