@@ -30,12 +30,12 @@ citeproc-py 0.11 needs help in places, done here on the parsed copy of a style o
 rendered text: localized date formats lose their delimiter ("2022Oct"), a period is added after
 a title ending in "?" ("work?."), lower-case parts of hyphenated given names initialise badly.
 Not fixed: a variable that stands in for a missing author (the title, the editors) is printed a
-second time later in the reference (APA entries without author; edited books). It is also
-slow, all of it Python: its style queries are remembered while it renders
-(:mod:`evidence.csllookup`; then about 9 ms per entry in Vancouver and 10 ms in APA here,
-``benchmarks/bench_cite.py``), and a list of :data:`PARALLEL_MIN` entries or more is shared out
-among forked processes, one per core (:mod:`evidence.parallel`), each rendering a contiguous
-part of the list the style has ordered; the result is the same as in one process.
+second time later in the reference (APA entries without author; edited books). It is also slow,
+all of it Python: its lookups in the style are remembered while it renders
+(:mod:`evidence.csllookup`; then about 3 ms per entry in Vancouver and 4 ms in APA on a quiet
+machine here, ``benchmarks/bench_cite.py``), and a list of :data:`PARALLEL_MIN` entries or more
+is shared out among forked processes, one per core (:mod:`evidence.parallel`), each rendering a
+contiguous part of the list the style has ordered; the result is the same as in one process.
 
 >>> import evidence
 >>> from evidence.citations import references
@@ -746,7 +746,7 @@ def _select(base: EvidenceBase, keys: Sequence[str] | None) -> list[StudyRecord]
 
 
 #: A reference list at least this long is formatted by several processes, one per core
-#: (:mod:`evidence.parallel`): citeproc-py takes about 10 ms an entry, all of it in Python.
+#: (:mod:`evidence.parallel`): citeproc-py takes a few milliseconds an entry, all of it in Python.
 PARALLEL_MIN = 200
 
 

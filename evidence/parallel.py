@@ -1,14 +1,15 @@
 """Independent pieces of work shared out among forked processes, one per core.
 
 What a build spends most of its time on is pure Python or single-threaded C: citeproc-py
-formatting references (about 10 ms an entry) and matplotlib rendering text (most of a chart's
-second). :func:`run` gives such pieces to worker processes *forked* from this one, so a worker
-starts with everything the parent has loaded (the evidence base, the parsed style, the
-analyses' results) and nothing is pickled on the way in; only each piece's result comes back.
-Where the platform cannot fork (Windows; macOS, where forking a process that has loaded system
-frameworks is unsafe), where there is one core, or where this process runs other threads (a
-Jupyter kernel: a forked child could wait forever on a lock one of them held), the pieces run
-here, one after another. Either way the results are the same, in the order of the pieces.
+formatting references (a few milliseconds an entry), XlsxWriter writing the workbook, and
+matplotlib rendering text (most of a chart's second). :func:`run` gives such pieces to worker
+processes *forked* from this one, so a worker starts with everything the parent has loaded (the
+evidence base, the parsed style, the analyses' results) and nothing is pickled on the way in;
+only each piece's result comes back. Where the platform cannot fork (Windows; macOS, where
+forking a process that has loaded system frameworks is unsafe), where there is one core, or
+where this process runs other threads (a Jupyter kernel: a forked child could wait forever on a
+lock one of them held), the pieces run here, one after another. Either way the results are the
+same, in the order of the pieces.
 
 >>> run([lambda: 1 + 1, lambda: 2 + 2], processes=1)
 [2, 4]
