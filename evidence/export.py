@@ -256,7 +256,7 @@ def build_reports(
                 # The workbook is one process's work, longer than any figure: it goes first, so
                 # one worker writes it while the others draw (one per core; here, in turn, where
                 # the build does not fork).
-                tasks = [
+                tasks: list[Callable[[], object]] = [
                     partial(write_workbook, base, stage / WORKBOOK, reports=reports),
                     *(partial(_save, draw, stage / "figures" / name) for name, draw in drawn),
                 ]
