@@ -481,8 +481,7 @@ def _column(
     col: int, series: pd.Series, number_format: str | None, link: Callable[[Any], str | None] | None
 ) -> _Column:
     """A table column from ``series``: values made plain once for the whole column (what
-    :func:`_plain` and :func:`_shown_length` give each value, text and unformatted numbers, the
-    commonest cells, handled inline)."""
+    :func:`_plain` gives each value; text, numbers and missing values, the commonest, inline)."""
     raw = series.tolist()
     strings = [v for v in raw if type(v) is str]
     # text cleaned with one scan of the column when nothing needs it (the usual case)
@@ -496,24 +495,24 @@ def _column(
         kind = type(v)
         if kind is str:
             value = v if clean else _clean_text(v)
-            sizes.append(len(value) if "\n" not in value else _shown_length(value, None))
-            flags.append(_QUOTED if value.startswith(_FORMULA_START) else 0)
-        elif kind is float and math.isfinite(v) and number_format is None:
+        elif kind is float:
+            value = v if math.isfinite(v) else None
+        elif kind is int or kind is bool:
             value = v
-            sizes.append(min(len(repr(v)), 11))
-            flags.append(0)
+        elif v is None or v is pd.NA:
+            value = None
         else:
             value = _plain(v)
-            if value is None:
-                sizes.append(0)
-                flags.append(0)
-            elif type(value) is str:
-                sizes.append(len(value) if "\n" not in value else _shown_length(value, None))
-                flags.append(_QUOTED if value.startswith(_FORMULA_START) else 0)
-            else:
-                sizes.append(_shown_length(value, number_format))
-                flags.append(0 if isinstance(value, bool) else numbered)
         values.append(value)
+        if value is None:
+            sizes.append(0)
+            flags.append(0)
+        elif type(value) is str:
+            sizes.append(len(value) if "\n" not in value else _shown_length(value, None))
+            flags.append(_QUOTED if value.startswith(_FORMULA_START) else 0)
+        else:
+            sizes.append(_shown_length(value, number_format))
+            flags.append(0 if isinstance(value, bool) else numbered)
     urls: list[str | None] | None = None
     if link is not None:
         urls = [None if value is None else link(value) for value in values]
