@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from evidence import csllookup, parallel
+from evidence import csllookup, parallel, refcache
 from evidence.errors import CitationError
 from evidence.latex import decode
 from evidence.names import parse_name, split_names
@@ -676,6 +676,7 @@ def references(
     keys: Sequence[str] | None = None,
     *,
     style: str | Style | None = None,
+    cache: str | os.PathLike[str] | None = None,
 ) -> list[Reference]:
     """The entries of ``base`` formatted in a citation style, in the style's order.
 
@@ -689,6 +690,10 @@ def references(
     style
         A style name, a ``.csl`` path or a :class:`Style`; default: the protocol's
         ``citation_style``, else :data:`DEFAULT_STYLE`.
+    cache
+        A folder where the references of every entry (``keys`` not given) are kept between
+        calls, so that only entries that changed are formatted again (:mod:`evidence.refcache`;
+        the build uses :func:`evidence.refcache.default_folder`); default: none.
 
     Returns
     -------
@@ -708,11 +713,13 @@ def references(
         found = style if isinstance(style, Style) else find_style(style)
     # Formatting is slow (citeproc-py), and a build formats the same base for the workbook and
     # the report: the result is kept for as long as the base lives.
-    cache = _FORMATTED.setdefault(base, {})
+    formatted = _FORMATTED.setdefault(base, {})
     key = (found, tuple(r.key for r in records) if keys is not None else None)
-    if key not in cache:
-        cache[key] = tuple(_render(records, found))
-    return list(cache[key])
+    if key not in formatted:
+        folder = Path(cache) if cache is not None and keys is None else None
+        name = Path(base.path).name
+        formatted[key] = tuple(_render(records, found, cache=folder, name=name))
+    return list(formatted[key])
 
 
 _FORMATTED: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[Reference, ...]]] = (
@@ -750,24 +757,86 @@ def _select(base: EvidenceBase, keys: Sequence[str] | None) -> list[StudyRecord]
 PARALLEL_MIN = 200
 
 
+@lru_cache(maxsize=1)
+def _citeproc_classes() -> tuple[Any, Any]:
+    """citeproc-py's bibliography and bibliography item, numbering items in constant time.
+
+    citeproc-py 0.11 finds an item's number by searching its bibliography's list of keys each
+    time a style prints it, and registers an item after searching the same list: both are
+    quadratic in the list's length (seconds at 10,000 entries). These keep the numbers in a
+    dict, with the same meaning: the position in the order of registration, then, once the
+    style has sorted the list, in the style's order.
+    """
+    from citeproc import CitationItem, CitationStylesBibliography
+
+    class Bibliography(CitationStylesBibliography):
+        def __init__(self, style: Any, source: Any, formatter: Any) -> None:
+            super().__init__(style, source, formatter)
+            self.numbers: dict[str, int] = {}
+
+        def register(self, citation: Any, callback: Any = None) -> None:
+            citation.bibliography = self
+            for item in citation.cites:
+                if item.key not in self.source:
+                    if callback is not None:
+                        callback(item)
+                elif item.key not in self.numbers:
+                    self.keys.append(item.key)
+                    self.items.append(item)
+                    self.numbers[item.key] = len(self.keys)
+
+        def sort(self) -> None:
+            super().sort()
+            self.numbers = {key: number for number, key in enumerate(self.keys, 1)}
+
+    class Item(CitationItem):
+        @property
+        def number(self) -> int:
+            return int(self.bibliography.numbers[self.key])
+
+    return Bibliography, Item
+
+
+def _bibliography(csl: Any, pairs: Iterable[tuple[str, StudyRecord]]) -> Any:
+    """A citeproc-py bibliography of ``(id, entry)`` pairs, registered in that order (one
+    CSL-JSON item at a time: citeproc-py keeps only what it parses from each)."""
+    from citeproc import Citation
+    from citeproc.source.json import CiteProcJSON
+
+    bibliography, item = _citeproc_classes()
+    pairs = list(pairs)
+    source = CiteProcJSON(csl_item(rec, item_id) for item_id, rec in pairs)
+    bib = bibliography(csl, source, _MarkedFormatter)
+    for item_id, _ in pairs:
+        bib.register(Citation([item(item_id)]))
+    return bib
+
+
 @dataclass(frozen=True)
 class _Job:
     csl: Any
-    items: list[Any]  # citeproc-py's bibliography items, in the style's order
-    records: list[StudyRecord]  # the entry of each item
+    records: list[StudyRecord]  # in the style's order
+    items: list[Any] | None  # citeproc-py's items in that order, if the style sorts its list
     style: str
     et_al: str
     ands: set[str]
     margin: bool
 
-    def format(self, start: int, stop: int) -> list[Reference]:
-        """References number ``start + 1`` to ``stop`` (each rendered on its own: citeproc-py
-        keeps no state from one bibliography item to the next)."""
+    def format(self, indices: Sequence[int]) -> list[Reference]:
+        """The references at ``indices`` of the list (each rendered on its own: citeproc-py
+        keeps no state from one bibliography item to the next). Where the style does not sort,
+        this makes its own items for them, numbered as in the whole list."""
+        if self.items is not None:
+            items = [self.items[index] for index in indices]
+        else:
+            bib = _bibliography(self.csl, ((f"item{i}", self.records[i]) for i in indices))
+            bib.numbers = {f"item{i}": i + 1 for i in indices}
+            items = bib.items
         out = []
-        for index in range(start, stop):
+        for index, item in zip(indices, items, strict=True):
             rec = self.records[index]
             try:
-                rendered = self.csl.render_bibliography([self.items[index]])
+                rendered = self.csl.render_bibliography([item])
             except Exception as exc:  # a style construct citeproc-py cannot render
                 raise CitationError(
                     f"{rec.key}: cannot format in citation style {self.style!r}: {exc}"
@@ -783,47 +852,97 @@ def _processes(count: int) -> int:
     return parallel.processes_for(count, PARALLEL_MIN // 2) if count >= PARALLEL_MIN else 1
 
 
+def _sorted(csl: Any, records: Sequence[StudyRecord], style: Style) -> tuple[list[Any], list[Any]]:
+    """``records`` in the order the style sorts them, with citeproc-py's items."""
+    ids = [f"item{i}" for i in range(len(records))]  # citeproc-py lower-cases ids
+    try:
+        bib = _bibliography(csl, zip(ids, records, strict=True))
+        bib.sort()
+    except Exception as exc:  # a style construct citeproc-py cannot sort by
+        detail = f"cannot order references in citation style {style.name!r}: {exc}"
+        raise CitationError(detail) from None
+    by_id = dict(zip(ids, records, strict=True))
+    return [by_id[item.key] for item in bib.items], list(bib.items)
+
+
+def _prints_number(style: Style) -> bool:
+    """Whether a reference may depend on its number in the list: the style can print it, or
+    it splits a label off into a margin (read from the file: a mention anywhere counts)."""
+    text = Path(style.path).read_bytes()
+    return b"citation-number" in text or b"second-field-align" in text
+
+
 def _render(
-    records: Sequence[StudyRecord], style: Style, processes: int | None = None
+    records: Sequence[StudyRecord],
+    style: Style,
+    processes: int | None = None,
+    *,
+    cache: Path | None = None,
+    name: str = "",
 ) -> list[Reference]:
     """Format ``records`` in ``style``, shared among ``processes`` (default: one per core for
-    a list of at least :data:`PARALLEL_MIN`), with the same result as in one."""
-    from citeproc import Citation, CitationItem, CitationStylesBibliography
-    from citeproc.source.json import CiteProcJSON
-
+    a list of at least :data:`PARALLEL_MIN`), with the same result as in one. With a
+    ``cache`` folder, the references kept there from the last time (:mod:`evidence.refcache`;
+    ``name`` keeps one base's apart from another's) are taken from it, only the others are
+    formatted, and the folder then keeps this list."""
     csl = _citeproc_style(style.path, style.locale)
     if not csl.has_bibliography():
         raise CitationError(f"citation style {style.name!r} defines no bibliography")
-    ids = [f"item{i}" for i in range(len(records))]  # citeproc-py lower-cases ids
-    by_id = dict(zip(ids, records, strict=True))
-    # one CSL-JSON item at a time: citeproc-py keeps only what it parses from each
-    items = (csl_item(rec, item_id) for rec, item_id in zip(records, ids, strict=True))
+    et_al, ands = _terms(csl)
+    margin = csl.root.bibliography.get("second-field-align") is not None
     with csllookup.remembered():  # forked workers inherit it
-        try:
-            bib = CitationStylesBibliography(csl, CiteProcJSON(items), _MarkedFormatter)
-            for item_id in ids:
-                bib.register(Citation([CitationItem(item_id)]))
-            bib.sort()
-        except Exception as exc:  # a style construct citeproc-py cannot sort by
-            detail = f"cannot order references in citation style {style.name!r}: {exc}"
-            raise CitationError(detail) from None
-        et_al, ands = _terms(csl)
-        margin = csl.root.bibliography.get("second-field-align") is not None
-        ordered = [by_id[item.key] for item in bib.items]
-        job = _Job(csl, list(bib.items), ordered, style.name, et_al, ands, margin)
-        count = len(ordered)
+        if csl.root.bibliography.find(f"{_CSL_NS}sort") is not None:
+            ordered, items = _sorted(csl, records, style)
+        else:  # the list's order; each worker parses only its part
+            ordered, items = list(records), None
+        kept: dict[int, Reference] = {}
+        stored: dict[str, list[Any]] = {}
+        digests: list[str] = []
+        if cache is not None:
+            print_ = refcache.fingerprint(style.path, style.locale, name)
+            numbered = _prints_number(style)
+            digests = [
+                refcache.entry_digest(rec.entry_type.lower(), rec.bib, i if numbered else None)
+                for i, rec in enumerate(ordered, 1)
+            ]
+            stored = refcache.read(cache, print_)
+            for index, (rec, digest) in enumerate(zip(ordered, digests, strict=True)):
+                forms = stored.get(digest)
+                if forms is not None and _valid_forms(forms):
+                    kept[index] = Reference(rec.key, rec.line, index + 1, *forms)
+        missing = [index for index in range(len(ordered)) if index not in kept]
+        job = _Job(csl, ordered, items, style.name, et_al, ands, margin)
+        count = len(missing)
         processes = _processes(count) if processes is None else processes
-        # contiguous ranges, four per process, so that one slow range leaves no core idle
+        # contiguous parts, four per process, so that one slow part leaves no core idle
         size = max(1, -(-count // (max(processes, 1) * 4)))
-        ranges = [(start, min(start + size, count)) for start in range(0, count, size)]
-        parts = parallel.run([partial(job.format, *r) for r in ranges], processes)
-    if count >= PARALLEL_MIN:
+        parts = [missing[start : start + size] for start in range(0, count, size)]
+        done = parallel.run([partial(job.format, part) for part in parts], processes)
+    for ref in (ref for part in done for ref in part):
+        kept[ref.number - 1] = ref
+    refs = [kept[index] for index in range(len(ordered))]
+    if cache is not None and (missing or len(stored) != len(set(digests))):
+        refcache.write(cache, print_, {d: _forms(r) for d, r in zip(digests, refs, strict=True)})
+    if len(ordered) >= PARALLEL_MIN:
         # citeproc-py's bibliography and sources hold reference cycles, so only a full
         # collection frees them, and the interpreter may not run one for a long while:
         # about 70 MiB at 10,000 entries, kept through the rest of a build without this
-        del job, bib
+        del job, items
         gc.collect()
-    return [ref for part in parts for ref in part]
+    return refs
+
+
+def _forms(ref: Reference) -> tuple[str, str, str, str, str | None, str | None]:
+    """What a cache keeps of a reference: all but its key, line and number."""
+    return ref.label, ref.text, ref.html, ref.markdown, ref.doi, ref.url
+
+
+def _valid_forms(forms: list[Any]) -> bool:
+    return (
+        len(forms) == 6
+        and all(isinstance(form, str) for form in forms[:4])
+        and all(form is None or isinstance(form, str) for form in forms[4:])
+    )
 
 
 def _et_al(marked: str, et_al: str, ands: set[str]) -> str:

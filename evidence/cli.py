@@ -677,6 +677,12 @@ def protocol(bib: str | None, bib_option: str | None, config: str | None, fmt: s
     help="Also print the report to evidence-summary.pdf (needs Chromium or Google Chrome).",
 )
 @click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Format every reference again: neither read nor write the cache (.evidence_cache "
+    "beside BIB, or $EVIDENCE_CACHE_DIR).",
+)
+@click.option(
     "--quiet", "-q", is_flag=True, help="No progress messages (the default off a terminal)."
 )
 @_handle_errors
@@ -686,6 +692,7 @@ def build(
     config: str | None,
     out: str,
     pdf: bool,
+    no_cache: bool,
     quiet: bool,
 ) -> None:
     """Validate BIB and regenerate, in DIR, the evidence-summary workbook, the charts of its
@@ -697,7 +704,8 @@ def build(
 
     interactive = sys.stderr.isatty() and not os.environ.get("CI") and not quiet
     progress = (lambda message: click.echo(f"· {message}", err=True)) if interactive else None
-    build_reports(_bib_path(bib, bib_option), out, progress=progress, config=config, pdf=pdf)
+    path = _bib_path(bib, bib_option)
+    build_reports(path, out, progress=progress, config=config, pdf=pdf, cache=not no_cache)
 
 
 @main.command()

@@ -26,7 +26,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evidence import parallel
+from evidence import parallel, refcache
 from evidence.base import EvidenceBase, load
 from evidence.errors import EvidenceError, ValidationError
 
@@ -182,6 +182,7 @@ def build_reports(
     base: EvidenceBase | None = None,
     config: str | os.PathLike[str] | None = None,
     pdf: bool = False,
+    cache: bool = True,
 ) -> BuildResult:
     """Validate ``bib`` and write the workbook, the figures, the HTML report (and with
     ``pdf=True`` its PDF, printed by a headless Chromium) and a manifest into ``out``.
@@ -189,6 +190,11 @@ def build_reports(
     Every analysis in force (the protocol's, or :meth:`~evidence.protocol.Protocol.analyses_for`
     defaults) is run once; the workbook shows them all, each headline analysis gets a forest
     plot ``figures/forest-NAME``, and the manifest records each analysis's settings.
+
+    The formatted references are kept in the cache folder of ``bib``
+    (:func:`evidence.refcache.default_folder`), so that a rebuild formats only the entries
+    that changed; ``cache=False`` neither reads nor writes it. The outputs are the same
+    either way.
 
     Raises
     ------
@@ -232,7 +238,8 @@ def build_reports(
     risk_of_bias_sensitivity(base, reports)  # the low-risk re-runs, kept for the outputs
     lap("statistics")
     say("formatting references")
-    references(base)  # every entry, in the protocol's style: kept for the workbook and report
+    # every entry, in the protocol's style: kept for the workbook and report
+    references(base, cache=refcache.default_folder(bib) if cache else None)
     lap("references")
     out = Path(out)
     if out.exists() and not out.is_dir():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,24 @@ INVALID = DATA / "invalid"
 #: Twins: one hand-written file with CR LF line ends, and the same with lone CR (classic Mac).
 CR_FILE = DATA / "styles" / "cr.bib"
 CRLF_FILE = DATA / "styles" / "crlf.bib"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_reference_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A cache of formatted references for the module and session fixtures that build, set
+    before any of them (``$EVIDENCE_CACHE_DIR``): none is written in the repository."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path_factory.mktemp("session-cache")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def reference_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Path:
+    """Each test's own cache of formatted references (``$EVIDENCE_CACHE_DIR``, inherited by
+    the commands a test runs): no test sees what another formatted."""
+    folder = tmp_path_factory.mktemp("reference-cache")
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(folder))
+    return folder
 
 
 def after_first_line(data: bytes) -> bytes:

@@ -1,0 +1,170 @@
+"""Formatted references kept between builds, so that a rebuild formats only what changed.
+
+Formatting a reference with citeproc-py takes a few milliseconds, all of it in Python: at
+10,000 entries it is most of a build. A living evidence base is rebuilt after each edit, and
+an edit changes a few entries, so :func:`evidence.export.build_reports` keeps each entry's
+formatted forms in a cache folder, ``.evidence_cache/`` beside the ``.bib`` (or
+``$EVIDENCE_CACHE_DIR``; ``evidence build --no-cache`` neither reads nor writes it), as ruff
+and mypy keep theirs: the folder holds a ``.gitignore`` of ``*`` (git ignores it) and a
+``CACHEDIR.TAG`` (backup tools skip it).
+
+What is kept can never be stale, because it is looked up by what it was made from:
+
+- a file is named by a *fingerprint* of everything that formatting reads besides the entry:
+  the style file's bytes and locale, the versions of citeproc-py and Python (its Unicode
+  tables), and the source of :mod:`evidence` itself (so that any change to how references
+  are made, released or not, starts afresh);
+- in it, an entry is found by a digest of its type and every field, and of its number when
+  the style can print the number (a numbered style, or one that prints a label in a margin):
+  an entry added before others renumbers them, and they are formatted again.
+
+citeproc-py 0.11 formats each entry on its own (it implements no disambiguation and no
+``subsequent-author-substitute``, which depend on other entries), so an entry formatted alone
+is the entry formatted in its list.
+
+A file holds the entries of the last build that used it, nothing more, so it grows with the
+base and not with its history; the folder keeps the :data:`KEEP` files used last (one per
+style and base) and removes older ones. An unreadable, foreign or damaged file is ignored and
+replaced; a folder that cannot be written (a read-only checkout) only means nothing is kept.
+Files are replaced atomically, so two builds at once each leave a whole file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import unicodedata
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from evidence.files import write_atomically
+
+__all__ = ["ENV", "FOLDER", "KEEP", "default_folder", "fingerprint", "read", "write"]
+
+#: The cache folder's name, beside the ``.bib``.
+FOLDER = ".evidence_cache"
+#: Environment variable naming another cache folder.
+ENV = "EVIDENCE_CACHE_DIR"
+#: How many reference files a cache folder keeps (the most recently written).
+KEEP = 8
+# Bumped when the file layout changes.
+_FORMAT = 1
+_PREFIX = "references-"
+_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by evidence.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+
+
+def default_folder(bib: str | os.PathLike[str]) -> Path:
+    """Where the cache of ``bib`` lives: ``$EVIDENCE_CACHE_DIR`` if set, else
+    ``.evidence_cache`` in the ``.bib``'s folder."""
+    named = os.environ.get(ENV)
+    if named:
+        return Path(named)
+    return Path(os.path.abspath(bib)).parent / FOLDER
+
+
+def _source_digest() -> str:
+    """A digest of the package's own Python source."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def fingerprint(style_path: str | os.PathLike[str], locale: str | None, extra: str = "") -> str:
+    """The name of what a style's references depend on besides each entry (see the module's
+    text); ``extra`` is anything else its caller renders with (the base's file name)."""
+    try:
+        citeproc_version = metadata.version("citeproc-py")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a declared dependency
+        citeproc_version = "?"
+    digest = hashlib.sha256()
+    for part in (
+        str(_FORMAT),
+        _source_digest(),
+        citeproc_version,
+        f"{sys.version_info[0]}.{sys.version_info[1]}",
+        unicodedata.unidata_version,
+        locale or "",
+        extra,
+    ):
+        digest.update(part.encode() + b"\0")
+    digest.update(Path(style_path).read_bytes())
+    return digest.hexdigest()
+
+
+def entry_digest(entry_type: str, fields: Mapping[str, str], number: int | None) -> str:
+    """The name of one entry in a cache file: its type, every field (name and value, in
+    order of name) and, where the style can print it, its number."""
+    parts: list[str] = [entry_type, str(number or "")]
+    for name in sorted(fields):
+        parts += (name, fields[name])
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _file(folder: Path, print_: str) -> Path:
+    return folder / f"{_PREFIX}{print_[:32]}.json"
+
+
+def read(folder: Path, print_: str) -> dict[str, list[Any]]:
+    """The entries kept under fingerprint ``print_`` in ``folder`` (``{}`` if none, or if the
+    file is unreadable or not one this version wrote)."""
+    try:
+        data = json.loads(_file(folder, print_).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != _FORMAT
+        or data.get("fingerprint") != print_
+        or not isinstance(data.get("entries"), dict)
+    ):
+        return {}
+    return {k: v for k, v in data["entries"].items() if isinstance(v, list)}
+
+
+def write(folder: Path, print_: str, entries: Mapping[str, Iterable[Any]]) -> bool:
+    """Keep ``entries`` under fingerprint ``print_`` in ``folder`` (replacing what was kept
+    there), then remove all but the :data:`KEEP` newest files. Whether they were kept: a
+    folder that cannot be made or written is not an error."""
+    payload = {
+        "format": _FORMAT,
+        "fingerprint": print_,
+        "entries": {k: list(v) for k, v in sorted(entries.items())},
+    }
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        _prepare(folder)
+        write_atomically(_file(folder, print_), data)
+    except OSError:
+        return False
+    _prune(folder)
+    return True
+
+
+def _prepare(folder: Path) -> None:
+    """Make ``folder`` a cache folder: git and backup tools leave it alone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in ((".gitignore", "# made by evidence\n*\n"), ("CACHEDIR.TAG", _TAG)):
+        path = folder / name
+        if not path.exists():
+            path.write_text(text, encoding="utf-8")
+
+
+def _prune(folder: Path) -> None:
+    files = []
+    for path in folder.glob(f"{_PREFIX}*.json"):
+        with contextlib.suppress(OSError):
+            files.append((path.stat().st_mtime_ns, path.name, path))
+    for *_, path in sorted(files, reverse=True)[KEEP:]:
+        with contextlib.suppress(OSError):
+            path.unlink()

@@ -1,0 +1,289 @@
+"""Formatted references kept between builds (evidence.refcache): a rebuild formats only the
+entries that changed, and what it gives is what formatting everything again gives."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import evidence
+from evidence import citations, refcache
+from evidence.citations import references
+from evidence.cli import main
+from evidence.export import build_reports
+
+from .conftest import DATA, ROOT
+
+STUDIES = DATA / "citations" / "ketamine.bib"  # a snapshot of the bundled studies.bib
+ENTRIES = 16
+
+
+@pytest.fixture
+def formatted(monkeypatch) -> list[int]:
+    """The number of each reference citeproc-py formats, as it formats it (in a build, also
+    those of the methods the report cites, formatted once in a process)."""
+    numbers: list[int] = []
+    job_format = citations._Job.format
+
+    def counting(self, indices):
+        out = job_format(self, indices)
+        numbers.extend(ref.number for ref in out)
+        return out
+
+    monkeypatch.setattr(citations._Job, "format", counting)
+    monkeypatch.setattr(citations, "PARALLEL_MIN", 10**9)  # counted here, not in a worker
+    return numbers
+
+
+@pytest.fixture
+def bib(tmp_path: Path) -> Path:
+    path = tmp_path / "studies.bib"
+    shutil.copyfile(STUDIES, path)
+    return path
+
+
+def _fresh(path: Path, style: str = "vancouver", cache: Path | None = None) -> list:
+    """The references of a newly loaded base (nothing kept in memory from another call)."""
+    return references(evidence.load(path), style=style, cache=cache)
+
+
+def _edit_title(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.mark.parametrize("style", ["vancouver", "apa"])
+def test_a_second_call_formats_nothing_and_gives_the_same(bib, tmp_path, formatted, style):
+    cache = tmp_path / "cache"
+    uncached = _fresh(bib, style)
+    assert len(formatted) == ENTRIES
+    formatted.clear()
+    assert _fresh(bib, style, cache) == uncached
+    assert sorted(formatted) == list(range(1, ENTRIES + 1))
+    formatted.clear()
+    assert _fresh(bib, style, cache) == uncached
+    assert formatted == []
+
+
+@pytest.mark.parametrize("style", ["vancouver", "apa"])
+def test_an_edited_entry_alone_is_formatted_again(bib, tmp_path, formatted, style):
+    cache = tmp_path / "cache"
+    _fresh(bib, style, cache)
+    _edit_title(bib, "Ketamine treatment for refractory anxiety", "Ketamine against Chronic")
+    formatted.clear()
+    cached = _fresh(bib, style, cache)
+    assert len(formatted) == 1
+    assert cached == _fresh(bib, style)  # exactly what formatting everything gives
+    assert any("Ketamine against Chronic" in ref.text for ref in cached)
+
+
+def test_a_numbered_style_formats_again_the_entries_an_insertion_renumbers(
+    bib, tmp_path, formatted
+):
+    cache = tmp_path / "cache"
+    _fresh(bib, "vancouver", cache)
+    _fresh(bib, "apa", cache)
+    text = bib.read_text(encoding="utf-8")
+    first = text.index("@")
+    new = "@article{new2024,\n  author = {Zed, Ann},\n  title = {A trial},\n  year = {2024}\n}\n"
+    bib.write_text(text[:first] + new + text[first:], encoding="utf-8")
+    formatted.clear()
+    vancouver = _fresh(bib, "vancouver", cache)
+    assert len(formatted) == ENTRIES + 1  # every number moved: "1." is now the new entry
+    assert vancouver[0].key == "new2024" and vancouver[1].label == "2."
+    formatted.clear()
+    apa = _fresh(bib, "apa", cache)
+    assert len(formatted) == 1  # APA prints no number: only the new entry is formatted
+    assert apa == _fresh(bib, "apa")
+
+
+def test_a_moved_entry_gets_its_key_and_line_of_now(bib, tmp_path, formatted):
+    """A kept reference is the formatted text only: its key, line and number are the
+    entry's now, not the ones it was kept with."""
+    cache = tmp_path / "cache"
+    before = {ref.key: ref for ref in _fresh(bib, "apa", cache)}
+    text = bib.read_text(encoding="utf-8")
+    bib.write_text("\n\n\n" + text, encoding="utf-8")  # every entry three lines lower
+    formatted.clear()
+    after = _fresh(bib, "apa", cache)
+    assert formatted == []
+    assert all(ref.line == before[ref.key].line + 3 for ref in after)
+
+
+def test_a_changed_style_file_formats_everything_again(tmp_path, bib, formatted):
+    style = tmp_path / "mine.csl"
+    shutil.copyfile(DATA / "citations" / "minimal.csl", style)
+    cache = tmp_path / "cache"
+    _fresh(bib, str(style), cache)
+    formatted.clear()
+    _fresh(bib, str(style), cache)
+    assert formatted == []
+    style.write_text(style.read_text(encoding="utf-8") + "<!-- edited -->\n", encoding="utf-8")
+    _fresh(bib, str(style), cache)
+    assert len(formatted) == ENTRIES
+
+
+def test_a_change_to_the_package_or_citeproc_formats_everything_again(monkeypatch, tmp_path):
+    style = citations.find_style("vancouver")
+    print_ = refcache.fingerprint(style.path, style.locale, "studies.bib")
+    assert refcache.fingerprint(style.path, style.locale, "studies.bib") == print_
+    assert refcache.fingerprint(style.path, "de-DE", "studies.bib") != print_
+    assert refcache.fingerprint(style.path, style.locale, "other.bib") != print_
+    monkeypatch.setattr(refcache.metadata, "version", lambda name: "99")
+    assert refcache.fingerprint(style.path, style.locale, "studies.bib") != print_
+    monkeypatch.undo()
+    monkeypatch.setattr(refcache, "_source_digest", lambda: "changed")
+    assert refcache.fingerprint(style.path, style.locale, "studies.bib") != print_
+
+
+def test_an_entry_is_named_by_its_type_fields_and_number() -> None:
+    name = refcache.entry_digest("article", {"title": "T", "year": "2020"}, 3)
+    assert refcache.entry_digest("article", {"year": "2020", "title": "T"}, 3) == name
+    assert refcache.entry_digest("book", {"title": "T", "year": "2020"}, 3) != name
+    assert refcache.entry_digest("article", {"title": "T", "year": "2021"}, 3) != name
+    assert refcache.entry_digest("article", {"title": "T", "year": "2020"}, 4) != name
+    assert refcache.entry_digest("article", {"title": "T", "year": "2020"}, None) != name
+    # no field's name or value can run into the next one's
+    assert refcache.entry_digest("a", {"x": "1y", "z": ""}, 1) != refcache.entry_digest(
+        "a", {"x": "1", "yz": ""}, 1
+    )
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"not json at all",
+        b"[1, 2, 3]",
+        b'{"format": 999, "fingerprint": "x", "entries": {}}',
+        "forms of the wrong kind",
+        "a foreign fingerprint",
+    ],
+)
+def test_a_damaged_cache_file_is_ignored_and_replaced(bib, tmp_path, formatted, damage):
+    cache = tmp_path / "cache"
+    expected = _fresh(bib, "vancouver", cache)
+    (path,) = cache.glob("references-*.json")
+    data = json.loads(path.read_bytes())
+    if damage == "forms of the wrong kind":
+        data["entries"] = {k: [1, 2] for k in data["entries"]}
+        path.write_text(json.dumps(data), encoding="utf-8")
+    elif damage == "a foreign fingerprint":
+        data["fingerprint"] = "0" * 64
+        path.write_text(json.dumps(data), encoding="utf-8")
+    else:
+        path.write_bytes(damage)
+    formatted.clear()
+    assert _fresh(bib, "vancouver", cache) == expected
+    assert len(formatted) == ENTRIES
+    assert len(json.loads(path.read_bytes())["entries"]) == ENTRIES  # whole again
+    formatted.clear()
+    _fresh(bib, "vancouver", cache)
+    assert formatted == []
+
+
+def test_a_folder_that_cannot_be_written_only_means_nothing_is_kept(bib, tmp_path, formatted):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("in the way", encoding="utf-8")
+    assert _fresh(bib, "vancouver", blocked / "cache") == _fresh(bib, "vancouver")
+    assert refcache.write(blocked / "cache", "0" * 64, {}) is False
+    assert blocked.read_text(encoding="utf-8") == "in the way"
+
+
+def test_the_folder_keeps_the_newest_files_only(tmp_path) -> None:
+    folder = tmp_path / "cache"
+    prints = [f"{n:x}".ljust(64, "0") for n in range(refcache.KEEP + 3)]
+    for n, print_ in enumerate(prints):
+        assert refcache.write(folder, print_, {"e": ["", "t", "h", "m", None, None]})
+        os.utime(next(folder.glob(f"references-{print_[:32]}*")), ns=(n * 10**9, n * 10**9))
+    refcache.write(folder, prints[-1], {"e": ["", "t", "h", "m", None, None]})
+    kept = sorted(p.name for p in folder.glob("references-*.json"))
+    assert kept == sorted(f"references-{p[:32]}.json" for p in prints[-refcache.KEEP :])
+    assert refcache.read(folder, prints[-1]) == {"e": ["", "t", "h", "m", None, None]}
+    assert refcache.read(folder, prints[0]) == {}
+
+
+def test_a_file_holds_the_last_list_only(bib, tmp_path) -> None:
+    """Entries removed from the base leave the file: it grows with the base, not its history."""
+    cache = tmp_path / "cache"
+    _fresh(bib, "apa", cache)
+    text = bib.read_text(encoding="utf-8")
+    first = text.index("@article{")
+    second = text.index("@", first + 1)
+    bib.write_text(text[:first] + text[second:], encoding="utf-8")
+    _fresh(bib, "apa", cache)
+    (path,) = cache.glob("references-*.json")
+    assert len(json.loads(path.read_bytes())["entries"]) == ENTRIES - 1
+
+
+def test_a_subset_of_keys_neither_reads_nor_writes_the_cache(bib, tmp_path) -> None:
+    cache = tmp_path / "cache"
+    references(evidence.load(bib), ["glue2017"], cache=cache)
+    assert not cache.exists()
+
+
+def test_the_default_folder_is_beside_the_bib_and_ignored_by_git(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv(refcache.ENV)
+    assert refcache.default_folder(tmp_path / "studies.bib") == tmp_path / ".evidence_cache"
+    monkeypatch.setenv(refcache.ENV, str(tmp_path / "elsewhere"))
+    assert refcache.default_folder(tmp_path / "studies.bib") == tmp_path / "elsewhere"
+    refcache.write(tmp_path / "c", "0" * 64, {})
+    assert (tmp_path / "c" / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+    tag = (tmp_path / "c" / "CACHEDIR.TAG").read_text(encoding="utf-8")
+    assert tag.startswith("Signature: 8a477f597d28d172789f06886806bc55")
+
+
+@pytest.mark.slow
+def test_a_rebuild_gives_the_same_files_and_formats_nothing(monkeypatch, tmp_path, formatted):
+    monkeypatch.delenv(refcache.ENV)
+    bib = tmp_path / "studies.bib"
+    shutil.copyfile(ROOT / "studies.bib", bib)
+    first = build_reports(bib, tmp_path / "first")
+    count = len(evidence.load(bib).records)
+    # and the methods the report cites, the first time in this process
+    assert count <= len(formatted) < count + 10
+    assert (tmp_path / ".evidence_cache" / ".gitignore").exists()
+    formatted.clear()
+    second = build_reports(bib, tmp_path / "second")
+    assert formatted == []
+    for a, b in zip(first.outputs, second.outputs, strict=True):
+        assert a.name == b.name and a.read_bytes() == b.read_bytes()
+    formatted.clear()
+    third = build_reports(bib, tmp_path / "third", cache=False)
+    assert len(formatted) == count
+    assert [p.read_bytes() for p in third.outputs] == [p.read_bytes() for p in first.outputs]
+
+
+def test_build_no_cache_reads_and_writes_no_cache(monkeypatch, tmp_path, formatted) -> None:
+    monkeypatch.delenv(refcache.ENV)
+    bib = tmp_path / "studies.bib"
+    shutil.copyfile(ROOT / "studies.bib", bib)
+    args = ["build", str(bib), "--out", str(tmp_path / "out"), "--no-cache"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / ".evidence_cache").exists()
+    assert len(formatted) >= len(evidence.load(bib).records)
+
+
+def test_two_processes_at_once_each_leave_a_whole_file(bib, tmp_path) -> None:
+    cache = tmp_path / "cache"
+    code = (
+        "import sys, evidence\n"
+        "from evidence.citations import references\n"
+        "for style in ('vancouver', 'apa') * 3:\n"
+        "    references(evidence.load(sys.argv[1]), style=style, cache=sys.argv[2])\n"
+    )
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(bib), str(cache)]) for _ in range(2)]
+    assert [run.wait(timeout=300) for run in runs] == [0, 0]
+    files = sorted(cache.glob("references-*.json"))
+    assert len(files) == 2
+    for path in files:
+        assert len(json.loads(path.read_bytes())["entries"]) == ENTRIES
+    assert not list(cache.glob(".*.tmp"))
