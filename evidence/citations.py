@@ -54,11 +54,11 @@ import re
 import unicodedata
 import weakref
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import cmp_to_key, lru_cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from evidence import csllookup, parallel, refcache
@@ -66,6 +66,8 @@ from evidence.errors import CitationError
 from evidence.latex import decode
 from evidence.names import parse_name, split_names
 from evidence.schema import bare_doi, did_you_mean
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from evidence.base import EvidenceBase
@@ -797,43 +799,91 @@ def _citeproc_classes() -> tuple[Any, Any]:
     return Bibliography, Item
 
 
-def _bibliography(csl: Any, pairs: Iterable[tuple[str, StudyRecord]]) -> Any:
-    """A citeproc-py bibliography of ``(id, entry)`` pairs, registered in that order (one
-    CSL-JSON item at a time: citeproc-py keeps only what it parses from each)."""
+def _bibliography(csl: Any, records: Sequence[StudyRecord], indices: Sequence[int]) -> Any:
+    """A citeproc-py bibliography of the entries at ``indices`` of ``records``, each numbered
+    by its place there (one CSL-JSON item at a time: citeproc-py keeps only what it parses
+    from each)."""
     from citeproc import Citation
     from citeproc.source.json import CiteProcJSON
 
     bibliography, item = _citeproc_classes()
-    pairs = list(pairs)
-    source = CiteProcJSON(csl_item(rec, item_id) for item_id, rec in pairs)
+    ids = [f"item{i}" for i in indices]  # citeproc-py lower-cases ids
+    source = CiteProcJSON(csl_item(records[i], f"item{i}") for i in indices)
     bib = bibliography(csl, source, _MarkedFormatter)
-    for item_id, _ in pairs:
+    for item_id in ids:
         bib.register(Citation([item(item_id)]))
+    bib.numbers = {item_id: i + 1 for i, item_id in zip(indices, ids, strict=True)}
     return bib
+
+
+#: A sort key as kept: ``[text, number]``, the text citeproc-py compares (lower case) and its
+#: value as a whole number where the text is one (two such keys compare as numbers), or
+#: ``None`` for none.
+SortKey = list[Any] | None
+
+
+def _sort_key(value: Any) -> SortKey:
+    """One of citeproc-py's sort keys as it compares it (``citeproc.model.Sort.sort``): text
+    in lower case, numbers as numbers, nothing last."""
+    if value is None:
+        return None
+    text = str(value.lower()) if hasattr(value, "lower") else str(value)
+    try:
+        return [text, int(text)]
+    except ValueError:
+        return [text, None]
+
+
+def _compare(left: Sequence[SortKey], right: Sequence[SortKey], descending: Sequence[bool]) -> int:
+    """citeproc-py's order of two entries by their sort keys (``citeproc.model.Sort.sort``):
+    key by key, an entry without a key after one with it, two numbers as numbers, else the
+    texts; ties keep the order the entries came in (the sort is stable)."""
+    for a, b, desc in zip(left, right, descending, strict=True):
+        if a is None or b is None:
+            if a is not b:
+                return -1 if b is None else 1
+            continue
+        x: str | int = a[0]
+        y: str | int = b[0]
+        if a[1] is not None and b[1] is not None:
+            x, y = a[1], b[1]
+        result = (x > y) - (x < y)  # type: ignore[operator]
+        if result:
+            return -result if desc else result
+    return 0
 
 
 @dataclass(frozen=True)
 class _Job:
     csl: Any
-    records: list[StudyRecord]  # in the style's order
-    items: list[Any] | None  # citeproc-py's items in that order, if the style sorts its list
+    records: list[StudyRecord]  # numbered by their place in this list
     style: str
     et_al: str
     ands: set[str]
     margin: bool
 
+    def sort_keys(self, indices: Sequence[int]) -> list[list[SortKey]]:
+        """The style's sort keys of the entries at ``indices`` (each worked out on its own,
+        as citeproc-py does)."""
+        bib = _bibliography(self.csl, self.records, indices)
+        bibliography = self.csl.root.bibliography
+        sort = bibliography.find(f"{_CSL_NS}sort")
+        try:
+            columns = [
+                key.sort_keys(bib.items, bibliography.layout)
+                for key in sort.iterchildren(f"{_CSL_NS}key")
+            ]
+        except Exception as exc:  # a style construct citeproc-py cannot sort by
+            detail = f"cannot order references in citation style {self.style!r}: {exc}"
+            raise CitationError(detail) from None
+        return [[_sort_key(column[row]) for column in columns] for row in range(len(indices))]
+
     def format(self, indices: Sequence[int]) -> list[Reference]:
-        """The references at ``indices`` of the list (each rendered on its own: citeproc-py
-        keeps no state from one bibliography item to the next). Where the style does not sort,
-        this makes its own items for them, numbered as in the whole list."""
-        if self.items is not None:
-            items = [self.items[index] for index in indices]
-        else:
-            bib = _bibliography(self.csl, ((f"item{i}", self.records[i]) for i in indices))
-            bib.numbers = {f"item{i}": i + 1 for i in indices}
-            items = bib.items
+        """The references of the entries at ``indices`` (each rendered on its own: citeproc-py
+        keeps no state from one bibliography item to the next)."""
+        bib = _bibliography(self.csl, self.records, indices)
         out = []
-        for index, item in zip(indices, items, strict=True):
+        for index, item in zip(indices, bib.items, strict=True):
             rec = self.records[index]
             try:
                 rendered = self.csl.render_bibliography([item])
@@ -852,17 +902,21 @@ def _processes(count: int) -> int:
     return parallel.processes_for(count, PARALLEL_MIN // 2) if count >= PARALLEL_MIN else 1
 
 
-def _sorted(csl: Any, records: Sequence[StudyRecord], style: Style) -> tuple[list[Any], list[Any]]:
-    """``records`` in the order the style sorts them, with citeproc-py's items."""
-    ids = [f"item{i}" for i in range(len(records))]  # citeproc-py lower-cases ids
-    try:
-        bib = _bibliography(csl, zip(ids, records, strict=True))
-        bib.sort()
-    except Exception as exc:  # a style construct citeproc-py cannot sort by
-        detail = f"cannot order references in citation style {style.name!r}: {exc}"
-        raise CitationError(detail) from None
-    by_id = dict(zip(ids, records, strict=True))
-    return [by_id[item.key] for item in bib.items], list(bib.items)
+def _shared(
+    function: Callable[[list[int]], list[T]], indices: list[int], processes: int | None
+) -> list[T]:
+    """``function`` of ``indices`` as one list, the indices shared among ``processes`` (default:
+    one per core for at least :data:`PARALLEL_MIN` of them) in contiguous parts, four per
+    process, so that one slow part leaves no core idle."""
+    count = len(indices)
+    processes = _processes(count) if processes is None else processes
+    size = max(1, -(-count // (max(processes, 1) * 4)))
+    parts = [indices[start : start + size] for start in range(0, count, size)]
+    return [
+        out
+        for done in parallel.run([partial(function, p) for p in parts], processes)
+        for out in done
+    ]
 
 
 def _prints_number(style: Style) -> bool:
@@ -882,66 +936,112 @@ def _render(
 ) -> list[Reference]:
     """Format ``records`` in ``style``, shared among ``processes`` (default: one per core for
     a list of at least :data:`PARALLEL_MIN`), with the same result as in one. With a
-    ``cache`` folder, the references kept there from the last time (:mod:`evidence.refcache`;
-    ``name`` keeps one base's apart from another's) are taken from it, only the others are
-    formatted, and the folder then keeps this list."""
+    ``cache`` folder, the references and sort keys kept there from the last time
+    (:mod:`evidence.refcache`; ``name`` keeps one base's apart from another's) are taken from
+    it, only the others are worked out, and the folder then keeps this list's."""
     csl = _citeproc_style(style.path, style.locale)
     if not csl.has_bibliography():
         raise CitationError(f"citation style {style.name!r} defines no bibliography")
     et_al, ands = _terms(csl)
-    margin = csl.root.bibliography.get("second-field-align") is not None
+    bibliography = csl.root.bibliography
+    margin = bibliography.get("second-field-align") is not None
+    sort = bibliography.find(f"{_CSL_NS}sort")
+    numbered = _prints_number(style)
+    kept = (
+        refcache.Kept(cache, refcache.fingerprint(style.path, style.locale, name))
+        if cache
+        else None
+    )
+
+    def digests(prefix: str, entries: list[StudyRecord]) -> list[str]:
+        """Each entry's name in the cache (with its number, its place in ``entries``, where
+        the style may print it)."""
+        if kept is None:
+            return []
+        return [
+            prefix + refcache.entry_digest(rec.entry_type.lower(), rec.bib, i if numbered else None)
+            for i, rec in enumerate(entries, 1)
+        ]
+
+    records = list(records)
     with csllookup.remembered():  # forked workers inherit it
-        if csl.root.bibliography.find(f"{_CSL_NS}sort") is not None:
-            ordered, items = _sorted(csl, records, style)
-        else:  # the list's order; each worker parses only its part
-            ordered, items = list(records), None
-        kept: dict[int, Reference] = {}
-        stored: dict[str, list[Any]] = {}
-        digests: list[str] = []
-        if cache is not None:
-            print_ = refcache.fingerprint(style.path, style.locale, name)
-            numbered = _prints_number(style)
-            digests = [
-                refcache.entry_digest(rec.entry_type.lower(), rec.bib, i if numbered else None)
-                for i, rec in enumerate(ordered, 1)
+        if sort is not None:  # ordered by the style's sort keys, stably, as citeproc-py does
+            descending = [
+                key.get("sort", "ascending").lower() == "descending"
+                for key in sort.iterchildren(f"{_CSL_NS}key")
             ]
-            stored = refcache.read(cache, print_)
-            for index, (rec, digest) in enumerate(zip(ordered, digests, strict=True)):
-                forms = stored.get(digest)
-                if forms is not None and _valid_forms(forms):
-                    kept[index] = Reference(rec.key, rec.line, index + 1, *forms)
-        missing = [index for index in range(len(ordered)) if index not in kept]
-        job = _Job(csl, ordered, items, style.name, et_al, ands, margin)
-        count = len(missing)
-        processes = _processes(count) if processes is None else processes
-        # contiguous parts, four per process, so that one slow part leaves no core idle
-        size = max(1, -(-count // (max(processes, 1) * 4)))
-        parts = [missing[start : start + size] for start in range(0, count, size)]
-        done = parallel.run([partial(job.format, part) for part in parts], processes)
-    for ref in (ref for part in done for ref in part):
-        kept[ref.number - 1] = ref
-    refs = [kept[index] for index in range(len(ordered))]
-    if cache is not None and (missing or len(stored) != len(set(digests))):
-        refcache.write(cache, print_, {d: _forms(r) for d, r in zip(digests, refs, strict=True)})
-    if len(ordered) >= PARALLEL_MIN:
-        # citeproc-py's bibliography and sources hold reference cycles, so only a full
+            job = _Job(csl, records, style.name, et_al, ands, margin)
+            names = digests("sort ", records)
+            keys = _found(kept, names, _valid_sort_keys)
+            missing = [i for i in range(len(records)) if i not in keys]
+            keys.update(zip(missing, _shared(job.sort_keys, missing, processes), strict=True))
+            if kept is not None:
+                for index, digest in enumerate(names):
+                    kept.put(digest, keys[index])
+
+            def compare(i: int, j: int) -> int:
+                return _compare(keys[i], keys[j], descending)
+
+            records = [records[i] for i in sorted(range(len(records)), key=cmp_to_key(compare))]
+        job = _Job(csl, records, style.name, et_al, ands, margin)
+        names = digests("", records)
+        found = {
+            index: Reference(records[index].key, records[index].line, index + 1, *forms)
+            for index, forms in _found(kept, names, _valid_forms).items()
+        }
+        missing = [i for i in range(len(records)) if i not in found]
+        found.update((ref.number - 1, ref) for ref in _shared(job.format, missing, processes))
+    refs = [found[index] for index in range(len(records))]
+    if kept is not None:
+        for digest, ref in zip(names, refs, strict=True):
+            kept.put(digest, _forms(ref))
+        kept.save()
+    if len(missing) >= PARALLEL_MIN:
+        # citeproc-py's bibliographies and sources hold reference cycles, so only a full
         # collection frees them, and the interpreter may not run one for a long while:
         # about 70 MiB at 10,000 entries, kept through the rest of a build without this
-        del job, items
         gc.collect()
     return refs
 
 
-def _forms(ref: Reference) -> tuple[str, str, str, str, str | None, str | None]:
+def _found(
+    kept: refcache.Kept | None, names: list[str], valid: Callable[[Any], bool]
+) -> dict[int, Any]:
+    """What ``kept`` holds of each name, by index (what is not ``valid`` is not found)."""
+    if kept is None:
+        return {}
+    found = {}
+    for index, digest in enumerate(names):
+        value = kept.get(digest)
+        if value is not None and valid(value):
+            found[index] = value
+    return found
+
+
+def _forms(ref: Reference) -> list[str | None]:
     """What a cache keeps of a reference: all but its key, line and number."""
-    return ref.label, ref.text, ref.html, ref.markdown, ref.doi, ref.url
+    return [ref.label, ref.text, ref.html, ref.markdown, ref.doi, ref.url]
 
 
-def _valid_forms(forms: list[Any]) -> bool:
+def _valid_forms(forms: Any) -> bool:
     return (
-        len(forms) == 6
+        isinstance(forms, list)
+        and len(forms) == 6
         and all(isinstance(form, str) for form in forms[:4])
         and all(form is None or isinstance(form, str) for form in forms[4:])
+    )
+
+
+def _valid_sort_keys(keys: Any) -> bool:
+    return isinstance(keys, list) and all(
+        key is None
+        or (
+            isinstance(key, list)
+            and len(key) == 2
+            and isinstance(key[0], str)
+            and (key[1] is None or (isinstance(key[1], int) and not isinstance(key[1], bool)))
+        )
+        for key in keys
     )
 
 

@@ -37,14 +37,14 @@ import json
 import os
 import sys
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from evidence.files import write_atomically
 
-__all__ = ["ENV", "FOLDER", "KEEP", "default_folder", "fingerprint", "read", "write"]
+__all__ = ["ENV", "FOLDER", "KEEP", "Kept", "default_folder", "fingerprint", "read", "write"]
 
 #: The cache folder's name, beside the ``.bib``.
 FOLDER = ".evidence_cache"
@@ -115,7 +115,7 @@ def _file(folder: Path, print_: str) -> Path:
     return folder / f"{_PREFIX}{print_[:32]}.json"
 
 
-def read(folder: Path, print_: str) -> dict[str, list[Any]]:
+def read(folder: Path, print_: str) -> dict[str, Any]:
     """The entries kept under fingerprint ``print_`` in ``folder`` (``{}`` if none, or if the
     file is unreadable or not one this version wrote)."""
     try:
@@ -129,17 +129,17 @@ def read(folder: Path, print_: str) -> dict[str, list[Any]]:
         or not isinstance(data.get("entries"), dict)
     ):
         return {}
-    return {k: v for k, v in data["entries"].items() if isinstance(v, list)}
+    return dict(data["entries"])
 
 
-def write(folder: Path, print_: str, entries: Mapping[str, Iterable[Any]]) -> bool:
+def write(folder: Path, print_: str, entries: Mapping[str, Any]) -> bool:
     """Keep ``entries`` under fingerprint ``print_`` in ``folder`` (replacing what was kept
     there), then remove all but the :data:`KEEP` newest files. Whether they were kept: a
     folder that cannot be made or written is not an error."""
     payload = {
         "format": _FORMAT,
         "fingerprint": print_,
-        "entries": {k: list(v) for k, v in sorted(entries.items())},
+        "entries": dict(sorted(entries.items())),
     }
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     try:
@@ -149,6 +149,32 @@ def write(folder: Path, print_: str, entries: Mapping[str, Iterable[Any]]) -> bo
         return False
     _prune(folder)
     return True
+
+
+class Kept:
+    """What one list takes from a cache file, and gives back: :meth:`get` what was kept,
+    :meth:`put` what the list has now, then :meth:`save` (which writes only if that differs)."""
+
+    def __init__(self, folder: Path, print_: str):
+        self.folder = folder
+        self.print_ = print_
+        self._stored = read(folder, print_)
+        self._now: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        """What was kept under ``name`` (``None`` if nothing)."""
+        return self._stored.get(name)
+
+    def put(self, name: str, value: Any) -> None:
+        """Keep ``value`` (JSON: lists, text, numbers, ``None``) under ``name``."""
+        self._now[name] = value
+
+    def save(self) -> bool:
+        """Replace the file by what was put, unless that is what it holds; whether the file
+        now holds it."""
+        if self._now == self._stored:
+            return True
+        return write(self.folder, self.print_, self._now)
 
 
 def _prepare(folder: Path) -> None:

@@ -422,6 +422,62 @@ def test_several_processes_format_as_one(base, edge, style) -> None:
         assert [ref.number for ref in one] == list(range(1, len(records) + 1))
 
 
+# Sorted styles: by author, title (numbered, in a margin: ACM), by author then year descending.
+SORTED = ["apa", "chicago-author-date", "accident-analysis-and-prevention", "acm-sig-proceedings"]
+
+
+@pytest.mark.parametrize("style", SORTED)
+def test_the_order_and_numbers_of_a_sorted_style_are_citeprocs_own(base, edge, style) -> None:
+    """The sort keys are worked out per entry (in parallel, or kept) and compared here: the
+    order, ties (the same entries twice) and the numbers are those of citeproc-py's own
+    sort of the whole list."""
+    from citeproc import Citation, CitationItem, CitationStylesBibliography
+    from citeproc.source.json import CiteProcJSON
+
+    from evidence import citations
+
+    records = [*base.records, *edge.records, *base.records[:5]]
+    found = find_style(style)
+    csl = citations._citeproc_style(found.path, found.locale)
+    ids = [f"item{i}" for i in range(len(records))]
+    items = [csl_item(rec, item_id) for rec, item_id in zip(records, ids, strict=True)]
+    bib = CitationStylesBibliography(csl, CiteProcJSON(items), citations._MarkedFormatter)
+    for item_id in ids:
+        bib.register(Citation([CitationItem(item_id)]))
+    bib.sort()
+    et_al, ands = citations._terms(csl)
+    margin = csl.root.bibliography.get("second-field-align") is not None
+    expected = [
+        citations._reference(
+            records[int(item.key[4:])],
+            number,
+            str(csl.render_bibliography([item])[0]),
+            et_al,
+            ands,
+            margin,
+        )
+        for number, item in enumerate(bib.items, 1)
+    ]
+    assert citations._render(records, found, processes=1) == expected
+    assert citations._render(records, found, processes=2) == expected
+
+
+def test_sort_keys_compare_as_citeproc_compares_them() -> None:
+    from evidence.citations import _compare, _sort_key
+
+    def key(*values):
+        return [_sort_key(v) for v in values]
+
+    assert _compare(key("B"), key("a"), [False]) == 1  # in lower case
+    assert _compare(key("10"), key("9"), [False]) == 1  # numbers as numbers
+    assert _compare(key("10"), key("9a"), [False]) == -1  # else as text
+    assert _compare(key(None), key("a"), [False]) == 1  # no key: last, either way
+    assert _compare(key(None), key("a"), [True]) == 1
+    assert _compare(key("a", "2001"), key("a", "2020"), [False, True]) == 1  # year descending
+    assert _compare(key("a", None), key("a", None), [False, False]) == 0  # a tie
+    assert _sort_key(7) == ["7", 7]  # a citation number
+
+
 def test_a_long_list_leaves_no_citeproc_bibliography_behind(monkeypatch, base) -> None:
     """citeproc-py's structures are cyclic: after a long list they are collected at once,
     not whenever the interpreter next runs a full collection (here: never, it is paused)."""

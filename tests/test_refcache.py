@@ -105,6 +105,25 @@ def test_a_numbered_style_formats_again_the_entries_an_insertion_renumbers(
     assert apa == _fresh(bib, "apa")
 
 
+def test_a_sorted_style_works_out_only_the_sort_keys_of_what_changed(bib, tmp_path, monkeypatch):
+    sorted_ = []
+    job_sort_keys = citations._Job.sort_keys
+
+    def counting(self, indices):
+        sorted_.extend(indices)
+        return job_sort_keys(self, indices)
+
+    monkeypatch.setattr(citations._Job, "sort_keys", counting)
+    monkeypatch.setattr(citations, "PARALLEL_MIN", 10**9)
+    cache = tmp_path / "cache"
+    _fresh(bib, "apa", cache)
+    assert len(sorted_) == ENTRIES
+    sorted_.clear()
+    _edit_title(bib, "Ketamine treatment for refractory anxiety", "Ketamine against Chronic")
+    assert _fresh(bib, "apa", cache) == _fresh(bib, "apa")
+    assert len(sorted_) == 1 + ENTRIES  # the edited entry, then all of them without the cache
+
+
 def test_a_moved_entry_gets_its_key_and_line_of_now(bib, tmp_path, formatted):
     """A kept reference is the formatted text only: its key, line and number are the
     entry's now, not the ones it was kept with."""
@@ -220,7 +239,9 @@ def test_a_file_holds_the_last_list_only(bib, tmp_path) -> None:
     bib.write_text(text[:first] + text[second:], encoding="utf-8")
     _fresh(bib, "apa", cache)
     (path,) = cache.glob("references-*.json")
-    assert len(json.loads(path.read_bytes())["entries"]) == ENTRIES - 1
+    names = json.loads(path.read_bytes())["entries"]
+    assert len([n for n in names if not n.startswith("sort ")]) == ENTRIES - 1
+    assert len([n for n in names if n.startswith("sort ")]) == ENTRIES - 1  # APA sorts
 
 
 def test_a_subset_of_keys_neither_reads_nor_writes_the_cache(bib, tmp_path) -> None:
@@ -284,6 +305,6 @@ def test_two_processes_at_once_each_leave_a_whole_file(bib, tmp_path) -> None:
     assert [run.wait(timeout=300) for run in runs] == [0, 0]
     files = sorted(cache.glob("references-*.json"))
     assert len(files) == 2
-    for path in files:
-        assert len(json.loads(path.read_bytes())["entries"]) == ENTRIES
+    sizes = sorted(len(json.loads(path.read_bytes())["entries"]) for path in files)
+    assert sizes == [ENTRIES, 2 * ENTRIES]  # Vancouver's references; APA's and its sort keys
     assert not list(cache.glob(".*.tmp"))
