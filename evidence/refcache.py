@@ -1,4 +1,5 @@
-"""Formatted references kept between builds, so that a rebuild formats only what changed.
+"""Formatted references (and sort keys) kept between builds, so that a rebuild formats only
+what changed.
 
 Formatting a reference with citeproc-py takes a few milliseconds, all of it in Python: at
 10,000 entries it is most of a build. A living evidence base is rebuilt after each edit, and
@@ -16,7 +17,9 @@ What is kept can never be stale, because it is looked up by what it was made fro
   are made, released or not, starts afresh);
 - in it, an entry is found by a digest of its type and every field, and of its number when
   the style can print the number (a numbered style, or one that prints a label in a margin):
-  an entry added before others renumbers them, and they are formatted again.
+  an entry added before others renumbers them, and they are formatted again. A style that
+  sorts its list keeps each entry's sort keys too (under ``"sort "`` and the digest, numbered
+  by the entry's place in the file), so that a rebuild sorts without working them out again.
 
 citeproc-py 0.11 formats each entry on its own (it implements no disambiguation and no
 ``subsequent-author-substitute``, which depend on other entries), so an entry formatted alone
@@ -24,9 +27,10 @@ is the entry formatted in its list.
 
 A file holds the entries of the last build that used it, nothing more, so it grows with the
 base and not with its history; the folder keeps the :data:`KEEP` files used last (one per
-style and base) and removes older ones. An unreadable, foreign or damaged file is ignored and
-replaced; a folder that cannot be written (a read-only checkout) only means nothing is kept.
-Files are replaced atomically, so two builds at once each leave a whole file.
+style and base; a file read and found current is touched) and removes older ones. An
+unreadable, foreign or damaged file is ignored and replaced; a folder that cannot be written
+(a read-only checkout) only means nothing is kept. Files are replaced atomically, so two
+builds at once each leave a whole file.
 """
 
 from __future__ import annotations
@@ -120,7 +124,7 @@ def read(folder: Path, print_: str) -> dict[str, Any]:
     file is unreadable or not one this version wrote)."""
     try:
         data = json.loads(_file(folder, print_).read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested too deep
         return {}
     if (
         not isinstance(data, dict)
@@ -172,9 +176,13 @@ class Kept:
     def save(self) -> bool:
         """Replace the file by what was put, unless that is what it holds; whether the file
         now holds it."""
-        if self._now == self._stored:
-            return True
-        return write(self.folder, self.print_, self._now)
+        if self._now != self._stored:
+            return write(self.folder, self.print_, self._now)
+        try:  # used now: the last to be pruned
+            os.utime(_file(self.folder, self.print_))
+        except OSError:
+            return False
+        return True
 
 
 def _prepare(folder: Path) -> None:

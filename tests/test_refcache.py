@@ -182,6 +182,7 @@ def test_an_entry_is_named_by_its_type_fields_and_number() -> None:
         b"not json at all",
         b"[1, 2, 3]",
         b'{"format": 999, "fingerprint": "x", "entries": {}}',
+        b"[" * 100_000,  # nested too deep for the JSON reader
         "forms of the wrong kind",
         "a foreign fingerprint",
     ],
@@ -227,6 +228,17 @@ def test_the_folder_keeps_the_newest_files_only(tmp_path) -> None:
     assert kept == sorted(f"references-{p[:32]}.json" for p in prints[-refcache.KEEP :])
     assert refcache.read(folder, prints[-1]) == {"e": ["", "t", "h", "m", None, None]}
     assert refcache.read(folder, prints[0]) == {}
+
+
+def test_a_file_used_is_the_last_pruned(tmp_path) -> None:
+    folder = tmp_path / "cache"
+    refcache.write(folder, "a" * 64, {"e": 1})
+    (path,) = folder.glob("references-*.json")
+    os.utime(path, ns=(0, 0))
+    kept = refcache.Kept(folder, "a" * 64)
+    kept.put("e", 1)
+    assert kept.save()  # unchanged: not written again, but marked as used
+    assert path.stat().st_mtime_ns > 0 and refcache.read(folder, "a" * 64) == {"e": 1}
 
 
 def test_a_file_holds_the_last_list_only(bib, tmp_path) -> None:
