@@ -54,6 +54,7 @@ from __future__ import annotations
 import gc
 import html
 import importlib.util
+import io
 import os
 import re
 import unicodedata
@@ -638,13 +639,25 @@ def doi_url(doi: str | None) -> str | None:
 _SAFE_SCHEMES = ("http://", "https://", "ftp://")
 
 
+def _parsed(style: Style) -> tuple[Any, bytes]:
+    """The style parsed by citeproc-py, and the bytes it was parsed from (read now: a file
+    edited since it was last parsed is parsed again)."""
+    try:
+        data = Path(style.path).read_bytes()
+    except OSError as exc:
+        detail = f"cannot read this CSL style: {exc.strerror or exc}"
+        raise CitationError(f"{style.path}: {detail}") from None
+    return _citeproc_style(Path(style.path), style.locale, data), data
+
+
 @lru_cache(maxsize=32)
-def _citeproc_style(path: Path, locale: str | None) -> Any:
-    """The parsed style (citeproc-py and lxml load here, on first use)."""
+def _citeproc_style(path: Path, locale: str | None, data: bytes) -> Any:
+    """The style parsed from ``data``, the bytes of ``path`` (citeproc-py and lxml load here,
+    on first use)."""
     from citeproc import CitationStylesStyle
 
     try:
-        style = CitationStylesStyle(str(path), locale=locale, validate=False)
+        style = CitationStylesStyle(io.BytesIO(data), locale=locale, validate=False)
         _fix_localized_dates(style)
     except Exception as exc:  # lxml syntax errors, unknown locales, styles citeproc cannot read
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -924,11 +937,17 @@ def _shared(
     ]
 
 
-def _prints_number(style: Style) -> bool:
-    """Whether a reference may depend on its number in the list: the style can print it, or
-    it splits a label off into a margin (read from the file: a mention anywhere counts)."""
-    text = Path(style.path).read_bytes()
-    return b"citation-number" in text or b"second-field-align" in text
+def _prints_number(csl: Any) -> bool:
+    """Whether a reference may depend on its number in the list: the style may print it (an
+    attribute anywhere in the parsed style names it), or splits a label off into a margin."""
+    if csl.root.bibliography.get("second-field-align") is not None:
+        return True
+    return any(
+        "citation-number" in value
+        for element in csl.root.iter()
+        if isinstance(element.tag, str)  # an element (not a comment)
+        for value in element.attrib.values()
+    )
 
 
 def _render(
@@ -944,19 +963,15 @@ def _render(
     ``cache`` folder, the references and sort keys kept there from the last time
     (:mod:`evidence.refcache`; ``name`` keeps one base's apart from another's) are taken from
     it, only the others are worked out, and the folder then keeps this list's."""
-    csl = _citeproc_style(style.path, style.locale)
+    csl, data = _parsed(style)
     if not csl.has_bibliography():
         raise CitationError(f"citation style {style.name!r} defines no bibliography")
     et_al, ands = _terms(csl)
     bibliography = csl.root.bibliography
     margin = bibliography.get("second-field-align") is not None
     sort = bibliography.find(f"{_CSL_NS}sort")
-    numbered = _prints_number(style)
-    kept = (
-        refcache.Kept(cache, refcache.fingerprint(style.path, style.locale, name))
-        if cache
-        else None
-    )
+    numbered = _prints_number(csl)
+    kept = refcache.Kept(cache, refcache.fingerprint(data, style.locale, name)) if cache else None
 
     def digests(prefix: str, entries: list[StudyRecord]) -> list[str]:
         """Each entry's name in the cache (with its number, its place in ``entries``, where
@@ -977,7 +992,7 @@ def _render(
             ]
             job = _Job(csl, records, style.name, et_al, ands, margin)
             names = digests("sort ", records)
-            keys = _found(kept, names, _valid_sort_keys)
+            keys = _found(kept, names, partial(_valid_sort_keys, len(descending)))
             missing = [i for i in range(len(records)) if i not in keys]
             keys.update(zip(missing, _shared(job.sort_keys, missing, processes), strict=True))
             if kept is not None:
@@ -1037,16 +1052,20 @@ def _valid_forms(forms: Any) -> bool:
     )
 
 
-def _valid_sort_keys(keys: Any) -> bool:
-    return isinstance(keys, list) and all(
-        key is None
-        or (
-            isinstance(key, list)
-            and len(key) == 2
-            and isinstance(key[0], str)
-            and (key[1] is None or (isinstance(key[1], int) and not isinstance(key[1], bool)))
+def _valid_sort_keys(count: int, keys: Any) -> bool:
+    return (
+        isinstance(keys, list)
+        and len(keys) == count
+        and all(
+            key is None
+            or (
+                isinstance(key, list)
+                and len(key) == 2
+                and isinstance(key[0], str)
+                and (key[1] is None or (isinstance(key[1], int) and not isinstance(key[1], bool)))
+            )
+            for key in keys
         )
-        for key in keys
     )
 
 

@@ -12,9 +12,11 @@ and mypy keep theirs: the folder holds a ``.gitignore`` of ``*`` (git ignores it
 What is kept can never be stale, because it is looked up by what it was made from:
 
 - a file is named by a *fingerprint* of everything that formatting reads besides the entry:
-  the style file's bytes and locale, the versions of citeproc-py and Python (its Unicode
-  tables), and the source of :mod:`evidence` itself (so that any change to how references
-  are made, released or not, starts afresh);
+  the bytes of the style file as parsed and its locale, the Python version (its Unicode
+  tables), and the Python files (size and time of each) of :mod:`evidence` and citeproc-py,
+  as they were when this module was imported (so that any change to how
+  references are made, released or not, starts afresh, and a file edited while a process
+  runs does not describe its code);
 - in it, an entry is found by a digest of its type and every field, and of its number when
   the style can print the number (a numbered style, or one that prints a label in a margin):
   an entry added before others renumbers them, and they are formatted again. A style that
@@ -30,19 +32,21 @@ base and not with its history; the folder keeps the :data:`KEEP` files used last
 style and base; a file read and found current is touched) and removes older ones. An
 unreadable, foreign or damaged file is ignored and replaced; a folder that cannot be written
 (a read-only checkout) only means nothing is kept. Files are replaced atomically, so two
-builds at once each leave a whole file.
+builds at once each leave a whole file. Pruning removes only files named as this module names
+them. What is kept is trusted as the ``.bib`` is (its HTML goes into the report as it is).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
+import re
 import sys
 import unicodedata
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +58,7 @@ __all__ = ["ENV", "FOLDER", "KEEP", "Kept", "default_folder", "fingerprint", "re
 FOLDER = ".evidence_cache"
 #: Environment variable naming another cache folder.
 ENV = "EVIDENCE_CACHE_DIR"
-#: How many reference files a cache folder keeps (the most recently written).
+#: How many reference files a cache folder keeps (the most recently used).
 KEEP = 8
 # Bumped when the file layout changes.
 _FORMAT = 1
@@ -75,44 +79,55 @@ def default_folder(bib: str | os.PathLike[str]) -> Path:
     return Path(os.path.abspath(bib)).parent / FOLDER
 
 
-def _source_digest() -> str:
-    """A digest of the package's own Python source."""
+def _code_digest() -> str:
+    """A digest of the code that formats: the path, size and modification time of each Python
+    file of this package and of citeproc-py (found, not imported: it loads on first use). Any
+    edit, upgrade, install or checkout of either changes it; a checkout of the same code does
+    too, which only costs one build formatting everything. (Reading the files' contents, or
+    asking for the packages' versions, would cost ``evidence validate`` milliseconds it does
+    not need.)"""
     digest = hashlib.sha256()
-    package = Path(__file__).parent
-    for path in sorted(package.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    folders = [Path(__file__).parent]
+    spec = importlib.util.find_spec("citeproc")
+    if spec is not None:
+        folders += [Path(p) for p in spec.submodule_search_locations or ()]
+    for folder in folders:
+        for path in sorted([*folder.glob("*.py"), *folder.glob("*/*.py")]):
+            with contextlib.suppress(OSError):
+                info = path.stat()
+                digest.update(f"{path} {info.st_size} {info.st_mtime_ns}\0".encode())
     return digest.hexdigest()
 
 
-def fingerprint(style_path: str | os.PathLike[str], locale: str | None, extra: str = "") -> str:
+# Worked out when the package is imported: what describes the code running, even if its
+# files are edited or upgraded while the process lives.
+_CODE = _code_digest()
+
+
+def fingerprint(style: bytes, locale: str | None, extra: str = "") -> str:
     """The name of what a style's references depend on besides each entry (see the module's
-    text); ``extra`` is anything else its caller renders with (the base's file name)."""
-    try:
-        citeproc_version = metadata.version("citeproc-py")
-    except metadata.PackageNotFoundError:  # pragma: no cover - a declared dependency
-        citeproc_version = "?"
+    text): ``style`` is the bytes of the style file as parsed, ``extra`` anything else its
+    caller keeps apart (the base's file name)."""
     digest = hashlib.sha256()
     for part in (
         str(_FORMAT),
-        _source_digest(),
-        citeproc_version,
+        _CODE,
         f"{sys.version_info[0]}.{sys.version_info[1]}",
         unicodedata.unidata_version,
         locale or "",
         extra,
     ):
         digest.update(part.encode() + b"\0")
-    digest.update(Path(style_path).read_bytes())
+    digest.update(style)
     return digest.hexdigest()
 
 
 def entry_digest(entry_type: str, fields: Mapping[str, str], number: int | None) -> str:
     """The name of one entry in a cache file: its type, every field (name and value, in
-    order of name) and, where the style can print it, its number."""
-    parts: list[str] = [entry_type, str(number or "")]
-    for name in sorted(fields):
-        parts += (name, fields[name])
-    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    order of name) and, where the style can print it, its number (hashed as JSON, so no
+    value can run into the next, whatever characters it holds)."""
+    text = json.dumps([entry_type, number, sorted(fields.items())], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _file(folder: Path, print_: str) -> Path:
@@ -194,9 +209,15 @@ def _prepare(folder: Path) -> None:
             path.write_text(text, encoding="utf-8")
 
 
+# The names of the files this module writes (and so may remove).
+_NAME = re.compile(rf"{_PREFIX}[0-9a-f]{{32}}\.json")
+
+
 def _prune(folder: Path) -> None:
     files = []
     for path in folder.glob(f"{_PREFIX}*.json"):
+        if not _NAME.fullmatch(path.name):
+            continue
         with contextlib.suppress(OSError):
             files.append((path.stat().st_mtime_ns, path.name, path))
     for *_, path in sorted(files, reverse=True)[KEEP:]:

@@ -426,19 +426,15 @@ def test_several_processes_format_as_one(base, edge, style) -> None:
 SORTED = ["apa", "chicago-author-date", "accident-analysis-and-prevention", "acm-sig-proceedings"]
 
 
-@pytest.mark.parametrize("style", SORTED)
-def test_the_order_and_numbers_of_a_sorted_style_are_citeprocs_own(base, edge, style) -> None:
-    """The sort keys are worked out per entry (in parallel, or kept) and compared here: the
-    order, ties (the same entries twice) and the numbers are those of citeproc-py's own
-    sort of the whole list."""
+def _citeprocs_own(records, style) -> list[Reference]:
+    """``records`` as citeproc-py's own bibliography of the whole list sorts, numbers and
+    renders them (then made references as evidence makes them)."""
     from citeproc import Citation, CitationItem, CitationStylesBibliography
     from citeproc.source.json import CiteProcJSON
 
     from evidence import citations
 
-    records = [*base.records, *edge.records, *base.records[:5]]
-    found = find_style(style)
-    csl = citations._citeproc_style(found.path, found.locale)
+    csl = citations._parsed(style)[0]
     ids = [f"item{i}" for i in range(len(records))]
     items = [csl_item(rec, item_id) for rec, item_id in zip(records, ids, strict=True)]
     bib = CitationStylesBibliography(csl, CiteProcJSON(items), citations._MarkedFormatter)
@@ -447,7 +443,7 @@ def test_the_order_and_numbers_of_a_sorted_style_are_citeprocs_own(base, edge, s
     bib.sort()
     et_al, ands = citations._terms(csl)
     margin = csl.root.bibliography.get("second-field-align") is not None
-    expected = [
+    return [
         citations._reference(
             records[int(item.key[4:])],
             number,
@@ -458,8 +454,74 @@ def test_the_order_and_numbers_of_a_sorted_style_are_citeprocs_own(base, edge, s
         )
         for number, item in enumerate(bib.items, 1)
     ]
-    assert citations._render(records, found, processes=1) == expected
-    assert citations._render(records, found, processes=2) == expected
+
+
+@pytest.mark.parametrize("style", SORTED)
+def test_the_order_and_numbers_of_a_sorted_style_are_citeprocs_own(base, edge, style) -> None:
+    """The sort keys are worked out per entry (in parallel, or kept) and compared here: the
+    order, ties (the same entries twice) and the numbers are those of citeproc-py's own
+    sort of the whole list."""
+    from evidence import citations
+
+    records = [*base.records, *edge.records, *base.records[:5]]
+    expected = _citeprocs_own(records, find_style(style))
+    assert citations._render(records, find_style(style), processes=1) == expected
+    assert citations._render(records, find_style(style), processes=2) == expected
+
+
+_SORT_STYLE = """<?xml version="1.0" encoding="utf-8"?>
+<style xmlns="http://purl.org/net/xbiblio/csl" class="in-text" version="1.0">
+  <info>
+    <title>Sort test</title><id>sort-test</id><updated>2026-12-02T00:00:00+00:00</updated>
+  </info>
+  <macro name="year"><date variable="issued"><date-part name="year"/></date></macro>
+  <citation><layout><text variable="citation-number"/></layout></citation>
+  <bibliography>
+    <sort>
+      <key variable="volume"/>
+      <key variable="issue" sort="descending"/>
+      <key macro="year"/>
+      <key variable="title"/>
+    </sort>
+    <layout>
+      <group delimiter=" ">
+        <text variable="citation-number" suffix="."/>
+        <text variable="title"/>
+        <text variable="volume"/>
+        <text variable="issue"/>
+        <text macro="year"/>
+      </group>
+    </layout>
+  </bibliography>
+</style>
+"""
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sort_keys_compare_as_citeproc_compares_them_at_random(tmp_path, seed) -> None:
+    """Keys that are numbers, text, both, neither or missing, in either case, ascending and
+    descending, with ties: the order is citeproc-py's own."""
+    import random
+
+    from evidence import citations
+    from evidence.validation import StudyRecord
+
+    style = tmp_path / "sort.csl"
+    style.write_text(_SORT_STYLE, encoding="utf-8")
+    rng = random.Random(seed)
+    pool = ["10", "9", "1a", "0010", " 7", "٣", "B", "b", "2", "x1", None]
+    records = []
+    for i in range(40):
+        fields = {"title": rng.choice(["Alpha", "alpha", "Beta", "10", "9"]), "journal": "J"}
+        for name, value in (("volume", rng.choice(pool)), ("number", rng.choice(pool))):
+            if value is not None:
+                fields[name] = value
+        if rng.random() < 0.8:
+            fields["year"] = str(rng.choice([1999, 2005, 2020]))
+        records.append(StudyRecord(f"k{i}", "article", i + 1, bib=fields))
+    records += records[:6]  # exact ties
+    found = find_style(str(style))
+    assert citations._render(records, found, processes=1) == _citeprocs_own(records, found)
 
 
 def test_sort_keys_compare_as_citeproc_compares_them() -> None:
@@ -520,7 +582,7 @@ def test_a_worker_error_is_the_same_one_line_error(monkeypatch, base) -> None:
     def broken(self, items):
         raise ValueError("no such macro")
 
-    csl = citations._citeproc_style(find_style("apa").path, None)
+    csl = citations._parsed(find_style("apa"))[0]
     monkeypatch.setattr(type(csl), "render_bibliography", broken)
     for processes in (1, 2):
         with pytest.raises(CitationError, match=r"^\w+: cannot format in citation style 'apa'"):

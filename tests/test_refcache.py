@@ -99,6 +99,7 @@ def test_a_numbered_style_formats_again_the_entries_an_insertion_renumbers(
     vancouver = _fresh(bib, "vancouver", cache)
     assert len(formatted) == ENTRIES + 1  # every number moved: "1." is now the new entry
     assert vancouver[0].key == "new2024" and vancouver[1].label == "2."
+    assert vancouver == _fresh(bib, "vancouver")
     formatted.clear()
     apa = _fresh(bib, "apa", cache)
     assert len(formatted) == 1  # APA prints no number: only the new entry is formatted
@@ -150,17 +151,80 @@ def test_a_changed_style_file_formats_everything_again(tmp_path, bib, formatted)
     assert len(formatted) == ENTRIES
 
 
-def test_a_change_to_the_package_or_citeproc_formats_everything_again(monkeypatch, tmp_path):
-    style = citations.find_style("vancouver")
-    print_ = refcache.fingerprint(style.path, style.locale, "studies.bib")
-    assert refcache.fingerprint(style.path, style.locale, "studies.bib") == print_
-    assert refcache.fingerprint(style.path, "de-DE", "studies.bib") != print_
-    assert refcache.fingerprint(style.path, style.locale, "other.bib") != print_
-    monkeypatch.setattr(refcache.metadata, "version", lambda name: "99")
-    assert refcache.fingerprint(style.path, style.locale, "studies.bib") != print_
-    monkeypatch.undo()
-    monkeypatch.setattr(refcache, "_source_digest", lambda: "changed")
-    assert refcache.fingerprint(style.path, style.locale, "studies.bib") != print_
+def test_the_fingerprint_names_the_style_locale_base_and_code(monkeypatch) -> None:
+    style = b"<style/>"
+    print_ = refcache.fingerprint(style, None, "studies.bib")
+    assert refcache.fingerprint(style, None, "studies.bib") == print_
+    assert refcache.fingerprint(b"<style />", None, "studies.bib") != print_
+    assert refcache.fingerprint(style, "de-DE", "studies.bib") != print_
+    assert refcache.fingerprint(style, None, "other.bib") != print_
+    monkeypatch.setattr(refcache, "_CODE", "another version of evidence or citeproc-py")
+    assert refcache.fingerprint(style, None, "studies.bib") != print_
+
+
+def test_the_code_digest_covers_the_files_of_both_packages(monkeypatch, tmp_path) -> None:
+    from types import SimpleNamespace
+
+    assert refcache._code_digest() == refcache._CODE  # worked out at import, from these files
+    ours, theirs = tmp_path / "evidence", tmp_path / "citeproc"
+    for path in (ours / "citations.py", theirs / "model.py", theirs / "source" / "json.py"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x = 1\n", encoding="utf-8")
+    monkeypatch.setattr(refcache, "__file__", str(ours / "refcache.py"))
+    spec = SimpleNamespace(submodule_search_locations=[str(theirs)])
+    monkeypatch.setattr(refcache.importlib.util, "find_spec", lambda name: spec)
+    digest = refcache._code_digest()
+    assert refcache._code_digest() == digest
+    (theirs / "source" / "json.py").write_text("x = 22\n", encoding="utf-8")  # an upgrade
+    assert refcache._code_digest() != digest
+    digest = refcache._code_digest()
+    os.utime(ours / "citations.py", ns=(1, 1))  # an edit of the same size
+    assert refcache._code_digest() != digest
+
+
+def test_a_style_edited_while_the_process_lives_is_parsed_and_kept_afresh(tmp_path, bib):
+    style = tmp_path / "mine.csl"
+    shutil.copyfile(DATA / "citations" / "minimal.csl", style)
+    cache = tmp_path / "cache"
+    before = _fresh(bib, str(style), cache)
+    text = style.read_text(encoding="utf-8")
+    assert text.count('<layout suffix=".">') == 1  # the bibliography's
+    style.write_text(text.replace('<layout suffix=".">', '<layout suffix=" [EDITED]">'), "utf-8")
+    after = _fresh(bib, str(style), cache)
+    assert after != before and all(ref.text.endswith("[EDITED]") for ref in after)
+    assert after == _fresh(bib, str(style))  # and a fresh process reads the same back
+    code = (
+        "import sys, evidence\n"
+        "from evidence.citations import references\n"
+        "refs = references(evidence.load(sys.argv[1]), style=sys.argv[2], cache=sys.argv[3])\n"
+        "print(all(r.text.endswith('[EDITED]') for r in refs))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(bib), str(style), str(cache)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert run.stdout.strip() == "True"
+
+
+def test_a_number_named_by_a_character_reference_counts(tmp_path, bib, formatted):
+    """``citation&#45;number`` is ``citation-number`` once parsed: an insertion renumbers."""
+    style = tmp_path / "numbered.csl"
+    text = (DATA / "citations" / "minimal.csl").read_text(encoding="utf-8")
+    layout = '<layout suffix=".">'
+    number = '<text variable="citation&#45;number" prefix="[" suffix="] "/>'
+    style.write_text(text.replace(layout, layout + number), encoding="utf-8")
+    assert citations._prints_number(citations._parsed(citations.find_style(str(style)))[0])
+    cache = tmp_path / "cache"
+    _fresh(bib, str(style), cache)
+    text = bib.read_text(encoding="utf-8")
+    first = text.index("@article{")
+    new = "@article{new2024,\n  author = {Zed, Ann},\n  title = {A trial},\n  year = {2024}\n}\n"
+    bib.write_text(text[:first] + new + text[first:], encoding="utf-8")
+    cached = _fresh(bib, str(style), cache)
+    assert cached == _fresh(bib, str(style))
+    assert [ref.text[:4] for ref in cached[:3]] == ["[1] ", "[2] ", "[3] "]
 
 
 def test_an_entry_is_named_by_its_type_fields_and_number() -> None:
@@ -170,9 +234,12 @@ def test_an_entry_is_named_by_its_type_fields_and_number() -> None:
     assert refcache.entry_digest("article", {"title": "T", "year": "2021"}, 3) != name
     assert refcache.entry_digest("article", {"title": "T", "year": "2020"}, 4) != name
     assert refcache.entry_digest("article", {"title": "T", "year": "2020"}, None) != name
-    # no field's name or value can run into the next one's
+    # no field's name or value can run into the next one's, whatever characters it holds
     assert refcache.entry_digest("a", {"x": "1y", "z": ""}, 1) != refcache.entry_digest(
         "a", {"x": "1", "yz": ""}, 1
+    )
+    assert refcache.entry_digest("a", {"title": "T\0year\x002020"}, None) != (
+        refcache.entry_digest("a", {"title": "T", "year": "2020"}, None)
     )
 
 
@@ -209,6 +276,20 @@ def test_a_damaged_cache_file_is_ignored_and_replaced(bib, tmp_path, formatted, 
     assert formatted == []
 
 
+@pytest.mark.parametrize("damage", [[], [None], "text", [["a", "1"]] * 10, [[1, None]] * 10])
+def test_damaged_sort_keys_are_worked_out_again(bib, tmp_path, damage):
+    cache = tmp_path / "cache"
+    expected = _fresh(bib, "apa", cache)
+    (path,) = cache.glob("references-*.json")
+    data = json.loads(path.read_bytes())
+    sort = sorted(name for name in data["entries"] if name.startswith("sort "))
+    assert len(sort) == ENTRIES and all(len(data["entries"][n]) == 10 for n in sort)
+    for name in sort[::3]:
+        data["entries"][name] = damage
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert _fresh(bib, "apa", cache) == expected
+
+
 def test_a_folder_that_cannot_be_written_only_means_nothing_is_kept(bib, tmp_path, formatted):
     blocked = tmp_path / "a-file"
     blocked.write_text("in the way", encoding="utf-8")
@@ -228,6 +309,19 @@ def test_the_folder_keeps_the_newest_files_only(tmp_path) -> None:
     assert kept == sorted(f"references-{p[:32]}.json" for p in prints[-refcache.KEEP :])
     assert refcache.read(folder, prints[-1]) == {"e": ["", "t", "h", "m", None, None]}
     assert refcache.read(folder, prints[0]) == {}
+
+
+def test_pruning_removes_only_the_files_it_wrote(tmp_path) -> None:
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    mine = [folder / "references-final.json", folder / f"references-{'0' * 32}.json.bak"]
+    for path in mine:
+        path.write_text("mine", encoding="utf-8")
+        os.utime(path, ns=(0, 0))
+    for n in range(refcache.KEEP + 2):
+        refcache.write(folder, f"{n:x}".ljust(64, "0"), {})
+    assert all(path.read_text(encoding="utf-8") == "mine" for path in mine)
+    assert len(list(folder.glob("references-*.json"))) == refcache.KEEP + 1
 
 
 def test_a_file_used_is_the_last_pruned(tmp_path) -> None:
@@ -256,10 +350,14 @@ def test_a_file_holds_the_last_list_only(bib, tmp_path) -> None:
     assert len([n for n in names if n.startswith("sort ")]) == ENTRIES - 1  # APA sorts
 
 
-def test_a_subset_of_keys_neither_reads_nor_writes_the_cache(bib, tmp_path) -> None:
+def test_a_subset_of_keys_neither_reads_nor_writes_the_cache(bib, tmp_path, formatted) -> None:
     cache = tmp_path / "cache"
-    references(evidence.load(bib), ["glue2017"], cache=cache)
-    assert not cache.exists()
+    _fresh(bib, "vancouver", cache)
+    (path,) = cache.glob("references-*.json")
+    before = path.read_bytes()
+    formatted.clear()
+    references(evidence.load(bib), ["glue2017", "feder2021"], cache=cache)
+    assert formatted == [1, 2] and path.read_bytes() == before
 
 
 def test_the_default_folder_is_beside_the_bib_and_ignored_by_git(monkeypatch, tmp_path) -> None:
@@ -301,22 +399,39 @@ def test_build_no_cache_reads_and_writes_no_cache(monkeypatch, tmp_path, formatt
     args = ["build", str(bib), "--out", str(tmp_path / "out"), "--no-cache"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert not (tmp_path / ".evidence_cache").exists()
-    assert len(formatted) >= len(evidence.load(bib).records)
+    assert not (tmp_path / ".evidence_cache").exists()  # writes none
+    count = len(evidence.load(bib).records)
+    assert len(formatted) >= count
+    references(evidence.load(bib), cache=tmp_path / ".evidence_cache")  # a cache of them all
+    formatted.clear()
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert len(formatted) == count  # and reads none
 
 
-def test_two_processes_at_once_each_leave_a_whole_file(bib, tmp_path) -> None:
-    cache = tmp_path / "cache"
+def test_two_writers_at_once_each_leave_a_whole_file(tmp_path) -> None:
+    """Two processes replace one cache file 200 times each while this one reads it: every
+    read is one writer's whole file, never a mix or a part."""
+    folder = tmp_path / "cache"
+    print_ = "f" * 64
+    entries = {
+        name: {f"{name}{i}": ["label", "text " * 50, "html", "md", None, None] for i in range(300)}
+        for name in ("a", "b")
+    }
     code = (
-        "import sys, evidence\n"
-        "from evidence.citations import references\n"
-        "for style in ('vancouver', 'apa') * 3:\n"
-        "    references(evidence.load(sys.argv[1]), style=style, cache=sys.argv[2])\n"
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from evidence import refcache\n"
+        "entries = json.loads(sys.argv[2])\n"
+        "for _ in range(200):\n"
+        "    assert refcache.write(Path(sys.argv[1]), sys.argv[3], entries)\n"
     )
-    runs = [subprocess.Popen([sys.executable, "-c", code, str(bib), str(cache)]) for _ in range(2)]
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code, str(folder), json.dumps(e), print_])
+        for e in entries.values()
+    ]
+    while any(run.poll() is None for run in runs):
+        assert refcache.read(folder, print_) in ({}, entries["a"], entries["b"])
     assert [run.wait(timeout=300) for run in runs] == [0, 0]
-    files = sorted(cache.glob("references-*.json"))
-    assert len(files) == 2
-    sizes = sorted(len(json.loads(path.read_bytes())["entries"]) for path in files)
-    assert sizes == [ENTRIES, 2 * ENTRIES]  # Vancouver's references; APA's and its sort keys
-    assert not list(cache.glob(".*.tmp"))
+    assert refcache.read(folder, print_) in (entries["a"], entries["b"])
+    assert not list(folder.glob(".*.tmp"))
