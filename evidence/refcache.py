@@ -52,7 +52,17 @@ from typing import Any
 
 from evidence.files import write_atomically
 
-__all__ = ["ENV", "FOLDER", "KEEP", "Kept", "default_folder", "fingerprint", "read", "write"]
+__all__ = [
+    "ENV",
+    "FOLDER",
+    "KEEP",
+    "Kept",
+    "default_folder",
+    "entry_digest",
+    "fingerprint",
+    "read",
+    "write",
+]
 
 #: The cache folder's name, beside the ``.bib``.
 FOLDER = ".evidence_cache"
