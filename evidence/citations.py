@@ -815,7 +815,7 @@ def _bibliography(csl: Any, records: Sequence[StudyRecord], indices: Sequence[in
 
     bibliography, item = _citeproc_classes()
     ids = [f"item{i}" for i in indices]  # citeproc-py lower-cases ids
-    source = CiteProcJSON(csl_item(records[i], f"item{i}") for i in indices)
+    source = CiteProcJSON(csl_item(records[i], id_) for i, id_ in zip(indices, ids, strict=True))
     bib = bibliography(csl, source, _MarkedFormatter)
     for item_id in ids:
         bib.register(Citation([item(item_id)]))
@@ -927,10 +927,8 @@ def _shared(
 
 
 def _prints_number(csl: Any) -> bool:
-    """Whether a reference may depend on its number in the list: the style may print it (an
-    attribute anywhere in the parsed style names it), or splits a label off into a margin."""
-    if csl.root.bibliography.get("second-field-align") is not None:
-        return True
+    """Whether the style may print an entry's number: an attribute anywhere in the parsed
+    style names ``citation-number``."""
     return any(
         "citation-number" in value
         for element in csl.root.iter()
@@ -959,7 +957,7 @@ def _render(
     bibliography = csl.root.bibliography
     margin = bibliography.get("second-field-align") is not None
     sort = bibliography.find(f"{_CSL_NS}sort")
-    numbered = _prints_number(csl)
+    numbered = margin or _prints_number(csl)  # a margin label is split off by number
     kept = refcache.Kept(cache, refcache.fingerprint(data, style.locale, name)) if cache else None
 
     def digests(prefix: str, entries: list[StudyRecord]) -> list[str]:
