@@ -288,10 +288,21 @@ def _note(fig: Figure, ax: Axes, text: str) -> None:
     )
 
 
+def _lay_out(fig: Figure) -> None:
+    """Place the axes as the figure's layout engine will when it is saved, to measure them.
+
+    Only the layout runs (its own measuring of every text): a full draw without rendering
+    would also walk every artist, a tenth of a chart's time, for the same positions.
+    """
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+
+
 def _below(fig: Figure, ax: Axes) -> float:
     """Points from the axes' bottom edge down to the lowest thing drawn for it so far (tick
     labels, x label, legend): lays the figure out once to measure."""
-    fig.draw_without_rendering()
+    _lay_out(fig)
     box = ax.get_tightbbox()
     if box is None:  # hidden axes: nothing is drawn below them
         return 0.0
@@ -1219,7 +1230,7 @@ def _place_labels(fig: Figure, ax: Axes, labels: list[tuple[float, float, str, s
     the axes; on the right if no side is free."""
     if not labels:
         return
-    fig.draw_without_rendering()
+    _lay_out(fig)
     scale = 72 / fig.dpi
     points = [
         ax.transData.transform((x, y)) * scale
@@ -2104,9 +2115,16 @@ def save_figure(fig: Figure, path_without_suffix: str | os.PathLike[str]) -> lis
     stem.parent.mkdir(parents=True, exist_ok=True)
     png = stem.with_name(stem.name + ".png")
     svg = stem.with_name(stem.name + ".svg")
+    engine = fig.get_layout_engine()
     with matplotlib.rc_context(_SVG_SETTINGS):
         fig.savefig(png, format="png", dpi=200, metadata={"Software": None})
-        fig.savefig(svg, format="svg", metadata={"Date": None})
+        # The SVG keeps the layout the PNG was given: laying the figure out again (measuring
+        # every text, then drawing it once unrendered) was a fifth of a chart's time.
+        fig.set_layout_engine(None)
+        try:
+            fig.savefig(svg, format="svg", metadata={"Date": None})
+        finally:
+            fig.set_layout_engine(engine)
     return [png, svg]
 
 

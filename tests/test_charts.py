@@ -528,6 +528,22 @@ def test_save_figure_writes_png_and_svg(emap, tmp_path) -> None:
         assert path.read_bytes() == other.with_suffix(suffix).read_bytes(), suffix
 
 
+def test_save_figure_lays_the_figure_out_once(base, report, tmp_path) -> None:
+    """The SVG keeps the layout the PNG was given (the layout measures every text), and the
+    figure keeps its layout engine for whatever is done with it next."""
+    fig = forest_plot(base, report=report)
+    engine = fig.get_layout_engine()
+    assert engine is not None
+    runs: list[object] = []
+    execute = engine.execute
+    engine.execute = lambda figure: (runs.append(figure), execute(figure))[1]  # type: ignore[method-assign]
+    save_figure(fig, tmp_path / "a")
+    assert runs == [fig]
+    assert fig.get_layout_engine() is engine
+    save_figure(fig, tmp_path / "b")  # laid out again: the figure may have changed meanwhile
+    assert runs == [fig, fig]
+
+
 @pytest.mark.slow
 def test_saves_are_byte_identical(base, report, tmp_path) -> None:
     first = save_figure(forest_plot(base, report=report), tmp_path / "a")
