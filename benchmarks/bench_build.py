@@ -27,6 +27,7 @@ Run from the repository root::
 
     python benchmarks/bench_build.py                 # 1,000 and 10,000 entries
     python benchmarks/bench_build.py --entries 1000 --repeat 3
+    python benchmarks/bench_build.py --bib studies.bib   # the bundled base
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ import io, json, resource, statistics, sys, tempfile, time
 from pathlib import Path
 from evidence.export import WORKBOOK, _load, build_reports
 
-bib, out, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+bib, out, rounds, config = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] or None
 t0 = time.perf_counter()
-base = _load(bib, None)  # what the build does first; kept to re-time the workbook below
+base = _load(bib, config)  # what the build does first; kept to re-time the workbook below
 parsed = time.perf_counter() - t0
 result = build_reports(bib, out, base=base)
 total = time.perf_counter() - t0
@@ -122,12 +123,13 @@ print(json.dumps({**measured, "cells": cells,
 """
 
 
-def run_once(bib: Path, out: Path, rounds: int, cache: Path) -> dict:
-    """Build ``bib`` into ``out`` in a fresh interpreter, keeping references in ``cache``;
-    return its timings, its peak memory and (``rounds`` > 0) the workbook's cost over the
-    floor (``rounds`` interleaved rounds)."""
+def run_once(bib: Path, out: Path, rounds: int, cache: Path, config: str | None = None) -> dict:
+    """Build ``bib`` into ``out`` in a fresh interpreter (with the protocol in ``config``, else
+    the one found for it), keeping references in ``cache``; return its timings, its peak
+    memory and (``rounds`` > 0) the workbook's cost over the floor (``rounds`` interleaved
+    rounds)."""
     proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(bib), str(out), str(rounds)],
+        [sys.executable, "-c", _CHILD, str(bib), str(out), str(rounds), config or ""],
         capture_output=True,
         text=True,
         check=True,
@@ -166,6 +168,7 @@ def report(runs: list[dict], title: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--bib", type=Path, help="build this file instead of generated ones")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument(
@@ -176,18 +179,28 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(HERE))
     from bench_load import generate  # the same generator as the load benchmark
 
+    import evidence
+    from evidence.protocol import find_protocol
+
     with tempfile.TemporaryDirectory() as tmp:
-        for n in args.entries:
+        for n in [0] if args.bib else args.entries:
             generated = Path(tmp) / f"generated-{n}.bib"
-            generate(generated, n, args.seed)
+            config = None
+            if args.bib:  # a copy, with the protocol in force for the file itself
+                generated.write_bytes(args.bib.read_bytes())
+                n = len(evidence.load(args.bib).records)
+                config = find_protocol(args.bib).source
+            else:
+                generate(generated, n, args.seed)
             bib = Path(tmp) / f"bench-{n}.bib"
             runs, rebuilds = [], []
             for i in range(args.repeat):
                 bib.write_bytes(generated.read_bytes())
                 cache = Path(tmp) / f"cache-{n}-{i}"
-                runs.append(run_once(bib, Path(tmp) / f"reports-{n}-{i}", args.rounds, cache))
+                first = run_once(bib, Path(tmp) / f"reports-{n}-{i}", args.rounds, cache, config)
+                runs.append(first)
                 edit_titles(bib, EDITED)
-                rebuilds.append(run_once(bib, Path(tmp) / f"rebuilt-{n}-{i}", 0, cache))
+                rebuilds.append(run_once(bib, Path(tmp) / f"rebuilt-{n}-{i}", 0, cache, config))
             print(f"\n{n:,} entries ({bib.stat().st_size / 1e6:.1f} MB), {args.repeat} runs")
             report(runs, "first build (no references kept)")
             report(rebuilds, f"rebuild after editing {EDITED} titles (the rest kept)")

@@ -26,7 +26,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evidence import parallel, refcache
+from evidence import parallel, refcache, schedule
 from evidence.base import EvidenceBase, load
 from evidence.errors import EvidenceError, ValidationError
 
@@ -238,8 +238,9 @@ def build_reports(
     risk_of_bias_sensitivity(base, reports)  # the low-risk re-runs, kept for the outputs
     lap("statistics")
     say("formatting references")
+    kept = refcache.default_folder(bib) if cache else None
     # every entry, in the protocol's style: kept for the workbook and report
-    references(base, cache=refcache.default_folder(bib) if cache else None)
+    references(base, cache=kept)
     lap("references")
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -260,14 +261,26 @@ def build_reports(
                 drawn = list(figures(base, reports))
                 for name, _ in drawn:
                     say(f"drawing {out / 'figures' / name}.png/.svg")
-                # The workbook is one process's work, longer than any figure: it goes first, so
-                # one worker writes it while the others draw (one per core; here, in turn, where
-                # the build does not fork).
+                # One worker writes the workbook while the others draw (one per core; here, in
+                # turn, where the build does not fork); the pieces are handed out longest first
+                # by the times the last build recorded, else the workbook first (at 10,000
+                # entries it is the longest).
+                names = [WORKBOOK, *(f"figures/{name}" for name, _ in drawn)]
                 tasks: list[Callable[[], object]] = [
                     partial(write_workbook, base, stage / WORKBOOK, reports=reports),
                     *(partial(_save, draw, stage / "figures" / name) for name, draw in drawn),
                 ]
-                parallel.run(tasks, parallel.processes_for(len(tasks)))
+                bib_name = Path(bib).name
+                order = schedule.longest_first(
+                    names, schedule.read(kept, bib_name) if kept is not None else {}
+                )
+                took = parallel.run(
+                    [partial(schedule.timed, tasks[i]) for i in order],
+                    parallel.processes_for(len(tasks)),
+                )
+                if kept is not None:
+                    seconds = {names[i]: t for i, t in zip(order, took, strict=True)}
+                    schedule.write(kept, bib_name, seconds)
                 lap("workbook and charts")
                 say(f"writing {out / REPORT}")
                 svgs = {

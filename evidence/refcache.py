@@ -60,6 +60,7 @@ __all__ = [
     "default_folder",
     "entry_digest",
     "fingerprint",
+    "prepare",
     "read",
     "write",
 ]
@@ -172,7 +173,7 @@ def write(folder: Path, print_: str, entries: Mapping[str, Any]) -> bool:
     }
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     try:
-        _prepare(folder)
+        prepare(folder)
         write_atomically(_file(folder, print_), data)
     except OSError:
         return False
@@ -210,7 +211,7 @@ class Kept:
         return True
 
 
-def _prepare(folder: Path) -> None:
+def prepare(folder: Path) -> None:
     """Make ``folder`` a cache folder: git and backup tools leave it alone."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in ((".gitignore", "# made by evidence\n*\n"), ("CACHEDIR.TAG", _TAG)):
