@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib
 import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 from matplotlib.patches import Polygon
 from matplotlib.text import Annotation, Text
 
@@ -528,20 +530,44 @@ def test_save_figure_writes_png_and_svg(emap, tmp_path) -> None:
         assert path.read_bytes() == other.with_suffix(suffix).read_bytes(), suffix
 
 
-def test_save_figure_lays_the_figure_out_once(base, report, tmp_path) -> None:
+def test_save_figure_lays_the_figure_out_once(base, report, tmp_path, monkeypatch) -> None:
     """The SVG keeps the layout the PNG was given (the layout measures every text), and the
     figure keeps its layout engine for whatever is done with it next."""
+    runs: list[tuple[str, object]] = []
+    for engine_class in (ConstrainedLayoutEngine, TightLayoutEngine):  # any engine's layout
+        execute = engine_class.execute
+
+        def spy(self, figure, execute=execute, kind=engine_class.__name__):
+            runs.append((kind, figure))
+            return execute(self, figure)
+
+        monkeypatch.setattr(engine_class, "execute", spy)
     fig = forest_plot(base, report=report)
+    runs.clear()  # the chart measures its notes by laying itself out
     engine = fig.get_layout_engine()
-    assert engine is not None
-    runs: list[object] = []
-    execute = engine.execute
-    engine.execute = lambda figure: (runs.append(figure), execute(figure))[1]  # type: ignore[method-assign]
+    assert isinstance(engine, ConstrainedLayoutEngine)
     save_figure(fig, tmp_path / "a")
-    assert runs == [fig]
+    assert runs == [("ConstrainedLayoutEngine", fig)]
     assert fig.get_layout_engine() is engine
     save_figure(fig, tmp_path / "b")  # laid out again: the figure may have changed meanwhile
-    assert runs == [fig, fig]
+    assert len(runs) == 2
+    # a user's settings that give figures a layout by default change none of this
+    for setting in ("figure.autolayout", "figure.constrained_layout.use"):
+        with matplotlib.rc_context({setting: True}):
+            save_figure(fig, tmp_path / setting)
+        assert fig.get_layout_engine() is engine
+    assert runs == [("ConstrainedLayoutEngine", fig)] * 4
+
+
+def test_save_figure_gives_the_figure_its_engine_back_when_a_save_fails(
+    base, report, tmp_path
+) -> None:
+    fig = forest_plot(base, report=report)
+    engine = fig.get_layout_engine()
+    (tmp_path / "f.svg").mkdir()  # the SVG cannot be written
+    with pytest.raises(OSError):
+        save_figure(fig, tmp_path / "f")
+    assert fig.get_layout_engine() is engine
 
 
 @pytest.mark.slow
