@@ -4,16 +4,15 @@ For the bundled ``studies.bib`` (or ``--bib FILE``, or ``--entries N`` for a gen
 ``bench_load.py`` makes), it runs the build's analyses once, then for each figure of a build
 (:func:`evidence.export.figures`) times, in ``--rounds`` interleaved rounds:
 
-- ``draw``: making the figure (the chart function, with its own measuring of notes);
-- ``save``: :func:`evidence.charts.save_figure`, the PNG (200 dpi) and the SVG a build writes,
-  laid out once;
-- ``baseline``: the same figure drawn again and saved by matplotlib's own ``savefig`` to the
-  same two formats with the same settings, each laying the figure out afresh (what
-  ``save_figure`` did before it kept the PNG's layout for the SVG).
+- ``draw``: making the figure (the chart function; notes and labels are placed by laying the
+  figure out, :func:`evidence.charts._lay_out`);
+- ``baseline``: making it with a full unrendered draw (``Figure.draw_without_rendering``) in
+  place of that layout, as the charts measured before;
+- ``png`` and ``svg``: :func:`evidence.charts.save_figure`'s two files, timed apart (each is
+  laid out for its own renderer, then drawn).
 
-It prints each figure's medians and, over all figures, the total and ``save / baseline``
-(the median of the rounds' ratios). Writing is to memory-backed temporary files. Run from the
-repository root::
+It prints each figure's medians and, over all figures, the totals and ``draw / baseline``
+(the median of the rounds' ratios). Run from the repository root::
 
     python benchmarks/bench_charts.py
     python benchmarks/bench_charts.py --entries 10000 --rounds 3
@@ -29,6 +28,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+KINDS = ("draw", "baseline", "png", "svg")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,44 +58,47 @@ def main(argv: list[str] | None = None) -> int:
         risk_of_bias_sensitivity(base, reports)
         drawn = list(figures(base, reports))
         out = Path(tmp)
+        lay_out = charts._lay_out
 
-        def baseline(fig, stem: Path) -> None:
-            with matplotlib.rc_context(charts._SVG_SETTINGS):
-                fig.savefig(f"{stem}.png", format="png", dpi=200, metadata={"Software": None})
-                fig.savefig(f"{stem}.svg", format="svg", metadata={"Date": None})
+        def by_drawing(fig) -> None:  # the baseline's measuring
+            fig.draw_without_rendering()
 
-        times: dict[str, dict[str, list[float]]] = {
-            name: {"draw": [], "save": [], "baseline": []} for name, _ in drawn
-        }
+        times = {name: {kind: [] for kind in KINDS} for name, _ in drawn}
         for _ in range(args.rounds):  # interleaved, so that the machine's load weighs alike
             for name, draw in drawn:
+                charts._lay_out = by_drawing
+                try:
+                    t0 = time.perf_counter()
+                    draw()
+                    times[name]["baseline"].append(time.perf_counter() - t0)
+                finally:
+                    charts._lay_out = lay_out
                 t0 = time.perf_counter()
                 fig = draw()
                 t1 = time.perf_counter()
-                charts.save_figure(fig, out / name)
-                t2 = time.perf_counter()
-                times[name]["draw"].append(t1 - t0)
-                times[name]["save"].append(t2 - t1)
-                fig = draw()
+                with matplotlib.rc_context(charts._SVG_SETTINGS):
+                    fig.savefig(out / f"{name}.png", dpi=200, metadata={"Software": None})
+                    t2 = time.perf_counter()
+                    fig.savefig(out / f"{name}.svg", metadata={"Date": None})
                 t3 = time.perf_counter()
-                baseline(fig, out / f"{name}-baseline")
-                times[name]["baseline"].append(time.perf_counter() - t3)
+                times[name]["draw"].append(t1 - t0)
+                times[name]["png"].append(t2 - t1)
+                times[name]["svg"].append(t3 - t2)
 
     print(f"{bib.name}: {len(base.records)} entries, {len(drawn)} figures, {args.rounds} rounds")
-    print(f"  {'figure':<44}{'draw s':>8}{'save s':>8}{'baseline s':>12}")
+    print(f"  {'figure (median s)':<44}" + "".join(f"{kind:>10}" for kind in KINDS))
     for name, kinds in times.items():
-        draw_s, save_s, base_s = (statistics.median(kinds[k]) for k in ("draw", "save", "baseline"))
-        print(f"  {name:<44}{draw_s:>8.3f}{save_s:>8.3f}{base_s:>12.3f}")
+        print(f"  {name:<44}" + "".join(f"{statistics.median(kinds[k]):>10.3f}" for k in KINDS))
     totals = {
         kind: [sum(kinds[kind][r] for kinds in times.values()) for r in range(args.rounds)]
-        for kind in ("draw", "save", "baseline")
+        for kind in KINDS
     }
-    pairs = zip(totals["save"], totals["baseline"], strict=True)
-    ratio = statistics.median(save / baseline for save, baseline in pairs)
+    pairs = zip(totals["draw"], totals["baseline"], strict=True)
+    ratio = statistics.median(draw / baseline for draw, baseline in pairs)
     print(
-        f"  all figures: draw {statistics.median(totals['draw']):.2f} s, save "
-        f"{statistics.median(totals['save']):.2f} s, baseline "
-        f"{statistics.median(totals['baseline']):.2f} s; save / baseline = {ratio:.2f}x"
+        "  all figures: "
+        + ", ".join(f"{kind} {statistics.median(totals[kind]):.2f} s" for kind in KINDS)
+        + f"; draw / baseline = {ratio:.2f}x"
     )
     return 0
 

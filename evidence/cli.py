@@ -680,7 +680,7 @@ def protocol(bib: str | None, bib_option: str | None, config: str | None, fmt: s
     "--no-cache",
     is_flag=True,
     help="Format every reference again: neither read nor write the cache (.evidence_cache "
-    "beside BIB, or $EVIDENCE_CACHE_DIR).",
+    "beside BIB, or $EVIDENCE_CACHE_DIR: the references and the last build's times).",
 )
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress messages (the default off a terminal)."

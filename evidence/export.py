@@ -193,8 +193,9 @@ def build_reports(
 
     The formatted references are kept in the cache folder of ``bib``
     (:func:`evidence.refcache.default_folder`), so that a rebuild formats only the entries
-    that changed; ``cache=False`` neither reads nor writes it. The outputs are the same
-    either way.
+    that changed, with how long the workbook and each figure took, so that the next build
+    hands out the longest first (:mod:`evidence.schedule`); ``cache=False`` neither reads nor
+    writes it. The outputs are the same either way.
 
     Raises
     ------
@@ -278,9 +279,6 @@ def build_reports(
                     [partial(schedule.timed, tasks[i]) for i in order],
                     parallel.processes_for(len(tasks)),
                 )
-                if kept is not None:
-                    seconds = {names[i]: t for i, t in zip(order, took, strict=True)}
-                    schedule.write(kept, bib_name, seconds)
                 lap("workbook and charts")
                 say(f"writing {out / REPORT}")
                 svgs = {
@@ -318,5 +316,7 @@ def build_reports(
                 ) from None
     except OSError as exc:  # the staging folders cannot be created or removed
         raise EvidenceError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    if kept is not None:  # for the next build's order, once this one has succeeded
+        schedule.write(kept, bib_name, {names[i]: t for i, t in zip(order, took, strict=True)})
     say(f"done: {len(written)} files in {out}")
     return BuildResult(tuple(written), timings)

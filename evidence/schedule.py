@@ -61,11 +61,19 @@ def read(folder: Path, bib_name: str) -> dict[str, float]:
         return {}
     if data.get("bib") != bib_name or not isinstance(data.get("seconds"), dict):
         return {}
-    return {
-        name: float(seconds)
-        for name, seconds in data["seconds"].items()
-        if isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0
-    }
+    kept = {name: _seconds(value) for name, value in data["seconds"].items()}
+    return {name: seconds for name, seconds in kept.items() if seconds is not None}
+
+
+def _seconds(value: object) -> float | None:
+    """``value`` as a time in seconds, or ``None`` if it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def write(folder: Path, bib_name: str, seconds: Mapping[str, float]) -> bool:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import subprocess
 import sys
 from pathlib import Path
 
-import matplotlib
 import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
-from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Polygon
 from matplotlib.text import Annotation, Text
 
@@ -530,44 +530,24 @@ def test_save_figure_writes_png_and_svg(emap, tmp_path) -> None:
         assert path.read_bytes() == other.with_suffix(suffix).read_bytes(), suffix
 
 
-def test_save_figure_lays_the_figure_out_once(base, report, tmp_path, monkeypatch) -> None:
-    """The SVG keeps the layout the PNG was given (the layout measures every text), and the
-    figure keeps its layout engine for whatever is done with it next."""
-    runs: list[tuple[str, object]] = []
-    for engine_class in (ConstrainedLayoutEngine, TightLayoutEngine):  # any engine's layout
-        execute = engine_class.execute
-
-        def spy(self, figure, execute=execute, kind=engine_class.__name__):
-            runs.append((kind, figure))
-            return execute(self, figure)
-
-        monkeypatch.setattr(engine_class, "execute", spy)
-    fig = forest_plot(base, report=report)
-    runs.clear()  # the chart measures its notes by laying itself out
-    engine = fig.get_layout_engine()
-    assert isinstance(engine, ConstrainedLayoutEngine)
-    save_figure(fig, tmp_path / "a")
-    assert runs == [("ConstrainedLayoutEngine", fig)]
-    assert fig.get_layout_engine() is engine
-    save_figure(fig, tmp_path / "b")  # laid out again: the figure may have changed meanwhile
-    assert len(runs) == 2
-    # a user's settings that give figures a layout by default change none of this
-    for setting in ("figure.autolayout", "figure.constrained_layout.use"):
-        with matplotlib.rc_context({setting: True}):
-            save_figure(fig, tmp_path / setting)
-        assert fig.get_layout_engine() is engine
-    assert runs == [("ConstrainedLayoutEngine", fig)] * 4
-
-
-def test_save_figure_gives_the_figure_its_engine_back_when_a_save_fails(
-    base, report, tmp_path
-) -> None:
-    fig = forest_plot(base, report=report)
-    engine = fig.get_layout_engine()
-    (tmp_path / "f.svg").mkdir()  # the SVG cannot be written
-    with pytest.raises(OSError):
-        save_figure(fig, tmp_path / "f")
-    assert fig.get_layout_engine() is engine
+def test_charts_measure_by_laying_out_not_by_drawing(base, report, monkeypatch) -> None:
+    """Placing notes and outcome labels lays the figure out (to measure it) but draws
+    nothing: a draw, even unrendered, walks every artist for the same positions."""
+    draws: list[object] = []
+    layouts: list[object] = []
+    draw, execute = Figure.draw, ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(Figure, "draw", lambda self, r: (draws.append(self), draw(self, r))[1])
+    monkeypatch.setattr(
+        ConstrainedLayoutEngine,
+        "execute",
+        lambda self, fig: (layouts.append(fig), execute(self, fig))[1],
+    )
+    for fig in (forest_plot(base, report=report), response_over_time(base)):
+        assert draws == []
+        assert fig in layouts  # it was measured as laid out
+        fig.savefig(io.BytesIO(), format="png")
+        assert draws and all(d is fig for d in draws)  # saving draws, as ever
+        draws.clear()
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from evidence import parallel, refcache, schedule
+from evidence.errors import EvidenceError
 from evidence.export import WORKBOOK, build_reports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,9 +68,13 @@ def test_damaged_times_are_left_out(tmp_path) -> None:
     folder = tmp_path / "cache"
     schedule.write(folder, "studies.bib", {"a": 1.0})
     (path,) = folder.glob("durations-*.json")
-    seconds = {"ok": 2, "neg": -1, "text": "3", "none": None, "list": [1], "big": 1e400}
+    seconds = {"ok": 2, "neg": -1, "text": "3", "none": None, "list": [1], "bool": True}
     data = {"format": 1, "bib": "studies.bib", "seconds": seconds}
-    path.write_text(json.dumps(data).replace("Infinity", "1e400"))
+    text = json.dumps(data).replace(
+        '"bool": true', '"bool": true, "inf": 1e400, "huge": 1' + "0" * 400
+    )
+    path.write_text(text)
+    assert json.loads(text)["seconds"]["huge"] == 10**400  # an integer no float can hold
     assert schedule.read(folder, "studies.bib") == {"ok": 2.0}
 
 
@@ -121,3 +126,16 @@ def test_a_build_hands_out_its_pieces_by_the_last_build_times(monkeypatch, tmp_p
     assert sorted(now) == written
     assert all(0 < seconds < 120 for seconds in now.values())
     assert now != last
+
+
+def test_a_failed_build_keeps_no_times(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv(refcache.ENV)
+    bib = tmp_path / "studies.bib"
+    shutil.copyfile(ROOT / "studies.bib", bib)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "figures").write_text("a file where the figures' folder goes\n")
+    with pytest.raises(EvidenceError, match="figures"):  # found once every piece is written
+        build_reports(bib, out)
+    assert (tmp_path / refcache.FOLDER).is_dir()  # the references were kept
+    assert schedule.read(tmp_path / refcache.FOLDER, bib.name) == {}
