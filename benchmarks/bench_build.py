@@ -21,7 +21,10 @@ the workbook's styles, links, sizing and tables.
 The references are kept between builds (:mod:`evidence.refcache`): each run builds first with
 an empty cache folder (a first build, every reference formatted), then edits the titles of
 :data:`EDITED` entries spread through the file and builds again with the cache the first build
-left (what an analyst's rebuild after an edit costs). Both are printed.
+left, and with the time each piece (the workbook, each figure) took in the first build, by which
+the rebuild hands them out longest first (:mod:`evidence.schedule`): what an analyst's rebuild
+after an edit costs. Both are printed. ``--bib FILE`` builds a copy of that file, with the
+protocol in force for it, instead of generated ones.
 
 Run from the repository root::
 
@@ -197,8 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(args.repeat):
                 bib.write_bytes(generated.read_bytes())
                 cache = Path(tmp) / f"cache-{n}-{i}"
-                first = run_once(bib, Path(tmp) / f"reports-{n}-{i}", args.rounds, cache, config)
-                runs.append(first)
+                out = Path(tmp) / f"reports-{n}-{i}"
+                runs.append(run_once(bib, out, args.rounds, cache, config))
                 edit_titles(bib, EDITED)
                 rebuilds.append(run_once(bib, Path(tmp) / f"rebuilt-{n}-{i}", 0, cache, config))
             print(f"\n{n:,} entries ({bib.stat().st_size / 1e6:.1f} MB), {args.repeat} runs")
