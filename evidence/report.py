@@ -11,8 +11,9 @@ The page works offline and by e-mail: the styles and the figures (SVG) are inlin
 fetched, and no script runs. Every study mention links to its reference, and every reference
 names its citation key and its line in the ``.bib`` file. Numbers come from the same objects as
 the workbook's (:mod:`evidence.summary`, the pool reports); each headline number is also
-marked up as ``<data class="stat" data-analysis=NAME data-stat=NAME value=EXACT>`` so that it
-can be checked by machine. The same inputs give the same bytes.
+marked up as ``<data class="stat" data-analysis=NAME data-stat=NAME value=VALUE>`` (to
+:data:`~evidence.summary.DIGITS` significant digits) so that it can be checked by machine. The
+same inputs give the same bytes.
 
 The templates are ``evidence/templates/report.html.j2`` and ``report.css``.
 """
@@ -135,7 +136,7 @@ def _shown(report: PoolReport) -> Any:
 
 @dataclass(frozen=True)
 class _Stat:
-    """A number of a result as the page shows it, with its exact value for machines."""
+    """A number of a result as the page shows it, with its value for machines."""
 
     analysis: str
     name: str
@@ -152,7 +153,10 @@ def _stats(report: PoolReport) -> dict[str, _Stat]:
 
     def stat(key: str, value: Any, text: str | None = None) -> _Stat:
         value = summary._value(value)
-        return _Stat(name, key, value, text if text is not None else show(value))
+        shown = text if text is not None else show(value)
+        if isinstance(value, float):
+            value = summary.written(value)
+        return _Stat(name, key, value, shown)
 
     stats = {
         "estimate": stat("estimate", res.estimate),

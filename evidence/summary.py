@@ -30,9 +30,30 @@ __all__ = [
     "report_warnings",
     "risk_of_bias_by_study",
     "source",
+    "written",
 ]
 
 NOT_STATED = "(not stated)"
+
+#: Significant digits of a computed number as the outputs write it (the workbook's cells, the
+#: report's machine-readable values). The last bits of a result differ between processors:
+#: numpy computes ``exp`` and ``log`` with vectorised code chosen for the processor it runs on
+#: (AVX2, AVX-512), whose results may differ in the last place, so a heterogeneity estimate
+#: came out as ``3.33693938928164`` on one machine and ``3.3369393892816395`` on another, and
+#: the committed reports changed with the machine that built them. Ten digits keep every
+#: figure any reader compares (metafor prints four) and drop those bits; a value that falls
+#: within a few units in the last place of a rounding boundary may still differ, about one
+#: value in a hundred thousand.
+DIGITS = 10
+
+
+def written(value: float) -> float:
+    """``value`` to :data:`DIGITS` significant digits, as the outputs write it.
+
+    >>> written(3.3369393892816395), written(3.33693938928164), written(0.0)
+    (3.336939389, 3.336939389, 0.0)
+    """
+    return float(f"{value:.{DIGITS}g}") if math.isfinite(value) else value
 
 
 def _value(value: Any) -> Any:

@@ -436,6 +436,8 @@ def _write_value(
         ws.write_string(r, c, value, fmt)
     elif isinstance(value, bool):
         ws.write_boolean(r, c, value, fmt)
+    elif isinstance(value, float):
+        ws.write_number(r, c, summary.written(value), fmt)
     else:
         ws.write_number(r, c, value, fmt)
 

@@ -24,6 +24,7 @@ from evidence.export import PDF, REPORT, build_reports
 from evidence.pdf import _fixed_dates, print_pdf
 from evidence.pooling import analyses_in_force
 from evidence.report import inline_svg, render_report
+from evidence.summary import written
 
 from .conftest import ROOT
 
@@ -160,14 +161,16 @@ def test_headline_numbers_are_the_result_objects(page: _Page, reports) -> None:
         shown_stats = ("estimate", "ci_low", "ci_high", "k", *(("i2", "q") if res.k > 1 else ()))
         for stat_name in shown_stats:
             shown = by[(name, stat_name)]
-            assert float(shown["value"]) == getattr(res, stat_name), (name, stat_name)
+            value = getattr(res, stat_name)  # a count as it is, a statistic to ten digits
+            expected = written(value) if isinstance(value, float) else value
+            assert float(shown["value"]) == expected, (name, stat_name)
         estimate = by[(name, "estimate")]["text"]
         if report.comparative:
             assert estimate == f"{res.estimate:.2f}"
         else:
             assert estimate == f"{100 * res.estimate:.1f}%"
         if res.pi_low is not None:
-            assert float(by[(name, "pi_low")]["value"]) == res.pi_low
+            assert float(by[(name, "pi_low")]["value"]) == written(res.pi_low)
 
 
 def test_report_and_workbook_show_the_same_numbers(built: Path, html: str, reports) -> None:
@@ -177,9 +180,9 @@ def test_report_and_workbook_show_the_same_numbers(built: Path, html: str, repor
     cells = [row for row in wb["Summary"].iter_rows(values_only=True)]
     anxiety = next(r for r in reports if r.analysis.name == "anxiety")
     overall = next(
-        row for row in cells if row[0] == "overall" and row[3] == anxiety.overall.estimate
+        row for row in cells if row[0] == "overall" and row[3] == written(anxiety.overall.estimate)
     )
-    assert overall[1] == anxiety.overall.k and overall[4] == anxiety.overall.ci_low
+    assert overall[1] == anxiety.overall.k and overall[4] == written(anxiety.overall.ci_low)
     section = html.split('id="analysis-anxiety"', 1)[1].split("</section>", 1)[0]
     shown = f"{100 * overall[3]:.1f}%"
     assert f">{shown}</data>" in section  # the sentence
@@ -404,7 +407,7 @@ def test_report_in_a_real_browser(driver, built: Path, reports, tmp_path: Path) 
             By.CSS_SELECTOR,
             f'data.stat[data-analysis="{report.analysis.name}"][data-stat="estimate"]',
         )
-        assert float(shown.get_attribute("value")) == report.overall.estimate
+        assert float(shown.get_attribute("value")) == written(report.overall.estimate)
         expected = (
             f"{report.overall.estimate:.2f}"
             if report.comparative
