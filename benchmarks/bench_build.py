@@ -2,12 +2,14 @@
 
 For each size (default 1,000 and 10,000 entries) it generates the same realistic file as
 ``bench_load.py`` (seeded), then runs the build in a fresh subprocess and prints the time per
-stage (load = parse + tables; statistics = the analyses and their low-risk re-runs; references =
-every entry formatted by citeproc-py, :mod:`evidence.citations`; workbook and charts, written
-side by side by forked workers; report), and the peak resident memory of that process
-(``ru_maxrss``) and of the largest process it forked (formatting references, writing the
-workbook or drawing; resident pages it shares with the build count in both). A fresh process
-per size keeps the memory figure honest.
+stage (load = parse + tables; statistics = the analyses and their low-risk re-runs, while a
+forked worker draws the figures of the base alone; references = every entry formatted by
+citeproc-py, :mod:`evidence.citations`; figures = the wait for the others, drawn by forked
+workers beside the one writing the workbook; report = the HTML, while the workbook is
+written; workbook = the wait for it after the report), and the peak resident memory of that
+process (``ru_maxrss``) and of the largest process it forked (formatting references, writing
+the workbook or drawing; resident pages it shares with the build count in both). A fresh
+process per size keeps the memory figure honest.
 
 The workbook's floor: after the build (and after its peak memory is read), the same process
 reads the workbook back (untimed) and writes the same cell values, unstyled, with openpyxl's

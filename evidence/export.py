@@ -81,18 +81,21 @@ def tool_versions() -> dict[str, str]:
 
 
 def figures(
-    base: EvidenceBase, reports: Sequence[PoolReport]
+    base: EvidenceBase, reports: Sequence[PoolReport] | None
 ) -> Iterator[tuple[str, Callable[[], Figure]]]:
     """Every figure of a build, in order, as (name in ``figures/``, function drawing it): a
-    forest plot per headline analysis, then :data:`FIGURES`."""
+    forest plot per headline analysis, then :data:`FIGURES`. With ``reports=None``, only the
+    figures drawn from the base alone (a build draws them while its analyses run)."""
     from evidence import charts
 
-    for report in reports:
+    for report in reports or ():
         if report.analysis.headline:
             yield f"forest-{report.analysis.name}", partial(charts.forest_plot, base, report=report)
     for name, function in FIGURES.items():
-        extra = {"reports": list(reports)} if function in _FROM_REPORTS else {}
-        yield name, partial(getattr(charts, function), base, **extra)
+        if function not in _FROM_REPORTS:
+            yield name, partial(getattr(charts, function), base)
+        elif reports is not None:
+            yield name, partial(getattr(charts, function), base, reports=list(reports))
 
 
 def _save(draw: Callable[[], Figure], path_without_suffix: Path) -> None:
@@ -100,6 +103,26 @@ def _save(draw: Callable[[], Figure], path_without_suffix: Path) -> None:
     from evidence.charts import save_figure
 
     save_figure(draw(), path_without_suffix)
+
+
+#: A piece of a build: its name among the outputs (``figures/NAME`` for both files of a
+#: figure) and the function that writes it.
+_Piece = tuple[str, Callable[[], object]]
+
+
+class _Pending:
+    """Pieces of a build being written by workers (a :class:`~evidence.parallel.Batch` of
+    :func:`~evidence.schedule.timed` tasks), waited for by name; each one's time goes into
+    ``took``."""
+
+    def __init__(self, batch: parallel.Batch[float], names: list[str], took: dict[str, float]):
+        self.batch, self.names, self.took = batch, names, took
+
+    def wait(self, which: Callable[[str], bool]) -> None:
+        """Wait for the pieces whose names ``which`` accepts (an error of one is raised)."""
+        indices = [i for i, name in enumerate(self.names) if which(name)]
+        for i, seconds in zip(indices, self.batch.wait(indices), strict=True):
+            self.took[self.names[i]] = seconds
 
 
 def _sha256(path: Path) -> str:
@@ -233,53 +256,78 @@ def build_reports(
         raise ValidationError(base.errors, "nothing was written")
     base.studies, base.outcomes, base.contrasts, base.risk_of_bias  # noqa: B018 - time them
     lap("load")
-    analyses = analyses_in_force(base)
-    say(f"running {len(analyses)} analyses")
-    reports = [analysis.run(base) for analysis in analyses]
-    risk_of_bias_sensitivity(base, reports)  # the low-risk re-runs, kept for the outputs
-    lap("statistics")
-    say("formatting references")
-    kept = refcache.default_folder(bib) if cache else None
-    # every entry, in the protocol's style: kept for the workbook and report
-    references(base, cache=kept)
-    lap("references")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise EvidenceError(f"{out}: exists and is not a folder; nothing was written")
+    made = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EvidenceError(f"{out}: cannot create: {exc.strerror or exc}") from None
+    kept = refcache.default_folder(bib) if cache else None
+    bib_name = Path(bib).name
+    last = schedule.read(kept, bib_name) if kept is not None else {}
+    took: dict[str, float] = {}  # how long each piece took, kept for the next build's order
     try:
         with (
             tempfile.TemporaryDirectory(prefix=".build-", dir=out) as tmp,
             tempfile.TemporaryDirectory(prefix=".build-old-", dir=out) as old,
+            contextlib.ExitStack() as running,
         ):
             stage = Path(tmp)
+
+            def start(pieces: Sequence[_Piece], processes: int) -> _Pending:
+                """The pieces handed to workers longest first (by the last build's times)."""
+                names = [name for name, _ in pieces]
+                order = schedule.longest_first(names, last)
+                tasks = [partial(schedule.timed, pieces[i][1]) for i in order]
+                batch = running.enter_context(parallel.start(tasks, processes))
+                return _Pending(batch, [names[i] for i in order], took)
+
+            try:
+                (stage / "figures").mkdir()
+                # The figures of the base alone are drawn by a worker while the analyses run
+                # here and the references are formatted; the others, and the workbook, once
+                # the results are in. The report waits for the figures (it holds them), not
+                # for the workbook, which is written while the report is.
+                early: list[_Piece] = [
+                    (f"figures/{name}", partial(_save, draw, stage / "figures" / name))
+                    for name, draw in figures(base, None)
+                ]
+                for name, _ in early:
+                    say(f"drawing {out / name}.png/.svg")
+                drawing = start(early, parallel.processes_for(len(early)) - 1)
+            except OSError as exc:
+                raise EvidenceError(
+                    f"{out}: cannot write the reports: {exc.strerror or exc}; "
+                    "the previous reports are intact"
+                ) from None
+            analyses = analyses_in_force(base)
+            say(f"running {len(analyses)} analyses")
+            reports = [analysis.run(base) for analysis in analyses]
+            risk_of_bias_sensitivity(base, reports)  # the low-risk re-runs, kept for the outputs
+            lap("statistics")
+            say("formatting references")
+            # every entry, in the protocol's style: kept for the workbook and report
+            references(base, cache=kept)
+            lap("references")
             try:
                 say(f"writing {out / WORKBOOK}")
-                (stage / "figures").mkdir()
-                drawn = list(figures(base, reports))
-                for name, _ in drawn:
-                    say(f"drawing {out / 'figures' / name}.png/.svg")
-                # One worker writes the workbook while the others draw (one per core; here, in
-                # turn, where the build does not fork); the pieces are handed out longest first
-                # by the times the last build recorded, else the workbook first (at 10,000
-                # entries it is the longest).
-                names = [WORKBOOK, *(f"figures/{name}" for name, _ in drawn)]
-                tasks: list[Callable[[], object]] = [
-                    partial(write_workbook, base, stage / WORKBOOK, reports=reports),
-                    *(partial(_save, draw, stage / "figures" / name) for name, draw in drawn),
+                done_early = {name for name, _ in early}
+                late: list[_Piece] = [
+                    (WORKBOOK, partial(write_workbook, base, stage / WORKBOOK, reports=reports)),
+                    *(
+                        (f"figures/{name}", partial(_save, draw, stage / "figures" / name))
+                        for name, draw in figures(base, reports)
+                        if f"figures/{name}" not in done_early
+                    ),
                 ]
-                bib_name = Path(bib).name
-                order = schedule.longest_first(
-                    names, schedule.read(kept, bib_name) if kept is not None else {}
-                )
-                took = parallel.run(
-                    [partial(schedule.timed, tasks[i]) for i in order],
-                    parallel.processes_for(len(tasks)),
-                )
-                lap("workbook and charts")
+                for name, _ in late[1:]:
+                    say(f"drawing {out / name}.png/.svg")
+                writing = start(late, parallel.processes_for(len(late)))
+                writing.wait(lambda name: name != WORKBOOK)
+                drawing.wait(lambda name: True)
+                lap("figures")
                 say(f"writing {out / REPORT}")
                 svgs = {
                     p.name[: -len(".svg")]: p.read_text(encoding="utf-8")
@@ -290,6 +338,8 @@ def build_reports(
                     say(f"printing {out / PDF}")
                     print_pdf(stage / REPORT, stage / PDF, browser=browser)
                 lap("report")
+                writing.wait(lambda name: True)
+                lap("workbook")
                 outputs = sorted(p for p in stage.rglob("*") if p.is_file())
                 manifest = {
                     "source": {"path": Path(bib).name, "sha256": _sha256(Path(bib))},
@@ -314,9 +364,14 @@ def build_reports(
                     f"{out}: cannot replace the reports: {exc.strerror or exc}; "
                     "the previous reports are intact"
                 ) from None
-    except OSError as exc:  # the staging folders cannot be created or removed
-        raise EvidenceError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    except BaseException as exc:
+        if made:  # the folder this build created, left empty by its failure
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        if isinstance(exc, OSError):  # the staging folders cannot be created or removed
+            raise EvidenceError(f"{out}: cannot write: {exc.strerror or exc}") from None
+        raise
     if kept is not None:  # for the next build's order, once this one has succeeded
-        schedule.write(kept, bib_name, {names[i]: t for i, t in zip(order, took, strict=True)})
+        schedule.write(kept, bib_name, took)
     say(f"done: {len(written)} files in {out}")
     return BuildResult(tuple(written), timings)

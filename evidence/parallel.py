@@ -11,24 +11,35 @@ where this process runs other threads (a Jupyter kernel: a forked child could wa
 lock one of them held), the pieces run here, one after another. Either way the results are the
 same, in the order of the pieces.
 
+:func:`start` hands pieces to workers and returns at once, so that this process goes on with
+other work (a build draws the figures of the base alone while its analyses run) and waits for
+them when it needs them. The workers are plain forked processes that take the pieces from a
+queue and each send their results back through a pipe of their own: no thread runs in this
+process, so a batch started here may itself start another (the references' workers are forked
+while the figures' worker draws), and a worker that dies closes its pipe, so this process
+notices instead of waiting forever.
+
 >>> run([lambda: 1 + 1, lambda: 2 + 2], processes=1)
 [2, 4]
+>>> with start([lambda: 1 + 1, lambda: 2 + 2], processes=1) as batch:
+...     batch.wait([1])
+[4]
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pickle
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from types import TracebackType
+from typing import Any, Generic, TypeVar
 
-__all__ = ["cores", "processes_for", "run"]
+__all__ = ["Batch", "cores", "processes_for", "run", "start"]
 
 T = TypeVar("T")
-
-# The pieces a forked worker runs (set in the parent just before the fork, read by the children).
-_TASKS: Sequence[Callable[[], object]] = ()
 
 
 def cores() -> int:
@@ -50,28 +61,118 @@ def run(tasks: Sequence[Callable[[], T]], processes: int) -> list[T]:
     With ``processes`` > 1 (and no other thread running) they run in that many forked workers;
     an exception raised by a task is raised here, as it was raised there (it must pickle: the
     project's errors do). If no worker can be forked (``EAGAIN``, out of memory) or one dies,
-    every task runs here instead.
+    every task not yet done runs here instead.
     """
-    if processes <= 1 or len(tasks) <= 1 or threading.active_count() > 1:
-        return [task() for task in tasks]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    with start(tasks, processes if processes > 1 and len(tasks) > 1 else 0) as batch:
+        return batch.wait()
 
-    global _TASKS
-    _TASKS = tasks  # the children inherit it when they are forked, below
-    try:
+
+def start(tasks: Sequence[Callable[[], T]], processes: int) -> Batch[T]:
+    """``tasks`` handed to ``processes`` forked workers, in the order given, while this process
+    goes on; :meth:`Batch.wait` gives their results. Where no worker is forked (``processes``
+    < 1, a platform that cannot fork or one core, other threads running, or forking fails)
+    they run here, each when it is first waited for. Use it in a ``with`` block: leaving it
+    stops the workers still running (the tasks not waited for may not be done)."""
+    return Batch(tasks, processes)
+
+
+class Batch(Generic[T]):
+    """Tasks being run by forked workers (see :func:`start`)."""
+
+    def __init__(self, tasks: Sequence[Callable[[], T]], processes: int):
+        self._tasks = tasks
+        self._outcomes: dict[int, object] = {}
+        self._workers: list[Any] = []  # multiprocessing.Process, each forked worker
+        self._live: dict[int, Any] = {}  # the workers not seen to end, by their sentinel
+        self._pipes: dict[int, Any] = {}  # the read end of each worker's pipe, by its fileno
+        processes = min(processes, len(tasks))
+        if processes >= 1 and cores() > 1 and threading.active_count() == 1:
+            try:
+                self._fork(processes)
+            except OSError:  # no worker could be forked (EAGAIN, out of memory)
+                self.close()
+
+    def _fork(self, processes: int) -> None:
+        import multiprocessing
+
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(min(processes, len(tasks)), mp_context=context) as pool:
-            outcomes = list(pool.map(_run, range(len(tasks))))
-    except (OSError, BrokenProcessPool):  # no worker could be forked, or one died
-        return [task() for task in tasks]
-    finally:
-        _TASKS = ()
-    for outcome in outcomes:
-        if isinstance(outcome, _Raised):
-            raise outcome.error
-    return outcomes  # type: ignore[return-value]
+        todo = context.SimpleQueue()
+        for _ in range(processes):
+            # each worker alone holds the write end of its pipe: closed when it ends, so that
+            # this process reads the end of the pipe (not a hang) if the worker dies
+            reader, writer = context.Pipe(duplex=False)
+            worker = context.Process(target=_work, args=(self._tasks, todo, writer), daemon=False)
+            try:
+                worker.start()
+            finally:
+                writer.close()
+            self._workers.append(worker)
+            self._live[worker.sentinel] = worker
+            self._pipes[reader.fileno()] = reader
+        for index in range(len(self._tasks)):
+            todo.put(index)
+        for _ in self._workers:
+            todo.put(None)  # no more: the worker ends
+
+    def wait(self, indices: Sequence[int] | None = None) -> list[T]:
+        """The results of the tasks at ``indices`` (default: all), in that order, once they
+        are done. The first of them that raised raises here. If a worker dies, the others are
+        stopped and every task not yet done runs here."""
+        from multiprocessing.connection import wait
+
+        wanted = range(len(self._tasks)) if indices is None else indices
+        while self._pipes and any(i not in self._outcomes for i in wanted):
+            readies: list[Any] = wait([*self._pipes.values(), *self._live])
+            for ready in readies:
+                if isinstance(ready, int):  # a worker's sentinel: it has ended
+                    worker = self._live.pop(ready)
+                    worker.join()
+                    if worker.exitcode != 0:  # it died (out of memory, killed)
+                        self.close()
+                        break
+                    continue
+                try:
+                    index, payload = ready.recv()
+                except (EOFError, OSError):  # the worker has ended: all it did has been read
+                    del self._pipes[ready.fileno()]
+                    ready.close()
+                    continue
+                with contextlib.suppress(Exception):  # if it cannot be read, it is made here
+                    self._outcomes[index] = pickle.loads(payload)
+        for index in wanted:
+            if index not in self._outcomes:
+                try:
+                    self._outcomes[index] = self._tasks[index]()
+                except Exception as exc:
+                    self._outcomes[index] = _Raised(exc)
+        results = [self._outcomes[index] for index in wanted]
+        for outcome in results:
+            if isinstance(outcome, _Raised):
+                raise outcome.error
+        return results  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop the workers still running (what they were doing is lost) and wait for them to
+        end."""
+        for worker in self._workers:
+            if worker.is_alive():
+                worker.terminate()
+        for worker in self._workers:
+            worker.join()
+        for reader in self._pipes.values():
+            reader.close()
+        self._workers, self._live, self._pipes = [], {}, {}
+
+    def __enter__(self) -> Batch[T]:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class _Raised:
@@ -81,9 +182,18 @@ class _Raised:
         self.error = error
 
 
-def _run(index: int) -> object:
-    """In a worker: the task ``index`` of those it was forked with."""
+def _work(tasks: Sequence[Callable[[], object]], todo: Any, pipe: Any) -> None:
+    """In a worker: take tasks from ``todo`` until told to stop, sending back each outcome."""
     try:
-        return _TASKS[index]()
-    except Exception as exc:  # raised again in the parent (see run)
-        return _Raised(exc)
+        while (index := todo.get()) is not None:
+            try:
+                outcome: object = tasks[index]()
+            except Exception as exc:  # raised again in the parent (see Batch.wait)
+                outcome = _Raised(exc)
+            try:
+                payload = pickle.dumps(outcome)
+            except Exception:  # an outcome that cannot be sent: the parent runs the task
+                payload = b""
+            pipe.send((index, payload))
+    except BaseException:  # interrupted (^C reaches the parent as well) or the parent is gone
+        os._exit(1)

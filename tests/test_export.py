@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import evidence
 from evidence.cli import main
 from evidence.errors import ValidationError
-from evidence.export import WORKBOOK, build_reports, tool_versions
+from evidence.export import FIGURES, REPORT, WORKBOOK, build_reports, tool_versions
 
 from .conftest import ROOT
 
@@ -28,6 +28,9 @@ HEADLINES = [
     "ptsd-vs-control",
     "anxiety-vs-control",
 ]
+#: The build's stages as it times them (BuildResult.timings): the figures' stage is the wait
+#: for the figures after the references, the workbook's the wait for it after the report.
+STAGES = ["load", "statistics", "references", "figures", "report", "workbook"]
 EXPECTED = sorted(
     [
         "MANIFEST.json",
@@ -100,7 +103,21 @@ def test_rebuild_is_byte_identical(built: Path, tmp_path: Path, monkeypatch) -> 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="builds fork on Linux only")
-def test_the_workbook_is_written_by_a_worker_while_the_figures_are_drawn(
+def _appears(out: Path, name: str) -> bool:
+    """Whether the build staging its outputs in ``out`` writes ``name`` within a minute."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(out.glob(f".build-*/{name}")):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="builds fork on Linux only")
+def test_the_workbook_is_written_by_a_worker_while_the_report_is(
     tmp_path: Path, monkeypatch
 ) -> None:
     import os
@@ -110,18 +127,46 @@ def test_the_workbook_is_written_by_a_worker_while_the_figures_are_drawn(
     monkeypatch.setattr(parallel, "cores", lambda: 2)
     seen = tmp_path / "writers.txt"
     real = workbook.write_workbook
+    out = tmp_path / "out"
 
     def recording(*args, **kwargs):
+        # a build that waited for the workbook before writing the report would wait here
+        reported = _appears(out, REPORT)
         with seen.open("a", encoding="utf-8") as f:
-            f.write(f"{os.getpid()}\n")
+            f.write(f"{os.getpid()} {reported}\n")
         return real(*args, **kwargs)
 
     monkeypatch.setattr(workbook, "write_workbook", recording)
-    result = build_reports(ROOT / "studies.bib", tmp_path / "out")
-    (writer,) = seen.read_text(encoding="utf-8").split()
+    result = build_reports(ROOT / "studies.bib", out)
+    (writer, reported) = seen.read_text(encoding="utf-8").split()
     assert int(writer) != os.getpid()  # a forked worker wrote it
-    assert (tmp_path / "out" / WORKBOOK).read_bytes()[:2] == b"PK"
-    assert "workbook and charts" in result.timings
+    assert reported == "True"
+    assert (out / WORKBOOK).read_bytes()[:2] == b"PK"
+    assert list(result.timings) == STAGES
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="builds fork on Linux only")
+def test_the_figures_of_the_base_are_drawn_while_the_analyses_run(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from evidence import parallel, pooling
+
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    out = tmp_path / "out"
+    real = pooling.risk_of_bias_sensitivity
+    seen: list[bool] = []
+
+    def waiting(base, reports):  # the last step of the analyses, in the build's own process
+        seen.append(_appears(out, "figures/rob-summary.svg"))
+        return real(base, reports)
+
+    monkeypatch.setattr(pooling, "risk_of_bias_sensitivity", waiting)
+    build_reports(ROOT / "studies.bib", out)
+    assert seen[0] is True  # the build's own call (the outputs call it again, at no cost)
+    assert (out / "figures" / "rob-summary.svg").read_bytes() == (
+        ROOT / "reports" / "figures" / "rob-summary.svg"
+    ).read_bytes()
 
 
 def test_a_build_keeps_the_text_of_the_base_it_loads_not_the_parse() -> None:
@@ -187,15 +232,20 @@ def test_cli_build_is_quiet_off_a_terminal(tmp_path: Path) -> None:
 def test_progress_messages_are_steps(tmp_path: Path) -> None:
     messages: list[str] = []
     result = build_reports(ROOT / "studies.bib", tmp_path, progress=messages.append)
-    assert messages[0] == f"reading {ROOT / 'studies.bib'}"
-    assert messages[1] == f"running {len(HEADLINES)} analyses"
-    assert messages[-1] == f"done: {len(EXPECTED)} files in {tmp_path}"
-    # read, run, references, workbook, a forest plot per headline, five more figures, report,
-    # done
-    assert len(messages) == 4 + len(HEADLINES) + 5 + 2
-    assert messages[2] == "formatting references"
-    stages = ["load", "statistics", "references", "workbook and charts", "report"]
-    assert list(result.timings) == stages
+    figures = tmp_path / "figures"
+    assert messages == [
+        f"reading {ROOT / 'studies.bib'}",
+        # the figures of the base alone are drawn while the analyses run
+        *(f"drawing {figures / name}.png/.svg" for name in list(FIGURES)[:4]),
+        f"running {len(HEADLINES)} analyses",
+        "formatting references",
+        f"writing {tmp_path / WORKBOOK}",
+        *(f"drawing {figures / 'forest-'}{name}.png/.svg" for name in HEADLINES),
+        f"drawing {figures / 'summary-of-findings'}.png/.svg",
+        f"writing {tmp_path / REPORT}",
+        f"done: {len(EXPECTED)} files in {tmp_path}",
+    ]
+    assert list(result.timings) == STAGES
 
 
 # ---------------------------------------------------------------- failed builds change nothing
@@ -297,7 +347,7 @@ def test_failed_rename_removes_new_outputs_and_folders(tmp_path: Path, monkeypat
     monkeypatch.setattr(evidence.export.os, "replace", flaky)
     with pytest.raises(evidence.export.EvidenceError, match="previous reports are intact"):
         build_reports(ROOT / "studies.bib", out)
-    assert list(out.iterdir()) == []
+    assert not out.exists()  # the folder the build made, left empty, is removed too
 
 
 @pytest.mark.slow

@@ -97,3 +97,80 @@ def test_runs_here_while_other_threads_run() -> None:
         stop.set()
         thread.join()
     assert {pid for _, pid in results} == {os.getpid()}
+
+
+def _wait_for(path: str) -> bool:
+    """Whether ``path`` appears within 30 s (made by the parent after start returned)."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_start_returns_while_the_workers_run(tmp_path) -> None:
+    signal = tmp_path / "go"
+    tasks = [partial(_wait_for, str(signal)), partial(_square, 3)]
+    with parallel.start(tasks, processes=2) as batch:
+        signal.touch()  # reached only if start did not wait for the first task
+        ((value, pid),) = batch.wait([1])
+        assert value == 9 and pid != os.getpid()
+        assert batch.wait() == [True, (9, pid)]
+    assert batch.wait([0]) == [True]  # kept after the block
+
+
+def test_a_batch_waits_for_some_tasks_then_the_rest() -> None:
+    tasks = [partial(_square, n) for n in range(6)]
+    with parallel.start(tasks, processes=2) as batch:
+        assert [value for value, _ in batch.wait([4, 1])] == [16, 1]
+        assert [value for value, _ in batch.wait()] == [n * n for n in range(6)]
+
+
+def test_a_batch_started_while_another_runs_forks_its_own_workers(tmp_path) -> None:
+    signal = tmp_path / "go"
+    with parallel.start([partial(_wait_for, str(signal)), partial(_square, 1)], 2) as outer:
+        inner = parallel.run([partial(_square, n) for n in range(4)], processes=2)
+        signal.touch()
+        assert outer.wait()[0] is True
+    assert [value for value, _ in inner] == [0, 1, 4, 9]
+    assert os.getpid() not in {pid for _, pid in inner}  # no thread kept it from forking
+
+
+def _unsendable() -> tuple[int, object]:
+    import threading
+
+    return os.getpid(), threading.Lock()  # a lock cannot be pickled
+
+
+class _TwoArgumentError(Exception):
+    def __init__(self, key: str, detail: str):
+        super().__init__(f"{key}: {detail}")  # pickles, but cannot be unpickled
+
+
+def _raises_unreadable() -> None:
+    raise _TwoArgumentError("k1", "boom")
+
+
+def test_what_cannot_be_sent_back_is_done_here() -> None:
+    (pid, lock), (value, worker) = parallel.run([_unsendable, partial(_square, 2)], 2)
+    assert pid == os.getpid() and hasattr(lock, "acquire")  # run again here
+    assert value == 4 and worker != os.getpid()
+    with pytest.raises(_TwoArgumentError, match="k1: boom"):
+        parallel.run([_raises_unreadable, partial(_square, 2)], 2)
+
+
+def _sleeps() -> None:
+    import time
+
+    time.sleep(60)
+
+
+def test_leaving_a_batch_stops_its_workers() -> None:
+    import multiprocessing
+
+    with parallel.start([_sleeps, _sleeps], processes=2):
+        assert len(multiprocessing.active_children()) == 2
+    assert multiprocessing.active_children() == []

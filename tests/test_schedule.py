@@ -97,30 +97,41 @@ def test_a_build_hands_out_its_pieces_by_the_last_build_times(monkeypatch, tmp_p
     bib = tmp_path / "studies.bib"
     shutil.copyfile(ROOT / "studies.bib", bib)
     folder = tmp_path / refcache.FOLDER
-    last = {"figures/rob-summary": 9.0, WORKBOOK: 1.0, "figures/evidence-map": 5.0}
+    last = {
+        "figures/rob-summary": 9.0,
+        "figures/evidence-map": 5.0,
+        "figures/rob-traffic-light": 6.0,
+        WORKBOOK: 1.0,
+        "figures/summary-of-findings": 3.0,
+    }
     schedule.write(folder, bib.name, last)
     handed: list[list[str]] = []
-    run = parallel.run
+    start = parallel.start
 
     def spy(tasks, processes):
         if all(getattr(task, "func", None) is schedule.timed for task in tasks):
             handed.append([_piece(task) for task in tasks])  # not the references' workers
-        return run(tasks, processes)
+        return start(tasks, processes)
 
-    monkeypatch.setattr(parallel, "run", spy)
+    monkeypatch.setattr(parallel, "start", spy)
     result = build_reports(bib, tmp_path / "out")
-    (order,) = handed
+    early, late = handed  # the figures of the base alone, then the rest with the workbook
     written = sorted(
         p.relative_to(tmp_path / "out").as_posix().removesuffix(".png")
         for p in result.outputs
         if p.suffix == ".png" or p.name == WORKBOOK
     )
-    assert sorted(order) == written  # every piece, once
-    untimed = [name for name in order if name not in last]
-    # the untimed first, in the build's order (forest plots, then the others as listed)
-    assert order[: len(untimed)] == untimed
-    assert untimed[0].startswith("figures/forest-")
-    assert order[len(untimed) :] == ["figures/rob-summary", "figures/evidence-map", WORKBOOK]
+    assert sorted(early + late) == written  # every piece, once
+    # the untimed first, in the build's order, then the timed ones, longest first
+    assert early == [
+        "figures/response-over-time",
+        "figures/rob-summary",
+        "figures/rob-traffic-light",
+        "figures/evidence-map",
+    ]
+    untimed = [name for name in late if name not in last]
+    assert untimed and all(name.startswith("figures/forest-") for name in untimed)
+    assert late == [*untimed, "figures/summary-of-findings", WORKBOOK]
     # and this build's own times replace them, one per piece
     now = schedule.read(folder, bib.name)
     assert sorted(now) == written
