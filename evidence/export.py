@@ -259,15 +259,19 @@ def build_reports(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise EvidenceError(f"{out}: exists and is not a folder; nothing was written")
-    made = not out.exists()
+    made = [folder for folder in (out, *out.parents) if not folder.exists()]  # innermost first
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise EvidenceError(f"{out}: cannot create: {exc.strerror or exc}") from None
     kept = refcache.default_folder(bib) if cache else None
     bib_name = Path(bib).name
     last = schedule.read(kept, bib_name) if kept is not None else {}
     took: dict[str, float] = {}  # how long each piece took, kept for the next build's order
+    staging = True  # an OSError is the staging folders' until the build's own steps begin
     try:
         with (
             tempfile.TemporaryDirectory(prefix=".build-", dir=out) as tmp,
@@ -275,6 +279,7 @@ def build_reports(
             contextlib.ExitStack() as running,
         ):
             stage = Path(tmp)
+            staging = False
 
             def start(pieces: Sequence[_Piece], processes: int) -> _Pending:
                 """The pieces handed to workers longest first (by the last build's times)."""
@@ -364,11 +369,12 @@ def build_reports(
                     f"{out}: cannot replace the reports: {exc.strerror or exc}; "
                     "the previous reports are intact"
                 ) from None
+            staging = True
     except BaseException as exc:
-        if made:  # the folder this build created, left empty by its failure
+        for folder in made:  # the folders this build created, left empty by its failure
             with contextlib.suppress(OSError):
-                out.rmdir()
-        if isinstance(exc, OSError):  # the staging folders cannot be created or removed
+                folder.rmdir()
+        if isinstance(exc, OSError) and staging:  # cannot create or remove the staging folders
             raise EvidenceError(f"{out}: cannot write: {exc.strerror or exc}") from None
         raise
     if kept is not None:  # for the next build's order, once this one has succeeded

@@ -13,11 +13,12 @@ same, in the order of the pieces.
 
 :func:`start` hands pieces to workers and returns at once, so that this process goes on with
 other work (a build draws the figures of the base alone while its analyses run) and waits for
-them when it needs them. The workers are plain forked processes that take the pieces from a
-queue and each send their results back through a pipe of their own: no thread runs in this
-process, so a batch started here may itself start another (the references' workers are forked
-while the figures' worker draws), and a worker that dies closes its pipe, so this process
-notices instead of waiting forever.
+them when it needs them. The workers are plain forked processes that take the pieces in turn (a
+counter in shared memory) and each send their results back through a pipe of their own: no
+thread runs in this process, so a batch started here may itself start another (the references'
+workers are forked while the figures' worker draws), and a worker that dies closes its pipe, so
+this process notices instead of waiting forever. A worker that is stopped stops the workers it
+started.
 
 >>> run([lambda: 1 + 1, lambda: 2 + 2], processes=1)
 [2, 4]
@@ -31,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -85,23 +87,30 @@ class Batch(Generic[T]):
         self._workers: list[Any] = []  # multiprocessing.Process, each forked worker
         self._live: dict[int, Any] = {}  # the workers not seen to end, by their sentinel
         self._pipes: dict[int, Any] = {}  # the read end of each worker's pipe, by its fileno
+        self._taken: Any = None  # the workers' shared counter of tasks taken
         processes = min(processes, len(tasks))
         if processes >= 1 and cores() > 1 and threading.active_count() == 1:
             try:
                 self._fork(processes)
             except OSError:  # no worker could be forked (EAGAIN, out of memory)
                 self.close()
+            except BaseException:  # interrupted: the workers already forked are stopped
+                self.close()
+                raise
 
     def _fork(self, processes: int) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
-        todo = context.SimpleQueue()
+        # the index of the next task to take: a counter in shared memory (a queue of indices
+        # would fill its pipe, and wait, before the first result was read), kept here until
+        # the workers have ended (freed, its memory would be the next batch's counter)
+        self._taken = taken = context.Value("q", 0)
         for _ in range(processes):
             # each worker alone holds the write end of its pipe: closed when it ends, so that
             # this process reads the end of the pipe (not a hang) if the worker dies
             reader, writer = context.Pipe(duplex=False)
-            worker = context.Process(target=_work, args=(self._tasks, todo, writer), daemon=False)
+            worker = context.Process(target=_work, args=(self._tasks, taken, writer), daemon=False)
             try:
                 worker.start()
             finally:
@@ -109,10 +118,6 @@ class Batch(Generic[T]):
             self._workers.append(worker)
             self._live[worker.sentinel] = worker
             self._pipes[reader.fileno()] = reader
-        for index in range(len(self._tasks)):
-            todo.put(index)
-        for _ in self._workers:
-            todo.put(None)  # no more: the worker ends
 
     def wait(self, indices: Sequence[int] | None = None) -> list[T]:
         """The results of the tasks at ``indices`` (default: all), in that order, once they
@@ -161,7 +166,7 @@ class Batch(Generic[T]):
             worker.join()
         for reader in self._pipes.values():
             reader.close()
-        self._workers, self._live, self._pipes = [], {}, {}
+        self._workers, self._live, self._pipes, self._taken = [], {}, {}, None
 
     def __enter__(self) -> Batch[T]:
         return self
@@ -182,10 +187,16 @@ class _Raised:
         self.error = error
 
 
-def _work(tasks: Sequence[Callable[[], object]], todo: Any, pipe: Any) -> None:
-    """In a worker: take tasks from ``todo`` until told to stop, sending back each outcome."""
+def _work(tasks: Sequence[Callable[[], object]], taken: Any, pipe: Any) -> None:
+    """In a worker: take the next task until none is left, sending back each outcome."""
+    signal.signal(signal.SIGTERM, _stop)  # stopped: batches it started stop their workers too
     try:
-        while (index := todo.get()) is not None:
+        while True:
+            with taken.get_lock():
+                index = taken.value
+                taken.value += 1
+            if index >= len(tasks):
+                break
             try:
                 outcome: object = tasks[index]()
             except Exception as exc:  # raised again in the parent (see Batch.wait)
@@ -195,5 +206,9 @@ def _work(tasks: Sequence[Callable[[], object]], todo: Any, pipe: Any) -> None:
             except Exception:  # an outcome that cannot be sent: the parent runs the task
                 payload = b""
             pipe.send((index, payload))
-    except BaseException:  # interrupted (^C reaches the parent as well) or the parent is gone
+    except BaseException:  # stopped, interrupted (^C reaches the parent too), or orphaned
         os._exit(1)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(1)

@@ -101,8 +101,6 @@ def test_rebuild_is_byte_identical(built: Path, tmp_path: Path, monkeypatch) -> 
     assert len(given.document.library.entries) == len(given.records)  # left whole
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="builds fork on Linux only")
 def _appears(out: Path, name: str) -> bool:
     """Whether the build staging its outputs in ``out`` writes ``name`` within a minute."""
     import time
@@ -150,20 +148,32 @@ def test_the_workbook_is_written_by_a_worker_while_the_report_is(
 def test_the_figures_of_the_base_are_drawn_while_the_analyses_run(
     tmp_path: Path, monkeypatch
 ) -> None:
-    from evidence import parallel, pooling
+    import os
+
+    from evidence import export, parallel, pooling
 
     monkeypatch.setattr(parallel, "cores", lambda: 2)
     out = tmp_path / "out"
     real = pooling.risk_of_bias_sensitivity
     seen: list[bool] = []
+    drawers = tmp_path / "drawers.txt"
+    save = export._save
 
     def waiting(base, reports):  # the last step of the analyses, in the build's own process
         seen.append(_appears(out, "figures/rob-summary.svg"))
         return real(base, reports)
 
+    def recording(draw, path):
+        with drawers.open("a", encoding="utf-8") as f:
+            f.write(f"{path.name} {os.getpid()}\n")
+        return save(draw, path)
+
     monkeypatch.setattr(pooling, "risk_of_bias_sensitivity", waiting)
+    monkeypatch.setattr(export, "_save", recording)
     build_reports(ROOT / "studies.bib", out)
     assert seen[0] is True  # the build's own call (the outputs call it again, at no cost)
+    drawn = dict(line.split() for line in drawers.read_text(encoding="utf-8").splitlines())
+    assert int(drawn["rob-summary"]) != os.getpid()  # drawn by a worker, not before the analyses
     assert (out / "figures" / "rob-summary.svg").read_bytes() == (
         ROOT / "reports" / "figures" / "rob-summary.svg"
     ).read_bytes()
@@ -348,6 +358,19 @@ def test_failed_rename_removes_new_outputs_and_folders(tmp_path: Path, monkeypat
     with pytest.raises(evidence.export.EvidenceError, match="previous reports are intact"):
         build_reports(ROOT / "studies.bib", out)
     assert not out.exists()  # the folder the build made, left empty, is removed too
+
+
+def test_a_failed_build_removes_the_folders_it_made(tmp_path: Path, monkeypatch) -> None:
+    from evidence import pooling
+
+    def fails(base):
+        raise OSError(5, "Input/output error", "/tmp/somewhere")
+
+    monkeypatch.setattr(pooling, "analyses_in_force", fails)
+    with pytest.raises(OSError) as raised:  # not the output folder's error: it is not
+        build_reports(ROOT / "studies.bib", tmp_path / "new" / "deeper" / "reports")
+    assert raised.value.filename == "/tmp/somewhere"
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow

@@ -15,6 +15,13 @@ from evidence.errors import CitationError
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux")
 
 
+@pytest.fixture(autouse=True)
+def _two_cores(monkeypatch, request) -> None:
+    """Workers are forked as on a machine of two cores (none are, on one)."""
+    if request.node.name != "test_processes_by_cores_and_platform":
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+
+
 def _square(n: int) -> tuple[int, int]:
     return n * n, os.getpid()
 
@@ -170,7 +177,63 @@ def _sleeps() -> None:
 
 def test_leaving_a_batch_stops_its_workers() -> None:
     import multiprocessing
+    import time
 
+    started = time.monotonic()
     with parallel.start([_sleeps, _sleeps], processes=2):
         assert len(multiprocessing.active_children()) == 2
     assert multiprocessing.active_children() == []
+    assert time.monotonic() - started < 30  # stopped, not waited for (each sleeps a minute)
+
+
+def _nested(pids: str) -> None:
+    """In a worker: a batch of its own, whose workers write their pids, then sleep."""
+    with parallel.start([partial(_note_and_sleep, pids)] * 2, processes=2) as batch:
+        batch.wait()
+
+
+def _note_and_sleep(pids: str) -> None:
+    import time
+
+    with open(pids, "a", encoding="utf-8") as f:
+        f.write(f"{os.getpid()}\n")
+    time.sleep(60)
+
+
+def _lines(path) -> list[str]:
+    return path.read_text(encoding="utf-8").split() if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split()[2] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def test_a_stopped_worker_stops_the_workers_it_started(tmp_path) -> None:
+    import time
+
+    pids = tmp_path / "pids.txt"
+    with parallel.start([partial(_nested, str(pids)), partial(_square, 1)], processes=2):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(_lines(pids)) < 2:
+            time.sleep(0.02)
+        inner = [int(pid) for pid in _lines(pids)]
+        assert len(inner) == 2 and all(_alive(pid) for pid in inner)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in inner):
+        time.sleep(0.02)
+    assert not any(_alive(pid) for pid in inner)  # none left running, orphaned
+
+
+def _echo(n: int) -> str:
+    return f"{n:0200d}"  # 200 bytes back per task
+
+
+def test_many_tasks_with_results_are_all_collected() -> None:
+    # more tasks and results than fit a pipe's buffer (64 KiB) before any result is read
+    tasks = [partial(_echo, n) for n in range(8000)]
+    results = parallel.run(tasks, processes=2)
+    assert results == [f"{n:0200d}" for n in range(8000)]
