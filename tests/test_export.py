@@ -113,16 +113,24 @@ def _appears(out: Path, name: str) -> bool:
     return False
 
 
+@pytest.fixture
+def forking(monkeypatch) -> None:
+    """The build forks its workers as on a machine of two cores (on Linux: elsewhere none)."""
+    from evidence import parallel
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("builds fork on Linux only")
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="builds fork on Linux only")
 def test_the_workbook_is_written_by_a_worker_while_the_report_is(
-    tmp_path: Path, monkeypatch
+    tmp_path: Path, monkeypatch, forking
 ) -> None:
     import os
 
-    from evidence import parallel, workbook
+    from evidence import workbook
 
-    monkeypatch.setattr(parallel, "cores", lambda: 2)
     seen = tmp_path / "writers.txt"
     real = workbook.write_workbook
     out = tmp_path / "out"
@@ -144,15 +152,13 @@ def test_the_workbook_is_written_by_a_worker_while_the_report_is(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="builds fork on Linux only")
 def test_the_figures_of_the_base_are_drawn_while_the_analyses_run(
-    tmp_path: Path, monkeypatch
+    tmp_path: Path, monkeypatch, forking
 ) -> None:
     import os
 
-    from evidence import export, parallel, pooling
+    from evidence import export, pooling
 
-    monkeypatch.setattr(parallel, "cores", lambda: 2)
     out = tmp_path / "out"
     real = pooling.risk_of_bias_sensitivity
     seen: list[bool] = []
