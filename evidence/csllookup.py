@@ -2,7 +2,8 @@
 
 citeproc-py works out afresh, for each entry and at each step, things that depend only on the
 style: what an element refers to (a macro by name, a locale term, the enclosing ``cs:layout``:
-an XPath query on the style's lxml tree), the root of its tree, an option's value (an
+an XPath query on the style's lxml tree), a child element named as an attribute
+(``element.layout``: a ``find`` in its children), the root of its tree, an option's value (an
 attribute, else its default; the locale's style options), whether a group calls a variable
 (a walk through its children and macros); and, for each entry, which of the source's
 references a bibliography item is (three attribute look-ups through the citation and the
@@ -37,6 +38,7 @@ __all__ = ["METHODS", "remembered"]
 #: identity) and the arguments; the last is a property of a bibliography item.
 METHODS = (
     ("citeproc.model", "CitationStylesElement", "xpath_search"),  # macros, terms, layout
+    ("citeproc.model", "SomewhatObjectifiedElement", "__getattr__"),  # a child by its name
     ("citeproc.model", "CitationStylesElement", "get_root"),
     ("citeproc.model", "CitationStylesElement", "get_option"),  # the attribute or its default
     ("citeproc.model", "Locale", "get_option"),  # the locale's cs:style-options

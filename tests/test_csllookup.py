@@ -7,7 +7,7 @@ import importlib
 import threading
 
 import pytest
-from citeproc.model import CitationStylesElement, Parent
+from citeproc.model import CitationStylesElement, Parent, SomewhatObjectifiedElement
 
 import evidence
 from evidence import citations, csllookup
@@ -100,6 +100,26 @@ def test_a_groups_walk_through_its_children_runs_once_per_element(monkeypatch, r
     with csllookup.remembered():
         citations._render(records[:6], found, processes=1)
     assert 0 < len(walked) == len(set(walked)) < unremembered / 6
+
+
+def test_a_child_named_as_an_attribute_is_found_once_per_element(monkeypatch, records):
+    asked: list[tuple[object, str]] = []
+    find = ORIGINAL[SomewhatObjectifiedElement, "__getattr__"]
+
+    def counting(element, name):
+        asked.append((element, name))
+        return find(element, name)
+
+    monkeypatch.setattr(SomewhatObjectifiedElement, "__getattr__", counting)
+    found = find_style("apa")
+    with monkeypatch.context() as without:
+        without.setattr(csllookup, "remembered", contextlib.nullcontext)
+        citations._render(records[:6], found, processes=1)
+    unremembered = len(asked)
+    asked.clear()
+    with csllookup.remembered():
+        citations._render(records[:6], found, processes=1)
+    assert 0 < len(asked) == len(set(asked)) < unremembered / 6
 
 
 def test_an_items_reference_is_the_sources_entry_and_is_looked_up_once(monkeypatch, records):
