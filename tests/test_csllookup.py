@@ -82,43 +82,36 @@ def test_each_query_runs_once_per_element_within_the_block(monkeypatch, records)
     assert CitationStylesElement.xpath_search is counting  # what was there before the block
 
 
-def test_a_groups_walk_through_its_children_runs_once_per_element(monkeypatch, records):
-    walked: list[object] = []
-    walk = ORIGINAL[Parent, "calls_variable"]
+def _asked(monkeypatch, records, cls: type, name: str) -> tuple[int, list[tuple[object, ...]]]:
+    """How often citeproc-py's ``cls.name`` runs while ``records`` are formatted in APA without
+    the memory, and what it is asked (element and arguments, once a run) with it."""
+    asked: list[tuple[object, ...]] = []
+    original = ORIGINAL[cls, name]
 
-    def counting(element):
-        walked.append(element)
-        return walk(element)
+    def counting(element, *args):
+        asked.append((element, *args))
+        return original(element, *args)
 
-    monkeypatch.setattr(Parent, "calls_variable", counting)
+    monkeypatch.setattr(cls, name, counting)
     found = find_style("apa")
     with monkeypatch.context() as without:
         without.setattr(csllookup, "remembered", contextlib.nullcontext)
-        citations._render(records[:6], found, processes=1)
-    unremembered = len(walked)
-    walked.clear()
+        citations._render(records, found, processes=1)
+    unremembered = len(asked)
+    asked.clear()
     with csllookup.remembered():
-        citations._render(records[:6], found, processes=1)
+        citations._render(records, found, processes=1)
+    return unremembered, asked
+
+
+def test_a_groups_walk_through_its_children_runs_once_per_element(monkeypatch, records):
+    unremembered, walked = _asked(monkeypatch, records[:6], Parent, "calls_variable")
     assert 0 < len(walked) == len(set(walked)) < unremembered / 6
 
 
 def test_a_child_named_as_an_attribute_is_found_once_per_element(monkeypatch, records):
-    asked: list[tuple[object, str]] = []
-    find = ORIGINAL[SomewhatObjectifiedElement, "__getattr__"]
-
-    def counting(element, name):
-        asked.append((element, name))
-        return find(element, name)
-
-    monkeypatch.setattr(SomewhatObjectifiedElement, "__getattr__", counting)
-    found = find_style("apa")
-    with monkeypatch.context() as without:
-        without.setattr(csllookup, "remembered", contextlib.nullcontext)
-        citations._render(records[:6], found, processes=1)
-    unremembered = len(asked)
-    asked.clear()
-    with csllookup.remembered():
-        citations._render(records[:6], found, processes=1)
+    element = SomewhatObjectifiedElement
+    unremembered, asked = _asked(monkeypatch, records[:6], element, "__getattr__")
     assert 0 < len(asked) == len(set(asked)) < unremembered / 6
 
 
