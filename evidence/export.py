@@ -19,7 +19,7 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from importlib.metadata import version
@@ -180,11 +180,23 @@ def _swap_into(stage: Path, out: Path, rels: list[Path], old: Path) -> list[Path
                 dest.unlink(missing_ok=True)
             else:
                 os.replace(saved, dest)
-        for folder in reversed(made):
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        _remove_empty(reversed(made))
         raise
     return [out / rel for rel in rels]
+
+
+def _remove_empty(folders: Iterable[Path]) -> None:
+    """Remove each of ``folders`` (innermost first) that a failed build made and left empty."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _intact(out: Path, exc: OSError, doing: str = "write") -> EvidenceError:
+    """The error of a build that could not ``doing`` its reports, leaving the previous ones."""
+    return EvidenceError(
+        f"{out}: cannot {doing} the reports: {exc.strerror or exc}; the previous reports are intact"
+    )
 
 
 def _load(bib: str | os.PathLike[str], config: str | os.PathLike[str] | None) -> EvidenceBase:
@@ -263,9 +275,7 @@ def build_reports(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        for folder in made:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        _remove_empty(made)
         raise EvidenceError(f"{out}: cannot create: {exc.strerror or exc}") from None
     kept = refcache.default_folder(bib) if cache else None
     bib_name = Path(bib).name
@@ -289,24 +299,21 @@ def build_reports(
                 batch = running.enter_context(parallel.start(tasks, processes))
                 return _Pending(batch, [names[i] for i in order], took)
 
+            def drawn(name: str, draw: Callable[[], Figure]) -> _Piece:
+                return f"figures/{name}", partial(_save, draw, stage / "figures" / name)
+
             try:
                 (stage / "figures").mkdir()
                 # The figures of the base alone are drawn by a worker while the analyses run
                 # here and the references are formatted; the others, and the workbook, once
                 # the results are in. The report waits for the figures (it holds them), not
                 # for the workbook, which is written while the report is.
-                early: list[_Piece] = [
-                    (f"figures/{name}", partial(_save, draw, stage / "figures" / name))
-                    for name, draw in figures(base, None)
-                ]
+                early = [drawn(name, draw) for name, draw in figures(base, None)]
                 for name, _ in early:
                     say(f"drawing {out / name}.png/.svg")
                 drawing = start(early, parallel.processes_for(len(early)) - 1)
             except OSError as exc:
-                raise EvidenceError(
-                    f"{out}: cannot write the reports: {exc.strerror or exc}; "
-                    "the previous reports are intact"
-                ) from None
+                raise _intact(out, exc) from None
             analyses = analyses_in_force(base)
             say(f"running {len(analyses)} analyses")
             reports = [analysis.run(base) for analysis in analyses]
@@ -322,7 +329,7 @@ def build_reports(
                 late: list[_Piece] = [
                     (WORKBOOK, partial(write_workbook, base, stage / WORKBOOK, reports=reports)),
                     *(
-                        (f"figures/{name}", partial(_save, draw, stage / "figures" / name))
+                        drawn(name, draw)
                         for name, draw in figures(base, reports)
                         if f"figures/{name}" not in done_early
                     ),
@@ -356,24 +363,16 @@ def build_reports(
                 text = json.dumps(manifest, indent=2) + "\n"
                 (stage / MANIFEST).write_text(text, encoding="utf-8")
             except OSError as exc:
-                raise EvidenceError(
-                    f"{out}: cannot write the reports: {exc.strerror or exc}; "
-                    "the previous reports are intact"
-                ) from None
+                raise _intact(out, exc) from None
             rels = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
             _check_destinations(out, rels)
             try:
                 written = _swap_into(stage, out, rels, Path(old))
             except OSError as exc:
-                raise EvidenceError(
-                    f"{out}: cannot replace the reports: {exc.strerror or exc}; "
-                    "the previous reports are intact"
-                ) from None
+                raise _intact(out, exc, "replace") from None
             staging = True
     except BaseException as exc:
-        for folder in made:  # the folders this build created, left empty by its failure
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        _remove_empty(made)  # the folders this build created, left empty by its failure
         if isinstance(exc, OSError) and staging:  # cannot create or remove the staging folders
             raise EvidenceError(f"{out}: cannot write: {exc.strerror or exc}") from None
         raise
