@@ -9,7 +9,10 @@ workers beside the one writing the workbook; report = the HTML, while the workbo
 written; workbook = the wait for it after the report), and the peak resident memory of that
 process (``ru_maxrss``) and of the largest process it forked (formatting references, writing
 the workbook or drawing; resident pages it shares with the build count in both). A fresh
-process per size keeps the memory figure honest.
+process per size keeps the memory figure honest. It also prints the processor time the build
+and its workers used (user and system, from the build's start): divided by the cores, that is
+the shortest any order of the same work could take, so it tells a slow schedule from work that
+does not fit.
 
 The workbook's floor: after the build (and after its peak memory is read), the same process
 reads the workbook back (untimed) and writes the same cell values, unstyled, with openpyxl's
@@ -52,22 +55,26 @@ HERE = Path(__file__).resolve().parent
 EDITED = 10
 
 _CHILD = """
-import io, json, resource, statistics, sys, tempfile, time
+import io, json, os, resource, statistics, sys, tempfile, time
 from pathlib import Path
 from evidence.export import WORKBOOK, _load, build_reports
 
 bib, out, rounds, config = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] or None
+before = resource.getrusage(resource.RUSAGE_SELF)  # the interpreter's start and imports
 t0 = time.perf_counter()
 base = _load(bib, config)  # what the build does first; kept to re-time the workbook below
 parsed = time.perf_counter() - t0
 result = build_reports(bib, out, base=base)
 total = time.perf_counter() - t0
 result.timings["load"] += parsed
-peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+own, forked = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+peak_kib = own.ru_maxrss
 # the processes it forked (references, workbook, figures), sharing its pages until they write
-workers_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+workers_kib = forked.ru_maxrss
+# processor time of the build and every process it forked (each has ended and been waited for)
+cpu = sum(u.ru_utime + u.ru_stime for u in (own, forked)) - before.ru_utime - before.ru_stime
 measured = {"timings": result.timings, "total": total, "peak_mib": peak_kib / 1024,
-            "workers_mib": workers_kib / 1024}
+            "workers_mib": workers_kib / 1024, "cpu_s": cpu, "cores": len(os.sched_getaffinity(0))}
 if not rounds:  # a rebuild: the workbook is timed against its floor after the first build
     print(json.dumps(measured))
     sys.exit(0)
@@ -167,6 +174,13 @@ def report(runs: list[dict], title: str) -> None:
     print(
         f"  peak memory (median of runs): {peak:.0f} MiB; of its largest forked process: "
         f"{workers:.0f} MiB (it shares the build's pages)"
+    )
+    cpu = statistics.median(r["cpu_s"] for r in runs)
+    cores = runs[0]["cores"]
+    print(
+        f"  processor time (median of runs; the build and its workers): {cpu:.1f} core-s, so "
+        f"on {cores} core{'s' if cores > 1 else ''} no order of the work ends before "
+        f"{cpu / cores:.1f} s"
     )
 
 
