@@ -27,6 +27,7 @@ from evidence.schema import ROWS_FIELDS, edit_row
 
 if TYPE_CHECKING:
     from evidence.formatting import FormatResult
+    from evidence.importers import ImportedRecord
 
 __all__ = [
     "AddResult",
@@ -230,14 +231,11 @@ def add_entries(
     added anyway (``"add"``). Malformed records refuse the whole import unless
     ``skip_invalid``.
     """
-    from evidence.bib import append_text
-    from evidence.duplicates import find_duplicates, identity
-    from evidence.importers import ImportedRecord, KeySet, read_records, render_entry
+    from evidence.importers import read_records
 
     if on_duplicate not in ("refuse", "merge", "add"):
         raise ValueError(f"on_duplicate must be refuse, merge or add; got {on_duplicate!r}")
-    doc = read_bib(path)
-    base = EvidenceBase(doc, protocol_for(path, config))
+    protocol = protocol_for(path, config)
     records: list[ImportedRecord] = []
     skipped: list[Problem] = []
     notes: list[str] = []
@@ -248,6 +246,23 @@ def add_entries(
         skipped.extend(problems)
         records.extend(found)
         notes.extend(f"{r.source}: {note}" for r in found for note in r.notes)
+    with _edit_lock(path, dry_run):  # the sources are read; the file from here to its writing
+        doc = read_bib(path)
+        base = EvidenceBase(doc, protocol)
+        new_text, added, merged = _appended(doc, base, records, on_duplicate)
+        touched = [k for k, _ in added] + [k for k, _, _ in merged]
+        edit = commit_text(doc, new_text, touched, dry_run=dry_run, before=base)
+    return AddResult(edit, tuple(added), tuple(merged), tuple(skipped), tuple(notes))
+
+
+def _appended(
+    doc: BibDocument, base: EvidenceBase, records: list[ImportedRecord], on_duplicate: str
+) -> tuple[str, list[tuple[str, str]], list[tuple[str, str, tuple[str, ...]]]]:
+    """The file's text with ``records`` added (or merged), what was added and what merged."""
+    from evidence.bib import append_text
+    from evidence.duplicates import find_duplicates, identity
+    from evidence.importers import KeySet, render_entry
+
     keys = KeySet(r.key for r in base.records)
     existing = [identity(r.key, r.bib) for r in base.records]
     new_keys: list[str] = []
@@ -298,9 +313,7 @@ def add_entries(
             new_text = set_fields(parse_bib(new_text, doc.path), target, values)
     if blocks:
         new_text = append_text(parse_bib(new_text, doc.path), "\n".join(blocks))
-    touched = [k for k, _ in added] + list(merges)
-    edit = commit_text(doc, new_text, touched, dry_run=dry_run, before=base)
-    return AddResult(edit, tuple(added), tuple(merged), tuple(skipped), tuple(notes))
+    return new_text, added, merged
 
 
 def format_file(

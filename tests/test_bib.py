@@ -398,6 +398,56 @@ def test_held_lock_makes_an_edit_wait_then_refuse(
     assert set_entry(path, "glue2017", {"n_enrolled": "13"}).written
 
 
+def _edit_by(command: str, path: Path) -> None:
+    """One edit of ``path`` by ``set``, ``add`` or ``fmt``."""
+    from evidence.editing import add_entries, format_file, set_entry
+
+    if command == "set":
+        set_entry(path, "glue2017", {"n_enrolled": "13"})
+    elif command == "add":
+        snippet = path.with_name("new.bib")
+        snippet.write_text("@misc{new2024, title = {A new entry}, year = {2024}}\n", "utf-8")
+        add_entries(path, [snippet])
+    else:
+        path.write_text(path.read_text("utf-8").replace("\n}", "}", 1), encoding="utf-8")
+        format_file(path)
+
+
+@pytest.mark.parametrize("command", ["set", "add", "fmt"])
+def test_each_edit_reads_the_file_while_holding_its_lock(
+    bib: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """From reading the file to writing it, so that an edit another command makes meanwhile
+    is neither lost nor a reason to refuse this one ("the file changed on disk")."""
+    import contextlib
+
+    import evidence.editing
+
+    held = []  # the paths whose lock is held
+    reads = []  # whether each read of the file was made under its lock
+    real_locked, real_read = evidence.editing.locked, evidence.editing.read_bib
+
+    @contextlib.contextmanager
+    def locked(path):
+        with real_locked(path):
+            held.append(Path(path))
+            try:
+                yield
+            finally:
+                held.pop()
+
+    def read_bib(path):
+        reads.append(Path(path) in held)
+        return real_read(path)
+
+    monkeypatch.setattr(evidence.editing, "locked", locked)
+    monkeypatch.setattr(evidence.editing, "read_bib", read_bib)
+    before = bib.read_bytes()
+    _edit_by(command, bib)
+    assert bib.read_bytes() != before  # the edit was written
+    assert reads == [True]
+
+
 def test_lock_file_is_hidden_beside_the_real_file(tmp_path: Path) -> None:
     from evidence.bib import lock_path
 
