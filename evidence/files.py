@@ -6,6 +6,8 @@ Used for ``.bib`` files (:func:`evidence.bib.write_bib`) and for the workbook
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import secrets
 from collections.abc import Callable, Iterable
@@ -26,8 +28,10 @@ def write_atomically(
     flushed and fsynced, and the file is renamed over ``path``, so a reader sees the old or the
     new content, never a mix, and a failure at any step leaves the old file untouched (the
     temporary file is removed). A symbolic link is written through: its target is replaced and
-    the link kept. An existing file's permission bits are kept; a new file gets ``0o666`` less
-    the umask, like any file a program creates.
+    the link kept. An existing file's permission bits are kept, and its group (and, for root,
+    its owner) where the system allows; a new file gets ``0o666`` less the umask, like any file a
+    program creates. A file without write permission is refused (:class:`PermissionError`), as
+    an editor refuses it, although the rename would go through.
 
     Parameters
     ----------
@@ -51,6 +55,13 @@ def write_atomically(
         If the temporary file cannot be created or written, or the rename fails.
     """
     target = Path(os.path.realpath(path))
+    try:
+        existing: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and (not existing.st_mode & 0o222 or not os.access(target, os.W_OK)):
+        # renaming over it would succeed (the folder is what counts), so ask as an editor does
+        raise PermissionError(errno.EACCES, "the file is read-only", str(path))
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
     try:
@@ -61,8 +72,9 @@ def write_atomically(
                 handle.writelines(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        if existing is not None:
+            _keep_owner(tmp, existing)
+            os.chmod(tmp, existing.st_mode & 0o7777)  # after chown, which may clear set-id bits
         if before_replace is not None:
             before_replace()
         os.replace(tmp, target)
@@ -70,3 +82,12 @@ def write_atomically(
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+def _keep_owner(path: Path, was: os.stat_result) -> None:
+    """Give ``path`` the group (and, for root, the owner) of the file it replaces, where the
+    system allows it; a user outside the file's group leaves the new file in their own."""
+    if (was.st_uid, was.st_gid) == (os.geteuid(), os.getegid()):
+        return
+    with contextlib.suppress(OSError):
+        os.chown(path, was.st_uid if os.geteuid() == 0 else -1, was.st_gid)

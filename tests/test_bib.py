@@ -228,6 +228,39 @@ def test_write_keeps_permissions(tmp_bib) -> None:
     assert path.stat().st_mode & 0o777 == 0o640
 
 
+def test_read_only_file_is_refused_not_replaced(bib: Path) -> None:
+    """Renaming over a read-only file would succeed (the folder's permission is what counts),
+    so the writer asks first, as an editor does; through the CLI, one line and exit 1."""
+    from click.testing import CliRunner
+
+    from evidence.cli import main
+
+    before = bib.read_bytes()
+    bib.chmod(0o444)
+    result = CliRunner().invoke(main, ["set", "glue2017", "n_enrolled=13", "--bib", str(bib)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {bib}: cannot write: the file is read-only; the file is unchanged\n"
+    )
+    assert bib.read_bytes() == before and bib.stat().st_mode & 0o777 == 0o444
+    assert sorted(p.name for p in bib.parent.iterdir() if p.name.endswith(".tmp")) == []
+    bib.chmod(0o644)  # made writable again, the same edit goes through
+    assert (
+        CliRunner().invoke(main, ["set", "glue2017", "n_enrolled=13", "--bib", str(bib)]).exit_code
+        == 0
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_write_keeps_owner_and_group(tmp_bib) -> None:
+    """Root editing another user's file leaves it theirs (the new file is root's otherwise)."""
+    path = tmp_bib("@article{a, title={Old}}\n")
+    os.chown(path, 65534, 65534)
+    write_bib(path, "@article{a, title={New}}\n")
+    assert (path.stat().st_uid, path.stat().st_gid) == (65534, 65534)
+    assert path.read_text(encoding="utf-8") == "@article{a, title={New}}\n"
+
+
 # ------------------------------------------------------------------ property-based
 
 _FIELD_NAMES = st.sampled_from(
