@@ -9,7 +9,9 @@ no command prints a traceback for bad input.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -18,7 +20,7 @@ import click
 
 from evidence import __version__
 from evidence.analysis import CI_METHODS, DEPENDENCE, MEASURES, METHODS, TESTS
-from evidence.errors import EvidenceError, Problem, ValidationError
+from evidence.errors import STOP_SIGNALS, EvidenceError, Problem, Stopped, ValidationError
 from evidence.gcpause import no_collection, no_collection_at_exit
 
 DEFAULT_BIB = "studies.bib"
@@ -89,8 +91,30 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             _fail("out of memory (is the input file that large?)")
         except KeyboardInterrupt:  # pragma: no cover
             _fail("interrupted", 130)
+        except Stopped as exc:
+            _fail(f"stopped by {signal.Signals(exc.signum).name}", 128 + exc.signum)
 
     return wrapper
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
+def _stop_on_signals() -> Callable[[], None]:
+    """Make :data:`STOP_SIGNALS` raise where the command is, so that it undoes what it was
+    doing (a build removes its staging folders and stops its workers; an edit removes its
+    temporary file) and exits 128 + the signal's number; killed outright, it would leave
+    them. Returns what puts the previous handlers back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # only the main thread may handle signals
+    previous = {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore
 
 
 def _bib_path(positional: str | None, option: str | None) -> str:
@@ -125,6 +149,7 @@ def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
 def main() -> None:
     """Track research evidence in a BibTeX file: validate it, tabulate it, pool it."""
     no_collection_at_exit()  # a second saved at exit after reading a large file
+    click.get_current_context().call_on_close(_stop_on_signals())
 
 
 def format_option(*choices: str, help: str = "Output format.") -> Callable[..., Any]:

@@ -6,6 +6,7 @@ Library code raises or returns these; only :mod:`evidence.cli` prints them.
 from __future__ import annotations
 
 import dataclasses
+import signal
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -169,6 +170,25 @@ class Problem:
 
 class EvidenceError(Exception):
     """Base class of every error :mod:`evidence` raises on purpose."""
+
+
+#: Signals that stop a command as ^C does, raised as :class:`Stopped` (by the command line).
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)  # SIGHUP where the system has it
+
+
+class Stopped(BaseException):
+    """The process was asked to stop by signal ``signum`` (SIGTERM, SIGHUP).
+
+    Raised where the command is, as ^C raises :class:`KeyboardInterrupt` (and, like it, not an
+    :class:`Exception`, so that no ``except Exception`` swallows it): the command undoes what
+    it was doing on the way out. The ``evidence`` command line turns these signals into it.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 class BibFileError(EvidenceError):

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import platform
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from evidence import parallel, refcache, schedule
 from evidence.base import EvidenceBase, load
-from evidence.errors import EvidenceError, ValidationError
+from evidence.errors import STOP_SIGNALS, EvidenceError, ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -151,38 +152,55 @@ def _check_destinations(out: Path, rels: list[Path]) -> None:
             )
 
 
+@contextlib.contextmanager
+def _undisturbed() -> Iterator[None]:
+    """^C and the signals that stop a command (:data:`~evidence.errors.STOP_SIGNALS`) held
+    back until the block ends, so that it is not left half done; they take effect after it."""
+    if not hasattr(signal, "pthread_sigmask"):  # not a POSIX system
+        yield
+        return
+    held = {signal.SIGINT, *STOP_SIGNALS}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _swap_into(stage: Path, out: Path, rels: list[Path], old: Path) -> list[Path]:
     """Rename every staged output into ``out``, all or nothing.
 
     Each file it replaces is first moved into ``old`` (a folder beside the targets, so every
     move is a rename); if any step fails, the new files are removed, the old ones moved back
-    and the folders it created removed, and the error is raised again.
+    and the folders it created removed, and the error is raised again. A signal that would
+    stop the process waits until the swap or its undoing is complete.
     """
     done: list[tuple[Path, Path | None]] = []  # (destination, where its old file went)
     made: list[Path] = []
-    try:
-        for rel in rels:
-            for folder in _folders_between(out, rel):
-                if not folder.exists():
-                    folder.mkdir()
-                    made.append(folder)
-            dest = out / rel
-            saved = None
-            if dest.exists() or dest.is_symlink():
-                saved = old / rel
-                saved.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(dest, saved)
-            done.append((dest, saved))
-            os.replace(stage / rel, dest)
-    except BaseException:
-        for dest, saved in reversed(done):
-            if saved is None:
-                dest.unlink(missing_ok=True)
-            else:
-                os.replace(saved, dest)
-        _remove_empty(reversed(made))
-        raise
-    return [out / rel for rel in rels]
+    with _undisturbed():
+        try:
+            for rel in rels:
+                for folder in _folders_between(out, rel):
+                    if not folder.exists():
+                        folder.mkdir()
+                        made.append(folder)
+                dest = out / rel
+                saved = None
+                if dest.exists() or dest.is_symlink():
+                    saved = old / rel
+                    saved.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(dest, saved)
+                done.append((dest, saved))
+                os.replace(stage / rel, dest)
+        except BaseException:
+            for dest, saved in reversed(done):
+                if saved is None:
+                    dest.unlink(missing_ok=True)
+                else:
+                    os.replace(saved, dest)
+            _remove_empty(reversed(made))
+            raise
+        return [out / rel for rel in rels]
 
 
 def _remove_empty(folders: Iterable[Path]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -404,6 +405,93 @@ def test_file_size_limit_is_a_one_line_error(previous: Path) -> None:
         "the previous reports are intact\n"
     )
     assert _files(previous) == before
+    assert [p.name for p in previous.iterdir() if p.name.startswith(".build")] == []
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes in process group ``pgid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _ppid, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):  # ended meanwhile
+            continue
+        if int(group) == pgid and state != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_build_stopped_by_a_signal_leaves_the_previous_reports_and_no_worker(
+    previous: Path, name: str
+) -> None:
+    """Stopped midway (a worker has drawn a figure into the staging folder), a build undoes
+    what it did as after ^C: its workers stopped, its staging folders removed, the previous
+    reports as they were; exit 128 + the signal's number, one line."""
+    import signal
+    import subprocess
+    import time
+
+    signum = getattr(signal, name)
+    before = _files(previous)
+    args = ["build", str(ROOT / "studies.bib"), "--out", str(previous), "--no-cache"]
+    build = subprocess.Popen(
+        [sys.executable, "-m", "evidence", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: its workers are found by it
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not any(previous.glob(".build-*/figures/*.png")):
+            assert build.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        build.send_signal(signum)
+        _, stderr = build.communicate(timeout=60)
+    finally:
+        if build.poll() is None:
+            os.killpg(build.pid, signal.SIGKILL)
+            build.wait()
+    assert (build.returncode, stderr) == (128 + signum, f"Error: stopped by {name}\n")
+    assert _group(build.pid) == []  # no worker outlives it
+    assert _files(previous) == before
+    assert [p.name for p in previous.iterdir() if p.name.startswith(".build")] == []
+
+
+@pytest.mark.slow
+def test_a_signal_during_the_swap_takes_effect_after_it(previous: Path, monkeypatch) -> None:
+    """The outputs are swapped in whole even when a stop signal comes midway; the build then
+    stops (the reports it leaves are the new ones, all of them)."""
+    import signal
+
+    import evidence.export
+    from evidence.cli import _stop_on_signals
+    from evidence.errors import Stopped
+
+    (previous / WORKBOOK).write_bytes(b"the previous workbook")
+    into_place = []
+    real_replace = os.replace
+
+    def signalled(src, dst):
+        if ".build-" in str(src) and ".build-" not in str(dst):  # a new output into place
+            into_place.append(dst)
+            if len(into_place) == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(evidence.export.os, "replace", signalled)
+    restore = _stop_on_signals()
+    try:
+        with pytest.raises(Stopped):
+            build_reports(ROOT / "studies.bib", previous, cache=False)
+    finally:
+        restore()
+    monkeypatch.undo()
+    assert len(into_place) == len(EXPECTED)  # every output, none moved back
+    assert (previous / WORKBOOK).read_bytes() == (ROOT / "reports" / WORKBOOK).read_bytes()
     assert [p.name for p in previous.iterdir() if p.name.startswith(".build")] == []
 
 
