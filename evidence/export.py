@@ -211,10 +211,10 @@ def _remove_empty(folders: Iterable[Path]) -> None:
 
 
 def _intact(out: Path, exc: OSError, doing: str = "write") -> EvidenceError:
-    """The error of a build that could not ``doing`` its reports, leaving the previous ones."""
-    return EvidenceError(
-        f"{out}: cannot {doing} the reports: {exc.strerror or exc}; the previous reports are intact"
-    )
+    """The error of a build that could not ``doing`` its reports, leaving the previous ones
+    (where there are any: a build's manifest marks them) as they were."""
+    left = "the previous reports are intact" if (out / MANIFEST).exists() else "nothing was written"
+    return EvidenceError(f"{out}: cannot {doing} the reports: {exc.strerror or exc}; {left}")
 
 
 def _load(bib: str | os.PathLike[str], config: str | os.PathLike[str] | None) -> EvidenceBase:

@@ -362,8 +362,13 @@ def test_failed_rename_removes_new_outputs_and_folders(tmp_path: Path, monkeypat
         return real_replace(src, dst)
 
     monkeypatch.setattr(evidence.export.os, "replace", flaky)
-    with pytest.raises(evidence.export.EvidenceError, match="previous reports are intact"):
+    with pytest.raises(evidence.export.EvidenceError) as info:
         build_reports(ROOT / "studies.bib", out)
+    # no reports were there before: none are said to be intact
+    assert (
+        str(info.value)
+        == f"{out}: cannot replace the reports: Input/output error; nothing was written"
+    )
     assert not out.exists()  # the folder the build made, left empty, is removed too
 
 
