@@ -39,6 +39,10 @@ PROBLEM_CODES: dict[str, str] = {
     "value.malformed": "a value that is no BibTeX expression (a missing comma between fields?)",
     "macro.undefined": "an @string macro used but never defined (warning)",
     "text.nul": "a NUL byte in a value, a key or between entries",
+    "text.surrogate": (
+        "a lone surrogate (U+D800-U+DFFF) in a value: no character, so the file could not be "
+        "written; it comes from a byte that is not UTF-8 on the command line or a JSON escape"
+    ),
     # bibliographic fields
     "year.invalid": "year (or date) is not a year",
     "year.range": "year outside 1900..next year",

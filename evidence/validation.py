@@ -1105,8 +1105,9 @@ def check(
         records, out = _read(doc, protocol, typed=True)
         _check_duplicate_dois(records, out)
         _check_claim_cites(records, out)
-        if "\x00" in doc.text:
-            _check_nul_bytes(doc, out)
+        text = doc.text
+        if "\x00" in text or (not text.isascii() and _UNWRITABLE.search(text)):
+            _check_unwritable(doc, out)
     out.problems.sort(key=lambda p: (p.line, p.severity != "error"))
     return records, out.problems
 
@@ -1214,42 +1215,55 @@ def _check_duplicate_dois(records: list[StudyRecord], out: _Collector) -> None:
             seen[doi] = rec
 
 
-def _check_nul_bytes(doc: BibDocument, out: _Collector) -> None:
-    """Report every line holding a NUL byte, with the entry and field it is in.
+#: What no ``.bib`` may hold: a NUL byte, and a lone surrogate (U+D800-U+DFFF), which is no
+#: character and cannot be written as UTF-8. A file read from disk never holds one (it is
+#: decoded strictly); an edit can bring one in: a byte that is not UTF-8 in a command-line
+#: argument (Python decodes those with ``surrogateescape``), a ``\ud800`` escape in JSON.
+_UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_unwritable(doc: BibDocument, out: _Collector) -> None:
+    """Report every line holding a NUL byte or a lone surrogate, with the entry and field.
 
     bibtexparser keeps NUL bytes as ordinary characters, but no TeX tool accepts them, and a
-    NUL at the start makes many tools take the file for binary.
+    NUL at the start makes many tools take the file for binary. A lone surrogate cannot be
+    written at all: an edit bringing one in is refused with this error, not a traceback.
     """
     spans = sorted(
         (span, block) for block in doc.library.blocks if (span := doc.span(block)) is not None
     )
     starts = [span[0] for span, _ in spans]
     text = doc.text
-    reported: set[int] = set()
-    pos = text.find("\x00")
-    while pos >= 0:
+    reported: set[tuple[int, str]] = set()  # (line, code): each once per line
+    for found in _UNWRITABLE.finditer(text):
+        pos = found.start()
         line = text.count("\n", 0, pos) + 1
-        if line not in reported:
-            reported.add(line)
-            key, field_name = "", ""
-            where = "at the start of the file" if not text[:pos].strip() else "outside any entry"
-            index = bisect.bisect_right(starts, pos) - 1
-            if index >= 0 and spans[index][0][0] <= pos < spans[index][0][1]:
-                (start, _), block = spans[index]
-                entry = getattr(block, "ignore_error_block", block)
-                if isinstance(entry, Entry):
-                    key, field_name, where = _nul_place(
-                        text[start : spans[index][0][1]], pos - start
-                    )
-                    key = key or entry.key.replace("\x00", "\\x00")
-                elif not text[:pos].strip():
-                    where = "at the start of the file"
-            out.add(line, key, field_name, f"NUL byte (\\x00) {where}; remove it", code="text.nul")
-        pos = text.find("\x00", pos + 1)
+        code = "text.nul" if found.group() == "\x00" else "text.surrogate"
+        if (line, code) in reported:
+            continue
+        reported.add((line, code))
+        key, field_name = "", ""
+        where = "at the start of the file" if not text[:pos].strip() else "outside any entry"
+        index = bisect.bisect_right(starts, pos) - 1
+        if index >= 0 and spans[index][0][0] <= pos < spans[index][0][1]:
+            (start, _), block = spans[index]
+            entry = getattr(block, "ignore_error_block", block)
+            if isinstance(entry, Entry):
+                key, field_name, where = _place(text[start : spans[index][0][1]], pos - start)
+                key = key or entry.key.replace("\x00", "\\x00")
+            elif not text[:pos].strip():
+                where = "at the start of the file"
+        what = (
+            "NUL byte (\\x00)"
+            if code == "text.nul"
+            else f"U+{ord(found.group()):04X}, a lone surrogate (no character: a byte that is "
+            "not UTF-8 on the command line, or a lone \\u escape in JSON),"
+        )
+        out.add(line, key, field_name, f"{what} {where}; remove it", code=code)
 
 
-def _nul_place(raw: str, offset: int) -> tuple[str, str, str]:
-    """``(key, field, where)`` of a NUL byte at ``offset`` in an entry's raw text."""
+def _place(raw: str, offset: int) -> tuple[str, str, str]:
+    """``(key, field, where)`` of the character at ``offset`` in an entry's raw text."""
     try:
         spans = scan_fields(raw)
     except EditError:

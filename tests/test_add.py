@@ -159,3 +159,24 @@ def test_add_to_cr_only_file_appends_with_cr(tmp_path: Path) -> None:
     after = path.read_bytes()
     assert after.startswith(before) and b"\n" not in after
     assert b"\r@article{new2024,\r  author = {New, A.},\r" in after
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_lone_surrogate_escape_in_json_is_refused(bib: Path, tmp_path: Path, dry_run) -> None:
+    source = tmp_path / "lone.json"
+    source.write_text(
+        '[{"title": "Lone \\ud800 half", "type": "article-journal", "container-title": "J",'
+        ' "author": [{"family": "Sato", "given": "A"}], "issued": {"date-parts": [[2020]]}}]',
+        encoding="ascii",
+    )
+    before = bib.read_bytes()
+    args = ["add", str(source), "--bib", str(bib), *(["--dry-run"] if dry_run else [])]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    problem, summary = result.stderr.splitlines()
+    assert problem.endswith(
+        ": sato2020lone: title: U+D800, a lone surrogate (no character: a byte that is not "
+        "UTF-8 on the command line, or a lone \\u escape in JSON), in the field value; remove it"
+    )
+    assert summary == "Error: 1 error(s); nothing was written"
+    assert bib.read_bytes() == before

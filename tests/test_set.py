@@ -303,3 +303,21 @@ def test_missing_file_is_refused_without_leaving_a_lock(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr == f"Error: {missing}: no such file\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_byte_that_is_not_utf8_on_the_command_line_is_refused(bib: Path) -> None:
+    """Python reads such a byte of an argument as a lone surrogate (surrogateescape), which no
+    file can hold: an error naming it, not a traceback from the writer."""
+    before = bib.read_bytes()
+    result = CliRunner().invoke(
+        main, ["set", "glue2017", "title=bad \udcff byte", "--bib", str(bib)]
+    )
+    assert result.exit_code == 1
+    line = read_bib(bib).library.entries_dict["glue2017"].fields_dict["title"].start_line + 1
+    assert result.stderr.splitlines() == [
+        f"{bib}:{line}: glue2017: title: U+DCFF, a lone surrogate (no character: a byte that is "
+        "not UTF-8 on the command line, or a lone \\u escape in JSON), in the field value; "
+        "remove it",
+        "Error: 1 error(s); nothing was written",
+    ]
+    assert bib.read_bytes() == before
