@@ -79,20 +79,24 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        code = 1
         try:
             return func(*args, **kwargs)
         except ValidationError as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
-            _fail(str(exc))
+            message = str(exc)
         except EvidenceError as exc:
-            _fail(str(exc))
+            message = str(exc)
         except MemoryError:
-            _fail("out of memory (is the input file that large?)")
+            message = "out of memory (is the input file that large?)"
         except KeyboardInterrupt:  # pragma: no cover
-            _fail("interrupted", 130)
+            message, code = "interrupted", 130
         except Stopped as exc:
-            _fail(f"stopped by {signal.Signals(exc.signum).name}", 128 + exc.signum)
+            message, code = f"stopped by {signal.Signals(exc.signum).name}", 128 + exc.signum
+        # out of the handler, the error and the frames it holds are let go before the exit:
+        # after running out of memory, what they hold would leave the interpreter none to exit
+        _fail(message, code)
 
     return wrapper
 

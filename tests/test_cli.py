@@ -263,6 +263,35 @@ def test_validate_out_of_memory_is_one_line(tmp_path: Path) -> None:
     assert result.stderr == f"Error: {big}: too large to read (out of memory)\n"
 
 
+@pytest.mark.slow
+def test_running_out_of_memory_while_parsing_is_one_line_and_a_clean_exit(tmp_path: Path) -> None:
+    """A file that fits in memory but whose parse does not: the one line, and then nothing
+    (the interpreter needs memory to exit, which the failed parse's objects, kept alive by
+    the error's frames, used to hold: 'Exception ignored in sys.unraisablehook', MemoryError
+    lines)."""
+    entry = (ROOT / "studies.bib").read_text(encoding="utf-8").split("@article{glue2017,")[1]
+    entry = entry.split("\n}\n")[0].replace("10.1177/0269881117705089", "10.1/{n}")
+    many = tmp_path / "many.bib"
+    with open(many, "w", encoding="utf-8") as handle:
+        for n in range(30_000):  # 50 MB
+            handle.write(f"@article{{k{n},{entry.replace('{n}', str(n))}\n}}\n\n")
+    script = (
+        "import resource, sys\n"
+        "from evidence.cli import main\n"
+        "size = int(open('/proc/self/statm').read().split()[0]) * resource.getpagesize()\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (size + 2**28, size + 2**28))\n"
+        "main(['validate', sys.argv[1]])\n"
+    )
+    for _ in range(3):  # it did not always show
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(many)], capture_output=True, text=True, timeout=300
+        )
+        assert (result.returncode, result.stderr) == (
+            1,
+            f"Error: {many}: too large to parse (out of memory)\n",
+        )
+
+
 def test_parse_out_of_memory_is_one_line(runner: CliRunner, monkeypatch, tmp_path: Path) -> None:
     import evidence.bib
 
