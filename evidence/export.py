@@ -66,10 +66,12 @@ MANIFEST = "MANIFEST.json"
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What a build wrote, and how long each stage took (seconds)."""
+    """What a build wrote, how long each stage took (seconds), and which outputs of the
+    previous build it removed (it no longer makes them)."""
 
     outputs: tuple[Path, ...]
     timings: dict[str, float] = field(default_factory=dict)
+    removed: tuple[Path, ...] = ()
 
 
 def tool_versions() -> dict[str, str]:
@@ -167,13 +169,44 @@ def _undisturbed() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _swap_into(stage: Path, out: Path, rels: list[Path], old: Path) -> list[Path]:
-    """Rename every staged output into ``out``, all or nothing.
+def _stale(out: Path, rels: list[Path]) -> list[Path]:
+    """The outputs of the previous build in ``out`` that this one does not make (``rels``)
+    and nobody has changed since: its manifest lists each with its SHA-256. So a forest plot
+    of an analysis dropped from the protocol goes with it. A listed file changed or replaced
+    since, a path that leads out of ``out``, or an unreadable manifest leaves files alone."""
+    try:
+        listed = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["outputs"]
+        items = sorted(listed.items())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+    making = {rel.as_posix() for rel in rels}
+    inside = out.resolve()
+    stale = []
+    for name, digest in items:
+        if not isinstance(name, str) or name in making:
+            continue
+        rel = Path(name)
+        path = out / rel
+        if rel.is_absolute() or ".." in rel.parts or path.is_symlink() or not path.is_file():
+            continue
+        try:
+            if path.resolve().is_relative_to(inside) and _sha256(path) == digest:
+                stale.append(rel)
+        except OSError:
+            continue
+    return stale
 
-    Each file it replaces is first moved into ``old`` (a folder beside the targets, so every
-    move is a rename); if any step fails, the new files are removed, the old ones moved back
-    and the folders it created removed, and the error is raised again. A signal that would
-    stop the process waits until the swap or its undoing is complete.
+
+def _swap_into(
+    stage: Path, out: Path, rels: list[Path], old: Path, stale: Sequence[Path] = ()
+) -> list[Path]:
+    """Rename every staged output into ``out``, and the ``stale`` outputs of the previous
+    build out of it, all or nothing.
+
+    Each file it replaces or removes is first moved into ``old`` (a folder beside the targets,
+    so every move is a rename); if any step fails, the new files are removed, the old ones
+    moved back and the folders it created removed, and the error is raised again. A signal
+    that would stop the process waits until the swap or its undoing is complete.
     """
     done: list[tuple[Path, Path | None]] = []  # (destination, where its old file went)
     made: list[Path] = []
@@ -192,6 +225,11 @@ def _swap_into(stage: Path, out: Path, rels: list[Path], old: Path) -> list[Path
                     os.replace(dest, saved)
                 done.append((dest, saved))
                 os.replace(stage / rel, dest)
+            for rel in stale:
+                saved = old / rel
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(out / rel, saved)
+                done.append((out / rel, saved))
         except BaseException:
             for dest, saved in reversed(done):
                 if saved is None:
@@ -384,10 +422,13 @@ def build_reports(
                 raise _intact(out, exc) from None
             rels = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
             _check_destinations(out, rels)
+            stale = _stale(out, rels)
             try:
-                written = _swap_into(stage, out, rels, Path(old))
+                written = _swap_into(stage, out, rels, Path(old), stale)
             except OSError as exc:
                 raise _intact(out, exc, "replace") from None
+            for rel in stale:
+                say(f"removed {out / rel}: the previous build's, and this one does not make it")
             staging = True
     except BaseException as exc:
         _remove_empty(made)  # the folders this build created, left empty by its failure
@@ -397,4 +438,4 @@ def build_reports(
     if kept is not None:  # for the next build's order, once this one has succeeded
         schedule.write(kept, bib_name, took)
     say(f"done: {len(written)} files in {out}")
-    return BuildResult(tuple(written), timings)
+    return BuildResult(tuple(written), timings, tuple(out / rel for rel in stale))

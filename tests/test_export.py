@@ -268,13 +268,26 @@ def test_progress_messages_are_steps(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- failed builds change nothing
 
 
+#: An output the previous build made and the next does not (an analysis since dropped).
+DROPPED = "figures/forest-dropped.png"
+
+
 @pytest.fixture
 def previous(tmp_path: Path) -> Path:
-    """A copy of the committed reports, plus files of the user's that no build may touch."""
+    """A copy of the committed reports, plus files of the user's that no build may touch, and
+    one its manifest lists that the build no longer makes."""
     out = tmp_path / "reports"
     shutil.copytree(ROOT / "reports", out)
     (out / "notes.txt").write_text("mine\n", encoding="utf-8")
     (out / "figures" / "extra.png").write_bytes(b"not the build's")
+    (out / DROPPED).write_bytes(b"a forest plot")
+    (tmp_path / "outside.txt").write_bytes(b"a forest plot")
+    manifest = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
+    digest = hashlib.sha256(b"a forest plot").hexdigest()
+    manifest["outputs"][DROPPED] = digest
+    manifest["outputs"]["../outside.txt"] = digest  # not in the folder: never touched
+    manifest["outputs"]["figures/extra.png"] = digest  # changed since: the user's now
+    (out / "MANIFEST.json").write_text(json.dumps(manifest), encoding="utf-8")
     return out
 
 
@@ -502,8 +515,12 @@ def test_a_signal_during_the_swap_takes_effect_after_it(previous: Path, monkeypa
 
 @pytest.mark.slow
 def test_build_touches_only_its_own_outputs(previous: Path) -> None:
-    build_reports(ROOT / "studies.bib", previous)
+    """Files of the user's stay, even one the previous manifest lists but that has changed
+    since; an output of the previous build that this one does not make goes."""
+    result = build_reports(ROOT / "studies.bib", previous)
     files = _files(previous)
     assert files["notes.txt"] == b"mine\n"
     assert files["figures/extra.png"] == b"not the build's"
     assert sorted(set(files) - {"notes.txt", "figures/extra.png"}) == EXPECTED
+    assert result.removed == (previous / DROPPED,)
+    assert (previous.parent / "outside.txt").read_bytes() == b"a forest plot"
