@@ -17,7 +17,10 @@ import hashlib
 import json
 import os
 import platform
+import re
+import shutil
 import signal
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -241,6 +244,46 @@ def _swap_into(
         return [out / rel for rel in rels]
 
 
+#: A staging folder's name: ``.build-HOST-PID-`` (``old-`` for the replaced files), then
+#: :mod:`tempfile`'s random letters.
+_STAGING = re.compile(r"\.build-(?P<host>.+)-(?P<pid>\d+)-(?:old-)?[a-z0-9_]+")
+
+
+def _staging_prefix() -> str:
+    """The start of this build's staging folders' names: whose they are (host and process)."""
+    return f".build-{socket.gethostname()}-{os.getpid()}-"
+
+
+def _remove_abandoned(out: Path) -> None:
+    """Remove the staging folders in ``out`` of builds on this host whose process is gone:
+    killed outright (SIGKILL, a power cut), they could not remove their own. Another host's
+    (a shared folder) and a running build's are left alone."""
+    host = socket.gethostname()
+    try:
+        names = [entry.name for entry in os.scandir(out) if entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+    for name in names:
+        found = _STAGING.fullmatch(name)
+        if found is None or found["host"] != host or _alive(int(found["pid"])):
+            continue
+        shutil.rmtree(out / name, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (signal 0 asks without sending one; on a
+    system without POSIX signals every process counts as alive)."""
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # none (or a number no process can have)
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
 def _remove_empty(folders: Iterable[Path]) -> None:
     """Remove each of ``folders`` (innermost first) that a failed build made and left empty."""
     for folder in folders:
@@ -333,6 +376,7 @@ def build_reports(
     except OSError as exc:
         _remove_empty(made)
         raise EvidenceError(f"{out}: cannot create: {exc.strerror or exc}") from None
+    _remove_abandoned(out)
     kept = refcache.default_folder(bib) if cache else None
     bib_name = Path(bib).name
     last = schedule.read(kept, bib_name) if kept is not None else {}
@@ -340,8 +384,8 @@ def build_reports(
     staging = True  # an OSError is the staging folders' until the build's own steps begin
     try:
         with (
-            tempfile.TemporaryDirectory(prefix=".build-", dir=out) as tmp,
-            tempfile.TemporaryDirectory(prefix=".build-old-", dir=out) as old,
+            tempfile.TemporaryDirectory(prefix=_staging_prefix(), dir=out) as tmp,
+            tempfile.TemporaryDirectory(prefix=_staging_prefix() + "old-", dir=out) as old,
             contextlib.ExitStack() as running,
         ):
             stage = Path(tmp)

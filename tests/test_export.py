@@ -514,6 +514,36 @@ def test_a_signal_during_the_swap_takes_effect_after_it(previous: Path, monkeypa
 
 
 @pytest.mark.slow
+def test_a_build_removes_the_staging_folders_of_builds_killed_outright(previous: Path) -> None:
+    """SIGKILL leaves a build no way to clean up: the next build on the same host removes
+    staging folders whose process is gone, and no other host's or living process's."""
+    import socket
+    import subprocess
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = int(gone.stdout)
+    host = socket.gethostname()
+    names = {
+        "dead": f".build-{host}-{dead}-abc_1234",
+        "dead-old": f".build-{host}-{dead}-old-xyz98765",
+        "alive": f".build-{host}-{os.getppid()}-abc_1234",
+        "elsewhere": f".build-another-host-{dead}-abc_1234",
+        "not-ours": ".build-notes",
+    }
+    for name in names.values():
+        (previous / name / "figures").mkdir(parents=True)
+        (previous / name / "figures" / "x.png").write_bytes(b"half a build")
+    build_reports(ROOT / "studies.bib", previous)
+    left = sorted(p.name for p in previous.iterdir() if p.name.startswith(".build"))
+    assert left == sorted(names[k] for k in ("alive", "elsewhere", "not-ours"))
+
+
+@pytest.mark.slow
 def test_build_touches_only_its_own_outputs(previous: Path) -> None:
     """Files of the user's stay, even one the previous manifest lists but that has changed
     since; an output of the previous build that this one does not make goes."""
