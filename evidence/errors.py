@@ -30,6 +30,10 @@ PROBLEM_CODES: dict[str, str] = {
     # BibTeX structure
     "syntax": "BibTeX syntax error: the block could not be parsed (the rest still loads)",
     "key.duplicate": "a citation key used twice, also when the two differ only in case",
+    "key.invisible": (
+        "a citation key holding a character no one can see or type: a zero-width or no-break "
+        "space, a text-direction override, a control character (warning)"
+    ),
     "field.duplicate": (
         "a field given twice in one entry (names ignore case); the first value is the "
         "entry's, as BibTeX reads it"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import datetime as _dt
 import re
+import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -1143,6 +1144,8 @@ def _read(
                 f"{seen[0]!r}; BibTeX ignores case in keys)",
                 code="key.duplicate",
             )
+        if typed and not entry.key.replace("\x00", "").isprintable():  # NUL: text.nul
+            _check_key_characters(entry.key, rec.line, out)
         records.append(rec)
 
     for block in doc.library.blocks:
@@ -1220,6 +1223,18 @@ def _check_duplicate_dois(records: list[StudyRecord], out: _Collector) -> None:
 #: decoded strictly); an edit can bring one in: a byte that is not UTF-8 in a command-line
 #: argument (Python decodes those with ``surrogateescape``), a ``\ud800`` escape in JSON.
 _UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_key_characters(key: str, line: int, out: _Collector) -> None:
+    """Warn of a citation key holding characters that show as nothing or as something else:
+    a zero-width or no-break space, a direction override (U+202E turns what follows around on
+    screen), a control character. A key typed by hand in a ``\\cite`` will not match it.
+    (NUL bytes are ``text.nul`` errors.)"""
+    hidden = sorted({c for c in key if not c.isprintable() and c != "\x00"})
+    names = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'CONTROL')}" for c in hidden)
+    message = f"the citation key holds {names}, which no one can see or type"
+    allowed = "letters, digits and visible punctuation"
+    out.add(line, key, "", message, allowed, "warning", code="key.invisible")
 
 
 def _check_unwritable(doc: BibDocument, out: _Collector) -> None:

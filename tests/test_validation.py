@@ -919,3 +919,28 @@ def test_a_repeated_field_is_an_error_and_its_first_value_is_the_entrys(tmp_bib)
     (record,) = read_records(read_bib(path))
     assert record.bib["title"] == "First" and record.bib["n_enrolled"] == "12"
     assert record.field_lines["title"] == 3
+
+
+@pytest.mark.parametrize(
+    ("key", "named"),
+    [
+        ("glue2017\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("glue\u202e7102", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("glue\u00a02017", "U+00A0 NO-BREAK SPACE"),
+        ("glue\x072017", "U+0007 CONTROL"),
+    ],
+)
+def test_a_key_no_one_can_see_or_type_is_a_warning(key: str, named: str) -> None:
+    from evidence.bib import parse_bib
+    from evidence.validation import check
+
+    doc = parse_bib(f"@misc{{{key},\n  title = {{T}},\n}}\n@misc{{müller2019, title={{T}}}}\n")
+    problems = check(doc)[1]
+    assert [(p.key, p.code, p.severity, p.message) for p in problems] == [
+        (
+            key,
+            "key.invisible",
+            "warning",
+            f"the citation key holds {named}, which no one can see or type",
+        )
+    ]
