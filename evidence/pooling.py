@@ -29,6 +29,7 @@ import pandas as pd
 
 from evidence.analysis import NOT_STATED, Analysis
 from evidence.base import EvidenceBase
+from evidence.columns import STUDY_CONTEXT
 from evidence.errors import AnalysisError
 from evidence.schema import parse_timepoint, parse_window
 from evidence.stats import PooledResult, SubgroupResult, pool_proportions, proportion_ci
@@ -48,19 +49,6 @@ __all__ = [
     "run_analysis",
     "select_rows",
 ]
-
-#: Study-table columns joined onto each outcome row (for subgroups and labels).
-STUDY_CONTEXT = (
-    "first_author",
-    "year",
-    "design",
-    "conditions",
-    "route",
-    "blinding",
-    "verification",
-    "rob_tool",
-    "rob_overall",
-)
 
 _DECISION_COLUMNS = ["key", "row", "arm", "domain", "measure", "time", "action", "reason"]
 
@@ -151,7 +139,8 @@ class PoolReport:
 def analysis_table(base: EvidenceBase) -> pd.DataFrame:
     """The outcomes table with the study-level columns of :data:`STUDY_CONTEXT` joined on;
     ``rob_overall`` is each row's result's overall risk of bias (its own judgement where the
-    row has one, else its study's: :func:`evidence.tables.outcome_risk_of_bias`)."""
+    row has one, else its study's: :func:`evidence.tables.outcome_risk_of_bias`). Columns
+    :data:`evidence.columns.ANALYSIS_COLUMNS`."""
     from evidence.tables import outcome_risk_of_bias
 
     context = base.studies[["key", *STUDY_CONTEXT]]
@@ -943,7 +932,8 @@ _ARM_EFFECTS = {
 
 def comparison_table(base: EvidenceBase) -> pd.DataFrame:
     """The contrasts table with the study context and labels joined on, one row per
-    comparison; ``arm`` is the comparison's label and ``row`` the outcome rows it pairs."""
+    comparison; ``arm`` is the comparison's label and ``row`` the outcome rows it pairs.
+    Columns :data:`evidence.columns.COMPARISON_COLUMNS`."""
     context = base.studies[["key", *STUDY_CONTEXT]].drop(columns=["design", "rob_overall"])
     frame = base.contrasts.merge(context, on="key", how="left", validate="many_to_one")
     frame["study"] = frame["key"].map(_study_labels(base.studies)).astype("string")
