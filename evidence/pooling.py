@@ -30,7 +30,6 @@ import pandas as pd
 from evidence.analysis import NOT_STATED, Analysis
 from evidence.base import EvidenceBase
 from evidence.columns import STUDY_CONTEXT
-from evidence.errors import AnalysisError
 from evidence.schema import parse_timepoint, parse_window
 from evidence.stats import PooledResult, SubgroupResult, pool_proportions, proportion_ci
 from evidence.stats import subgroup_analysis as _subgroups
@@ -633,8 +632,6 @@ def run_analysis(base: EvidenceBase, analysis: Analysis) -> PoolReport:
 
     Raises
     ------
-    AnalysisError
-        If ``analysis.by`` is not a column of the outcomes or studies table.
     ValueError
         For statistical arguments the statistics refuse (naming the argument).
     """
@@ -642,9 +639,6 @@ def run_analysis(base: EvidenceBase, analysis: Analysis) -> PoolReport:
         return _run_comparison(base, analysis)
     selection = select_rows(base, analysis)
     rows = selection.candidates
-    if analysis.by is not None and analysis.by not in rows.columns:
-        allowed = ", ".join(c for c in rows.columns if c not in ("row", "line"))
-        raise AnalysisError(analysis.name, "by", f"unknown column {analysis.by!r}", allowed)
     pooled, decisions, dep_warnings = apply_dependence(rows, analysis)
     warnings = [*mix_warnings(pooled), *dep_warnings]
     pooled, overall, group_fits, subgroups, note = _fit(pooled, analysis, _subgroup_fits, warnings)
@@ -1340,9 +1334,6 @@ def _data_text(row: pd.Series) -> str:
 def _run_comparison(base: EvidenceBase, analysis: Analysis) -> PoolReport:
     selection, beside = select_comparisons(base, analysis)
     rows = selection.candidates
-    if analysis.by is not None and analysis.by not in rows.columns:
-        allowed = ", ".join(c for c in rows.columns if c not in ("row", "line"))
-        raise AnalysisError(analysis.name, "by", f"unknown column {analysis.by!r}", allowed)
     pooled, decisions, warnings = apply_dependence(rows, analysis)
     pooled, arm_warnings = _multi_arm(pooled, decisions, analysis)
     warnings = [*mix_warnings_comparisons(pooled), *warnings, *arm_warnings]

@@ -20,8 +20,9 @@ obeys it:
   analysis (see :mod:`evidence.grade`).
 
 A protocol that cannot be used (bad TOML, an unknown key, a wrong type, an analysis naming an
-undeclared domain) raises :class:`~evidence.errors.ProtocolError` with one line naming the file
-and the key path; no command runs on it.
+undeclared domain or a subgroup column no table has) raises
+:class:`~evidence.errors.ProtocolError` with one line naming the file and the key path; no
+command runs on it.
 
 Without a protocol, every vocabulary field accepts any label and the analyses are the
 documented defaults of :meth:`Protocol.analyses_for` (one per outcome domain, never mixing

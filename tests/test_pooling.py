@@ -269,7 +269,8 @@ def test_subgroup_test_that_cannot_be_fitted_is_explained(base) -> None:
 def test_unknown_by_column_names_the_allowed_ones(base) -> None:
     with pytest.raises(
         evidence.AnalysisError,
-        match=r"analysis 'anxiety': by: unknown column 'nope' \(allowed: key, arm",
+        match=r"analysis 'anxiety': by: unknown column 'nope'; did you mean 'note'\? "
+        r"\(allowed: key, arm",
     ):
         pool_evidence(base, by="nope")
 

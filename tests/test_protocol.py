@@ -302,6 +302,25 @@ def test_vocabulary_table_lists_declared_values() -> None:
             id="combination",
         ),
         pytest.param(
+            "[analyses.main]\nby = 'nonexistent'\n",
+            r"proto\.toml: analyses\.main\.by: unknown column 'nonexistent' "
+            r"\(allowed: key, arm, agent, role, domain, measure,",
+            id="by",
+        ),
+        pytest.param(
+            "[analyses.main]\nby = 'condition'\n",
+            r"analyses\.main\.by: unknown column 'condition': a column of comparisons, but effect "
+            r"= 'proportion' pools single arms; did you mean 'conditions'\? "
+            r"\(allowed: key, arm",
+            id="by-hint",
+        ),
+        pytest.param(
+            "[analyses.main]\neffect = 'OR'\nby = 'agent'\n",
+            r"analyses\.main\.by: unknown column 'agent': a column of single arms, but "
+            r"effect = 'OR' pools comparisons \(allowed: key, contrast, source,",
+            id="by-comparisons",
+        ),
+        pytest.param(
             "analyses = [1]\n",
             r"proto\.toml: analyses: expected a table, got a list",
             id="analyses-type",
@@ -327,6 +346,43 @@ def test_no_command_runs_on_a_broken_protocol(tmp_path: Path, command: str) -> N
     assert result.stderr == (
         f"Error: {tmp_path / 'evidence.toml'}: domains.sleep: expected a table, got int 1\n"
     )
+
+
+BAD_BY = """
+[tool.evidence.domains]
+anxiety = "Anxiety"
+
+[tool.evidence.analyses.x]
+title = "x"
+domain = "anxiety"
+by = "nonexistent"
+headline = true
+"""
+
+
+@pytest.mark.parametrize(
+    "command", ["validate", "table", "pool", "build", "grade", "protocol", "claims"]
+)
+def test_every_command_refuses_an_unknown_subgroup_column_alike(
+    tmp_path: Path, command: str
+) -> None:
+    # The subgroup column is checked when the protocol is read, not when the analysis runs
+    # (build and grade used to fail late, without the protocol's file and key path).
+    pyproject = _write(tmp_path, "pyproject.toml", BAD_BY)
+    bib = _write(tmp_path, "studies.bib", PLAIN_BIB.replace("sleep", "anxiety"))
+    args = [command, str(bib)] + (["--out", str(tmp_path / "out")] if command == "build" else [])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        f"Error: {pyproject}: tool.evidence.analyses.x.by: unknown column 'nonexistent' "
+        "(allowed: key, arm, agent, role, domain, measure, response, type, "
+    )
+    assert result.stderr.endswith(
+        ", conditions, route, blinding, verification, rob_tool, rob_overall, study)\n"
+    )
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_editing_commands_refuse_a_broken_protocol_and_write_nothing(tmp_path: Path) -> None:
