@@ -20,6 +20,7 @@ from evidence import __version__
 from evidence.analysis import CI_METHODS, DEPENDENCE, MEASURES, METHODS, TESTS
 from evidence.errors import EvidenceError, Problem, ValidationError
 from evidence.gcpause import no_collection, no_collection_at_exit
+from evidence.text import escape_controls
 
 DEFAULT_BIB = "studies.bib"
 
@@ -68,7 +69,8 @@ TERMINAL_OUTCOME_COLUMNS = (
 
 
 def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"Error: {message}", err=True)
+    """``Error: message`` on stderr (control characters escaped, as in problems), and exit."""
+    click.echo(f"Error: {escape_controls(message)}", err=True)
     sys.exit(code)
 
 

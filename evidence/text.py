@@ -4,6 +4,8 @@
   citation keys (``glue2017a``) and study labels (``Glue 2017a``) that would otherwise clash.
 - :func:`ascii_fold`: text reduced to ASCII the way people spell it (``Dahlén`` → ``Dahlen``,
   ``Strauß`` → ``Strauss``), for citation keys and comparisons.
+- :func:`escape_controls`: control characters shown as escapes (``vol\\x00ume``), for
+  messages that echo a file's text to a terminal.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["ascii_fold", "letters_suffix"]
+__all__ = ["ascii_fold", "escape_controls", "letters_suffix"]
 
 #: LaTeX letter commands and the ASCII letters they spell (other commands are dropped).
 _TEX_LETTERS = {
@@ -93,3 +95,22 @@ def letters_suffix(n: int) -> str:
         n, rem = divmod(n - 1, 26)
         out = chr(ord("a") + rem) + out
     return out
+
+
+#: Control characters: C0 (NUL, tab, newline, ESC…), DEL and C1.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def escape_controls(text: str) -> str:
+    r"""``text`` with every control character (C0, DEL, C1) written as Python writes it in a
+    string literal (``\t``, ``\n``, ``\r``, else ``\xNN``), so a message that echoes a file's
+    text shows a NUL byte or an escape sequence instead of sending it to the terminal, and
+    stays on one line. Other text, backslashes included, is left as it is.
+
+    >>> print(escape_controls("vol\x00ume"), escape_controls("a\tb\x1b[2J\n"))
+    vol\x00ume a\tb\x1b[2J\n
+    """
+    if text.isprintable():  # no control character (nor other unprintable one) at all
+        return text
+    return _CONTROLS.sub(lambda m: _NAMED.get(m.group()) or f"\\x{ord(m.group()):02x}", text)

@@ -1241,7 +1241,7 @@ def _check_nul_bytes(doc: BibDocument, out: _Collector) -> None:
                     key, field_name, where = _nul_place(
                         text[start : spans[index][0][1]], pos - start
                     )
-                    key = key or entry.key.replace("\x00", "\\x00")
+                    key = key or entry.key
                 elif not text[:pos].strip():
                     where = "at the start of the file"
             out.add(line, key, field_name, f"NUL byte (\\x00) {where}; remove it", code="text.nul")
@@ -1257,9 +1257,9 @@ def _nul_place(raw: str, offset: int) -> tuple[str, str, str]:
     for span in spans:
         if span.key_start <= offset < span.comma_end:
             inside = "name" if offset < span.value_start else "value"
-            return "", span.key.lower().replace("\x00", "\\x00"), f"in the field {inside}"
+            return "", span.key.lower(), f"in the field {inside}"
     head_end = spans[0].key_start if spans else raw.find(",")
     if 0 <= offset < head_end or head_end < 0:
         key_text = raw.split("{", 1)[-1].split(",", 1)[0].strip()
-        return key_text.replace("\x00", "\\x00"), "", "in the citation key"
+        return key_text, "", "in the citation key"
     return "", "", "in the entry"

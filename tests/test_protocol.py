@@ -385,6 +385,17 @@ def test_every_command_refuses_an_unknown_subgroup_column_alike(
     assert not (tmp_path / "out").exists()
 
 
+def test_control_characters_in_a_protocol_error_are_shown_escaped(tmp_path: Path) -> None:
+    _write(tmp_path, "evidence.toml", '[domains]\n"sleep\\u001b[2J\\u0000" = 1\n')
+    bib = _write(tmp_path, "studies.bib", PLAIN_BIB)
+    result = CliRunner().invoke(main, ["validate", str(bib)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {tmp_path / 'evidence.toml'}: domains.sleep\\x1b[2J\\x00: expected a table, "
+        "got int 1\n"
+    )
+
+
 def test_editing_commands_refuse_a_broken_protocol_and_write_nothing(tmp_path: Path) -> None:
     _write(tmp_path, "evidence.toml", "[domains]\nsleep = 1\n")
     bib = _write(tmp_path, "studies.bib", PLAIN_BIB)
