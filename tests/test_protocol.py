@@ -4,6 +4,7 @@ and that the package itself holds no topic vocabulary."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -410,10 +411,31 @@ def test_missing_config_file_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr == f"Error: {tmp_path / 'no.toml'}: no such file\n"
     folder = CliRunner().invoke(main, ["validate", str(bib), "--config", str(tmp_path)])
-    assert folder.stderr == f"Error: {tmp_path}: not a regular file\n"
+    assert folder.stderr == f"Error: {tmp_path}: is a directory, not a TOML file\n"
     py = _write(tmp_path, "sub/pyproject.toml", "[project]\nname = 'x'\n")
     none = CliRunner().invoke(main, ["validate", str(bib), "--config", str(py)])
     assert none.stderr == f"Error: {py}: no [tool.evidence] table\n"
+
+
+@pytest.mark.parametrize("name", ["evidence.toml", "pyproject.toml"])
+def test_a_protocol_file_that_is_a_named_pipe_is_refused_not_skipped(
+    tmp_path: Path, no_hang, name: str
+) -> None:
+    # It used to be skipped silently (validate passed with no protocol), where the .bib itself
+    # is refused: the same rule (evidence.files.not_regular) now serves both.
+    bib = _write(tmp_path, "studies.bib", PLAIN_BIB)
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    refused = f"{fifo}: is a named pipe, not a regular file (a TOML file expected)"
+    with pytest.raises(evidence.ProtocolError) as caught:
+        find_protocol(bib)
+    assert str(caught.value) == refused
+    for command in ("validate", "protocol"):
+        result = CliRunner().invoke(main, [command, str(bib)])
+        assert result.exit_code == 1 and result.stdout == ""
+        assert result.stderr == f"Error: {refused}\n"
+    config = CliRunner().invoke(main, ["validate", str(bib), "--config", str(fifo)])
+    assert config.exit_code == 1 and config.stderr == f"Error: {refused}\n"
 
 
 def test_protocol_json_lists_the_analyses_in_force() -> None:
