@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from evidence.columns import ANALYSIS_COLUMNS, COMPARISON_COLUMNS
 from evidence.errors import AnalysisError
 from evidence.measures import (
     CI_METHODS,
@@ -37,7 +38,7 @@ from evidence.measures import (
     RMA_METHODS,
     RMA_TESTS,
 )
-from evidence.schema import parse_timepoint, parse_window
+from evidence.schema import did_you_mean, parse_timepoint, parse_window
 
 if TYPE_CHECKING:  # pragma: no cover
     from evidence.base import EvidenceBase
@@ -55,6 +56,7 @@ __all__ = [
     "TESTS",
     "Analysis",
     "settings_table",
+    "subgroup_columns",
 ]
 
 #: Transformations of single proportions (metafor ``escalc`` measures).
@@ -257,7 +259,8 @@ CONSTRAINTS: Mapping[str, tuple[Callable[[Any], Any], str, str]] = {
     "ci_method": (_choice(CI_METHODS), ", ".join(CI_METHODS), "Interval of each row's rate."),
     "by": (
         _text,
-        "a column of the outcomes or studies table, or none",
+        "a column of the rows pooled (outcome rows or comparisons, with their study's "
+        "conditions, route, design…), or none",
         "Subgroups: a separate fit per value and the test for subgroup differences.",
     ),
     "effect": (
@@ -283,6 +286,30 @@ CONSTRAINTS: Mapping[str, tuple[Callable[[Any], Any], str, str]] = {
         "or the intervention arms are combined (Cochrane Handbook 23.3.4).",
     ),
 }
+
+
+#: What an analysis pools -> the columns it may subgroup by: those of the rows it selects from
+#: (:data:`evidence.columns.ANALYSIS_COLUMNS`, :data:`evidence.columns.COMPARISON_COLUMNS`),
+#: but ``row`` and ``line``.
+_SUBGROUP_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    kind: tuple(c for c in columns if c not in ("row", "line"))
+    for kind, columns in (("single arms", ANALYSIS_COLUMNS), ("comparisons", COMPARISON_COLUMNS))
+}
+
+
+def _pools(effect: str) -> str:
+    return "single arms" if effect == "proportion" else "comparisons"
+
+
+def subgroup_columns(effect: str) -> tuple[str, ...]:
+    """The columns an analysis pooling ``effect`` may name as its subgroup column ``by``: those
+    of the rows it selects from (:data:`evidence.columns.ANALYSIS_COLUMNS` for proportions,
+    :data:`evidence.columns.COMPARISON_COLUMNS` for comparisons), but ``row`` and ``line``.
+
+    >>> "conditions" in subgroup_columns("proportion"), "line" in subgroup_columns("OR")
+    (True, False)
+    """
+    return _SUBGROUP_COLUMNS[_pools(effect)]
 
 
 def settings_table() -> list[dict[str, str]]:
@@ -337,7 +364,8 @@ class Analysis:
     measure, method, test, level, ci_method : str, str, str, float, str
         Transformation, estimator, test, confidence level, per-row CI method.
     by : str or None
-        Subgroup column (``conditions``, ``route``, ``design``…).
+        Subgroup column (``conditions``, ``route``, ``design``…): one of
+        :func:`subgroup_columns` for the analysis's ``effect``.
     """
 
     name: str = "default"
@@ -454,6 +482,23 @@ class Analysis:
             raise self._error(
                 "robust", "cluster-robust inference needs dependence = 'multilevel'", "false"
             )
+        if self.by is not None:
+            self._check_by()
+
+    def _check_by(self) -> None:
+        """The subgroup column must be a column of the rows this analysis pools."""
+        mine = _pools(self.effect)
+        columns = _SUBGROUP_COLUMNS[mine]
+        if self.by is None or self.by in columns:
+            return
+        detail = f"unknown column {self.by!r}"
+        theirs = next(kind for kind in _SUBGROUP_COLUMNS if kind != mine)
+        if self.by in _SUBGROUP_COLUMNS[theirs]:
+            detail += f": a column of {theirs}, but effect = {self.effect!r} pools {mine}"
+        hint = did_you_mean(self.by, columns)
+        if hint:
+            detail += f"; did you mean {hint!r}?"
+        raise self._error("by", detail, ", ".join(columns))
 
     # ------------------------------------------------------------------ use
 

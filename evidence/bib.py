@@ -15,7 +15,6 @@ import hashlib
 import logging
 import os
 import re
-import stat
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ from bibtexparser.model import Block, Entry
 from filelock import FileLock, Timeout
 
 from evidence.errors import BibFileError, EditError
-from evidence.files import write_atomically
+from evidence.files import not_regular, write_atomically
 from evidence.splitter import parse_string
 
 __all__ = [
@@ -48,13 +47,6 @@ __all__ = [
 ]
 
 _BOM = "\ufeff"
-
-_FILE_KINDS = {
-    stat.S_IFIFO: "named pipe",
-    stat.S_IFCHR: "character device",
-    stat.S_IFBLK: "block device",
-    stat.S_IFSOCK: "socket",
-}
 
 # bibtexparser logs every failed block as a warning; evidence reports them as problems instead.
 logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
@@ -153,18 +145,13 @@ def read_text(
     """
     shown = str(path)
     try:
-        mode = os.stat(path).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError
-        if not stat.S_ISREG(mode):
-            kind = _FILE_KINDS.get(stat.S_IFMT(mode), "special file")
-            raise BibFileError(f"{shown}: is a {kind}, not a regular file ({what} expected)")
+        refused = not_regular(os.stat(path).st_mode, what)
+        if refused:
+            raise BibFileError(f"{shown}: {refused}")
         with open(path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
         raise BibFileError(f"{shown}: no such file") from None
-    except IsADirectoryError:
-        raise BibFileError(f"{shown}: is a directory, not {what}") from None
     except PermissionError:
         raise BibFileError(f"{shown}: permission denied") from None
     except OSError as exc:

@@ -69,6 +69,7 @@ from urllib.parse import quote
 
 from evidence import csllookup, parallel, refcache
 from evidence.errors import CitationError
+from evidence.files import not_regular
 from evidence.latex import decode
 from evidence.names import parse_name, split_names
 from evidence.schema import bare_doi, did_you_mean
@@ -210,7 +211,8 @@ def find_style(style: str, relative_to: str | os.PathLike[str] | None = None) ->
     Raises
     ------
     CitationError
-        If there is no such style or file, naming the closest installed style.
+        If there is no such style or file, naming the closest installed style, or the file is
+        no regular file (a named pipe, a folder: refused before it is opened).
     """
     text = style.strip()
     if not text:
@@ -219,8 +221,14 @@ def find_style(style: str, relative_to: str | os.PathLike[str] | None = None) ->
         path = Path(text)
         if relative_to is not None and not path.is_absolute():
             path = Path(os.path.normpath(Path(relative_to) / path))
-        if not path.is_file():
-            raise CitationError(f"no such CSL style file: {path}", _STYLE_HELP)
+        try:
+            refused = not_regular(path.stat().st_mode, "a .csl file")
+        except FileNotFoundError:
+            raise CitationError(f"no such CSL style file: {path}", _STYLE_HELP) from None
+        except OSError as exc:
+            raise CitationError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        if refused:
+            raise CitationError(f"{path}: {refused}")
         return _resolve(str(path), path)
     file = _installed(STYLE_ALIASES.get(text, text))
     if file is None:

@@ -22,6 +22,7 @@ from evidence import __version__
 from evidence.analysis import CI_METHODS, DEPENDENCE, MEASURES, METHODS, TESTS
 from evidence.errors import STOP_SIGNALS, EvidenceError, Problem, Stopped, ValidationError
 from evidence.gcpause import no_collection, no_collection_at_exit
+from evidence.text import escape_unprintable
 
 DEFAULT_BIB = "studies.bib"
 
@@ -70,7 +71,8 @@ TERMINAL_OUTCOME_COLUMNS = (
 
 
 def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"Error: {message}", err=True)
+    """``Error: message`` on stderr (control characters escaped, as in problems), and exit."""
+    click.echo(f"Error: {escape_unprintable(message)}", err=True)
     sys.exit(code)
 
 

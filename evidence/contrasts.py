@@ -29,59 +29,13 @@ from typing import Any
 
 import pandas as pd
 
+from evidence.columns import CONTRAST_COLUMNS
 from evidence.protocol import NO_PROTOCOL, Protocol
 from evidence.rob import LEVELS, TOOLS
 from evidence.schema import REVIEW_DESIGNS
 from evidence.validation import OutcomeRecord, StudyRecord
 
 __all__ = ["CONTRAST_COLUMNS", "contrast_effects", "contrasts_table"]
-
-#: Columns of :func:`contrasts_table`, in order.
-CONTRAST_COLUMNS: tuple[str, ...] = (
-    "key",
-    "contrast",
-    "source",
-    "level",
-    "type",
-    "intervention",
-    "comparator",
-    "intervention_agent",
-    "comparator_agent",
-    "domain",
-    "measure",
-    "response",
-    "condition",
-    "time",
-    "time_hours",
-    "analysis",
-    "score",
-    "events_i",
-    "n_i",
-    "events_c",
-    "n_c",
-    "percent_i",
-    "percent_c",
-    "mean_i",
-    "sd_i",
-    "mean_c",
-    "sd_c",
-    "sd_from_i",
-    "sd_from_c",
-    "effect",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "ci_level",
-    "se",
-    "p",
-    "k",
-    "shared_comparator",
-    "crossover",
-    "design",
-    "rows",
-    "rob_overall",
-    "line",
-)
 
 _DEFINITION = ("domain", "measure", "response", "time_text", "analysis", "type", "score")
 

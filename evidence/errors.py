@@ -10,6 +10,8 @@ import signal
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from evidence.text import escape_unprintable
+
 __all__ = [
     "PROBLEM_CODES",
     "BibFileError",
@@ -138,8 +140,10 @@ class Problem:
     """One thing wrong (or suspicious) in a ``.bib`` file.
 
     Rendered as ``FILE:LINE: KEY: FIELD: message (allowed: ...)``, the way compilers and
-    JabRef report problems, so editors can jump to the line. ``code`` names the rule (one of
-    :data:`PROBLEM_CODES`); code compares problems by it, never by their message.
+    JabRef report problems, so editors can jump to the line, with control characters escaped
+    (a NUL byte in a field name shows as ``\\x00``: :func:`evidence.text.escape_unprintable`); the
+    fields keep the text as it is. ``code`` names the rule (one of :data:`PROBLEM_CODES`); code
+    compares problems by it, never by their message.
     """
 
     file: str
@@ -169,7 +173,7 @@ class Problem:
         text += self.message
         if self.allowed:
             text += f" (allowed: {self.allowed})"
-        return text
+        return escape_unprintable(text)
 
     def to_dict(self) -> dict[str, object]:
         """Plain ``dict`` for JSON output."""

@@ -1,7 +1,11 @@
-"""Writing a file atomically: the one way :mod:`evidence` replaces a file.
+"""Files: which ones :mod:`evidence` reads, and the one way it replaces one.
 
-Used for ``.bib`` files (:func:`evidence.bib.write_bib`) and for the workbook
-(:func:`evidence.workbook.write_workbook`).
+- :func:`not_regular`: why a file that is there cannot be read (a directory, a named pipe, a
+  device, a socket), checked before it is opened so that reading never hangs or runs forever;
+  used for ``.bib`` files and the sources of ``evidence add`` (:func:`evidence.bib.read_text`),
+  protocol files (:mod:`evidence.protocol`) and CSL style files (:mod:`evidence.citations`).
+- :func:`write_atomically`: used for ``.bib`` files (:func:`evidence.bib.write_bib`) and for
+  the workbook (:func:`evidence.workbook.write_workbook`).
 """
 
 from __future__ import annotations
@@ -10,10 +14,38 @@ import contextlib
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-__all__ = ["write_atomically"]
+__all__ = ["not_regular", "write_atomically"]
+
+_KINDS = {
+    stat.S_IFIFO: "named pipe",
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+    stat.S_IFSOCK: "socket",
+}
+
+
+def not_regular(mode: int, what: str) -> str | None:
+    """Why a file of ``mode`` (its ``os.stat`` mode) cannot be read as ``what``, or ``None``
+    for a regular file.
+
+    >>> import stat
+    >>> not_regular(stat.S_IFIFO | 0o644, "a .bib file")
+    'is a named pipe, not a regular file (a .bib file expected)'
+    >>> not_regular(stat.S_IFDIR | 0o755, "a .bib file")
+    'is a directory, not a .bib file'
+    >>> not_regular(stat.S_IFREG | 0o644, "a .bib file") is None
+    True
+    """
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return f"is a directory, not {what}"
+    kind = _KINDS.get(stat.S_IFMT(mode), "special file")
+    return f"is a {kind}, not a regular file ({what} expected)"
 
 
 def write_atomically(

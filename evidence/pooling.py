@@ -29,7 +29,7 @@ import pandas as pd
 
 from evidence.analysis import NOT_STATED, Analysis
 from evidence.base import EvidenceBase
-from evidence.errors import AnalysisError
+from evidence.columns import STUDY_CONTEXT
 from evidence.schema import parse_timepoint, parse_window
 from evidence.stats import PooledResult, SubgroupResult, pool_proportions, proportion_ci
 from evidence.stats import subgroup_analysis as _subgroups
@@ -48,19 +48,6 @@ __all__ = [
     "run_analysis",
     "select_rows",
 ]
-
-#: Study-table columns joined onto each outcome row (for subgroups and labels).
-STUDY_CONTEXT = (
-    "first_author",
-    "year",
-    "design",
-    "conditions",
-    "route",
-    "blinding",
-    "verification",
-    "rob_tool",
-    "rob_overall",
-)
 
 _DECISION_COLUMNS = ["key", "row", "arm", "domain", "measure", "time", "action", "reason"]
 
@@ -151,7 +138,8 @@ class PoolReport:
 def analysis_table(base: EvidenceBase) -> pd.DataFrame:
     """The outcomes table with the study-level columns of :data:`STUDY_CONTEXT` joined on;
     ``rob_overall`` is each row's result's overall risk of bias (its own judgement where the
-    row has one, else its study's: :func:`evidence.tables.outcome_risk_of_bias`)."""
+    row has one, else its study's: :func:`evidence.tables.outcome_risk_of_bias`). Columns
+    :data:`evidence.columns.ANALYSIS_COLUMNS`."""
     from evidence.tables import outcome_risk_of_bias
 
     context = base.studies[["key", *STUDY_CONTEXT]]
@@ -644,8 +632,6 @@ def run_analysis(base: EvidenceBase, analysis: Analysis) -> PoolReport:
 
     Raises
     ------
-    AnalysisError
-        If ``analysis.by`` is not a column of the outcomes or studies table.
     ValueError
         For statistical arguments the statistics refuse (naming the argument).
     """
@@ -653,9 +639,6 @@ def run_analysis(base: EvidenceBase, analysis: Analysis) -> PoolReport:
         return _run_comparison(base, analysis)
     selection = select_rows(base, analysis)
     rows = selection.candidates
-    if analysis.by is not None and analysis.by not in rows.columns:
-        allowed = ", ".join(c for c in rows.columns if c not in ("row", "line"))
-        raise AnalysisError(analysis.name, "by", f"unknown column {analysis.by!r}", allowed)
     pooled, decisions, dep_warnings = apply_dependence(rows, analysis)
     warnings = [*mix_warnings(pooled), *dep_warnings]
     pooled, overall, group_fits, subgroups, note = _fit(pooled, analysis, _subgroup_fits, warnings)
@@ -943,7 +926,8 @@ _ARM_EFFECTS = {
 
 def comparison_table(base: EvidenceBase) -> pd.DataFrame:
     """The contrasts table with the study context and labels joined on, one row per
-    comparison; ``arm`` is the comparison's label and ``row`` the outcome rows it pairs."""
+    comparison; ``arm`` is the comparison's label and ``row`` the outcome rows it pairs.
+    Columns :data:`evidence.columns.COMPARISON_COLUMNS`."""
     context = base.studies[["key", *STUDY_CONTEXT]].drop(columns=["design", "rob_overall"])
     frame = base.contrasts.merge(context, on="key", how="left", validate="many_to_one")
     frame["study"] = frame["key"].map(_study_labels(base.studies)).astype("string")
@@ -1350,9 +1334,6 @@ def _data_text(row: pd.Series) -> str:
 def _run_comparison(base: EvidenceBase, analysis: Analysis) -> PoolReport:
     selection, beside = select_comparisons(base, analysis)
     rows = selection.candidates
-    if analysis.by is not None and analysis.by not in rows.columns:
-        allowed = ", ".join(c for c in rows.columns if c not in ("row", "line"))
-        raise AnalysisError(analysis.name, "by", f"unknown column {analysis.by!r}", allowed)
     pooled, decisions, warnings = apply_dependence(rows, analysis)
     pooled, arm_warnings = _multi_arm(pooled, decisions, analysis)
     warnings = [*mix_warnings_comparisons(pooled), *warnings, *arm_warnings]

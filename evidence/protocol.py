@@ -20,8 +20,9 @@ obeys it:
   analysis (see :mod:`evidence.grade`).
 
 A protocol that cannot be used (bad TOML, an unknown key, a wrong type, an analysis naming an
-undeclared domain) raises :class:`~evidence.errors.ProtocolError` with one line naming the file
-and the key path; no command runs on it.
+undeclared domain or a subgroup column no table has) raises
+:class:`~evidence.errors.ProtocolError` with one line naming the file and the key path; no
+command runs on it.
 
 Without a protocol, every vocabulary field accepts any label and the analyses are the
 documented defaults of :meth:`Protocol.analyses_for` (one per outcome domain, never mixing
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +43,7 @@ from typing import Any
 from evidence.analysis import NOT_STATED, Analysis
 from evidence.citations import find_style
 from evidence.errors import AnalysisError, CitationError, GradeError, ProtocolError
+from evidence.files import not_regular
 from evidence.grade import GradeProtocol, read_grade
 from evidence.schema import (
     CLAIM_FIELDS,
@@ -305,15 +306,22 @@ def find_protocol(bib: str | os.PathLike[str]) -> Protocol:
     """The protocol in force for the ``.bib`` file at ``bib``.
 
     ``evidence.toml`` beside the file wins; else the nearest ``pyproject.toml`` with a
-    ``[tool.evidence]`` table, from the file's folder upwards; else :data:`NO_PROTOCOL`.
+    ``[tool.evidence]`` table, from the file's folder upwards; else :data:`NO_PROTOCOL`. A
+    candidate that is there but is no regular file (a named pipe, a folder) is refused, not
+    skipped: whether it holds the protocol cannot be known without reading it.
+
+    Raises
+    ------
+    ProtocolError
+        If a candidate cannot be read, is not TOML, or the protocol is invalid.
     """
     folder = Path(os.path.abspath(bib)).parent
     beside = folder / _FILE_NAME
-    if beside.is_file():
+    if beside.exists():
         return load_protocol(_display(beside))
     for directory in (folder, *folder.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
+        if candidate.exists():
             shown = Path(_display(candidate))
             data = _read_toml(shown)
             if isinstance(data.get("tool"), dict) and "evidence" in data["tool"]:
@@ -350,8 +358,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ProtocolError(f"{path}: no such file") from None
     except OSError as exc:
         raise ProtocolError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ProtocolError(f"{path}: not a regular file")
+    refused = not_regular(info.st_mode, "a TOML file")
+    if refused:
+        raise ProtocolError(f"{path}: {refused}")
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:

@@ -1,8 +1,9 @@
 """Typed records → the studies and outcomes tables (pandas DataFrames).
 
 Column order is fixed and documented in the README: :data:`STUDY_COLUMNS` and
-:data:`OUTCOME_COLUMNS`. Vocabularies are categoricals, counts nullable integers, text
-``string``; BibTeX values are LaTeX-decoded for display (only those that contain LaTeX).
+:data:`OUTCOME_COLUMNS` (declared in :mod:`evidence.columns`). Vocabularies are categoricals,
+counts nullable integers, text ``string``; BibTeX values are LaTeX-decoded for display (only
+those that contain LaTeX).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from typing import Any
 
 import pandas as pd
 
+from evidence.columns import OUTCOME_COLUMNS, STUDY_COLUMNS, STUDY_FIELD_COLUMNS
 from evidence.latex import decode
 from evidence.names import family_name, split_names
 from evidence.protocol import NO_PROTOCOL, Protocol
 from evidence.rob import LEVELS, OVERALL, TOOLS
-from evidence.schema import STUDY_FIELDS, dtype
+from evidence.schema import dtype
 from evidence.validation import StudyRecord
 
 __all__ = [
@@ -27,69 +29,6 @@ __all__ = [
     "risk_of_bias_table",
     "studies_table",
 ]
-
-_BIB_COLUMNS = (
-    "authors",
-    "first_author",
-    "year",
-    "title",
-    "journal",
-    "volume",
-    "number",
-    "pages",
-    "doi",
-    "pmid",
-    "pmcid",
-)
-_SCHEMA_COLUMNS = tuple(s.name for s in STUDY_FIELDS if s.kind != "rows")
-
-#: Columns of :func:`studies_table`, in order.
-STUDY_COLUMNS: tuple[str, ...] = (
-    "key",
-    "entry_type",
-    *_BIB_COLUMNS,
-    *_SCHEMA_COLUMNS,
-    "rob_overall",
-    "n_outcomes",
-    "n_effects",
-    "line",
-)
-
-#: Columns of :func:`outcomes_table`, in order.
-OUTCOME_COLUMNS: tuple[str, ...] = (
-    "key",
-    "row",
-    "arm",
-    "agent",
-    "role",
-    "domain",
-    "measure",
-    "response",
-    "type",
-    "responders",
-    "n",
-    "percent",
-    "rate",
-    "score",
-    "mean",
-    "sd",
-    "se",
-    "mean_ci_low",
-    "mean_ci_high",
-    "ci_level",
-    "median",
-    "q1",
-    "q3",
-    "min",
-    "max",
-    "time",
-    "time_hours",
-    "analysis",
-    "derived",
-    "note",
-    "line",
-)
-
 
 #: Outcome columns copied from the typed row values as they are.
 _ROW_VALUES = (
@@ -148,7 +87,7 @@ def studies_table(records: list[StudyRecord], protocol: Protocol = NO_PROTOCOL) 
         cols["doi"].append(values.get("doi"))
         cols["pmid"].append(bib.get("pmid"))
         cols["pmcid"].append(bib.get("pmcid"))
-        for name in _SCHEMA_COLUMNS:
+        for name in STUDY_FIELD_COLUMNS:
             value = values.get(name)
             if isinstance(value, list):
                 value = "; ".join(value)

@@ -4,6 +4,8 @@
   citation keys (``glue2017a``) and study labels (``Glue 2017a``) that would otherwise clash.
 - :func:`ascii_fold`: text reduced to ASCII the way people spell it (``Dahlén`` → ``Dahlen``,
   ``Strauß`` → ``Strauss``), for citation keys and comparisons.
+- :func:`escape_unprintable`: characters that do not print shown as escapes (``vol\\x00ume``,
+  ``glue\\u202e7102``), for messages that echo a file's text to a terminal.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["ascii_fold", "letters_suffix"]
+__all__ = ["ascii_fold", "escape_unprintable", "letters_suffix"]
 
 #: LaTeX letter commands and the ASCII letters they spell (other commands are dropped).
 _TEX_LETTERS = {
@@ -93,3 +95,36 @@ def letters_suffix(n: int) -> str:
         n, rem = divmod(n - 1, 26)
         out = chr(ord("a") + rem) + out
     return out
+
+
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def escape_unprintable(text: str) -> str:
+    r"""``text`` with every character that does not print (:meth:`str.isprintable`: control
+    characters, format characters such as a zero-width space or a text-direction override,
+    separators other than the space, a lone surrogate) written as Python writes it in a string
+    literal (``\t``, ``\n``, ``\r``, else ``\xNN``, ``\uNNNN``), so a message that echoes a
+    file's text shows a NUL byte, an escape sequence or a right-to-left override instead of
+    sending it to the terminal, and stays on one line. Other text, backslashes and letters in
+    any script included, is left as it is.
+
+    >>> print(escape_unprintable("vol\x00ume"), escape_unprintable("a\tb\x1b[2J\n"))
+    vol\x00ume a\tb\x1b[2J\n
+    >>> print(escape_unprintable("glue\u202e7102 Dahlén"))
+    glue\u202e7102 Dahlén
+    """
+    if text.isprintable():  # the usual case, at C speed
+        return text
+    return "".join(c if c.isprintable() else _escaped(c) for c in text)
+
+
+def _escaped(char: str) -> str:
+    """One character as a Python string literal writes it (``\\t``, ``\\x00``, ``\\u202e``)."""
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

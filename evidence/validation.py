@@ -1265,7 +1265,7 @@ def _check_unwritable(doc: BibDocument, out: _Collector) -> None:
             entry = getattr(block, "ignore_error_block", block)
             if isinstance(entry, Entry):
                 key, field_name, where = _place(text[start : spans[index][0][1]], pos - start)
-                key = key or entry.key.replace("\x00", "\\x00")
+                key = key or entry.key
             elif not text[:pos].strip():
                 where = "at the start of the file"
         what = (
@@ -1286,9 +1286,9 @@ def _place(raw: str, offset: int) -> tuple[str, str, str]:
     for span in spans:
         if span.key_start <= offset < span.comma_end:
             inside = "name" if offset < span.value_start else "value"
-            return "", span.key.lower().replace("\x00", "\\x00"), f"in the field {inside}"
+            return "", span.key.lower(), f"in the field {inside}"
     head_end = spans[0].key_start if spans else raw.find(",")
     if 0 <= offset < head_end or head_end < 0:
         key_text = raw.split("{", 1)[-1].split(",", 1)[0].strip()
-        return key_text.replace("\x00", "\\x00"), "", "in the citation key"
+        return key_text, "", "in the citation key"
     return "", "", "in the entry"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +42,21 @@ def reference_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Pa
 def after_first_line(data: bytes) -> bytes:
     """The bytes after the first CR-ended line (the CR twins differ only in their first line)."""
     return data.split(b"\r", 1)[1]
+
+
+@pytest.fixture
+def no_hang() -> Iterator[None]:
+    """Fail (instead of hanging the suite) if the test body blocks for 30 s (a named pipe read
+    by mistake blocks until someone writes to it)."""
+
+    def timeout(signum, frame):
+        raise TimeoutError("the command hung")
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(30)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 import evidence
-from evidence.analysis import CONSTRAINTS, Analysis
+from evidence.analysis import CONSTRAINTS, Analysis, subgroup_columns
 from evidence.errors import AnalysisError
 
 from .conftest import ROOT
@@ -110,6 +110,29 @@ def test_values_are_normalised() -> None:
             "ci_method: unknown value 'exact' (allowed: wilson, clopper-pearson",
             id="ci",
         ),
+        pytest.param(
+            {"by": "nonexistent"},
+            "by: unknown column 'nonexistent' (allowed: key, arm, agent, role, domain",
+            id="by",
+        ),
+        pytest.param(
+            {"by": "Conditon"},
+            "by: unknown column 'Conditon'; did you mean 'conditions'? (allowed: key, arm",
+            id="by-hint",
+        ),
+        pytest.param({"by": "line"}, "by: unknown column 'line' (allowed: key, arm", id="by-line"),
+        pytest.param(
+            {"by": "agent", "effect": "OR"},
+            "by: unknown column 'agent': a column of single arms, but effect = 'OR' pools "
+            "comparisons (allowed: key, contrast, source",
+            id="by-arms-only",
+        ),
+        pytest.param(
+            {"by": "intervention_agent"},
+            "by: unknown column 'intervention_agent': a column of comparisons, but effect = "
+            "'proportion' pools single arms (allowed: key, arm",
+            id="by-comparisons-only",
+        ),
     ],
 )
 def test_invalid_settings_name_setting_value_and_allowed(settings, message) -> None:
@@ -119,6 +142,15 @@ def test_invalid_settings_name_setting_value_and_allowed(settings, message) -> N
     assert "\n" not in str(caught.value)
     assert isinstance(caught.value, evidence.EvidenceError) and isinstance(caught.value, ValueError)
     assert caught.value.setting in settings or caught.value.setting == "name"
+
+
+def test_subgroup_columns_are_the_columns_of_the_rows_pooled() -> None:
+    arms, comparisons = subgroup_columns("proportion"), subgroup_columns("SMD")
+    assert {"conditions", "route", "design", "measure", "study"} <= set(arms)
+    assert {"conditions", "route", "design", "intervention_agent"} <= set(comparisons)
+    assert not {"row", "line"} & {*arms, *comparisons}
+    assert all(Analysis(by=column).by == column for column in arms)
+    assert all(Analysis(effect="OR", by=column).by == column for column in comparisons)
 
 
 def test_frozen_and_replace_revalidates() -> None:
@@ -131,6 +163,8 @@ def test_frozen_and_replace_revalidates() -> None:
         a.replace(method="nope")
     with pytest.raises(AnalysisError, match="analysis 'x': colour: unknown setting"):
         a.replace(colour="red")
+    with pytest.raises(AnalysisError, match="analysis 'x': by: unknown column 'rate'"):
+        b.replace(effect="RR", by="rate")
 
 
 def test_from_mapping_and_round_trip() -> None:

@@ -715,6 +715,37 @@ def test_find_style_files(tmp_path: Path) -> None:
         find_style(str(broken))
 
 
+def test_a_style_file_that_is_no_regular_file_is_refused_as_such(
+    tmp_path: Path, no_hang, runner
+) -> None:
+    # A named pipe used to be reported as "no such CSL style file", although it is there.
+    fifo = tmp_path / "pipe.csl"
+    os.mkfifo(fifo)
+    with pytest.raises(CitationError) as caught:
+        find_style(str(fifo))
+    assert (
+        str(caught.value) == f"{fifo}: is a named pipe, not a regular file (a .csl file expected)"
+    )
+    folder = tmp_path / "folder.csl"
+    folder.mkdir()
+    with pytest.raises(CitationError, match=r"folder\.csl: is a directory, not a \.csl file$"):
+        find_style(str(folder))
+    result = runner.invoke(main, ["cite", "glue2017", "--bib", str(STUDIES), "--style", str(fifo)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"Error: --style: {fifo}: is a named pipe, not a regular file (a .csl file expected)\n"
+    )
+    (tmp_path / "evidence.toml").write_text('citation_style = "pipe.csl"\n', encoding="utf-8")
+    bib = tmp_path / "studies.bib"
+    bib.write_bytes(STUDIES.read_bytes())
+    result = runner.invoke(main, ["validate", str(bib)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {tmp_path / 'evidence.toml'}: citation_style: {fifo}: is a named pipe, not a "
+        "regular file (a .csl file expected)\n"
+    )
+
+
 def test_unknown_style_names_the_closest() -> None:
     with pytest.raises(CitationError) as caught:
         find_style("apa7")

@@ -187,21 +187,6 @@ def test_python_dash_m_works() -> None:
 # --------------------------------------------------------------- one-line errors, no hangs
 
 
-@pytest.fixture
-def no_hang():
-    """Fail (instead of hanging the suite) if the test body blocks for 30 s."""
-    import signal
-
-    def timeout(signum, frame):
-        raise TimeoutError("the command hung")
-
-    previous = signal.signal(signal.SIGALRM, timeout)
-    signal.alarm(30)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
-
-
 @pytest.mark.parametrize(
     ("device", "kind"),
     [

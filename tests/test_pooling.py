@@ -12,8 +12,11 @@ from click.testing import CliRunner
 import evidence
 from evidence.analysis import Analysis
 from evidence.cli import main
+from evidence.columns import ANALYSIS_COLUMNS, COMPARISON_COLUMNS
 from evidence.pooling import (
+    analysis_table,
     apply_dependence,
+    comparison_table,
     headline_analyses,
     leave_one_out_table,
     mix_warnings,
@@ -266,9 +269,27 @@ def test_subgroup_test_that_cannot_be_fitted_is_explained(base) -> None:
 def test_unknown_by_column_names_the_allowed_ones(base) -> None:
     with pytest.raises(
         evidence.AnalysisError,
-        match=r"analysis 'anxiety': by: unknown column 'nope' \(allowed: key, arm",
+        match=r"analysis 'anxiety': by: unknown column 'nope'; did you mean 'note'\? "
+        r"\(allowed: key, arm",
     ):
         pool_evidence(base, by="nope")
+
+
+@pytest.mark.parametrize(
+    "bib",
+    [
+        pytest.param(ROOT / "studies.bib", id="bundled"),
+        pytest.param(DATA / "example-light" / "studies.bib", id="example-light"),
+    ],
+)
+def test_the_tables_analyses_select_from_have_the_declared_columns(bib) -> None:
+    # evidence.columns declares them without pandas (for checking an analysis early).
+    loaded = evidence.load(bib)
+    assert tuple(analysis_table(loaded).columns) == ANALYSIS_COLUMNS
+    assert tuple(comparison_table(loaded).columns) == COMPARISON_COLUMNS
+    empty = evidence.loads("")
+    assert tuple(analysis_table(empty).columns) == ANALYSIS_COLUMNS
+    assert tuple(comparison_table(empty).columns) == COMPARISON_COLUMNS
 
 
 def test_pool_does_not_mutate_tables(base) -> None:

@@ -4,6 +4,7 @@ and that the package itself holds no topic vocabulary."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -302,6 +303,25 @@ def test_vocabulary_table_lists_declared_values() -> None:
             id="combination",
         ),
         pytest.param(
+            "[analyses.main]\nby = 'nonexistent'\n",
+            r"proto\.toml: analyses\.main\.by: unknown column 'nonexistent' "
+            r"\(allowed: key, arm, agent, role, domain, measure,",
+            id="by",
+        ),
+        pytest.param(
+            "[analyses.main]\nby = 'condition'\n",
+            r"analyses\.main\.by: unknown column 'condition': a column of comparisons, but effect "
+            r"= 'proportion' pools single arms; did you mean 'conditions'\? "
+            r"\(allowed: key, arm",
+            id="by-hint",
+        ),
+        pytest.param(
+            "[analyses.main]\neffect = 'OR'\nby = 'agent'\n",
+            r"analyses\.main\.by: unknown column 'agent': a column of single arms, but "
+            r"effect = 'OR' pools comparisons \(allowed: key, contrast, source,",
+            id="by-comparisons",
+        ),
+        pytest.param(
             "analyses = [1]\n",
             r"proto\.toml: analyses: expected a table, got a list",
             id="analyses-type",
@@ -329,6 +349,54 @@ def test_no_command_runs_on_a_broken_protocol(tmp_path: Path, command: str) -> N
     )
 
 
+BAD_BY = """
+[tool.evidence.domains]
+anxiety = "Anxiety"
+
+[tool.evidence.analyses.x]
+title = "x"
+domain = "anxiety"
+by = "nonexistent"
+headline = true
+"""
+
+
+@pytest.mark.parametrize(
+    "command", ["validate", "table", "pool", "build", "grade", "protocol", "claims"]
+)
+def test_every_command_refuses_an_unknown_subgroup_column_alike(
+    tmp_path: Path, command: str
+) -> None:
+    # The subgroup column is checked when the protocol is read, not when the analysis runs
+    # (build and grade used to fail late, without the protocol's file and key path).
+    pyproject = _write(tmp_path, "pyproject.toml", BAD_BY)
+    bib = _write(tmp_path, "studies.bib", PLAIN_BIB.replace("sleep", "anxiety"))
+    args = [command, str(bib)] + (["--out", str(tmp_path / "out")] if command == "build" else [])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        f"Error: {pyproject}: tool.evidence.analyses.x.by: unknown column 'nonexistent' "
+        "(allowed: key, arm, agent, role, domain, measure, response, type, "
+    )
+    assert result.stderr.endswith(
+        ", conditions, route, blinding, verification, rob_tool, rob_overall, study)\n"
+    )
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_control_characters_in_a_protocol_error_are_shown_escaped(tmp_path: Path) -> None:
+    _write(tmp_path, "evidence.toml", '[domains]\n"sleep\\u001b[2J\\u0000" = 1\n')
+    bib = _write(tmp_path, "studies.bib", PLAIN_BIB)
+    result = CliRunner().invoke(main, ["validate", str(bib)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {tmp_path / 'evidence.toml'}: domains.sleep\\x1b[2J\\x00: expected a table, "
+        "got int 1\n"
+    )
+
+
 def test_editing_commands_refuse_a_broken_protocol_and_write_nothing(tmp_path: Path) -> None:
     _write(tmp_path, "evidence.toml", "[domains]\nsleep = 1\n")
     bib = _write(tmp_path, "studies.bib", PLAIN_BIB)
@@ -343,10 +411,31 @@ def test_missing_config_file_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr == f"Error: {tmp_path / 'no.toml'}: no such file\n"
     folder = CliRunner().invoke(main, ["validate", str(bib), "--config", str(tmp_path)])
-    assert folder.stderr == f"Error: {tmp_path}: not a regular file\n"
+    assert folder.stderr == f"Error: {tmp_path}: is a directory, not a TOML file\n"
     py = _write(tmp_path, "sub/pyproject.toml", "[project]\nname = 'x'\n")
     none = CliRunner().invoke(main, ["validate", str(bib), "--config", str(py)])
     assert none.stderr == f"Error: {py}: no [tool.evidence] table\n"
+
+
+@pytest.mark.parametrize("name", ["evidence.toml", "pyproject.toml"])
+def test_a_protocol_file_that_is_a_named_pipe_is_refused_not_skipped(
+    tmp_path: Path, no_hang, name: str
+) -> None:
+    # It used to be skipped silently (validate passed with no protocol), where the .bib itself
+    # is refused: the same rule (evidence.files.not_regular) now serves both.
+    bib = _write(tmp_path, "studies.bib", PLAIN_BIB)
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    refused = f"{fifo}: is a named pipe, not a regular file (a TOML file expected)"
+    with pytest.raises(evidence.ProtocolError) as caught:
+        find_protocol(bib)
+    assert str(caught.value) == refused
+    for command in ("validate", "protocol"):
+        result = CliRunner().invoke(main, [command, str(bib)])
+        assert result.exit_code == 1 and result.stdout == ""
+        assert result.stderr == f"Error: {refused}\n"
+    config = CliRunner().invoke(main, ["validate", str(bib), "--config", str(fifo)])
+    assert config.exit_code == 1 and config.stderr == f"Error: {refused}\n"
 
 
 def test_protocol_json_lists_the_analyses_in_force() -> None:

@@ -1,10 +1,12 @@
-"""Shared text rules (evidence.text): suffixes for clashing keys and labels, ASCII folding."""
+"""Shared text rules (evidence.text): suffixes for clashing keys and labels, ASCII folding,
+control characters escaped."""
 
 from __future__ import annotations
 
 import pytest
 
-from evidence.text import ascii_fold, letters_suffix
+from evidence.errors import Problem
+from evidence.text import ascii_fold, escape_unprintable, letters_suffix
 
 
 @pytest.mark.parametrize(
@@ -57,3 +59,30 @@ def test_ascii_fold_drops_other_characters_or_puts_what_it_is_given(text, droppe
     ``other``, so words compared stay apart ("dose—response")."""
     assert ascii_fold(text) == dropped
     assert ascii_fold(text, other=" ") == spaced
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        pytest.param("vol\x00ume", "vol\\x00ume", id="nul"),
+        pytest.param("a\tb\nc\rd", "a\\tb\\nc\\rd", id="tab-newline-cr"),
+        pytest.param("\x1b[2Jred\x07", "\\x1b[2Jred\\x07", id="escape-bell"),
+        pytest.param("del\x7f c1\x85 \x9f", "del\\x7f c1\\x85 \\x9f", id="del-c1"),
+        pytest.param(r"Dahlén \x00 {\o}", r"Dahlén \x00 {\o}", id="printable-kept"),
+        pytest.param("glue\u202e7102", "glue\\u202e7102", id="direction-override"),
+        pytest.param("a\u200bb\u00a0c\ufeff", "a\\u200bb\\xa0c\\ufeff", id="invisible"),
+        pytest.param("lone \udcff", "lone \\udcff", id="surrogate"),
+        pytest.param("Ελλάδα 東京 \U0001d400", "Ελλάδα 東京 \U0001d400", id="scripts-kept"),
+        pytest.param("", "", id="empty"),
+    ],
+)
+def test_escape_unprintable(text: str, shown: str) -> None:
+    assert escape_unprintable(text) == shown
+
+
+def test_problems_are_rendered_with_control_characters_escaped() -> None:
+    problem = Problem(
+        "a\x01.bib", 3, "k\x1b[31m", "vol\x00ume", "bad\nname", "x\ty", code="field.name"
+    )
+    assert str(problem) == r"a\x01.bib:3: k\x1b[31m: vol\x00ume: bad\nname (allowed: x\ty)"
+    assert problem.field == "vol\x00ume"  # the record keeps the text as it is

@@ -451,6 +451,24 @@ def test_comment_inside_an_entry_is_reported_not_dropped(tmp_bib) -> None:
     assert path.read_text(encoding="utf-8") == text
 
 
+def test_a_nul_byte_in_a_field_name_is_shown_escaped_in_every_message(tmp_bib) -> None:
+    # The malformed-field-name message used to echo the NUL byte raw, unlike text.nul's.
+    path = tmp_bib(
+        "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n"
+        "  year = {2020},\n  vol\x00ume = {3},\n}\n"
+    )
+    problems = evidence.load(path).errors
+    assert [str(p) for p in problems] == [
+        f"{path}:6: k1: vol\\x00ume: malformed field name (a % comment or stray text inside an "
+        "entry is not BibTeX; comments go between entries)",
+        f"{path}:6: k1: vol\\x00ume: NUL byte (\\x00) in the field name; remove it",
+    ]
+    assert [p.field for p in problems] == ["vol\x00ume", "vol\x00ume"]  # the text as it is
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "\x00" not in result.output and result.stdout.count("vol\\x00ume: ") == 2
+
+
 def test_missing_comma_between_fields_is_an_error(tmp_bib) -> None:
     path = tmp_bib(
         "@article{k1,\n  author = {A, B},\n  title = {T},\n  journal = {J},\n"
@@ -944,3 +962,5 @@ def test_a_key_no_one_can_see_or_type_is_a_warning(key: str, named: str) -> None
             f"the citation key holds {named}, which no one can see or type",
         )
     ]
+    shown = repr(key)[1:-1]  # as a string literal writes it: glue2017\u200b
+    assert str(problems[0]).startswith(f"<string>:1: {shown}: warning: the citation key holds")
