@@ -267,14 +267,16 @@ def test_running_out_of_memory_while_parsing_is_one_line_and_a_clean_exit(tmp_pa
         "resource.setrlimit(resource.RLIMIT_AS, (size + 2**28, size + 2**28))\n"
         "main(['validate', sys.argv[1]])\n"
     )
+    one_line = {  # where the memory runs out varies: in the parse, or just after it
+        f"Error: {many}: too large to parse (out of memory)\n",
+        "Error: out of memory (is the input file that large?)\n",
+    }
     for _ in range(3):  # it did not always show
         result = subprocess.run(
             [sys.executable, "-c", script, str(many)], capture_output=True, text=True, timeout=300
         )
-        assert (result.returncode, result.stderr) == (
-            1,
-            f"Error: {many}: too large to parse (out of memory)\n",
-        )
+        assert result.returncode == 1
+        assert result.stderr in one_line
 
 
 def test_parse_out_of_memory_is_one_line(runner: CliRunner, monkeypatch, tmp_path: Path) -> None:
