@@ -30,6 +30,8 @@ import pandas as pd
 from evidence.analysis import NOT_STATED, Analysis
 from evidence.base import EvidenceBase
 from evidence.columns import STUDY_CONTEXT
+from evidence.errors import AnalysisError
+from evidence.protocol import undeclared_settings
 from evidence.schema import parse_timepoint, parse_window
 from evidence.stats import PooledResult, SubgroupResult, pool_proportions, proportion_ci
 from evidence.stats import subgroup_analysis as _subgroups
@@ -714,7 +716,12 @@ def pool_evidence(
         chosen = base.protocol.analysis(analysis)
     else:
         chosen = headline_analyses(base)[0]
-    return run_analysis(base, chosen.replace(**changes) if changes else chosen)
+    if changes:  # checked as the protocol's own analyses are (a typo would pool nothing)
+        chosen = chosen.replace(**changes)
+        for setting, detail, allowed in undeclared_settings(base.protocol, chosen):
+            if setting in changes:
+                raise AnalysisError(chosen.name, setting, detail, allowed)
+    return run_analysis(base, chosen)
 
 
 def analyses_in_force(base: EvidenceBase) -> tuple[Analysis, ...]:

@@ -54,6 +54,7 @@ from evidence.schema import (
     VOCABULARIES,
     FieldSpec,
     arm_agent,
+    did_you_mean,
     resolve,
 )
 
@@ -523,17 +524,26 @@ def _terms(r: _Reader, vocabulary: str, value: Any) -> tuple[Term, ...]:
 
 def _check_analysis(r: _Reader, protocol: Protocol, analysis: Analysis, path: tuple[str, ...]):
     """Settings that must name declared vocabulary (when the vocabulary is declared)."""
+    for setting, detail, allowed in undeclared_settings(protocol, analysis):
+        raise r.fail((*path, setting), detail, allowed)
+
+
+def undeclared_settings(protocol: Protocol, analysis: Analysis) -> list[tuple[str, str, str]]:
+    """``(setting, what is wrong, allowed)`` for each setting of ``analysis`` that names a
+    value ``protocol`` does not declare (only where it declares the vocabulary): a domain,
+    scale, preferred scale or population, or an arm that is neither a role nor a declared
+    agent's. The protocol's own analyses are read with it; ``evidence pool``'s options too."""
     outcome = protocol.outcome_specs
+    found: list[tuple[str, str, str]] = []
 
     def check(setting: str, value: str | None, spec: FieldSpec) -> None:
         if value is None or value == NOT_STATED or spec.choices is None:
             return
         if value not in spec.choices:
-            raise r.fail(
-                (*path, setting),
-                f"{value!r} is not a declared {spec.vocabulary.rstrip('s')} value",
-                ", ".join(spec.choices),
-            )
+            close = did_you_mean(value, spec.choices)
+            hint = f"; did you mean {close!r}?" if close else ""
+            what = f"{value!r} is not a declared {spec.vocabulary.rstrip('s')} value{hint}"
+            found.append((setting, what, ", ".join(spec.choices)))
 
     check("domain", analysis.domain, outcome["domain"])
     check("scale", analysis.scale, outcome["measure"])
@@ -546,11 +556,14 @@ def _check_analysis(r: _Reader, protocol: Protocol, analysis: Analysis, path: tu
         value = getattr(analysis, setting)
         by_role = value in ("intervention", "comparator", "all")
         if not by_role and agents is not None and arm_agent(value, agents) is None:
-            raise r.fail(
-                (*path, setting),
-                f"{value!r} is neither a role nor an arm of a declared agent",
-                "intervention, comparator, all, " + ", ".join(agents),
+            found.append(
+                (
+                    setting,
+                    f"{value!r} is neither a role nor an arm of a declared agent",
+                    "intervention, comparator, all, " + ", ".join(agents),
+                )
             )
+    return found
 
 
 # ------------------------------------------------------------------------- display

@@ -104,6 +104,28 @@ def test_usage_errors_exit_2(runner: CliRunner) -> None:
     assert bad_col.exit_code == 2 and "unknown column(s) nope" in bad_col.stderr
 
 
+@pytest.mark.parametrize(
+    ("option", "detail"),
+    [
+        (
+            ["--domain", "anxeity"],
+            "domain: 'anxeity' is not a declared domain value; did you mean 'anxiety'?",
+        ),
+        (["--scale", "HAMA"], "scale: 'HAMA' is not a declared scale value; did you mean 'HAM-A'?"),
+        (["--arm", "ketamin"], "arm: 'ketamin' is neither a role nor an arm of a declared agent"),
+    ],
+)
+def test_pool_options_are_checked_against_the_protocol_as_its_analyses_are(
+    runner: CliRunner, option: list[str], detail: str
+) -> None:
+    """A typo in an option used to pool nothing and exit 0 ("no rows to pool")."""
+    result = runner.invoke(main, ["pool", str(ROOT / "studies.bib"), *option])
+    assert result.exit_code == 2
+    error = result.stderr.splitlines()[-1]
+    assert error.startswith(f"Error: analysis 'anxiety': {detail} (allowed: ")
+    assert result.stdout == ""
+
+
 def test_table_text_shows_the_terminal_columns(runner: CliRunner) -> None:
     result = runner.invoke(main, ["table", str(ROOT / "studies.bib")])
     assert result.exit_code == 0

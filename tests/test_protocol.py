@@ -273,8 +273,8 @@ def test_vocabulary_table_lists_declared_values() -> None:
         ),
         pytest.param(
             "[domains]\nsleep = 'x'\n[analyses.main]\ndomain = 'slep'\n",
-            r"proto\.toml: analyses\.main\.domain: 'slep' is not a declared domain value "
-            r"\(allowed: sleep\)",
+            r"proto\.toml: analyses\.main\.domain: 'slep' is not a declared domain value; "
+            r"did you mean 'sleep'\? \(allowed: sleep\)",
             id="undeclared-domain",
         ),
         pytest.param(
