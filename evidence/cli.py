@@ -70,9 +70,15 @@ TERMINAL_OUTCOME_COLUMNS = (
 )
 
 
+def _tell(message: str) -> None:
+    """One line to the user on stderr, what it quotes from files shown with the characters
+    that do not print escaped (as in problems): never a second line, a bell, a turned key."""
+    click.echo(escape_unprintable(message), err=True)
+
+
 def _fail(message: str, code: int = 1) -> None:
-    """``Error: message`` on stderr (control characters escaped, as in problems), and exit."""
-    click.echo(f"Error: {escape_unprintable(message)}", err=True)
+    """``Error: message`` on stderr (:func:`_tell`), and exit."""
+    _tell(f"Error: {message}")
     sys.exit(code)
 
 
@@ -86,7 +92,7 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except ValidationError as exc:
             for problem in exc.problems:
-                click.echo(str(problem), err=True)
+                _tell(str(problem))
             message = str(exc)
         except EvidenceError as exc:
             message = str(exc)
@@ -197,10 +203,7 @@ def validate(
     if base.problems or fmt == "json":
         click.echo(_render_problems(base.problems, fmt))
     n_err, n_warn = len(base.errors), len(base.warnings)
-    click.echo(
-        f"{base.path}: {len(base.records)} entries, {n_err} error(s), {n_warn} warning(s)",
-        err=True,
-    )
+    _tell(f"{base.path}: {len(base.records)} entries, {n_err} error(s), {n_warn} warning(s)")
     if n_err or (strict and n_warn):
         sys.exit(1)
 
@@ -271,10 +274,9 @@ def table(
         frame = frame[list(terminal)]
     click.echo(render_table(frame, fmt, raw=raw), nl=fmt == "text")
     if base.errors:
-        click.echo(
+        _tell(
             f"{base.path}: {len(base.errors)} error(s); invalid values are shown empty "
-            "(run `evidence validate`)",
-            err=True,
+            "(run `evidence validate`)"
         )
         sys.exit(1)
 
@@ -330,14 +332,14 @@ def set_command(
         raise click.UsageError(str(exc)) from None
     result = set_entry(bib, key, values, unset, dry_run=dry_run, config=config)
     for problem in result.problems:
-        click.echo(str(problem), err=True)
+        _tell(str(problem))
     if dry_run:
         click.echo(result.diff(), nl=False)
     elif not result.changed:
-        click.echo(f"{bib}: {key}: nothing changed", err=True)
+        _tell(f"{bib}: {key}: nothing changed")
     else:
         changed = [*values, *unset]
-        click.echo(f"{bib}: {key}: updated {', '.join(changed)}", err=True)
+        _tell(f"{bib}: {key}: updated {', '.join(changed)}")
 
 
 @main.command()
@@ -369,7 +371,7 @@ def duplicates(bib: str | None, bib_option: str | None, config: str | None, fmt:
     else:
         for dup in found:
             click.echo(str(dup))
-    click.echo(f"{doc.path}: {len(found)} duplicate(s)", err=True)
+    _tell(f"{doc.path}: {len(found)} duplicate(s)")
     if found:
         sys.exit(1)
 
@@ -407,12 +409,12 @@ def fmt(bib: str, config: str | None, check: bool, sort: str, show_diff: bool) -
             click.echo(f"{bib}: blank lines or block order would change")
         if edit.changed:
             sys.exit(1)
-        click.echo(f"{bib}: already formatted", err=True)
+        _tell(f"{bib}: already formatted")
         return
     if not edit.changed:
-        click.echo(f"{bib}: already formatted", err=True)
+        _tell(f"{bib}: already formatted")
     else:
-        click.echo(f"{bib}: reformatted {len(result.changed_keys)} entries", err=True)
+        _tell(f"{bib}: reformatted {len(result.changed_keys)} entries")
 
 
 @main.command(name="diff")
@@ -543,7 +545,7 @@ def pool(
         if loo_table is not None:
             click.echo("\nLeave one out\n" + render_leave_one_out(loo_table))
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        _tell(f"warning: {warning}")
 
 
 @main.command(name="grade")
@@ -635,7 +637,7 @@ def cite(
     refs = citations.references(base, keys, style=found)
     click.echo(citations.bibliography(refs, fmt))
     if base.errors:
-        click.echo(f"{base.path}: {len(base.errors)} error(s) (run `evidence validate`)", err=True)
+        _tell(f"{base.path}: {len(base.errors)} error(s) (run `evidence validate`)")
         sys.exit(1)
 
 
@@ -663,9 +665,9 @@ def claims(bib: str | None, bib_option: str | None, config: str | None, fmt: str
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         click.echo(render_claims(found))
-    click.echo(f"{base.path}: {claims_summary(found)}", err=True)
+    _tell(f"{base.path}: {claims_summary(found)}")
     if base.errors:
-        click.echo(f"{base.path}: {len(base.errors)} error(s) (run `evidence validate`)", err=True)
+        _tell(f"{base.path}: {len(base.errors)} error(s) (run `evidence validate`)")
         sys.exit(1)
 
 
@@ -734,7 +736,7 @@ def build(
     from evidence.export import build_reports
 
     interactive = sys.stderr.isatty() and not os.environ.get("CI") and not quiet
-    progress = (lambda message: click.echo(f"· {message}", err=True)) if interactive else None
+    progress = (lambda message: _tell(f"· {message}")) if interactive else None
     path = _bib_path(bib, bib_option)
     build_reports(path, out, progress=progress, config=config, pdf=pdf, cache=not no_cache)
 
@@ -780,16 +782,14 @@ def add(
         config=config,
     )
     for problem in result.skipped:
-        click.echo(f"skipped: {problem}", err=True)
+        _tell(f"skipped: {problem}")
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        _tell(f"note: {note}")
     if dry_run:
         click.echo(result.edit.diff(), nl=False)
     verb = "would add" if dry_run else "added"
     for key, source in result.added:
-        click.echo(f"{verb} {key} (from {source})", err=True)
+        _tell(f"{verb} {key} (from {source})")
     for key, source, fields in result.merged:
         what = ", ".join(fields) or "nothing new"
-        click.echo(
-            f"{'would merge' if dry_run else 'merged'} {source} into {key}: {what}", err=True
-        )
+        _tell(f"{'would merge' if dry_run else 'merged'} {source} into {key}: {what}")

@@ -502,3 +502,13 @@ def test_claims_exit_1_only_for_errors_in_the_file(runner: CliRunner, tmp_bib) -
     result = runner.invoke(main, ["claims", str(unsupported), "--format", "json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)[0]["verdict"] == "unsupported"
+
+
+def test_every_line_to_stderr_shows_what_does_not_print_escaped(tmp_path: Path) -> None:
+    """Not only problems and errors: the lines that report what a command did quote keys and
+    sources from files too (here a key holding a right-to-left override)."""
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@misc{ab\u202ecd,\n  title = {T},\n}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["set", "ab\u202ecd", "title=New", "--bib", str(bib)])
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[-1] == f"{bib}: ab\\u202ecd: updated title"
