@@ -30,11 +30,13 @@ from evidence.files import not_regular, write_atomically
 from evidence.splitter import parse_string
 
 __all__ = [
+    "BRACES_ALLOWED",
     "FIELD_NAME_RE",
     "LOCK_TIMEOUT",
     "BibDocument",
     "FieldSpan",
     "append_text",
+    "brace_problem",
     "lock_path",
     "locked",
     "parse_bib",
@@ -43,6 +45,7 @@ __all__ = [
     "scan_fields",
     "set_fields",
     "sha256_text",
+    "unpaired_braces",
     "write_bib",
 ]
 
@@ -219,6 +222,99 @@ def parse_bib(text: str, path: str = "<string>") -> BibDocument:
     return doc
 
 
+# --------------------------------------------------------------------------- braces
+
+_NOT_BRACES = re.compile(r"[^{}]++")
+_ESCAPED_BRACE = re.compile(r"(?<=\\)[{}]")  # a brace LaTeX prints, bibtexparser reads as text
+
+#: What a value's braces may be, said once for every message that refuses or reports one.
+BRACES_ALLOWED = (
+    r"braces in pairs, {...} or \{...\}, and a lone brace as {\textbraceleft} or "
+    r"{\textbraceright}"
+)
+
+
+def unpaired_braces(text: str) -> list[int]:
+    r"""Offsets of the braces in ``text`` that have no partner, counted BibTeX's way.
+
+    The one brace rule for values, used by editing (``set``), importing (``add``), validating
+    and the name and expression readers. BibTeX counts every ``{`` and ``}``, whatever comes
+    before it: a backslash does not escape a brace (LaTeX's ``\{`` is a literal brace in the
+    output, but to BibTeX, and pybtex, it still opens a group). So ``Set a\{b`` leaves a
+    group open and BibTeX reads the value on past its end, taking in what follows. A literal
+    brace is written in pairs (``\{a\}``) or alone as ``{\textbraceleft}`` or
+    ``{\textbraceright}``.
+
+    bibtexparser, which reads ``.bib`` files for evidence, takes a brace after a backslash
+    for text (as :mod:`evidence.splitter` and :func:`scan_fields`, which must find the
+    values it found, do too), so a value it reads can still break this rule; ``validate``
+    reports such values.
+
+    >>> unpaired_braces(r"A {B} and \{C\}")
+    []
+    >>> unpaired_braces(r"Set a\{b")
+    [6]
+    >>> unpaired_braces("}{")
+    [0, 1]
+    """
+    if "{" not in text and "}" not in text:
+        return []
+    braces = _NOT_BRACES.sub("", text)
+    while "{}" in braces:  # quick answer for the usual case: every brace has a partner
+        braces = braces.replace("{}", "")
+    if not braces:
+        return []
+    unpaired: list[int] = []
+    open_at: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "{":
+            open_at.append(i)
+        elif ch == "}":
+            if open_at:
+                open_at.pop()
+            else:
+                unpaired.append(i)
+    return sorted(unpaired + open_at)
+
+
+def brace_problem(text: str) -> str:
+    r"""What is wrong with the braces of ``text`` as BibTeX counts them (:func:`unpaired_braces`),
+    in one line for a message, or ``""`` when every brace has a partner.
+
+    A value must also pair its braces with ``\{`` and ``\}`` read as text, as LaTeX prints
+    them and as bibtexparser reads them: ``x\{}`` pairs for BibTeX, but LaTeX and
+    bibtexparser end the group elsewhere (bibtexparser would read ``{x\{}}`` as the value
+    ``x\{`` and take what follows for text between entries).
+
+    >>> brace_problem(r"Set a\{b").split(" (")[0]
+    "unbalanced braces: the last { of 'Set a\\{' is never closed"
+    >>> brace_problem(r"x\{}").split(" (")[0]
+    "unbalanced braces: the last } of 'x\\{}' closes no group once \\{ and \\} are text"
+    >>> brace_problem("ok {x}")
+    ''
+    """
+    unpaired = unpaired_braces(text)
+    if unpaired:
+        return _describe_brace(text, unpaired, "", "BibTeX counts every brace, backslash or not")
+    if "\\{" not in text and "\\}" not in text:
+        return ""
+    unpaired = unpaired_braces(_ESCAPED_BRACE.sub("_", text))  # same offsets, \{ \} as text
+    if unpaired:
+        rule = "as LaTeX prints them and bibtexparser reads them; pair \\{ with \\}, { with }"
+        return _describe_brace(text, unpaired, " once \\{ and \\} are text", rule)
+    return ""
+
+
+def _describe_brace(text: str, unpaired: list[int], condition: str, rule: str) -> str:
+    i = unpaired[0]
+    shown = " ".join(text[max(0, i - 20) : i + 1].split())
+    if i > 20:
+        shown = "..." + shown
+    what = "is never closed" if text[i] == "{" else "closes no group"
+    more = f" ({len(unpaired) - 1} more brace(s) without a partner)" if len(unpaired) > 1 else ""
+    return f"unbalanced braces: the last {text[i]} of '{shown}' {what}{condition}{more} ({rule})"
+
+
 # --------------------------------------------------------------------------- field scanning
 
 #: What a BibTeX field name may be, the one rule used by reading, validating, editing and
@@ -231,7 +327,12 @@ _HEAD_RE = re.compile(r"@\s*[A-Za-z][\w-]*\s*([{(])\s*[^,\s]*\s*,?", re.S)
 
 
 def _scan_value(raw: str, i: int, close: str) -> int:
-    """Index just past the value (a ``#``-concatenation of tokens) starting at ``i``."""
+    """Index just past the value (a ``#``-concatenation of tokens) starting at ``i``.
+
+    This finds the value bibtexparser read, so it counts braces its way (a brace after a
+    backslash is text), not BibTeX's (:func:`unpaired_braces`): an entry whose value breaks
+    BibTeX's rule (reported by ``validate``) can still have its other fields edited.
+    """
     n = len(raw)
     while True:
         while i < n and raw[i].isspace():
@@ -317,22 +418,9 @@ def scan_fields(raw: str) -> list[FieldSpan]:
 # --------------------------------------------------------------------------- editing
 
 
-def _check_balanced(value: str) -> None:
-    depth = 0
-    for i, ch in enumerate(value):
-        if ch == "{" and (i == 0 or value[i - 1] != "\\"):
-            depth += 1
-        elif ch == "}" and (i == 0 or value[i - 1] != "\\"):
-            depth -= 1
-            if depth < 0:
-                break
-    if depth != 0:
-        raise EditError(f"value {value!r} has unbalanced braces")
-
-
 def _render_value(value: str, old_raw: str | None) -> str:
-    """Enclose ``value`` the way the field it replaces was enclosed (braces by default)."""
-    _check_balanced(value)
+    """Enclose ``value`` the way the field it replaces was enclosed (braces by default); its
+    braces are paired (:func:`set_fields` checks)."""
     if old_raw is not None:
         if old_raw.startswith('"') and old_raw.endswith('"') and '"' not in value:
             return f'"{value}"'
@@ -446,20 +534,27 @@ def set_fields(doc: BibDocument, key: str, values: Mapping[str, str | None]) -> 
     Only the characters of the changed fields change: an existing field keeps its position,
     key spelling, spacing and quoting style; a new field is appended after the last one with
     the indentation and alignment of its neighbours; a removed field takes its line with it.
-    Values are BibTeX text (LaTeX allowed) and must have balanced braces.
+    Values are BibTeX text (LaTeX allowed) whose braces pair up the way BibTeX counts them
+    (:func:`unpaired_braces`: every brace counts, ``\\{`` too).
 
     Raises
     ------
     EditError
-        If there is no such entry, or a value cannot be written as BibTeX.
+        If there is no such entry, or a value cannot be written as BibTeX (a bad field name,
+        unbalanced braces: ``FILE:LINE: KEY: FIELD: what is wrong; what to write``).
     """
     entry = doc.entry(key)
     span = doc.span(entry)
     if span is None:  # pragma: no cover - every parsed entry is located
         raise EditError(f"{doc.path}: cannot locate entry {key!r} in the file")
-    for name in values:
+    for name, value in values.items():
         if not FIELD_NAME_RE.fullmatch(name):
             raise EditError(f"{name!r} is not a valid BibTeX field name")
+        problem = brace_problem(value) if value is not None else ""
+        if problem:
+            lines = [f.start_line for f in entry.fields if f.key.lower() == name.lower()]
+            line = (lines[0] if lines else entry.start_line or 0) + 1
+            raise EditError(f"{doc.path}:{line}: {key}: {name}: {problem}; write {BRACES_ALLOWED}")
     lowered = [name.lower() for name in values]
     twice = sorted({n for n in lowered if lowered.count(n) > 1})
     if twice:

@@ -43,6 +43,10 @@ PROBLEM_CODES: dict[str, str] = {
     "field.name": "a malformed field name (e.g. a % comment inside an entry)",
     "field.required": "a field the entry type requires is missing",
     "value.malformed": "a value that is no BibTeX expression (a missing comma between fields?)",
+    "value.braces": (
+        "a value whose braces do not pair up as BibTeX counts them (every brace, a backslash "
+        "before it or not); BibTeX would read on past its end"
+    ),
     "macro.undefined": "an @string macro used but never defined (warning)",
     "text.nul": "a NUL byte in a value, a key or between entries",
     "text.surrogate": (

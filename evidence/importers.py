@@ -34,7 +34,7 @@ from typing import Any
 
 import rispy
 
-from evidence.bib import FIELD_NAME_RE, parse_bib, read_text
+from evidence.bib import BRACES_ALLOWED, FIELD_NAME_RE, brace_problem, parse_bib, read_text
 from evidence.errors import EvidenceError, Problem
 from evidence.formatting import order_fields
 from evidence.names import family_name, split_names
@@ -330,12 +330,13 @@ def render_entry(record: ImportedRecord, key: str, indent: str = "  ") -> str:
     """BibTeX text of one entry: ``@type{key,``, one ``name = {value},`` per line, ``}``.
 
     Values are written in braces, except a month that is one of the macros ``jan`` ...
-    ``dec``, which is written bare (``month = oct``). Each value is first made safe so the
-    entry always parses: whitespace (newlines included) collapsed to single spaces, trailing
-    backslashes removed, and any brace without a partner escaped as ``\\{`` or ``\\}``
-    (a brace after a backslash counts as escaped, as in bibtexparser). A value that is
-    already safe is written unchanged, so reading the text back with
-    :func:`bibtexparser.parse_string` gives the same values. Empty values are left out.
+    ``dec``, which is written bare (``month = oct``). Each value is first put on one line:
+    whitespace (newlines included) collapsed to single spaces and trailing backslashes
+    removed. A value that is already so is written unchanged, so reading the text back with
+    :func:`bibtexparser.parse_string` gives the same values. Empty values are left out. A
+    value whose braces do not pair up as BibTeX counts them
+    (:func:`evidence.bib.unpaired_braces`: every brace counts, ``\\{`` too) is refused, not
+    repaired: :func:`read_records` reports such a record with its place in the source.
 
     Parameters
     ----------
@@ -354,7 +355,8 @@ def render_entry(record: ImportedRecord, key: str, indent: str = "  ") -> str:
     Raises
     ------
     EvidenceError
-        If the key, the entry type or a field name cannot be written as BibTeX.
+        If the key, the entry type, a field name or a value's braces cannot be written as
+        BibTeX.
 
     Examples
     --------
@@ -375,6 +377,9 @@ def render_entry(record: ImportedRecord, key: str, indent: str = "  ") -> str:
     for name, raw in record.fields.items():
         if not FIELD_NAME_RE.fullmatch(name):
             raise EvidenceError(f"{name!r} is not a valid BibTeX field name")
+        problem = brace_problem(str(raw))
+        if problem:
+            raise EvidenceError(f"{key}: {name}: {problem}; write {BRACES_ALLOWED}")
         if name.lower() == "outcomes":  # one row per line: keep the rows, cleaned one by one
             rows = [_clean_value(row) for row in str(raw).splitlines() if row.strip()]
             if rows:
@@ -424,9 +429,25 @@ def _detect_format(path: Path, text: str) -> str | None:
 
 
 def _problem(
-    file: str, line: int, code: str, message: str, key: str = "", field: str = ""
+    file: str, line: int, code: str, message: str, key: str = "", field: str = "", allowed: str = ""
 ) -> Problem:
-    return Problem(file=file, line=line, key=key, field=field, message=message, code=code)
+    return Problem(
+        file=file, line=line, key=key, field=field, message=message, allowed=allowed, code=code
+    )
+
+
+def _keep(record: ImportedRecord, problems: list[Problem], file: str, line: int) -> bool:
+    """Whether ``record`` can be written as BibTeX. If not, why is added to ``problems``: a
+    ``value.braces`` problem for each value whose braces do not pair up as BibTeX counts them
+    (:func:`evidence.bib.brace_problem`). Such a value is refused, not repaired: no repair is
+    sure to say what the source meant (a ``\\{`` may want its ``\\}``, or stand alone)."""
+    found = [
+        _problem(file, line, "value.braces", problem, record.key or "", name, BRACES_ALLOWED)
+        for name, value in record.fields.items()
+        if (problem := brace_problem(str(value)))
+    ]
+    problems.extend(found)
+    return not found
 
 
 # --------------------------------------------------------------------------- BibTeX
@@ -464,11 +485,11 @@ def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord]
                 )
             )
             continue
-        records.append(
-            ImportedRecord(
-                entry.entry_type.lower(), fields, entry.key, f"{name}:{line}", tuple(notes)
-            )
+        record = ImportedRecord(
+            entry.entry_type.lower(), fields, entry.key, f"{name}:{line}", tuple(notes)
         )
+        if _keep(record, problems, shown, line):
+            records.append(record)
     return records, problems
 
 
@@ -576,7 +597,8 @@ def _read_ris(
                 )
             )
             continue
-        records.append(record)
+        if _keep(record, problems, shown, chunk.start):
+            records.append(record)
     return records, problems
 
 
@@ -732,7 +754,9 @@ def _read_medline(text: str, shown: str, name: str) -> tuple[list[ImportedRecord
         if errors:
             problems.extend(_problem(shown, start, "import.medline", e) for e in errors)
             continue
-        records.append(_medline_record(items, f"{name}:{start}"))
+        record = _medline_record(items, f"{name}:{start}")
+        if _keep(record, problems, shown, start):
+            records.append(record)
     return records, problems
 
 
@@ -875,7 +899,8 @@ def _read_csljson(text: str, shown: str, name: str) -> tuple[list[ImportedRecord
                 )
             )
             continue
-        records.append(record)
+        if _keep(record, problems, shown, line):
+            records.append(record)
     return records, problems
 
 
@@ -1137,31 +1162,15 @@ def _join_names(names: Iterable[str]) -> str:
 
 
 def _clean_value(value: str) -> str:
-    """``value`` made safe inside ``{...}``: one line, no trailing ``\\``, braces paired.
-
-    A value that is already safe is returned unchanged.
+    """``value`` on one line for ``{...}``: whitespace runs collapsed, no trailing ``\\``
+    (which bibtexparser would read as escaping the closing brace). Its braces are left as
+    they are (:func:`render_entry` refuses unpaired ones). A value that is already so is
+    returned unchanged.
     """
     text = " ".join(str(value).split())
     while text.endswith("\\"):
         text = text[:-1].rstrip()
-    out: list[str] = []
-    open_at: list[int] = []
-    for i, ch in enumerate(text):
-        escaped = i > 0 and text[i - 1] == "\\"
-        if ch == "{" and not escaped:
-            open_at.append(len(out))
-            out.append(ch)
-        elif ch == "}" and not escaped:
-            if open_at:
-                open_at.pop()
-                out.append(ch)
-            else:
-                out.append("\\}")
-        else:
-            out.append(ch)
-    for index in open_at:
-        out[index] = "\\{"
-    return "".join(out)
+    return text
 
 
 # --------------------------------------------------------------------------- keys

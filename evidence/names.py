@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from evidence.bib import unpaired_braces
+
 __all__ = ["NameParts", "family_name", "parse_name", "split_names"]
 
 _AND_RE = re.compile(r"\s+and\s+", re.IGNORECASE)
@@ -183,7 +185,7 @@ def parse_name(name: str) -> NameParts:
     name = " ".join(name.split())
     if name.startswith("{") and name.endswith("}") and _words(name) == [name]:
         inner = name[1:-1]
-        if _balanced(inner) and not inner.startswith("\\"):
+        if not unpaired_braces(inner) and not inner.startswith("\\"):
             return NameParts(literal=inner)
     parts = _commas(name)
     if len(parts) == 1:
@@ -200,12 +202,3 @@ def parse_name(name: str) -> NameParts:
     if len(parts) == 2:
         return NameParts(first=parts[1], von=von, last=last)
     return NameParts(first=", ".join(parts[2:]), von=von, last=last, jr=parts[1])
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for ch in text:
-        depth += (ch == "{") - (ch == "}")
-        if depth < 0:
-            return False
-    return depth == 0

@@ -38,8 +38,10 @@ __all__ = ["RemoveEnclosing", "Splitter", "parse_string"]
 
 def _braced(depth: int) -> str:
     """A ``{...}`` value nested at most ``depth`` deep, holding no ``@``: a brace after a
-    backslash is text, as bibtexparser counts them. Possessive runs and atomic groups: fast,
-    and no backtracking into another reading of the braces."""
+    backslash is text, as bibtexparser counts them (BibTeX counts every brace: that rule is
+    :func:`evidence.bib.unpaired_braces`, and ``validate`` checks each value against it).
+    Possessive runs and atomic groups: fast, and no backtracking into another reading of the
+    braces."""
     text = r"[^{}@\\]++|\\[{}]?+"
     pattern = r"\{(?>" + text + r")*+\}"
     for _ in range(depth - 1):

@@ -22,7 +22,14 @@ from bibtexparser.model import (
     ParsingFailedBlock,
 )
 
-from evidence.bib import FIELD_NAME_RE, BibDocument, scan_fields
+from evidence.bib import (
+    BRACES_ALLOWED,
+    FIELD_NAME_RE,
+    BibDocument,
+    brace_problem,
+    scan_fields,
+    unpaired_braces,
+)
 from evidence.errors import EditError, Problem, Severity
 from evidence.gcpause import no_collection
 from evidence.measures import CHANGE_MEASURES, RATIO_MEASURES
@@ -160,7 +167,7 @@ def evaluate_expression(value: str, strings: dict[str, str]) -> tuple[str, str, 
         token = token.strip()
         quoted = len(token) >= 2 and token[0] == '"' and token[-1] == '"'
         braced = len(token) >= 2 and token[0] == "{" and token[-1] == "}"
-        if quoted or (braced and _balanced(token[1:-1])):
+        if quoted or (braced and not unpaired_braces(token[1:-1])):
             out.append(token[1:-1])
         elif token.isdigit():
             out.append(token)
@@ -173,15 +180,6 @@ def evaluate_expression(value: str, strings: dict[str, str]) -> tuple[str, str, 
         else:
             return value, "value.malformed", "malformed value (a missing comma between two fields?)"
     return "".join(out), code, problem
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for ch in text:
-        depth += (ch == "{") - (ch == "}")
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 def _split_concat(value: str) -> list[str]:
@@ -1053,6 +1051,10 @@ def _record(
             out.add(line, rec.key, name, problem, severity=severity, code=code)
             if severity == "error":
                 continue
+        if typed and (problem := brace_problem(value)):
+            # bibtexparser took a brace after a backslash for text, or read a quoted value
+            # whose braces do not pair: BibTeX would not read this value as it did
+            out.add(line, rec.key, name, problem, BRACES_ALLOWED, code="value.braces")
         bib[name] = value
         lines[name] = line
         if name in out.study_specs:

@@ -40,6 +40,23 @@ def test_add_bib_snippet_appends_only(bib: Path, tmp_path: Path) -> None:
     assert result.added == (("newman2024", "new.bib:1"),)
 
 
+def test_add_refuses_a_value_whose_braces_bibtex_would_not_pair(bib: Path, tmp_path: Path) -> None:
+    # bibtexparser reads `\{` as text, BibTeX as an opening brace: appended as it is, the
+    # entry would run on into whatever follows it for BibTeX and pybtex
+    source = tmp_path / "new.bib"
+    source.write_text(NEW_STUDY.replace("an open-label pilot", "a\\{b"), encoding="utf-8")
+    before = bib.read_bytes()
+    result = CliRunner().invoke(main, ["add", str(source), "--bib", str(bib)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{source}:1: newman2024: title: unbalanced braces: the last {{ of "
+        "'...r panic disorder: a\\{' is never closed (BibTeX counts every brace, backslash or not) "
+        "(allowed: braces in pairs, {...} or \\{...\\}, and a lone brace as {\\textbraceleft} "
+        "or {\\textbraceright})\nError: 1 error(s); nothing was written\n"
+    )
+    assert bib.read_bytes() == before
+
+
 def test_add_refuses_duplicates_with_the_key(bib: Path) -> None:
     before = bib.read_bytes()
     with pytest.raises(ValidationError) as info:

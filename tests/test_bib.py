@@ -10,7 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidence.bib import parse_bib, read_bib, scan_fields, set_fields, write_bib
+from evidence.bib import (
+    brace_problem,
+    parse_bib,
+    read_bib,
+    scan_fields,
+    set_fields,
+    unpaired_braces,
+    write_bib,
+)
 from evidence.errors import BibFileError, EditError
 
 from .conftest import ROOT, STYLES
@@ -148,6 +156,84 @@ def test_set_fields_rejects_unbalanced_braces_and_unknown_key() -> None:
         set_fields(doc, "zz", {"title": "x"})
     with pytest.raises(EditError, match="not a valid BibTeX field name"):
         set_fields(doc, "a", {"bad name": "x"})
+
+
+@pytest.mark.parametrize(
+    ("value", "unpaired"),
+    [
+        pytest.param("A {B} c", [], id="paired"),
+        pytest.param("Sets \\{x, y\\} of {GAD}", [], id="escaped-pair"),
+        pytest.param("Set a\\{b", [6], id="escaped-open"),
+        pytest.param("a\\}b", [2], id="escaped-close"),
+        pytest.param("}{", [0, 1], id="reversed"),
+        pytest.param("{a}} {b", [3, 5], id="mixed"),
+        pytest.param("{\\textbraceleft} x", [], id="lone-brace-written-right"),
+    ],
+)
+def test_unpaired_braces_counts_every_brace_as_bibtex_does(value: str, unpaired: list) -> None:
+    # BibTeX (and pybtex) count a brace after a backslash too: "Set a\{b" leaves a group open
+    assert unpaired_braces(value) == unpaired
+    assert bool(brace_problem(value)) == bool(unpaired)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="{}\\ab", max_size=30))
+def test_unpaired_braces_agrees_with_a_plain_count(text: str) -> None:
+    """Its shortcut for paired values gives what counting brace by brace gives."""
+    stack: list[int] = []
+    lone: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "{":
+            stack.append(i)
+        elif ch == "}" and stack:
+            stack.pop()
+        elif ch == "}":
+            lone.append(i)
+    assert unpaired_braces(text) == sorted(lone + stack)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param(
+            "Set a\\{b",
+            "test.bib:3: a: title: unbalanced braces: the last { of 'Set a\\{' is never closed "
+            "(BibTeX counts every brace, backslash or not); write braces in pairs, {...} or "
+            "\\{...\\}, and a lone brace as {\\textbraceleft} or {\\textbraceright}",
+            id="escaped-open",
+        ),
+        pytest.param(
+            "a\\}b",
+            "test.bib:3: a: title: unbalanced braces: the last } of 'a\\}' closes no group "
+            "(BibTeX counts every brace, backslash or not); write braces in pairs, {...} or "
+            "\\{...\\}, and a lone brace as {\\textbraceleft} or {\\textbraceright}",
+            id="escaped-close",
+        ),
+    ],
+)
+def test_set_fields_refuses_braces_bibtex_would_not_pair(value: str, message: str) -> None:
+    doc = parse_bib("@article{a,\n  year = 2020,\n  title = {Old},\n}\n", "test.bib")
+    with pytest.raises(EditError) as info:
+        set_fields(doc, "a", {"title": value})
+    assert str(info.value) == message
+    paired = set_fields(doc, "a", {"title": "Sets \\{x\\} and {\\textbraceleft}"})
+    assert "  title = {Sets \\{x\\} and {\\textbraceleft}},\n" in paired
+
+
+def test_set_fields_refuses_braces_that_pair_only_for_bibtex() -> None:
+    """`x\\{}` pairs for BibTeX, but LaTeX prints `\\{` and bibtexparser reads it as text: it
+    would read `{x\\{}}` as `x\\{` and lose the fields after it."""
+    text = "@article{a,\n  title = {x\\{}},\n  year = 2020,\n}\n"
+    assert [(f.key, f.value) for f in parse_bib(text).entry("a").fields] == [("title", "x\\{")]
+    doc = parse_bib("@article{a,\n  title = {Old},\n  year = 2020,\n}\n", "test.bib")
+    with pytest.raises(EditError) as info:
+        set_fields(doc, "a", {"title": "x\\{}"})
+    assert str(info.value) == (
+        "test.bib:2: a: title: unbalanced braces: the last } of 'x\\{}' closes no group once "
+        "\\{ and \\} are text (as LaTeX prints them and bibtexparser reads them; pair \\{ with "
+        "\\}, { with }); write braces in pairs, {...} or \\{...\\}, and a lone brace as "
+        "{\\textbraceleft} or {\\textbraceright}"
+    )
 
 
 def test_scan_fields_handles_nesting_and_quotes() -> None:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from evidence.bib import brace_problem
 from evidence.errors import EvidenceError
 from evidence.importers import (
     _STOPWORDS,
@@ -875,14 +876,11 @@ def test_render_entry_writes_only_month_macros_bare(month: str, line: str) -> No
 @pytest.mark.parametrize(
     ("value", "written"),
     [
-        pytest.param("Stray { brace", "Stray \\{ brace", id="open"),
-        pytest.param("Stray } brace", "Stray \\} brace", id="close"),
-        pytest.param("}{", "\\}\\{", id="reversed-pair"),
-        pytest.param("{a}} {b", "{a}\\} \\{b", id="mixed"),
         pytest.param("50% of {HAM-A}", "50% of {HAM-A}", id="percent-and-balanced"),
+        pytest.param("Sets \\{x\\} of {GAD}", "Sets \\{x\\} of {GAD}", id="escaped-pair"),
         pytest.param("ends in a backslash\\", "ends in a backslash", id="trailing-backslash"),
         pytest.param("two\nlines\r\n  here", "two lines here", id="newlines"),
-        pytest.param("@article{x, oops", "@article\\{x, oops", id="at-sign"),
+        pytest.param("@article{x}, oops", "@article{x}, oops", id="at-sign"),
         pytest.param('quote " and comma, = equals', 'quote " and comma, = equals', id="quote"),
     ],
 )
@@ -893,6 +891,72 @@ def test_render_entry_makes_values_safe(value: str, written: str) -> None:
     entry = _parse_one(text)
     assert entry.fields_dict["title"].value == written
     assert entry.fields_dict["note"].value == "after"
+
+
+@pytest.mark.parametrize(
+    ("value", "brace"),
+    [
+        pytest.param("Stray { brace", "the last { of 'Stray {' is never closed", id="open"),
+        pytest.param("Stray } brace", "the last } of 'Stray }' closes no group", id="close"),
+        pytest.param("}{", "the last } of '}' closes no group (1 more", id="reversed-pair"),
+        pytest.param("Set a\\{b", "the last { of 'Set a\\{' is never closed", id="escaped-open"),
+        pytest.param("a\\}b", "the last } of 'a\\}' closes no group", id="escaped-close"),
+        pytest.param("@article{x, oops", "the last { of '@article{' is never", id="at-sign"),
+    ],
+)
+def test_render_entry_refuses_braces_bibtex_would_not_pair(value: str, brace: str) -> None:
+    # BibTeX counts every brace, a backslash before it or not: no escape makes a lone one safe
+    record = ImportedRecord("misc", {"title": value}, None, "x")
+    with pytest.raises(EvidenceError) as info:
+        render_entry(record, "k")
+    assert str(info.value).startswith(f"k: title: unbalanced braces: {brace}")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "key", "field", "brace"),
+    [
+        pytest.param(
+            "items.json",
+            '[\n  {"id": "a", "title": "Fine"},\n  {"id": "b",\n   "title": "Stray { brace"}\n]\n',
+            3,
+            "b",
+            "title",
+            "the last { of 'Stray {' is never closed",
+            id="csl-json",
+        ),
+        pytest.param(
+            "refs.ris",
+            "TY  - JOUR\nTI  - Fine\nER  - \n\nTY  - JOUR\nTI  - Fine too\nN1  - a } b\nER  - \n",
+            5,
+            "",
+            "note",
+            "the last } of 'a }' closes no group",
+            id="ris",
+        ),
+        pytest.param(
+            "refs.bib",
+            "@article{a, title = {Fine}}\n\n@article{b,\n  title = {Set a\\{b},\n}\n",
+            3,
+            "b",
+            "title",
+            "the last { of 'Set a\\{' is never closed",
+            id="bibtex-escaped-brace",
+        ),
+    ],
+)
+def test_values_with_unpaired_braces_are_problems_with_their_place(
+    tmp_path: Path, name: str, text: str, line: int, key: str, field: str, brace: str
+) -> None:
+    path = _write(tmp_path, name, text)
+    records, problems = read_records(path)
+    assert records == []
+    assert [(p.line, p.key, p.field, p.code) for p in problems] == [
+        (line, key, field, "value.braces")
+    ]
+    assert problems[0].message.startswith(f"unbalanced braces: {brace}")
+    assert problems[0].allowed.startswith("braces in pairs")
+    records, _ = read_records(path, skip_invalid=True)
+    assert len(records) == 1
 
 
 @pytest.mark.parametrize(
@@ -916,6 +980,10 @@ def test_render_entry_always_parses_to_the_safe_values(title: str, author: str, 
     record = ImportedRecord(
         "article", {"author": author, "title": title, "month": month}, None, "x"
     )
+    if any(brace_problem(v) for v in record.fields.values()):
+        with pytest.raises(EvidenceError, match="unbalanced braces"):
+            render_entry(record, "prop2024")
+        return
     entry = _parse_one(render_entry(record, "prop2024"))
     expected = {k: _clean_value(v) for k, v in record.fields.items() if _clean_value(v)}
     assert {f.key: f.value for f in entry.fields} == expected

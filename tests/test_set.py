@@ -92,6 +92,18 @@ def test_set_refuses_invalid_values_and_writes_nothing(bib: Path) -> None:
         pytest.param("tully2022", {"outcomes.1.n": "3"}, "has no outcomes field", id="no-rows"),
         pytest.param("glue2017", {"outcomes.x.n": "3"}, "expected outcomes.N.KEY", id="bad-row"),
         pytest.param("glue2017", {"title": "Bad {"}, "unbalanced braces", id="braces"),
+        pytest.param(
+            "glue2017",
+            {"title": "Set a\\{b"},
+            "title: unbalanced braces: the last { of 'Set a\\\\{' is never closed",
+            id="escaped-open-brace",
+        ),
+        pytest.param(
+            "glue2017",
+            {"title": "a\\}b"},
+            "title: unbalanced braces: the last } of 'a\\\\}' closes no group",
+            id="escaped-close-brace",
+        ),
     ],
 )
 def test_set_errors(bib: Path, key: str, values: dict, message: str) -> None:
@@ -99,6 +111,21 @@ def test_set_errors(bib: Path, key: str, values: dict, message: str) -> None:
     with pytest.raises(EditError, match=message):
         set_entry(bib, key, values)
     assert bib.read_bytes() == before
+
+
+def test_set_escaped_brace_is_refused_as_the_readme_shows(bib: Path) -> None:
+    """BibTeX counts a brace after a backslash too, so `a\\{b` would run on into the next
+    entries (pybtex: "'}' expected"); the refusal is one line naming the field and what to
+    write, exactly as the README shows it, and nothing is written."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("$ evidence set glue2017 'title=Set a\\{b'\n", 1)[1].split("\n```", 1)[0]
+    before = bib.read_bytes()
+    result = CliRunner().invoke(main, ["set", "glue2017", "title=Set a\\{b", "--bib", str(bib)])
+    assert result.exit_code == 1
+    assert result.stderr == shown.replace("studies.bib:", f"{bib}:") + "\n"
+    assert bib.read_bytes() == before
+    set_entry(bib, "glue2017", {"title": "Sets \\{x, y\\} of {\\textbraceleft} scales"})
+    assert evidence.load(bib).problems == []
 
 
 def test_set_unset_and_dry_run(bib: Path) -> None:

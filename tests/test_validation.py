@@ -32,6 +32,10 @@ MEASURES = (
     "HADS, HADS-A, HADS-D, MADRS, CGI"
 )
 TIMEPOINTS = "e.g. 90 min, 3 h, 24 h, 1 week, 2 weeks, day 28, week 2, 1-3 days"
+BRACES = (
+    "(BibTeX counts every brace, backslash or not) (allowed: braces in pairs, {...} or "
+    "\\{...\\}, and a lone brace as {\\textbraceleft} or {\\textbraceright})"
+)
 
 EXPECTED = {
     "syntax-error.bib": [
@@ -87,6 +91,13 @@ EXPECTED = {
         "11: Glue2017: duplicate citation key 'Glue2017' (first defined on line 4 as "
         "'glue2017'; BibTeX ignores case in keys)",
     ],
+    "unbalanced-braces.bib": [
+        "8: Tveit2018: title: unbalanced braces: the last { of 'Set a\\{' is never closed "
+        f"{BRACES}",
+        "18: Ulvik2019: note: unbalanced braces: the last } of '...s fell from 10 to a\\}' "
+        f"closes no group {BRACES}",
+        f"26: Vik2019: note: unbalanced braces: the last }} of 'one }}' closes no group {BRACES}",
+    ],
     "many-problems.bib": [
         f"9: Pettersen2018: design: unknown value 'open-trial'; did you mean 'single-arm'? "
         f"(allowed: {DESIGNS})",
@@ -111,9 +122,27 @@ def test_fixture_reports_exactly_the_expected_problems(name: str) -> None:
     path = INVALID / name
     base = evidence.load(path)
     nxt = datetime.date.today().year + 1
-    expected = [f"{path}:{line.format(next_year=nxt)}" for line in EXPECTED[name]]
+    expected = [f"{path}:{line.replace('{next_year}', str(nxt))}" for line in EXPECTED[name]]
     assert [str(p) for p in base.problems] == expected
     assert all(p.severity == "error" for p in base.problems)
+
+
+def test_unbalanced_braces_are_value_braces_and_the_entries_still_load(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "unbalanced-braces.bib"
+    path.write_bytes((INVALID / "unbalanced-braces.bib").read_bytes())
+    base = evidence.load(path)
+    assert [(p.key, p.field, p.code) for p in base.problems] == [
+        ("Tveit2018", "title", "value.braces"),
+        ("Ulvik2019", "note", "value.braces"),
+        ("Vik2019", "note", "value.braces"),
+    ]
+    assert list(base.studies["key"]) == ["Tveit2018", "Ulvik2019", "Vik2019"]
+    # the error already there does not block editing the entry's other fields
+    set_entry(path, "Tveit2018", {"year": "2019"})
+    assert "  year = {2019},\n" in path.read_text(encoding="utf-8")
+    assert [p.code for p in evidence.load(path).problems] == ["value.braces"] * 3
 
 
 def test_valid_entries_around_a_syntax_error_still_load() -> None:
