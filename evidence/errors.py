@@ -132,7 +132,10 @@ PROBLEM_CODES: dict[str, str] = {
     "import.title-missing": "a record without a title",
     "import.json": "a CSL-JSON file that is not valid JSON",
     "import.json-depth": "a CSL-JSON file nested too deeply to read",
-    "import.json-number": "a CSL-JSON number with more digits than Python converts",
+    "import.json-number": (
+        "a CSL-JSON number no value can be: more digits than Python converts, too large for a "
+        "float (`1e999`), `NaN` or `Infinity`"
+    ),
     "import.json-shape": "a CSL-JSON file that is not a list of objects",
     "import.ris": "a RIS file or record with a malformed line or structure",
     "import.medline": "a MEDLINE file or record with a malformed line or structure",

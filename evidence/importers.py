@@ -24,6 +24,7 @@ from ``doi`` and ``pages``):
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -815,15 +816,32 @@ def _medline_record(items: list[list[str]], source: str) -> ImportedRecord:
 # --------------------------------------------------------------------------- CSL-JSON
 
 
-class _HugeInteger(ValueError):
-    """A JSON integer with more digits than Python converts (``sys.get_int_max_str_digits``)."""
+class _NoNumber(ValueError):
+    """A JSON number no bibliographic value can be: ``args`` are its text and why."""
 
 
 def _parse_json_int(digits: str) -> int:
     limit = sys.get_int_max_str_digits()
     if limit and len(digits.lstrip("-")) > limit:
-        raise _HugeInteger(digits)
+        raise _NoNumber(digits, f"has {len(digits.lstrip('-'))} digits (more than {limit})")
     return int(digits)
+
+
+def _parse_json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999, or a few thousand digits with a point
+        raise _NoNumber(text, "is too large for any floating-point number (it would read as inf)")
+    return value
+
+
+def _parse_json_constant(name: str) -> float:
+    raise _NoNumber(name, "is no number in standard JSON")
+
+
+#: The JSON reader of CSL-JSON sources: every number it reads is one a value can be.
+_JSON = json.JSONDecoder(
+    parse_int=_parse_json_int, parse_float=_parse_json_float, parse_constant=_parse_json_constant
+)
 
 
 #: Nesting depth reported as too deep when the JSON parser runs out of recursion.
@@ -854,17 +872,15 @@ def _json_depth_line(text: str, depth: int) -> int:
 
 def _read_csljson(text: str, shown: str, name: str) -> tuple[list[ImportedRecord], list[Problem]]:
     try:
-        data = json.loads(text, parse_int=_parse_json_int)
+        data = _JSON.decode(text)
     except json.JSONDecodeError as exc:
         message = f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         return [], [_problem(shown, exc.lineno, "import.json", message)]
-    except _HugeInteger as exc:
-        digits = exc.args[0]
-        line = text.count("\n", 0, max(text.find(digits), 0)) + 1
-        message = (
-            f"a number with {len(digits.lstrip('-'))} digits (more than "
-            f"{sys.get_int_max_str_digits()}) is no bibliographic value"
-        )
+    except _NoNumber as exc:
+        literal, why = exc.args
+        line = text.count("\n", 0, max(text.find(literal), 0)) + 1
+        shown_number = literal if len(literal) <= 24 else f"{literal[:12]}…{literal[-8:]}"
+        message = f"the number {shown_number} {why}: no bibliographic value"
         return [], [_problem(shown, line, "import.json-number", message)]
     except RecursionError:
         line = _json_depth_line(text, _JSON_DEPTH_SHOWN)
@@ -906,7 +922,7 @@ def _read_csljson(text: str, shown: str, name: str) -> tuple[list[ImportedRecord
 
 def _json_item_lines(text: str, n: int) -> list[int]:
     """1-based line on which each of the ``n`` items of a JSON list starts (best effort)."""
-    decoder = json.JSONDecoder(parse_int=_parse_json_int)
+    decoder = _JSON
     lines: list[int] = []
     pos = text.find("[")
     if pos >= 0 and not text.lstrip().startswith("{"):
@@ -980,11 +996,11 @@ def _csl_record(item: Mapping[str, Any], source: str) -> ImportedRecord:
     if not key and re.fullmatch(r"[A-Za-z][\w:.+-]*", get("id")):
         key = get("id")
     fields: dict[str, str] = {
-        "author": _join_names(_csl_name(p) for p in _as_list(item.get("author"))),
+        "author": _join_names(_csl_names(item, "author", notes)),
         "title": get("title"),
     }
     if entry_type in _EDITED_TYPES:
-        fields["editor"] = _join_names(_csl_name(p) for p in _as_list(item.get("editor")))
+        fields["editor"] = _join_names(_csl_names(item, "editor", notes))
     container = get("container-title") or get("container-title-short")
     container = container or get("journalAbbreviation")
     if entry_type == "article":
@@ -996,7 +1012,7 @@ def _csl_record(item: Mapping[str, Any], source: str) -> ImportedRecord:
     fields["edition"] = get("edition")
     fields["school" if entry_type == "phdthesis" else "publisher"] = get("publisher")
     fields["address"] = get("publisher-place")
-    fields["year"], fields["month"] = _csl_date(item.get("issued"))
+    fields["year"], fields["month"] = _csl_date(item.get("issued"), notes)
     fields["volume"] = get("volume")
     fields["number"] = get("issue")
     fields["pages"] = _normalise_pages(get("page"))
@@ -1022,8 +1038,38 @@ def _csl_record(item: Mapping[str, Any], source: str) -> ImportedRecord:
     return ImportedRecord(entry_type, _ordered(fields), key or None, source, tuple(notes))
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+def _csl_names(item: Mapping[str, Any], variable: str, notes: list[str]) -> list[str]:
+    """The names of a CSL name variable (a list of name objects); what is malformed in it is
+    left out with a note saying so, never silently."""
+    value = item.get(variable)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        notes.append(f"{variable}: not a list of names ({_json_kind(value)}), not imported")
+        return []
+    names = [_csl_name(person) for person in value]
+    skipped = [i for i, name in enumerate(names, 1) if not name]
+    if skipped:
+        which = ", ".join(map(str, skipped))
+        notes.append(f"{variable}: name {which} of {len(names)} has no name in it, not imported")
+    return [name for name in names if name]
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, for a note: ``a string``, ``an object``…"""
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    return (
+        "an object"
+        if isinstance(value, Mapping)
+        else "a list"
+        if isinstance(value, list)
+        else "null"
+    )
 
 
 def _csl_name(person: Any) -> str:
@@ -1045,18 +1091,29 @@ def _csl_name(person: Any) -> str:
     return f"{family}, {given}" if given else family
 
 
-def _csl_date(issued: Any) -> tuple[str, str]:
+def _csl_date(issued: Any, notes: list[str]) -> tuple[str, str]:
+    """Year and month macro of a CSL date (``date-parts``, else ``raw`` or ``literal``); what
+    cannot be read is left out with a note."""
+    if issued is None:
+        return "", ""
     if not isinstance(issued, Mapping):
+        notes.append(f"issued: not a date object ({_json_kind(issued)}), not imported")
         return "", ""
     parts = issued.get("date-parts")
     if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
         first = parts[0]
         year = str(first[0]).strip()
+        if not re.fullmatch(r"-?\d+", year):
+            notes.append(f"issued: year {first[0]!r} is not a year, not imported")
+            year = ""
         month = _month(first[1]) if len(first) > 1 else ""
-        return (year if re.fullmatch(r"-?\d+", year) else ""), month
+        if len(first) > 1 and not month:
+            notes.append(f"issued: month {first[1]!r} is not a month (1-12), not imported")
+        return year, month
     for name in ("raw", "literal"):
         if isinstance(issued.get(name), str):
             return _year_month(issued[name])
+    notes.append("issued: no date-parts, raw or literal date in it, not imported")
     return "", ""
 
 

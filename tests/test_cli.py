@@ -325,8 +325,29 @@ def test_parse_out_of_memory_is_one_line(runner: CliRunner, monkeypatch, tmp_pat
         pytest.param(
             '[\n  {"title": "Big",\n   "volume": ' + "9" * 5000 + "}\n]\n",
             3,
-            "a number with 5000 digits (more than 4300) is no bibliographic value",
+            "the number 999999999999…99999999 has 5000 digits (more than 4300): no "
+            "bibliographic value",
             id="5000-digits",
+        ),
+        pytest.param(  # read as a float, it was inf, and the entry said volume = {inf}
+            '[\n  {"title": "Big",\n   "volume": 1e999}\n]\n',
+            3,
+            "the number 1e999 is too large for any floating-point number (it would read as "
+            "inf): no bibliographic value",
+            id="1e999",
+        ),
+        pytest.param(
+            '[\n  {"title": "Big",\n   "volume": ' + "1" * 5000 + ".5}\n]\n",
+            3,
+            "the number 111111111111…111111.5 is too large for any floating-point number (it "
+            "would read as inf): no bibliographic value",
+            id="5000-digits-and-a-point",
+        ),
+        pytest.param(
+            '[\n  {"title": "Odd",\n   "volume": NaN}\n]\n',
+            3,
+            "the number NaN is no number in standard JSON: no bibliographic value",
+            id="nan",
         ),
     ],
 )

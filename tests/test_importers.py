@@ -1059,3 +1059,35 @@ def test_imported_entries_are_already_in_fmt_field_order(name: str) -> None:
     formatted = parse_bib(format_document(doc).text)
     for before, after in zip(doc.library.entries, formatted.library.entries, strict=True):
         assert [s.key for s in scan_fields(before.raw)] == [s.key for s in scan_fields(after.raw)]
+
+
+def test_malformed_csl_variables_are_left_out_with_a_note(tmp_path: Path) -> None:
+    """Not silently: a note names the item, the variable and what is wrong with it."""
+    source = tmp_path / "export.json"
+    source.write_text(
+        '[{"title": "One", "author": "Roe, R.", "issued": {"date-parts": [[2020, 13]]}},'
+        ' {"title": "Two", "author": [{"family": "Roe"}, 5], "issued": "2020"},'
+        ' {"title": "Three", "issued": {"date-parts": [["soon"]]}},'
+        ' {"title": "Four", "issued": {"season": 1}}]',
+        encoding="utf-8",
+    )
+    records, problems = read_records(source)
+    assert problems == []
+    assert [(r.fields.get("author", ""), r.fields.get("year", "")) for r in records] == [
+        ("", "2020"),
+        ("Roe", ""),
+        ("", ""),
+        ("", ""),
+    ]
+    assert [list(r.notes) for r in records] == [
+        [
+            "author: not a list of names (a string), not imported",
+            "issued: month 13 is not a month (1-12), not imported",
+        ],
+        [
+            "author: name 2 of 2 has no name in it, not imported",
+            "issued: not a date object (a string), not imported",
+        ],
+        ["issued: year 'soon' is not a year, not imported"],
+        ["issued: no date-parts, raw or literal date in it, not imported"],
+    ]
