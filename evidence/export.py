@@ -246,7 +246,7 @@ def _swap_into(
 
 #: A staging folder's name: ``.build-HOST-PID-`` (``old-`` for the replaced files), then
 #: :mod:`tempfile`'s random letters.
-_STAGING = re.compile(r"\.build-(?P<host>.+)-(?P<pid>\d+)-(?:old-)?[a-z0-9_]+")
+_STAGING = re.compile(r"\.build-(?P<host>.+)-(?P<pid>\d+)-(?:old-)?[a-z0-9_]{8}")
 
 
 def _staging_prefix() -> str:

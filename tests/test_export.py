@@ -534,13 +534,14 @@ def test_a_build_removes_the_staging_folders_of_builds_killed_outright(previous:
         "alive": f".build-{host}-{os.getppid()}-abc_1234",
         "elsewhere": f".build-another-host-{dead}-abc_1234",
         "not-ours": ".build-notes",
+        "named-alike": f".build-{host}-{dead}-my-notes",  # not tempfile's eight letters
     }
     for name in names.values():
         (previous / name / "figures").mkdir(parents=True)
         (previous / name / "figures" / "x.png").write_bytes(b"half a build")
     build_reports(ROOT / "studies.bib", previous)
     left = sorted(p.name for p in previous.iterdir() if p.name.startswith(".build"))
-    assert left == sorted(names[k] for k in ("alive", "elsewhere", "not-ours"))
+    assert left == sorted(names[k] for k in ("alive", "elsewhere", "not-ours", "named-alike"))
 
 
 @pytest.mark.slow
