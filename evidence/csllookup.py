@@ -12,6 +12,13 @@ prints the gain). Neither the style's tree nor a bibliography's source changes w
 renders, so within :func:`remembered` each of these (:data:`METHODS`), asked of one element or
 item with the same arguments, is worked out once and its answer given again after.
 
+Two of its steps, run for every element an entry passes through, are skipped where the
+element asks for nothing (:data:`SKIPPED`): formatting (font style, variant, weight, decoration
+and vertical alignment: five attribute reads and five look-ups of the formatter, each to leave
+the text as it is) when the element sets none of them, affixes when it has no prefix and no
+suffix, and quotes when it asks for none. Whether an element asks for any is remembered like
+the lookups; when it does, citeproc-py does the step as before.
+
 The answers are the same objects, so the references are the same, byte for byte (a test
 compares both ways on every edge case and in several styles). Outside the block citeproc-py is
 as it was: the memory is dropped, and a style edited afterwards is read afresh. Blocks may nest
@@ -31,7 +38,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["METHODS", "remembered"]
+__all__ = ["METHODS", "SKIPPED", "remembered"]
 
 #: What is remembered: (module, class, attribute), each defined on that class in citeproc-py
 #: 0.11. Every answer but the last depends only on the element (lxml elements hash by
@@ -45,6 +52,66 @@ METHODS = (
     ("citeproc.model", "Parent", "calls_variable"),  # does a group's content call a variable
     ("citeproc.model", "Text", "calls_variable"),
     ("citeproc.source", "CitationItem", "reference"),  # the item's entry in the source
+)
+
+#: What CSL asks of an element with these attributes, and the value that asks for nothing:
+#: ``citeproc.model.Formatted.format`` applies each in turn (the CSL 1.0 specification,
+#: "Formatting").
+_FORMATTING = (
+    ("font-style", "normal"),
+    ("font-variant", "normal"),
+    ("font-weight", "normal"),
+    ("text-decoration", "none"),
+    ("vertical-align", "baseline"),
+)
+
+
+def _formats_nothing(element: Any) -> bool:
+    """Whether ``element`` sets no formatting, or sets each to the value that changes nothing."""
+    return all(element.get(name, plain) == plain for name, plain in _FORMATTING)
+
+
+def _formatted_as_is(element: Any, string: Any) -> tuple[bool, Any]:
+    """``citeproc.model.Formatted.format`` of an element that formats nothing: a number as its
+    text, anything else unchanged."""
+    if not _asks(_formats_nothing, element):
+        return False, None
+    return True, str(string) if isinstance(string, (int, float)) else string
+
+
+def _affixes_nothing(element: Any) -> bool:
+    """Whether ``element`` has neither a prefix nor a suffix."""
+    return not element.get("prefix", "") and not element.get("suffix", "")
+
+
+def _wrapped_as_is(element: Any, string: Any) -> tuple[bool, Any]:
+    """``citeproc.model.Affixed.wrap`` of text by an element without affixes: the text itself
+    (empty affixes add nothing; ``None`` stays ``None``)."""
+    if (string is None or isinstance(string, str)) and _asks(_affixes_nothing, element):
+        return True, string
+    return False, None
+
+
+def _quotes_nothing(element: Any) -> bool:
+    """Whether ``element`` does not ask for quotes (``quotes`` is not true)."""
+    return str(element.get("quotes", "false")).lower() != "true"
+
+
+def _quoted_as_is(element: Any, string: Any) -> tuple[bool, Any]:
+    """``citeproc.model.Quoted.quote`` of text by an element that asks for no quotes: the text
+    itself (citeproc-py reads the locale's punctuation-in-quote option first, and uses it not)."""
+    if _asks(_quotes_nothing, element):
+        return True, string
+    return False, None
+
+
+#: Steps skipped where an element asks for nothing: (module, class, attribute, shortcut), each
+#: method defined on that class in citeproc-py 0.11. A shortcut answers ``(True, result)`` for
+#: an element that asks for nothing, else ``(False, None)`` and the method runs as before.
+SKIPPED = (
+    ("citeproc.model", "Formatted", "format", _formatted_as_is),
+    ("citeproc.model", "Affixed", "wrap", _wrapped_as_is),
+    ("citeproc.model", "Quoted", "quote", _quoted_as_is),
 )
 
 _LOCK = threading.Lock()
@@ -65,6 +132,24 @@ def _remembering(method: Callable[..., Any]) -> Callable[..., Any]:
             return answer
 
     return remembered_method
+
+
+def _asks(question: Callable[[Any], bool], element: Any) -> bool:
+    """``question(element)``, remembered for the element (kept alive by the key, as above)."""
+    key = (question, element)
+    try:
+        return bool(_answers[key])
+    except KeyError:
+        answer = _answers[key] = question(element)
+        return answer
+
+
+def _skipping(method: Callable[..., Any], shortcut: Callable[..., tuple[bool, Any]]) -> Any:
+    def skipping_method(self: Any, string: Any) -> Any:
+        done, result = shortcut(self, string)
+        return result if done else method(self, string)
+
+    return skipping_method
 
 
 def _remembering_property(prop: property) -> property:
@@ -102,6 +187,15 @@ def _install() -> None:
             continue
         _replaced.append((cls, name, original))
         setattr(cls, name, replacement)
+    for module_name, class_name, name, shortcut in SKIPPED:
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name, None)
+        except ImportError:
+            continue
+        original = cls.__dict__.get(name) if isinstance(cls, type) else None
+        if isinstance(cls, type) and callable(original):
+            _replaced.append((cls, name, original))
+            setattr(cls, name, _skipping(original, shortcut))
 
 
 def _restore() -> None:

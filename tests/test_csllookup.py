@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import threading
 
 import pytest
@@ -22,7 +23,8 @@ STUDIES = DATA / "citations" / "ketamine.bib"
 def _attributes() -> dict[tuple[type, str], object]:
     """What citeproc-py has now at each place :data:`csllookup.METHODS` names."""
     found = {}
-    for module, cls_name, name in csllookup.METHODS:
+    places = [*csllookup.METHODS, *(place[:3] for place in csllookup.SKIPPED)]
+    for module, cls_name, name in places:
         cls = getattr(importlib.import_module(module), cls_name)
         found[cls, name] = cls.__dict__[name]
     return found
@@ -176,3 +178,57 @@ def test_a_citeproc_without_a_method_or_module_is_left_alone(monkeypatch):
         assert Parent.__dict__["calls_variable"] is not ORIGINAL[Parent, "calls_variable"]
     assert "xpath_search" not in CitationStylesElement.__dict__
     assert Parent.__dict__["calls_variable"] is ORIGINAL[Parent, "calls_variable"]
+
+
+def _text_element(attributes: str):
+    """A ``cs:text`` of a parsed style, with ``attributes``."""
+    from citeproc import CitationStylesStyle
+    from citeproc.formatter import html
+
+    style = f"""<?xml version="1.0" encoding="utf-8"?>
+<style xmlns="http://purl.org/net/xbiblio/csl" class="in-text" version="1.0">
+  <info><title>t</title><id>t</id><updated>2020-01-01T00:00:00+00:00</updated></info>
+  <citation><layout><text variable="title" {attributes}/></layout></citation>
+</style>"""
+    parsed = CitationStylesStyle(io.BytesIO(style.encode()), validate=False)
+    parsed.root.formatter = html  # as a bibliography sets it
+    return parsed.root.citation.layout[0]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "formats", "affixes", "quotes"),
+    [
+        ("", False, False, False),
+        (
+            'font-style="normal" text-decoration="none" vertical-align="baseline"',
+            False,
+            False,
+            False,
+        ),
+        ('font-weight="bold"', True, False, False),
+        ('font-variant="small-caps"', True, False, False),
+        ('vertical-align="sup"', True, False, False),
+        ('prefix="("', False, True, False),
+        ('suffix="."', False, True, False),
+        ('quotes="true"', False, False, True),
+        ('quotes="false"', False, False, False),
+    ],
+)
+def test_a_step_is_skipped_only_where_the_element_asks_for_nothing(
+    attributes, formats, affixes, quotes
+):
+    from citeproc.string import String
+
+    element = _text_element(attributes)
+    text = String("Title")
+    with csllookup.remembered():
+        assert (element.format(text) is text) is not formats
+        assert (element.wrap(text) is text) is not affixes
+        assert element.wrap(None) is None
+        assert (element.quote(text) is text) is not quotes
+        if affixes:
+            assert str(element.wrap(text)) != "Title"
+        if formats:
+            assert str(element.format(text)) != "Title"  # marked up by the formatter
+        else:
+            assert element.format(7) == "7"  # a number as its text, as citeproc-py gives it
