@@ -172,6 +172,50 @@ def _undisturbed() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+#: Seconds a build waits for another build replacing the same reports to finish (a swap takes
+#: milliseconds; this allows for a slow disk).
+SWAP_TIMEOUT = 30.0
+
+
+@contextlib.contextmanager
+def _replacing(out: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the folder ``out`` locked (an OS lock on the folder itself: no lock file is left in
+    it) while a build replaces its outputs, so that two builds finishing at once replace them
+    one after the other and the reports are one build's, whole, with its manifest. Waits
+    ``timeout`` seconds (:data:`SWAP_TIMEOUT` if ``None``) for another, then refuses. Where the
+    system has no such lock (not POSIX) or the folder's file system refuses it, no lock is
+    held."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        yield
+        return
+    try:
+        handle = os.open(out, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        yield
+        return
+    try:
+        deadline = time.monotonic() + (SWAP_TIMEOUT if timeout is None else timeout)
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise EvidenceError(
+                        f"{out}: another build is replacing these reports (still after "
+                        f"{SWAP_TIMEOUT if timeout is None else timeout:g} s); "
+                        f"{_left(out)}, try again"
+                    ) from None
+                time.sleep(0.05)
+            except OSError:  # a file system without such locks (some network ones)
+                break
+        yield
+    finally:
+        os.close(handle)  # releases the lock
+
+
 def _stale(out: Path, rels: list[Path]) -> list[Path]:
     """The outputs of the previous build in ``out`` that this one does not make (``rels``)
     and nobody has changed since: its manifest lists each with its SHA-256. So a forest plot
@@ -294,8 +338,13 @@ def _remove_empty(folders: Iterable[Path]) -> None:
 def _intact(out: Path, exc: OSError, doing: str = "write") -> EvidenceError:
     """The error of a build that could not ``doing`` its reports, leaving the previous ones
     (where there are any: a build's manifest marks them) as they were."""
-    left = "the previous reports are intact" if (out / MANIFEST).exists() else "nothing was written"
-    return EvidenceError(f"{out}: cannot {doing} the reports: {exc.strerror or exc}; {left}")
+    return EvidenceError(f"{out}: cannot {doing} the reports: {exc.strerror or exc}; {_left(out)}")
+
+
+def _left(out: Path) -> str:
+    """What a failed build left in ``out``: the previous reports (where a build's manifest
+    marks them) or nothing."""
+    return "the previous reports are intact" if (out / MANIFEST).exists() else "nothing was written"
 
 
 def _load(bib: str | os.PathLike[str], config: str | os.PathLike[str] | None) -> EvidenceBase:
@@ -465,12 +514,13 @@ def build_reports(
             except OSError as exc:
                 raise _intact(out, exc) from None
             rels = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
-            _check_destinations(out, rels)
-            stale = _stale(out, rels)
-            try:
-                written = _swap_into(stage, out, rels, Path(old), stale)
-            except OSError as exc:
-                raise _intact(out, exc, "replace") from None
+            with _replacing(out):
+                _check_destinations(out, rels)
+                stale = _stale(out, rels)
+                try:
+                    written = _swap_into(stage, out, rels, Path(old), stale)
+                except OSError as exc:
+                    raise _intact(out, exc, "replace") from None
             for rel in stale:
                 say(f"removed {out / rel}: the previous build's, and this one does not make it")
             staging = True

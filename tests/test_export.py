@@ -555,3 +555,66 @@ def test_build_touches_only_its_own_outputs(previous: Path) -> None:
     assert sorted(set(files) - {"notes.txt", "figures/extra.png"}) == EXPECTED
     assert result.removed == (previous / DROPPED,)
     assert (previous.parent / "outside.txt").read_bytes() == b"a forest plot"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="the folder lock is POSIX's flock")
+def test_a_build_waits_for_another_replacing_the_same_reports_then_refuses(
+    previous: Path, monkeypatch
+) -> None:
+    """Two builds finishing at once replace the reports one after the other (a lock on the
+    folder); one that cannot have it in time replaces nothing and says why."""
+    import fcntl
+
+    import evidence.export
+
+    monkeypatch.setattr(evidence.export, "SWAP_TIMEOUT", 0.3)
+    before = _files(previous)
+    other = os.open(previous, os.O_RDONLY)  # another build, in the middle of its swap
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        args = ["build", str(ROOT / "studies.bib"), "--out", str(previous), "--no-cache"]
+        result = CliRunner().invoke(main, args)
+    finally:
+        os.close(other)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {previous}: another build is replacing these reports (still after 0.3 s); "
+        "the previous reports are intact, try again\n"
+    )
+    assert _files(previous) == before
+    assert [p.name for p in previous.iterdir() if p.name.startswith(".build")] == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="the folder lock is POSIX's flock")
+def test_the_reports_folder_is_locked_while_a_build_replaces_its_outputs(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import fcntl
+
+    import evidence.export
+
+    out = tmp_path / "reports"
+    held = []
+    real_swap = evidence.export._swap_into
+
+    def swap(*args, **kwargs):
+        probe = os.open(out, os.O_RDONLY)
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held.append(True)
+        finally:
+            os.close(probe)
+        return real_swap(*args, **kwargs)
+
+    monkeypatch.setattr(evidence.export, "_swap_into", swap)
+    build_reports(ROOT / "studies.bib", out, cache=False)
+    assert held == [True]
+    probe = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released once the build is done
+    finally:
+        os.close(probe)
+    assert sorted(p.name for p in out.iterdir()) == sorted({rel.split("/")[0] for rel in EXPECTED})
