@@ -1103,7 +1103,7 @@ def _csl_date(issued: Any, notes: list[str]) -> tuple[str, str]:
     if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
         first = parts[0]
         year = str(first[0]).strip()
-        if not re.fullmatch(r"-?\d+", year):
+        if not re.fullmatch(r"-?[0-9]{1,4}", year):  # ASCII digits, a year's length
             notes.append(f"issued: year {first[0]!r} is not a year, not imported")
             year = ""
         month = _month(first[1]) if len(first) > 1 else ""
@@ -1149,7 +1149,7 @@ def _strip_qualifier(value: str) -> str:
 
 def _month(token: Any) -> str:
     text = str(token).strip().lower().rstrip(".")
-    if text.isdigit():
+    if re.fullmatch(r"[0-9]{1,2}", text):  # ASCII digits only ("²" is a digit to isdigit)
         n = int(text)
         return _MONTHS[n - 1] if 1 <= n <= 12 else ""
     return _MONTH_NAMES.get(text, "")

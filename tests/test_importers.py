@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 from pathlib import Path
 
@@ -1091,3 +1092,27 @@ def test_malformed_csl_variables_are_left_out_with_a_note(tmp_path: Path) -> Non
         ["issued: year 'soon' is not a year, not imported"],
         ["issued: no date-parts, raw or literal date in it, not imported"],
     ]
+
+
+_NINES = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("parts", "note"),
+    [
+        ([2020, "\u00b2"], "month '\u00b2' is not a month (1-12)"),
+        ([2020, "0"], "month '0' is not a month (1-12)"),
+        ([2020, _NINES], f"month '{_NINES}' is not a month (1-12)"),
+        (["\u0662\u0660\u0662\u0660"], "year '\u0662\u0660\u0662\u0660' is not a year"),
+        ([_NINES], f"year '{_NINES}' is not a year"),
+    ],
+    ids=["superscript-two", "zero", "5000-digits", "arabic-indic-year", "5000-digit-year"],
+)
+def test_a_csl_date_part_of_other_digits_is_left_out_with_a_note(tmp_path, parts, note) -> None:
+    """Digits that are not ASCII ones, or far too many of them, make a note, not a traceback."""
+    source = tmp_path / "export.json"
+    item = {"title": "One", "issued": {"date-parts": [parts]}}
+    source.write_text(json.dumps([item]), encoding="utf-8")
+    records, problems = read_records(source)
+    assert problems == []
+    assert [list(r.notes) for r in records] == [[f"issued: {note}, not imported"]]
