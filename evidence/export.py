@@ -226,17 +226,29 @@ def _stale(out: Path, rels: list[Path]) -> list[Path]:
         items = sorted(listed.items())
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return []
-    making = {rel.as_posix() for rel in rels}
+    making = set(rels)
+    # the files this build replaces, as the file system knows them: on one that ignores case,
+    # figures/forest-Anxiety.png listed is figures/forest-anxiety.png made
+    replacing = set()
+    for rel in rels:
+        with contextlib.suppress(OSError):
+            found = (out / rel).stat()
+            replacing.add((found.st_dev, found.st_ino))
     inside = out.resolve()
     stale = []
     for name, digest in items:
-        if not isinstance(name, str) or name in making:
+        if not isinstance(name, str):
             continue
-        rel = Path(name)
+        rel = Path(name)  # figures//a.png and figures/./a.png are figures/a.png
         path = out / rel
-        if rel.is_absolute() or ".." in rel.parts or path.is_symlink() or not path.is_file():
+        if rel in making or rel.is_absolute() or ".." in rel.parts:
+            continue
+        if path.is_symlink() or not path.is_file():
             continue
         try:
+            same = path.stat()
+            if (same.st_dev, same.st_ino) in replacing:
+                continue
             if path.resolve().is_relative_to(inside) and _sha256(path) == digest:
                 stale.append(rel)
         except OSError:
@@ -514,6 +526,8 @@ def build_reports(
             except OSError as exc:
                 raise _intact(out, exc) from None
             rels = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
+            # the manifest last: in place, it says the outputs it lists are in place too
+            rels.sort(key=lambda rel: rel == Path(MANIFEST))
             with _replacing(out):
                 _check_destinations(out, rels)
                 stale = _stale(out, rels)

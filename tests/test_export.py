@@ -618,3 +618,43 @@ def test_the_reports_folder_is_locked_while_a_build_replaces_its_outputs(
     finally:
         os.close(probe)
     assert sorted(p.name for p in out.iterdir()) == sorted({rel.split("/")[0] for rel in EXPECTED})
+
+
+@pytest.mark.slow
+def test_an_output_the_manifest_spells_otherwise_is_not_removed_as_stale(previous: Path) -> None:
+    """The previous manifest naming an output this build makes in another spelling
+    (``figures//x.png``), or a file that is one of its outputs under another name (as on a
+    file system that ignores case; here a hard link), is not taken for a stale output."""
+    figure = next(rel for rel in EXPECTED if rel.startswith("figures/") and rel.endswith(".png"))
+    alias = previous / "figures" / "ALIAS.png"
+    os.link(previous / figure, alias)
+    manifest = json.loads((previous / "MANIFEST.json").read_text(encoding="utf-8"))
+    digest = manifest["outputs"][figure]
+    manifest["outputs"][figure.replace("/", "//")] = digest
+    manifest["outputs"]["./" + figure] = digest
+    manifest["outputs"]["figures/ALIAS.png"] = digest
+    (previous / "MANIFEST.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = build_reports(ROOT / "studies.bib", previous, cache=False)
+    assert result.removed == (previous / DROPPED,)
+    assert (previous / figure).read_bytes() == (ROOT / "reports" / figure).read_bytes()
+    assert alias.exists()
+
+
+@pytest.mark.slow
+def test_the_manifest_is_the_last_output_put_in_place(tmp_path: Path, monkeypatch) -> None:
+    """A build killed midway through the swap leaves the previous manifest: a manifest in
+    place means every output it lists is this build's."""
+    import evidence.export
+
+    placed = []
+    real_replace = os.replace
+
+    def recording(src, dst):
+        if ".build-" in str(src) and ".build-" not in str(dst):
+            placed.append(Path(dst).relative_to(tmp_path / "out").as_posix())
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(evidence.export.os, "replace", recording)
+    build_reports(ROOT / "studies.bib", tmp_path / "out", cache=False)
+    assert sorted(placed) == EXPECTED
+    assert placed[-1] == "MANIFEST.json"
