@@ -8,6 +8,7 @@ no command prints a traceback for bad input.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -20,7 +21,15 @@ import click
 
 from evidence import __version__
 from evidence.analysis import CI_METHODS, DEPENDENCE, MEASURES, METHODS, TESTS
-from evidence.errors import STOP_SIGNALS, EvidenceError, Problem, Stopped, ValidationError
+from evidence.errors import (
+    STOP_SIGNALS,
+    EvidenceError,
+    Problem,
+    Stopped,
+    ValidationError,
+    held_stop_signals,
+    hold_stop_signals,
+)
 from evidence.gcpause import no_collection, no_collection_at_exit
 from evidence.text import escape_unprintable
 
@@ -73,7 +82,8 @@ TERMINAL_OUTCOME_COLUMNS = (
 def _tell(message: str) -> None:
     """One line to the user on stderr, what it quotes from files shown with the characters
     that do not print escaped (as in problems): never a second line, a bell, a turned key."""
-    click.echo(escape_unprintable(message), err=True)
+    with contextlib.suppress(OSError):  # no terminal left to tell (closed: EIO; EPIPE)
+        click.echo(escape_unprintable(message), err=True)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -88,11 +98,11 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         code = 1
+        lines: list[str] = []
         try:
             return func(*args, **kwargs)
         except ValidationError as exc:
-            for problem in exc.problems:
-                _tell(str(problem))
+            lines = [str(problem) for problem in exc.problems]
             message = str(exc)
         except EvidenceError as exc:
             message = str(exc)
@@ -101,12 +111,34 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:  # pragma: no cover
             message, code = "interrupted", 130
         except Stopped as exc:
-            message, code = f"stopped by {signal.Signals(exc.signum).name}", 128 + exc.signum
+            message, code = _stopped(exc)
         # out of the handler, the error and the frames it holds are let go before the exit:
         # after running out of memory, what they hold would leave the interpreter none to exit
-        _fail(message, code)
+        try:
+            for line in lines:  # a long list of problems may be cut short by ^C or a signal
+                _tell(line)
+        except KeyboardInterrupt:
+            message, code = "interrupted", 130
+        except Stopped as exc:
+            message, code = _stopped(exc)
+        # the last line is not cut short: a stop signal meanwhile is held, and dropped (the
+        # command ends now, with its own status)
+        previous = hold_stop_signals()
+        try:
+            _tell(f"Error: {message}")
+        finally:
+            if previous is not None:
+                held_stop_signals()
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        sys.exit(code)
 
     return wrapper
+
+
+def _stopped(exc: Stopped) -> tuple[str, int]:
+    """The message and exit status of a command stopped by a signal (128 + its number)."""
+    message = f"stopped by {signal.Signals(exc.signum).name}"
+    return (f"{message} {exc.after}" if exc.after else message), 128 + exc.signum
 
 
 def _raise_stopped(signum: int, frame: object) -> None:

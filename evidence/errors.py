@@ -205,9 +205,29 @@ class Stopped(BaseException):
     it was doing on the way out. The ``evidence`` command line turns these signals into it.
     """
 
-    def __init__(self, signum: int):
+    def __init__(self, signum: int, after: str = ""):
         super().__init__(signum)
         self.signum = signum
+        self.after = after  # what was complete when it came ("the new reports were in place")
+
+
+def hold_stop_signals() -> set[int | signal.Signals] | None:
+    """Hold back ^C and :data:`STOP_SIGNALS` in this thread: they wait, pending, until the
+    mask returned (``None`` where the system has no signal mask) is put back."""
+    if not hasattr(signal, "pthread_sigmask"):  # not a POSIX system
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, *STOP_SIGNALS})
+
+
+def held_stop_signals() -> list[int]:
+    """The stop signals (^C and :data:`STOP_SIGNALS`) held back and waiting, each taken away
+    (so that putting the mask back delivers none of them)."""
+    if not hasattr(signal, "sigpending"):
+        return []
+    waiting = sorted(signal.sigpending() & {signal.SIGINT, *STOP_SIGNALS})
+    for signum in waiting:
+        signal.sigwait({signum})  # pending: returns at once
+    return [int(signum) for signum in waiting]
 
 
 class BibFileError(EvidenceError):

@@ -32,7 +32,13 @@ from typing import TYPE_CHECKING
 
 from evidence import parallel, refcache, schedule
 from evidence.base import EvidenceBase, load
-from evidence.errors import STOP_SIGNALS, EvidenceError, ValidationError
+from evidence.errors import (
+    EvidenceError,
+    Stopped,
+    ValidationError,
+    held_stop_signals,
+    hold_stop_signals,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -158,18 +164,30 @@ def _check_destinations(out: Path, rels: list[Path]) -> None:
 
 
 @contextlib.contextmanager
-def _undisturbed() -> Iterator[None]:
+def _undisturbed(stopped: list[int]) -> Iterator[None]:
     """^C and the signals that stop a command (:data:`~evidence.errors.STOP_SIGNALS`) held
-    back until the block ends, so that it is not left half done; they take effect after it."""
-    if not hasattr(signal, "pthread_sigmask"):  # not a POSIX system
-        yield
-        return
-    held = {signal.SIGINT, *STOP_SIGNALS}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    back until the block ends, so that it is not left half done; those that came meanwhile
+    are added to ``stopped``, for the caller to act on once it has finished what the block
+    completed."""
+    previous = hold_stop_signals()
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if previous is not None:
+            stopped.extend(held_stop_signals())
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _stop_now(stopped: list[int]) -> None:
+    """Act on the first of the ``stopped`` signals held during the swap, now that the build is
+    complete: as it would have been acted on (the command line raises
+    :class:`~evidence.errors.Stopped`, here saying the new reports are in place)."""
+    if not stopped:
+        return
+    try:
+        signal.raise_signal(stopped[0])
+    except Stopped as exc:
+        raise Stopped(exc.signum, "after the new reports were in place") from None
 
 
 #: Seconds a build waits for another build replacing the same reports to finish (a swap takes
@@ -257,7 +275,12 @@ def _stale(out: Path, rels: list[Path]) -> list[Path]:
 
 
 def _swap_into(
-    stage: Path, out: Path, rels: list[Path], old: Path, stale: Sequence[Path] = ()
+    stage: Path,
+    out: Path,
+    rels: list[Path],
+    old: Path,
+    stale: Sequence[Path] = (),
+    stopped: list[int] | None = None,
 ) -> list[Path]:
     """Rename every staged output into ``out``, and the ``stale`` outputs of the previous
     build out of it, all or nothing.
@@ -265,11 +288,12 @@ def _swap_into(
     Each file it replaces or removes is first moved into ``old`` (a folder beside the targets,
     so every move is a rename); if any step fails, the new files are removed, the old ones
     moved back and the folders it created removed, and the error is raised again. A signal
-    that would stop the process waits until the swap or its undoing is complete.
+    that would stop the process waits until the swap or its undoing is complete, and is added
+    to ``stopped``.
     """
     done: list[tuple[Path, Path | None]] = []  # (destination, where its old file went)
     made: list[Path] = []
-    with _undisturbed():
+    with _undisturbed(stopped if stopped is not None else []):
         try:
             for rel in rels:
                 for folder in _folders_between(out, rel):
@@ -442,6 +466,7 @@ def build_reports(
     bib_name = Path(bib).name
     last = schedule.read(kept, bib_name) if kept is not None else {}
     took: dict[str, float] = {}  # how long each piece took, kept for the next build's order
+    stopped: list[int] = []  # stop signals that came during the swap, acted on once it is done
     staging = True  # an OSError is the staging folders' until the build's own steps begin
     try:
         with (
@@ -532,7 +557,7 @@ def build_reports(
                 _check_destinations(out, rels)
                 stale = _stale(out, rels)
                 try:
-                    written = _swap_into(stage, out, rels, Path(old), stale)
+                    written = _swap_into(stage, out, rels, Path(old), stale, stopped)
                 except OSError as exc:
                     raise _intact(out, exc, "replace") from None
             for rel in stale:
@@ -546,4 +571,5 @@ def build_reports(
     if kept is not None:  # for the next build's order, once this one has succeeded
         schedule.write(kept, bib_name, took)
     say(f"done: {len(written)} files in {out}")
+    _stop_now(stopped)
     return BuildResult(tuple(written), timings, tuple(out / rel for rel in stale))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -533,3 +535,49 @@ def test_every_line_to_stderr_shows_what_does_not_print_escaped(tmp_path: Path) 
     result = CliRunner().invoke(main, ["set", "ab\u202ecd", "title=New", "--bib", str(bib)])
     assert result.exit_code == 0
     assert result.stderr.splitlines()[-1] == f"{bib}: ab\\u202ecd: updated title"
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signals")
+def test_a_stop_signal_while_the_problems_are_printed_stops_it_cleanly(
+    runner: CliRunner, tmp_bib, tmp_path: Path, monkeypatch
+) -> None:
+    """SIGTERM while a failed command prints its problems cuts the list short and exits 143
+    with one line, no traceback; the signal mask is left as it was."""
+    import evidence.cli
+
+    told: list[str] = []
+    real_tell = evidence.cli._tell
+
+    def tell(message: str) -> None:
+        told.append(message)
+        if len(told) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)  # handled before this returns
+        real_tell(message)
+
+    monkeypatch.setattr(evidence.cli, "_tell", tell)
+    args = ["build", str(tmp_bib(BAD)), "--out", str(tmp_path / "out")]
+    result = runner.invoke(main, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 128 + signal.SIGTERM
+    assert told[-1] == "Error: stopped by SIGTERM"
+    assert len(told) == 2  # the first problem, then the stop: the rest cut short
+    assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_terminal_gone_while_the_error_is_told_leaves_the_exit_status(
+    runner: CliRunner, tmp_bib, monkeypatch
+) -> None:
+    """Closing the terminal (EIO) or a closed pipe (EPIPE) on stderr: nobody is left to read
+    the error, and the exit status is still the command's."""
+    import errno
+
+    import click
+
+    def gone(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(click, "echo", gone)
+    result = runner.invoke(main, ["build", str(tmp_bib(BAD)), "--out", "unused"])
+    assert isinstance(result.exception, SystemExit)
+    assert result.exit_code == 1

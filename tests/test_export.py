@@ -503,11 +503,17 @@ def test_a_signal_during_the_swap_takes_effect_after_it(previous: Path, monkeypa
     monkeypatch.setattr(evidence.export.os, "replace", signalled)
     restore = _stop_on_signals()
     try:
-        with pytest.raises(Stopped):
+        with pytest.raises(Stopped) as stopped:
             build_reports(ROOT / "studies.bib", previous, cache=False)
     finally:
         restore()
     monkeypatch.undo()
+    assert (stopped.value.signum, stopped.value.after) == (
+        signal.SIGTERM,
+        "after the new reports were in place",
+    )
+    assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # not left held
+    assert not (previous / DROPPED).exists()  # the build finished: the stale output went too
     assert len(into_place) == len(EXPECTED)  # every output, none moved back
     assert (previous / WORKBOOK).read_bytes() == (ROOT / "reports" / WORKBOOK).read_bytes()
     assert [p.name for p in previous.iterdir() if p.name.startswith(".build")] == []
