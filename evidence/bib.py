@@ -323,7 +323,9 @@ def _describe_brace(text: str, unpaired: list[int], condition: str, rule: str) -
 FIELD_NAME_RE = re.compile(r"[A-Za-z_][\w:.+-]*")
 
 _KEY_RE = re.compile(r"\s*([^\s=,{}()\"#]+)\s*=\s*", re.S)
-_HEAD_RE = re.compile(r"@\s*[A-Za-z][\w-]*\s*([{(])\s*[^,\s]*\s*,?", re.S)
+#: An entry's head: ``@type{key,`` (the key ends at a comma, a space or the entry's end:
+#: ``@misc{m1}`` has the key ``m1`` and no fields).
+_HEAD_RE = re.compile(r"@\s*[A-Za-z][\w-]*\s*([{(])\s*[^,\s})]*\s*,?", re.S)
 
 
 def _scan_value(raw: str, i: int, close: str) -> int:
@@ -496,6 +498,11 @@ def _set_values(raw: str, values: Mapping[str, str], newline: str) -> str:
             head = _HEAD_RE.match(raw)
             assert head is not None
             text = "".join(f"{newline}  {k} = {_render_value(v, None)}," for k, v in additions)
+            if not head.group().endswith(","):  # @misc{m1}: the key's comma first
+                text = "," + text
+            rest = raw[head.end() :]
+            if newline not in rest[: len(rest) - len(rest.lstrip())]:  # the end on its own line
+                text += newline
             edits.append((head.end(), head.end(), text))
         else:
             anchor = spans[-1]

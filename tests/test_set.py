@@ -348,3 +348,27 @@ def test_a_byte_that_is_not_utf8_on_the_command_line_is_refused(bib: Path) -> No
         "Error: 1 error(s); nothing was written",
     ]
     assert bib.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("@misc{m1}", "@misc{m1,\n  note = {x},\n}"),
+        ("@misc(m1)", "@misc(m1,\n  note = {x},\n)"),
+        ("@misc{m1,}", "@misc{m1,\n  note = {x},\n}"),
+        ("@misc{m1,\n}", "@misc{m1,\n  note = {x},\n}"),
+        ("@misc{ m1 }", "@misc{ m1 ,\n  note = {x},\n}"),
+    ],
+    ids=["braces", "parentheses", "comma", "comma-newline", "spaces"],
+)
+def test_set_on_an_entry_without_fields_puts_the_field_inside_it(tmp_path, entry, expected):
+    """Before, ``@misc{m1}`` took the closing brace for part of its key: the field was written
+    after the entry, as loose text, and the command said it had set it."""
+    path = tmp_path / "m.bib"
+    path.write_text(f"% before\n{entry}\n\n@misc{{other, note = {{y}}}}\n", encoding="utf-8")
+    result = set_entry(path, "m1", {"note": "x"})
+    assert result.written
+    text = path.read_text(encoding="utf-8")
+    assert text == f"% before\n{expected}\n\n@misc{{other, note = {{y}}}}\n"
+    entries = {e.key: dict(e.fields_dict) for e in read_bib(path).library.entries}
+    assert entries["m1"]["note"].value == "x"
