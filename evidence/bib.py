@@ -33,6 +33,7 @@ __all__ = [
     "BRACES_ALLOWED",
     "FIELD_NAME_RE",
     "LOCK_TIMEOUT",
+    "TRAILING_BACKSLASH",
     "BibDocument",
     "FieldSpan",
     "append_text",
@@ -234,6 +235,18 @@ BRACES_ALLOWED = (
 )
 
 
+#: Why a value may not end in a backslash, and what to write instead (:func:`brace_problem`;
+#: ``validate`` adds it to the syntax error of an entry that has one). bibtexparser takes any
+#: brace after a backslash for text, even after an escaped one (``\\``: a line break), so the
+#: brace that closes ``{Line\\}`` does not close it for bibtexparser, which reads on into the
+#: next entry (python-bibtexparser pull request 598, open).
+TRAILING_BACKSLASH = (
+    "a value may not end in a backslash: bibtexparser, which reads the file, takes the brace "
+    "that closes it for text and reads on into what follows (end it otherwise: "
+    "\\newline for a line break, \\textbackslash{} for a backslash)"
+)
+
+
 def unpaired_braces(text: str) -> list[int]:
     r"""Offsets of the braces in ``text`` that have no partner, counted BibTeX's way.
 
@@ -296,6 +309,8 @@ def brace_problem(text: str) -> str:
     unpaired = unpaired_braces(text)
     if unpaired:
         return _describe_brace(text, unpaired, "", "BibTeX counts every brace, backslash or not")
+    if text.endswith("\\"):
+        return TRAILING_BACKSLASH
     if "\\{" not in text and "\\}" not in text:
         return ""
     unpaired = unpaired_braces(_ESCAPED_BRACE.sub("_", text))  # same offsets, \{ \} as text

@@ -378,7 +378,7 @@ def render_entry(record: ImportedRecord, key: str, indent: str = "  ") -> str:
     for name, raw in record.fields.items():
         if not FIELD_NAME_RE.fullmatch(name):
             raise EvidenceError(f"{name!r} is not a valid BibTeX field name")
-        problem = brace_problem(str(raw))
+        problem = brace_problem(_clean_value(raw))  # as written: a final \ is dropped
         if problem:
             raise EvidenceError(f"{key}: {name}: {problem}; write {BRACES_ALLOWED}")
         if name.lower() == "outcomes":  # one row per line: keep the rows, cleaned one by one
@@ -445,7 +445,7 @@ def _keep(record: ImportedRecord, problems: list[Problem], file: str, line: int)
     found = [
         _problem(file, line, "value.braces", problem, record.key or "", name, BRACES_ALLOWED)
         for name, value in record.fields.items()
-        if (problem := brace_problem(str(value)))
+        if (problem := brace_problem(_clean_value(value)))  # as written (a final \ dropped)
     ]
     problems.extend(found)
     return not found

@@ -25,6 +25,7 @@ from bibtexparser.model import (
 from evidence.bib import (
     BRACES_ALLOWED,
     FIELD_NAME_RE,
+    TRAILING_BACKSLASH,
     BibDocument,
     brace_problem,
     scan_fields,
@@ -1197,7 +1198,13 @@ def failed_block_problem(
     label = _LABEL_RE.match(block.raw or "")
     key = label.group(1) if label else ""
     message = f"BibTeX syntax error: {' '.join(reason.split())}"
+    if _BACKSLASH_BEFORE_END.search(block.raw or ""):
+        message += f"; perhaps {TRAILING_BACKSLASH}"
     return Problem(path, line, key, "", message, code="syntax")
+
+
+#: A value ending in an escaped backslash (``{Line\\}``), which bibtexparser misreads.
+_BACKSLASH_BEFORE_END = re.compile(r"(?<!\\)(?:\\\\)+\}")
 
 
 def _check_duplicate_dois(records: list[StudyRecord], out: _Collector) -> None:

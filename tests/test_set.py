@@ -372,3 +372,16 @@ def test_set_on_an_entry_without_fields_puts_the_field_inside_it(tmp_path, entry
     assert text == f"% before\n{expected}\n\n@misc{{other, note = {{y}}}}\n"
     entries = {e.key: dict(e.fields_dict) for e in read_bib(path).library.entries}
     assert entries["m1"]["note"].value == "x"
+
+
+@pytest.mark.parametrize("value", ["ends with \\\\", "C:\\dir\\"], ids=["line-break", "path"])
+def test_set_refuses_a_value_ending_in_a_backslash_and_says_what_to_write(bib: Path, value):
+    """bibtexparser would take the closing brace for text and read the next entry into the
+    value; said so, with what to write instead, and nothing written."""
+    before = bib.read_bytes()
+    with pytest.raises(EditError) as raised:
+        set_entry(bib, "glue2017", {"note": value})
+    message = str(raised.value)
+    assert ": glue2017: note: a value may not end in a backslash" in message
+    assert "\\newline for a line break, \\textbackslash{} for a backslash" in message
+    assert bib.read_bytes() == before

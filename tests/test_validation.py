@@ -993,3 +993,21 @@ def test_a_key_no_one_can_see_or_type_is_a_warning(key: str, named: str) -> None
     ]
     shown = repr(key)[1:-1]  # as a string literal writes it: glue2017\u200b
     assert str(problems[0]).startswith(f"<string>:1: {shown}: warning: the citation key holds")
+
+
+def test_a_syntax_error_from_a_value_ending_in_a_backslash_says_so(tmp_path) -> None:
+    """bibtexparser misreads ``{Line\\\\}`` (its closing brace taken for text): the syntax
+    error it gives says what the likely cause is and what to write instead."""
+    path = tmp_path / "bs.bib"
+    path.write_text(
+        "@article{k1,\n  title = {Line\\\\},\n  year = {2020},\n}\n\n"
+        "@article{k2,\n  title = {Two},\n  year = {2021},\n}\n",
+        encoding="utf-8",
+    )
+    problems = [p for p in evidence.load(path).errors if p.code == "syntax"]
+    assert [(p.line, p.key) for p in problems] == [(1, "k1")]
+    assert problems[0].message.endswith(
+        "; perhaps a value may not end in a backslash: bibtexparser, which reads the file, "
+        "takes the brace that closes it for text and reads on into what follows (end it "
+        "otherwise: \\newline for a line break, \\textbackslash{} for a backslash)"
+    )
