@@ -123,6 +123,12 @@ class BibDocument:
         """The entry with citation key ``key`` (raises :class:`EditError` if there is none)."""
         entry = self.library.entries_dict.get(key)
         if entry is None:
+            from evidence.validation import failed_block_problem
+
+            for block in self.library.failed_blocks:  # there, but bibtexparser could not read it
+                problem = failed_block_problem(block, str(self.path))
+                if problem.key == key and problem.code != "key.duplicate":
+                    raise EditError(f"{problem}; fix it by hand first (the entry cannot be edited)")
             raise EditError(f"{self.path}: no entry with key {key!r}")
         return entry
 

@@ -139,7 +139,12 @@ def format_document(doc: BibDocument, sort: str = "none") -> FormatResult:
         original = doc.text[span[0] : span[1]] if span else (block.raw or "")
         original = original.replace("\r\n", "\n")
         if isinstance(block, Entry):
-            pieces.append((original, block.key, _render_entry(block, original)))
+            try:
+                rendered = _render_entry(block, original)
+            except EditError as exc:  # where, in the file: the entry's line and key
+                line = (block.start_line or 0) + 1
+                raise EditError(f"{doc.path}:{line}: {block.key}: {exc}") from None
+            pieces.append((original, block.key, rendered))
         else:
             pieces.append((original, None, original.rstrip()))
     if sort != "none":

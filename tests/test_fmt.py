@@ -118,3 +118,20 @@ def test_fmt_lays_out_claims_rows_like_outcomes() -> None:
         "    id=C2; text=y; cites={a; b}\n  },\n}\n"
     )
     assert format_document(parse_bib(formatted)).text == formatted  # idempotent
+
+
+def test_an_entry_fmt_cannot_read_is_named_by_file_line_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "r.bib"
+    path.write_text(
+        "@article{ok,\n  title = {Fine},\n}\n\n"
+        "@article{a3,\n  title = {One},\n  volume = {1}, % a comment\n  year = {2020},\n}\n",
+        encoding="utf-8",
+    )
+    before = path.read_bytes()
+    result = CliRunner().invoke(main, ["fmt", "--bib", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {path}:5: a3: cannot read the fields of this entry near "
+        "'% a comment year = {2020}, }'\n"
+    )
+    assert path.read_bytes() == before

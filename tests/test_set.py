@@ -385,3 +385,28 @@ def test_set_refuses_a_value_ending_in_a_backslash_and_says_what_to_write(bib: P
     assert ": glue2017: note: a value may not end in a backslash" in message
     assert "\\newline for a line break, \\textbackslash{} for a backslash" in message
     assert bib.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            "@article{dup2021,\n  title = {First},\n  year = {2021},\n  title = {Second},\n}\n",
+            "{path}:1: dup2021: field(s) title appear more than once in the entry",
+        ),
+        (
+            "@article{dup2021,\n  title = {Line\\\\},\n  year = {2021},\n}\n\n@misc{b, note={x}}\n",
+            "{path}:1: dup2021: BibTeX syntax error: ",
+        ),
+    ],
+    ids=["field-twice", "syntax-error"],
+)
+def test_set_on_an_entry_bibtexparser_could_not_read_says_why(tmp_path, entry, message):
+    """Not "no entry with key": the entry is there, and the error says what stops the edit."""
+    path = tmp_path / "d.bib"
+    path.write_text(entry, encoding="utf-8")
+    with pytest.raises(EditError) as raised:
+        set_entry(path, "dup2021", {"title": "New"})
+    assert str(raised.value).startswith(message.format(path=path))
+    assert str(raised.value).endswith("; fix it by hand first (the entry cannot be edited)")
+    assert path.read_text(encoding="utf-8") == entry
