@@ -197,41 +197,53 @@ SWAP_TIMEOUT = 30.0
 
 @contextlib.contextmanager
 def _replacing(out: Path, timeout: float | None = None) -> Iterator[None]:
-    """Hold the folder ``out`` locked (an OS lock on the folder itself: no lock file is left in
-    it) while a build replaces its outputs, so that two builds finishing at once replace them
-    one after the other and the reports are one build's, whole, with its manifest. Waits
-    ``timeout`` seconds (:data:`SWAP_TIMEOUT` if ``None``) for another, then refuses. Where the
-    system has no such lock (not POSIX) or the folder's file system refuses it, no lock is
-    held."""
+    """Hold the folder ``out`` locked (:func:`_folder_lock`) while a build replaces its
+    outputs, so that two builds finishing at once replace them one after the other and the
+    reports are one build's, whole, with its manifest. Waits ``timeout`` seconds
+    (:data:`SWAP_TIMEOUT` if ``None``) for another, then refuses."""
+    wait = SWAP_TIMEOUT if timeout is None else timeout
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            handle = _folder_lock(out, wait=False)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise EvidenceError(
+                    f"{out}: another build is replacing these reports (still after {wait:g} s); "
+                    f"{_left(out)}, try again"
+                ) from None
+            time.sleep(0.05)
+    try:
+        yield
+    finally:
+        if handle is not None:
+            os.close(handle)  # releases the lock
+
+
+def _folder_lock(folder: Path, wait: bool = True) -> int | None:
+    """An open handle on ``folder`` holding an OS lock on the folder itself (``flock``: no
+    lock file is left in it; released when the handle is closed, or when the last process
+    that inherited it ends); with ``wait=False``, :class:`BlockingIOError` if another holds
+    it. ``None`` where the system (not POSIX) or its file system (some network ones) has no
+    such lock: then none is held."""
     try:
         import fcntl
     except ImportError:  # not a POSIX system
-        yield
-        return
+        return None
     try:
-        handle = os.open(out, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        handle = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
-        yield
-        return
+        return None
     try:
-        deadline = time.monotonic() + (SWAP_TIMEOUT if timeout is None else timeout)
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise EvidenceError(
-                        f"{out}: another build is replacing these reports (still after "
-                        f"{SWAP_TIMEOUT if timeout is None else timeout:g} s); "
-                        f"{_left(out)}, try again"
-                    ) from None
-                time.sleep(0.05)
-            except OSError:  # a file system without such locks (some network ones)
-                break
-        yield
-    finally:
-        os.close(handle)  # releases the lock
+        fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        os.close(handle)
+        raise
+    except OSError:  # a file system without such locks
+        os.close(handle)
+        return None
+    return handle
 
 
 def _stale(out: Path, rels: list[Path]) -> list[Path]:
@@ -347,7 +359,23 @@ def _remove_abandoned(out: Path) -> None:
         found = _STAGING.fullmatch(name)
         if found is None or found["host"] != host or _alive(int(found["pid"])):
             continue
-        shutil.rmtree(out / name, ignore_errors=True)
+        # the process may be alive where its number means another (a container, a sandbox
+        # with the same host name): the lock it holds on its folders says so
+        with contextlib.suppress(BlockingIOError), _in_use(out / name, wait=False):
+            shutil.rmtree(out / name, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _in_use(folder: Path, wait: bool = True) -> Iterator[None]:
+    """Hold the staging folder ``folder`` locked (:func:`_folder_lock`, kept by the workers
+    forked meanwhile): a build's folders are locked for as long as any of its processes
+    lives. With ``wait=False``, :class:`BlockingIOError` if another holds it."""
+    handle = _folder_lock(folder, wait)
+    try:
+        yield
+    finally:
+        if handle is not None:
+            os.close(handle)
 
 
 def _alive(pid: int) -> bool:
@@ -475,6 +503,8 @@ def build_reports(
             contextlib.ExitStack() as running,
         ):
             stage = Path(tmp)
+            for folder in (tmp, old):  # in use: no other build takes it for abandoned
+                running.enter_context(_in_use(Path(folder)))
             staging = False
 
             def start(pieces: Sequence[_Piece], processes: int) -> _Pending:

@@ -541,13 +541,25 @@ def test_a_build_removes_the_staging_folders_of_builds_killed_outright(previous:
         "elsewhere": f".build-another-host-{dead}-abc_1234",
         "not-ours": ".build-notes",
         "named-alike": f".build-{host}-{dead}-my-notes",  # not tempfile's eight letters
+        # a build whose process number means another here (in a container or sandbox with
+        # the same host name): alive, as the lock it holds on its folder says
+        "locked": f".build-{host}-{dead}-loc_1234",
     }
     for name in names.values():
         (previous / name / "figures").mkdir(parents=True)
         (previous / name / "figures" / "x.png").write_bytes(b"half a build")
-    build_reports(ROOT / "studies.bib", previous)
+    held = os.open(previous / names["locked"], os.O_RDONLY)
+    try:
+        if os.name == "posix":
+            import fcntl
+
+            fcntl.flock(held, fcntl.LOCK_EX)
+        build_reports(ROOT / "studies.bib", previous)
+    finally:
+        os.close(held)
     left = sorted(p.name for p in previous.iterdir() if p.name.startswith(".build"))
-    assert left == sorted(names[k] for k in ("alive", "elsewhere", "not-ours", "named-alike"))
+    kept = ("alive", "elsewhere", "not-ours", "named-alike", "locked")
+    assert left == sorted(names[k] for k in kept)
 
 
 @pytest.mark.slow
@@ -605,19 +617,20 @@ def test_the_reports_folder_is_locked_while_a_build_replaces_its_outputs(
     held = []
     real_swap = evidence.export._swap_into
 
-    def swap(*args, **kwargs):
-        probe = os.open(out, os.O_RDONLY)
-        try:
-            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            held.append(True)
-        finally:
-            os.close(probe)
-        return real_swap(*args, **kwargs)
+    def swap(stage, *args, **kwargs):
+        for folder in (out, stage):  # the reports, and the build's own staging folder
+            probe = os.open(folder, os.O_RDONLY)
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                held.append(folder.name)
+            finally:
+                os.close(probe)
+        return real_swap(stage, *args, **kwargs)
 
     monkeypatch.setattr(evidence.export, "_swap_into", swap)
     build_reports(ROOT / "studies.bib", out, cache=False)
-    assert held == [True]
+    assert len(held) == 2 and held[0] == "reports" and held[1].startswith(".build-")
     probe = os.open(out, os.O_RDONLY)
     try:
         fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released once the build is done
