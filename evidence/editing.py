@@ -11,6 +11,7 @@ editors that do not take the lock.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections import Counter
@@ -211,6 +212,21 @@ def _source_location(source: str) -> tuple[str, int]:
     return (name, int(line)) if sep and line.isdigit() else (source, 0)
 
 
+def _in_sources(problems: list[Problem], added: list[tuple[str, str]]) -> list[Problem]:
+    """``problems`` of the file as it would have been, each of an added entry placed in the
+    source it came from (file and line of its record) instead of at a line the file, left as
+    it was, does not have."""
+    sources = dict(added)
+    placed = []
+    for problem in problems:
+        source = sources.get(problem.key)
+        if source is not None:
+            file, line = _source_location(source)
+            problem = dataclasses.replace(problem, file=file, line=line)
+        placed.append(problem)
+    return placed
+
+
 def add_entries(
     path: str | os.PathLike[str],
     sources: Iterable[str | os.PathLike[str]],
@@ -251,7 +267,10 @@ def add_entries(
         base = EvidenceBase(doc, protocol)
         new_text, added, merged = _appended(doc, base, records, on_duplicate)
         touched = [k for k, _ in added] + [k for k, _, _ in merged]
-        edit = commit_text(doc, new_text, touched, dry_run=dry_run, before=base)
+        try:
+            edit = commit_text(doc, new_text, touched, dry_run=dry_run, before=base)
+        except ValidationError as exc:  # a new entry's problem: where it is, in its source
+            raise ValidationError(_in_sources(exc.problems, added), "nothing was written") from None
     return AddResult(edit, tuple(added), tuple(merged), tuple(skipped), tuple(notes))
 
 

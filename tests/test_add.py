@@ -197,3 +197,36 @@ def test_a_lone_surrogate_escape_in_json_is_refused(bib: Path, tmp_path: Path, d
     )
     assert summary == "Error: 1 error(s); nothing was written"
     assert bib.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        (
+            "one.json",
+            '[{"id": "z1", "type": "article-journal", "title": "T", "container-title": "J",'
+            ' "author": [{"family": "Aa", "given": "B"}], "issued": {"date-parts": [[2020]]},'
+            ' "DOI": "10.1/x"}]\n',
+            "one.json#1: z1",
+        ),
+        (
+            "s.ris",
+            "TY  - JOUR\nAU  - Roe, R\nTI  - A trial\nJO  - J\nPY  - 2020\nDO  - 10.1/x\nER  - \n",
+            "s.ris:1: roe2020trial",
+        ),
+    ],
+    ids=["csl-json", "ris"],
+)
+def test_a_new_entrys_problem_is_placed_in_its_source(tmp_path: Path, name, text, where) -> None:
+    """Not at a line of the .bib that, nothing written, it does not have."""
+    bib = tmp_path / "t.bib"
+    bib.write_text("@article{k1,\n  author = {A, B},\n  title = {One},\n}\n", encoding="utf-8")
+    source = tmp_path / name
+    source.write_text(text, encoding="utf-8")
+    before = bib.read_bytes()
+    with pytest.raises(ValidationError) as raised:
+        add_entries(bib, [source])
+    assert [str(p) for p in raised.value.problems] == [
+        f"{where}: doi: malformed DOI '10.1/x' (allowed: 10.NNNN/suffix)"
+    ]
+    assert bib.read_bytes() == before
