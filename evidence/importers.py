@@ -465,9 +465,13 @@ def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord]
         notes: list[str] = []
         for f in entry.fields:
             value = f.value if isinstance(f.value, str) else str(f.value)
-            if f.enclosing == "no-enclosing" and ("#" in value or value.lower() in strings):
-                # the source's macros and # concatenations, resolved (month macros stay bare)
-                value = _evaluate_bibtex(value, strings)
+            if f.enclosing == "no-enclosing":
+                text, code, problem = evaluate_expression(value, strings)
+                if code:  # an undefined macro (validate warns of it): kept as text, and said
+                    notes.append(f"{f.key}: {problem}; imported as the text {value!r}")
+                elif "#" in value or value.lower() in strings:
+                    # the source's macros and # concatenations, resolved (month macros bare)
+                    value = text
             lower = f.key.lower()
             if lower == "doi":
                 value = _note_change(notes, "doi", value, bare_doi(value))
@@ -492,11 +496,6 @@ def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord]
         if _keep(record, problems, shown, line):
             records.append(record)
     return records, problems
-
-
-def _evaluate_bibtex(value: str, strings: dict[str, str]) -> str:
-    """The text of an unenclosed BibTeX value (the source's own ``@string`` macros)."""
-    return evaluate_expression(value, strings)[0]
 
 
 def _note_change(notes: list[str], name: str, old: str, new: str) -> str:

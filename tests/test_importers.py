@@ -1116,3 +1116,29 @@ def test_a_csl_date_part_of_other_digits_is_left_out_with_a_note(tmp_path, parts
     records, problems = read_records(source)
     assert problems == []
     assert [list(r.notes) for r in records] == [[f"issued: {note}, not imported"]]
+
+
+def test_an_undefined_macro_in_a_bibtex_source_is_imported_as_text_with_a_note(tmp_path):
+    """As ``validate`` warns of it: never silently. Defined macros, months and numbers are
+    read as before, without a note."""
+    source = tmp_path / "um.bib"
+    source.write_text(
+        '@string{jn = "Journal of Things"}\n'
+        "@article{u1,\n  author = {A, B},\n  title = {T},\n  journal = undefinedmacro,\n"
+        "  year = 2000,\n  month = oct,\n}\n\n"
+        "@article{u2,\n  author = {C, D},\n  title = {U},\n  journal = jn,\n  year = 2001,\n}\n",
+        encoding="utf-8",
+    )
+    records, problems = read_records(source)
+    assert problems == []
+    assert [(r.fields["journal"], list(r.notes)) for r in records] == [
+        (
+            "undefinedmacro",
+            [
+                "journal: undefined macro 'undefinedmacro' (no @string defines it); "
+                "imported as the text 'undefinedmacro'"
+            ],
+        ),
+        ("Journal of Things", []),
+    ]
+    assert records[0].fields["month"] == "oct"
