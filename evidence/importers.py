@@ -28,7 +28,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -847,9 +847,9 @@ _JSON = json.JSONDecoder(
 _JSON_DEPTH_SHOWN = 1000
 
 
-def _json_depth_line(text: str, depth: int) -> int:
-    """1-based line where the nesting of ``[``/``{`` (outside strings) first exceeds ``depth``."""
-    level, in_string, escaped = 0, False, False
+def _outside_strings(text: str) -> Iterator[tuple[int, str]]:
+    """Each character of JSON ``text`` outside its strings, with its offset."""
+    in_string, escaped = False, False
     for i, ch in enumerate(text):
         if in_string:
             if escaped:
@@ -860,13 +860,37 @@ def _json_depth_line(text: str, depth: int) -> int:
                 in_string = False
         elif ch == '"':
             in_string = True
-        elif ch in "[{":
+        else:
+            yield i, ch
+
+
+def _json_depth_line(text: str, depth: int) -> int:
+    """1-based line where the nesting of ``[``/``{`` (outside strings) first exceeds ``depth``."""
+    level = 0
+    for i, ch in _outside_strings(text):
+        if ch in "[{":
             level += 1
             if level > depth:
                 return text.count("\n", 0, i) + 1
         elif ch in "]}":
             level -= 1
     return 1
+
+
+def _json_value_line(text: str, literal: str) -> int:
+    """1-based line of the first JSON value ``literal`` (a number, ``NaN``) outside strings."""
+    previous = ""
+    for i, ch in _outside_strings(text):
+        if ch == literal[0] and previous not in _NUMBER_CHARS and text.startswith(literal, i):
+            after = text[i + len(literal) : i + len(literal) + 1]
+            if after not in _NUMBER_CHARS:
+                return text.count("\n", 0, i) + 1
+        previous = ch
+    return 1
+
+
+#: Characters a JSON number or constant is made of (a value ends at any other).
+_NUMBER_CHARS = frozenset("0123456789+-.eEINaninfity")
 
 
 def _read_csljson(text: str, shown: str, name: str) -> tuple[list[ImportedRecord], list[Problem]]:
@@ -877,7 +901,7 @@ def _read_csljson(text: str, shown: str, name: str) -> tuple[list[ImportedRecord
         return [], [_problem(shown, exc.lineno, "import.json", message)]
     except _NoNumber as exc:
         literal, why = exc.args
-        line = text.count("\n", 0, max(text.find(literal), 0)) + 1
+        line = _json_value_line(text, literal)
         shown_number = literal if len(literal) <= 24 else f"{literal[:12]}…{literal[-8:]}"
         message = f"the number {shown_number} {why}: no bibliographic value"
         return [], [_problem(shown, line, "import.json-number", message)]

@@ -351,6 +351,21 @@ def test_parse_out_of_memory_is_one_line(runner: CliRunner, monkeypatch, tmp_pat
             "the number NaN is no number in standard JSON: no bibliographic value",
             id="nan",
         ),
+        pytest.param(  # the same text in a string before it is not the number
+            '[\n  {"title": "About 1e999 and NaN",\n   "note": "x 1e999",\n'
+            '   "volume": 1e999}\n]\n',
+            4,
+            "the number 1e999 is too large for any floating-point number (it would read as "
+            "inf): no bibliographic value",
+            id="1e999-after-a-string-holding-it",
+        ),
+        pytest.param(
+            '[\n  {"title": "NaN",\n   "volume": 12,\n   "issue": -1e999}\n]\n',
+            4,
+            "the number -1e999 is too large for any floating-point number (it would read as "
+            "inf): no bibliographic value",
+            id="negative-after-strings",
+        ),
     ],
 )
 def test_add_hostile_csl_json_is_one_line_error(
