@@ -765,12 +765,15 @@ def build(
     nothing is written."""
     import os
 
-    from evidence.export import build_reports
+    from evidence.export import build_reports, removed_message
 
     interactive = sys.stderr.isatty() and not os.environ.get("CI") and not quiet
     progress = (lambda message: _tell(f"· {message}")) if interactive else None
     path = _bib_path(bib, bib_option)
-    build_reports(path, out, progress=progress, config=config, pdf=pdf, cache=not no_cache)
+    result = build_reports(path, out, progress=progress, config=config, pdf=pdf, cache=not no_cache)
+    if progress is None and not quiet:  # a file removed is said even without progress lines
+        for removed in result.removed:
+            _tell(removed_message(removed))
 
 
 @main.command()

@@ -137,6 +137,12 @@ class _Pending:
             self.took[self.names[i]] = seconds
 
 
+def removed_message(path: Path) -> str:
+    """What a build says of an output of the previous build it removed
+    (:attr:`BuildResult.removed`)."""
+    return f"removed {path}: the previous build's, and this one does not make it"
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -591,7 +597,7 @@ def build_reports(
                 except OSError as exc:
                     raise _intact(out, exc, "replace") from None
             for rel in stale:
-                say(f"removed {out / rel}: the previous build's, and this one does not make it")
+                say(removed_message(out / rel))
             staging = True
     except BaseException as exc:
         _remove_empty(made)  # the folders this build created, left empty by its failure

@@ -677,3 +677,16 @@ def test_the_manifest_is_the_last_output_put_in_place(tmp_path: Path, monkeypatc
     build_reports(ROOT / "studies.bib", tmp_path / "out", cache=False)
     assert sorted(placed) == EXPECTED
     assert placed[-1] == "MANIFEST.json"
+
+
+@pytest.mark.slow
+def test_the_command_says_which_outputs_it_removed_even_without_progress(previous: Path) -> None:
+    """Progress lines are for a terminal; a file removed is a result, said on stderr anyway
+    (not with --quiet)."""
+    args = ["build", str(ROOT / "studies.bib"), "--out", str(previous), "--no-cache"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"removed {previous / DROPPED}: the previous build's, and this one does not make it\n"
+    )
+    assert CliRunner().invoke(main, [*args, "--quiet"]).stderr == ""
