@@ -27,8 +27,7 @@ from evidence.errors import (
     Problem,
     Stopped,
     ValidationError,
-    held_stop_signals,
-    hold_stop_signals,
+    stops_held,
 )
 from evidence.gcpause import no_collection, no_collection_at_exit
 from evidence.text import escape_unprintable
@@ -121,15 +120,8 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             message, code = "interrupted", 130
         except Stopped as exc:
             message, code = _stopped(exc)
-        # the last line is not cut short: a stop signal meanwhile is held, and dropped (the
-        # command ends now, with its own status)
-        previous = hold_stop_signals()
-        try:
+        with stops_held():  # the last line is not cut short (the command ends now anyway)
             _tell(f"Error: {message}")
-        finally:
-            if previous is not None:
-                held_stop_signals()
-                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         sys.exit(code)
 
     return wrapper

@@ -12,7 +12,7 @@ prints the gain). Neither the style's tree nor a bibliography's source changes w
 renders, so within :func:`remembered` each of these (:data:`METHODS`), asked of one element or
 item with the same arguments, is worked out once and its answer given again after.
 
-Two of its steps, run for every element an entry passes through, are skipped where the
+Three of its steps, run for every element an entry passes through, are skipped where the
 element asks for nothing (:data:`SKIPPED`): formatting (font style, variant, weight, decoration
 and vertical alignment: five attribute reads and five look-ups of the formatter, each to leave
 the text as it is) when the element sets none of them, affixes when it has no prefix and no

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -14,13 +16,16 @@ from evidence.text import escape_unprintable
 
 __all__ = [
     "PROBLEM_CODES",
+    "STOP_SIGNALS",
     "BibFileError",
     "EditError",
     "EvidenceError",
     "GradeError",
     "Problem",
     "Severity",
+    "Stopped",
     "ValidationError",
+    "stops_held",
 ]
 
 Severity = Literal["error", "warning"]
@@ -211,23 +216,26 @@ class Stopped(BaseException):
         self.after = after  # what was complete when it came ("the new reports were in place")
 
 
-def hold_stop_signals() -> set[int | signal.Signals] | None:
-    """Hold back ^C and :data:`STOP_SIGNALS` in this thread: they wait, pending, until the
-    mask returned (``None`` where the system has no signal mask) is put back."""
-    if not hasattr(signal, "pthread_sigmask"):  # not a POSIX system
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, *STOP_SIGNALS})
-
-
-def held_stop_signals() -> list[int]:
-    """The stop signals (^C and :data:`STOP_SIGNALS`) held back and waiting, each taken away
-    (so that putting the mask back delivers none of them)."""
-    if not hasattr(signal, "sigpending"):
-        return []
-    waiting = sorted(signal.sigpending() & {signal.SIGINT, *STOP_SIGNALS})
-    for signum in waiting:
-        signal.sigwait({signum})  # pending: returns at once
-    return [int(signum) for signum in waiting]
+@contextmanager
+def stops_held(stopped: list[int] | None = None) -> Iterator[None]:
+    """^C and :data:`STOP_SIGNALS` held back in this thread until the block ends, so that it
+    is not cut short; those that came meanwhile are taken away and added to ``stopped`` (for
+    the caller to act on once it has finished what the block completed), or dropped. Where
+    the system has no signal mask (not POSIX) nothing is held."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = {signal.SIGINT, *STOP_SIGNALS}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        waiting = sorted(signal.sigpending() & held)
+        for signum in waiting:
+            signal.sigwait({signum})  # pending: returns at once
+        if stopped is not None:
+            stopped.extend(int(signum) for signum in waiting)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class BibFileError(EvidenceError):

@@ -32,13 +32,7 @@ from typing import TYPE_CHECKING
 
 from evidence import parallel, refcache, schedule
 from evidence.base import EvidenceBase, load
-from evidence.errors import (
-    EvidenceError,
-    Stopped,
-    ValidationError,
-    held_stop_signals,
-    hold_stop_signals,
-)
+from evidence.errors import EvidenceError, Stopped, ValidationError, stops_held
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -169,21 +163,6 @@ def _check_destinations(out: Path, rels: list[Path]) -> None:
             )
 
 
-@contextlib.contextmanager
-def _undisturbed(stopped: list[int]) -> Iterator[None]:
-    """^C and the signals that stop a command (:data:`~evidence.errors.STOP_SIGNALS`) held
-    back until the block ends, so that it is not left half done; those that came meanwhile
-    are added to ``stopped``, for the caller to act on once it has finished what the block
-    completed."""
-    previous = hold_stop_signals()
-    try:
-        yield
-    finally:
-        if previous is not None:
-            stopped.extend(held_stop_signals())
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 def _stop_now(stopped: list[int]) -> None:
     """Act on the first of the ``stopped`` signals held during the swap, now that the build is
     complete: as it would have been acted on (the command line raises
@@ -311,7 +290,7 @@ def _swap_into(
     """
     done: list[tuple[Path, Path | None]] = []  # (destination, where its old file went)
     made: list[Path] = []
-    with _undisturbed(stopped if stopped is not None else []):
+    with stops_held(stopped):
         try:
             for rel in rels:
                 for folder in _folders_between(out, rel):
