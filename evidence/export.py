@@ -243,7 +243,7 @@ def _stale(out: Path, rels: list[Path]) -> list[Path]:
         return []
     making = set(rels)
     # the files this build replaces, as the file system knows them: on one that ignores case,
-    # figures/forest-Anxiety.png listed is figures/forest-anxiety.png made
+    # figures/forest-Main.png listed is figures/forest-main.png made
     replacing = set()
     for rel in rels:
         with contextlib.suppress(OSError):
