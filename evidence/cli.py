@@ -438,7 +438,8 @@ def fmt(bib: str, config: str | None, check: bool, sort: str, show_diff: bool) -
     if not edit.changed:
         _tell(f"{bib}: already formatted")
     else:
-        _tell(f"{bib}: reformatted {len(result.changed_keys)} entries")
+        also = "; blank lines or block order changed" if result.other_changes else ""
+        _tell(f"{bib}: reformatted {len(result.changed_keys)} entries{also}")
 
 
 @main.command(name="diff")

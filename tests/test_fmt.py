@@ -135,3 +135,17 @@ def test_an_entry_fmt_cannot_read_is_named_by_file_line_and_key(tmp_path: Path) 
         "'% a comment year = {2020}, }'\n"
     )
     assert path.read_bytes() == before
+
+
+def test_fmt_says_when_it_changed_only_the_space_between_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "b.bib"
+    path.write_text(
+        "@article{a,\n  title = {One},\n}\n\n\n\n@article{b,\n  title = {Two},\n}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["fmt", "--bib", str(path)])
+    assert result.exit_code == 0
+    assert result.stderr == f"{path}: reformatted 0 entries; blank lines or block order changed\n"
+    assert path.read_text(encoding="utf-8") == (
+        "@article{a,\n  title = {One},\n}\n\n@article{b,\n  title = {Two},\n}\n"
+    )
