@@ -310,15 +310,39 @@ def _swap_into(
                 saved.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(out / rel, saved)
                 done.append((out / rel, saved))
-        except BaseException:
+        except BaseException as exc:
+            stranded = []  # previous files that could not be moved back
             for dest, saved in reversed(done):
-                if saved is None:
-                    dest.unlink(missing_ok=True)
-                else:
-                    os.replace(saved, dest)
+                try:
+                    if saved is None:
+                        dest.unlink(missing_ok=True)
+                    else:
+                        os.replace(saved, dest)
+                except OSError:
+                    if saved is not None:
+                        stranded.append(saved)
             _remove_empty(reversed(made))
+            if stranded:  # kept, out of the staging folder removed on the way out
+                raise _previous_kept(out, old, stranded, exc) from None
             raise
         return [out / rel for rel in rels]
+
+
+def _previous_kept(out: Path, old: Path, stranded: list[Path], cause: BaseException) -> Exception:
+    """The error of a swap whose undoing could not put back the previous files ``stranded``
+    (in ``old``): they are moved to a folder of their own in ``out``, which no build removes,
+    and the error says where."""
+    kept = Path(tempfile.mkdtemp(prefix=".previous-reports-", dir=out))
+    for saved in stranded:
+        target = kept / saved.relative_to(old)
+        with contextlib.suppress(OSError):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(saved, target)
+    reason = (cause.strerror or cause) if isinstance(cause, OSError) else type(cause).__name__
+    return EvidenceError(
+        f"{out}: cannot replace the reports: {reason}; {len(stranded)} previous file(s) could "
+        f"not be put back: they are kept in {kept}"
+    )
 
 
 #: A staging folder's name: ``.build-HOST-PID-`` (``old-`` for the replaced files), then

@@ -359,6 +359,48 @@ def test_failed_rename_rolls_back_every_replaced_output(previous: Path, monkeypa
 
 
 @pytest.mark.slow
+def test_a_previous_file_that_cannot_be_put_back_is_kept_and_the_error_says_where(
+    previous: Path, monkeypatch
+) -> None:
+    """The undoing of a failed swap goes on past a file it cannot move back, and keeps that
+    previous file in a folder of its own (no build removes it), named in the error, instead
+    of leaving it in the staging folder removed on the way out and saying all is intact."""
+    import os
+
+    import evidence.export
+
+    before = _files(previous)
+    calls = []
+    real_replace = os.replace
+
+    def flaky(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 7:  # mid-swap: three outputs already replaced, the fourth's old moved
+            raise OSError(28, "No space left on device")
+        if len(calls) == 8:  # the first move back (the fourth output's previous file) fails
+            raise OSError(5, "Input/output error")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(evidence.export.os, "replace", flaky)
+    with pytest.raises(evidence.export.EvidenceError) as info:
+        build_reports(ROOT / "studies.bib", previous, cache=False)
+    monkeypatch.undo()
+    [kept] = [p for p in previous.iterdir() if p.name.startswith(".previous-reports-")]
+    assert str(info.value) == (
+        f"{previous}: cannot replace the reports: No space left on device; 1 previous file(s) "
+        f"could not be put back: they are kept in {kept}"
+    )
+    moved = {p.relative_to(kept).as_posix(): p.read_bytes() for p in kept.rglob("*") if p.is_file()}
+    name = next(iter(moved))
+    assert moved == {name: before[name]}  # the previous file, whole
+    assert _files(previous) == {
+        **{k: v for k, v in before.items() if k != name},
+        **{f"{kept.name}/{name}": before[name]},
+    }
+    assert [p.name for p in previous.iterdir() if p.name.startswith(".build")] == []
+
+
+@pytest.mark.slow
 def test_failed_rename_removes_new_outputs_and_folders(tmp_path: Path, monkeypatch) -> None:
     import os
 
