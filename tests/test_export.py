@@ -330,23 +330,33 @@ def test_blocked_output_leaves_every_previous_output(previous: Path, block, mess
     assert [p.name for p in previous.iterdir() if p.name.startswith(".build")] == []
 
 
+#: The seventh rename of a build into ``previous``: mid-swap, three outputs already replaced
+#: and the fourth's previous file moved aside.
+_NO_SPACE = OSError(28, "No space left on device")
+
+
+def _failing_replace(failures: dict[int, OSError]):
+    """``os.replace`` that raises ``failures[n]`` at its n-th call (counted from 1)."""
+    real_replace = os.replace
+    calls = 0
+
+    def replace(src, dst):
+        nonlocal calls
+        calls += 1
+        if calls in failures:
+            raise failures[calls]
+        return real_replace(src, dst)
+
+    return replace
+
+
 @pytest.mark.slow
 def test_failed_rename_rolls_back_every_replaced_output(previous: Path, monkeypatch) -> None:
-    import os
 
     import evidence.export
 
     before = _files(previous)
-    calls = []
-    real_replace = os.replace
-
-    def flaky(src, dst):
-        calls.append((src, dst))
-        if len(calls) == 7:  # mid-swap: three outputs already replaced, the fourth's old moved
-            raise OSError(28, "No space left on device")
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(evidence.export.os, "replace", flaky)
+    monkeypatch.setattr(evidence.export.os, "replace", _failing_replace({7: _NO_SPACE}))
     with pytest.raises(evidence.export.EvidenceError) as info:
         build_reports(ROOT / "studies.bib", previous)
     assert str(info.value) == (
@@ -365,23 +375,13 @@ def test_a_previous_file_that_cannot_be_put_back_is_kept_and_the_error_says_wher
     """The undoing of a failed swap goes on past a file it cannot move back, and keeps that
     previous file in a folder of its own (no build removes it), named in the error, instead
     of leaving it in the staging folder removed on the way out and saying all is intact."""
-    import os
 
     import evidence.export
 
     before = _files(previous)
-    calls = []
-    real_replace = os.replace
-
-    def flaky(src, dst):
-        calls.append((src, dst))
-        if len(calls) == 7:  # mid-swap: three outputs already replaced, the fourth's old moved
-            raise OSError(28, "No space left on device")
-        if len(calls) == 8:  # the first move back (the fourth output's previous file) fails
-            raise OSError(5, "Input/output error")
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(evidence.export.os, "replace", flaky)
+    # the first move back (the fourth output's previous file) fails too
+    failing = _failing_replace({7: _NO_SPACE, 8: OSError(5, "Input/output error")})
+    monkeypatch.setattr(evidence.export.os, "replace", failing)
     with pytest.raises(evidence.export.EvidenceError) as info:
         build_reports(ROOT / "studies.bib", previous, cache=False)
     monkeypatch.undo()
