@@ -484,6 +484,11 @@ def _remove_fields(raw: str, names: set[str]) -> str:
             # the field has its own line: remove the whole line, newline included
             end += len(rest) - len(stripped) + (2 if stripped.startswith("\r\n") else 1)
             start = ls
+        elif stripped.startswith(("\r\n", "\n")):
+            # the last field of a shared line (the entry's head's): the space before it too
+            while start > ls and raw[start - 1] in " \t":
+                start -= 1
+            end += len(rest) - len(stripped)
         else:
             end += len(rest) - len(stripped)
         edits.append((start, end, ""))

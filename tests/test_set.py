@@ -410,3 +410,27 @@ def test_set_on_an_entry_bibtexparser_could_not_read_says_why(tmp_path, entry, m
     assert str(raised.value).startswith(message.format(path=path))
     assert str(raised.value).endswith("; fix it by hand first (the entry cannot be edited)")
     assert path.read_text(encoding="utf-8") == entry
+
+
+@pytest.mark.parametrize(
+    ("entry", "unset", "expected"),
+    [
+        ("@misc{m1, note = {a},\n  title = {T},\n}", "note", "@misc{m1,\n  title = {T},\n}"),
+        (
+            "@misc{m1, note = {a}, year = {2000},\n  title = {T},\n}",
+            "year",
+            "@misc{m1, note = {a},\n  title = {T},\n}",
+        ),
+        (
+            "@misc{m1, note = {a}, year = {2000},\n  title = {T},\n}",
+            "note",
+            "@misc{m1, year = {2000},\n  title = {T},\n}",
+        ),
+    ],
+    ids=["head-line-alone", "head-line-last", "head-line-first"],
+)
+def test_unset_of_a_field_sharing_a_line_leaves_no_trailing_space(tmp_path, entry, unset, expected):
+    path = tmp_path / "u.bib"
+    path.write_text(f"{entry}\n", encoding="utf-8")
+    set_entry(path, "m1", {}, unset=[unset])
+    assert path.read_text(encoding="utf-8") == f"{expected}\n"
