@@ -466,12 +466,12 @@ def _read_bibtex(text: str, shown: str, name: str) -> tuple[list[ImportedRecord]
         for f in entry.fields:
             value = f.value if isinstance(f.value, str) else str(f.value)
             if f.enclosing == "no-enclosing":
-                text, code, problem = evaluate_expression(value, strings)
+                evaluated, code, problem = evaluate_expression(value, strings)
                 if code:  # an undefined macro (validate warns of it): kept as text, and said
                     notes.append(f"{f.key}: {problem}; imported as the text {value!r}")
                 elif "#" in value or value.lower() in strings:
                     # the source's macros and # concatenations, resolved (month macros bare)
-                    value = text
+                    value = evaluated
             lower = f.key.lower()
             if lower == "doi":
                 value = _note_change(notes, "doi", value, bare_doi(value))
