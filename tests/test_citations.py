@@ -31,6 +31,7 @@ import pytest
 from click.testing import CliRunner
 
 import evidence
+from evidence import citations
 from evidence.citations import (
     DEFAULT_STYLE,
     Reference,
@@ -410,6 +411,45 @@ def test_rendering_is_repeatable_and_leaves_records_alone(base) -> None:
     first = references(base, style="apa")
     assert references(base, style="apa") == first
     assert [(r.bib, r.values) for r in base.records] == before
+
+
+@pytest.mark.parametrize("style", ["vancouver", "american-medical-association", "apa"])
+def test_formatting_leaves_the_parsed_style_as_it_was(base, edge, style) -> None:
+    # citeproc-py inserted a new cs:name for every entry into a cs:names without one
+    records = [*base.records, *edge.records]
+    parsed, _ = citations._parsed(find_style(style))
+    before = [element.tag for element in parsed.root.iter()]
+    citations._render(records * 3, find_style(style), processes=1)
+    assert [element.tag for element in parsed.root.iter()] == before
+
+
+@pytest.mark.parametrize(
+    ("style", "nameless"), [("vancouver", 2), ("american-medical-association", 2), ("apa", 0)]
+)
+def test_a_names_given_its_name_formats_as_citeproc_did(
+    monkeypatch, base, edge, style, nameless
+) -> None:
+    records = [*base.records, *edge.records]
+    found = find_style(style)
+    named = citations._render(records, found, processes=1)
+    with monkeypatch.context() as unnamed:
+        unnamed.setattr(citations, "_name_every_names", lambda style: None)
+        citations._citeproc_style.cache_clear()
+        parsed, _ = citations._parsed(found)
+        size = sum(1 for _ in parsed.root.iter())
+        plain = citations._render(records, found, processes=1)
+        grown = sum(1 for _ in parsed.root.iter()) - size  # citeproc-py's own, one per entry
+        assert (grown >= len(records)) == bool(nameless)
+    citations._citeproc_style.cache_clear()
+    assert named == plain
+    given = [
+        names
+        for names in citations._parsed(found)[0].root.iter(f"{citations._CSL_NS}names")
+        if names.getparent().tag != f"{citations._CSL_NS}substitute"
+        and len(names)
+        and not (names[0].attrib or len(names[0]))  # an empty cs:name first
+    ]
+    assert len(given) >= nameless
 
 
 @pytest.mark.parametrize("style", ["vancouver", "apa"])
