@@ -60,7 +60,8 @@ import re
 import unicodedata
 import weakref
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cmp_to_key, lru_cache, partial
 from pathlib import Path
@@ -91,6 +92,7 @@ __all__ = [
     "csl_item",
     "doi_url",
     "find_style",
+    "formatting",
     "installed_styles",
     "references",
     "style_of",
@@ -757,19 +759,58 @@ def references(
         For an unknown key (with a did-you-mean) or style.
     """
     records = _select(base, keys)
-    if style is None:
-        found = style_of(base.protocol)
-    else:
-        found = style if isinstance(style, Style) else find_style(style)
     # Formatting is slow (citeproc-py), and a build formats the same base for the workbook and
     # the report: the result is kept for as long as the base lives.
     formatted = _FORMATTED.setdefault(base, {})
-    key = (found, tuple(r.key for r in records) if keys is not None else None)
+    key = _formatted_key(base, style, [r.key for r in records] if keys is not None else None)
+    found = key[0]
     if key not in formatted:
         folder = Path(cache) if cache is not None and keys is None else None
         name = Path(base.path).name
         formatted[key] = tuple(_render(records, found, cache=folder, name=name))
     return list(formatted[key])
+
+
+@contextmanager
+def formatting(
+    base: EvidenceBase, *, cache: str | os.PathLike[str] | None = None
+) -> Iterator[Callable[[], list[Reference]]]:
+    """Every entry of ``base`` formatted in its protocol's style by a forked process (itself
+    sharing the entries among workers) while this one goes on; the function given waits for
+    them and returns :func:`references` ``(base, cache=cache)``, which from then on gives them
+    at once. Leaving the block stops the work if it was not waited for.
+
+    A build starts it as soon as the entries are read, so that the references (most of its
+    work) are formatted while it imports pandas, builds its tables and runs its analyses.
+    Where no process is forked (:func:`evidence.parallel.start`) they are formatted here,
+    when first waited for.
+
+    >>> with formatting(base) as formatted:  # doctest: +SKIP
+    ...     ...  # other work
+    ...     refs = formatted()
+    """
+    key = _formatted_key(base, None, None)
+    with parallel.start([partial(references, base, cache=cache)], 1) as batch:
+
+        def wait() -> list[Reference]:
+            formatted = _FORMATTED.setdefault(base, {})
+            if key not in formatted:
+                formatted[key] = tuple(batch.wait()[0])
+            return list(formatted[key])
+
+        yield wait
+
+
+def _formatted_key(
+    base: EvidenceBase, style: str | Style | None, keys: Sequence[str] | None
+) -> tuple[Style, tuple[str, ...] | None]:
+    """Under what :func:`references` keeps a list formatted for ``base``: the style found
+    (default: the protocol's) and the keys chosen (``None``: every entry)."""
+    if style is None:
+        found = style_of(base.protocol)
+    else:
+        found = style if isinstance(style, Style) else find_style(style)
+    return found, tuple(keys) if keys is not None else None
 
 
 _FORMATTED: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[Reference, ...]]] = (

@@ -460,11 +460,8 @@ def build_reports(
     EvidenceError
         With ``pdf=True`` and no browser to print with (nothing is written).
     """
-    from evidence.citations import references
+    from evidence.citations import formatting
     from evidence.pdf import find_browser, print_pdf
-    from evidence.pooling import analyses_in_force, risk_of_bias_sensitivity
-    from evidence.report import write_report
-    from evidence.workbook import write_workbook
 
     browser = find_browser() if pdf else None
     if pdf and browser is None:
@@ -487,8 +484,6 @@ def build_reports(
     base = base if base is not None else _load(bib, config)
     if base.errors:
         raise ValidationError(base.errors, "nothing was written")
-    base.studies, base.outcomes, base.contrasts, base.risk_of_bias  # noqa: B018 - time them
-    lap("load")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise EvidenceError(f"{out}: exists and is not a folder; nothing was written")
@@ -515,6 +510,17 @@ def build_reports(
             for folder in (tmp, old):  # in use: no other build takes it for abandoned
                 running.enter_context(_in_use(Path(folder)))
             staging = False
+            # Every entry is formatted in its citation style (most of the build's work) by
+            # workers forked now, from a process that has read the entries but not yet loaded
+            # pandas and the rest: that loading, the tables and the analyses happen meanwhile.
+            say("formatting references")
+            formatted = running.enter_context(formatting(base, cache=kept))
+            from evidence.pooling import analyses_in_force, risk_of_bias_sensitivity
+            from evidence.report import write_report
+            from evidence.workbook import write_workbook
+
+            base.studies, base.outcomes, base.contrasts, base.risk_of_bias  # noqa: B018 - timed
+            lap("load")
 
             def start(pieces: Sequence[_Piece], processes: int) -> _Pending:
                 """The pieces handed to workers longest first (by the last build's times)."""
@@ -544,9 +550,7 @@ def build_reports(
             reports = [analysis.run(base) for analysis in analyses]
             risk_of_bias_sensitivity(base, reports)  # the low-risk re-runs, kept for the outputs
             lap("statistics")
-            say("formatting references")
-            # every entry, in the protocol's style: kept for the workbook and report
-            references(base, cache=kept)
+            formatted()  # kept for the workbook and the report
             lap("references")
             try:
                 say(f"writing {out / WORKBOOK}")

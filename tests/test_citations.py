@@ -462,6 +462,40 @@ def test_several_processes_format_as_one(base, edge, style) -> None:
         assert [ref.number for ref in one] == list(range(1, len(records) + 1))
 
 
+def test_formatting_meanwhile_is_references_made_by_another_process(monkeypatch) -> None:
+    expected = references(evidence.load(STUDIES))
+    here = os.getpid()
+    render = citations._render
+
+    def elsewhere(*args, **kwargs):
+        assert os.getpid() != here, "formatted in this process"
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(citations, "_render", elsewhere)
+    base = evidence.load(STUDIES)
+    with citations.formatting(base) as formatted:
+        assert formatted() == expected
+        assert formatted() == expected  # waited for once
+    assert references(base) == expected  # kept, as references() keeps its own
+
+
+def test_formatting_not_waited_for_is_stopped(tmp_path) -> None:
+    import multiprocessing
+
+    bib = tmp_path / "many.bib"
+    records = "".join(
+        f"@article{{k{i},\n  author = {{Doe, Jane and Roe, Ann}},\n  title = {{On {i}}},\n"
+        f"  journal = {{J}},\n  year = {{2020}},\n}}\n\n"
+        for i in range(3000)
+    )
+    bib.write_text(records, encoding="utf-8")
+    base = evidence.load(bib)
+    with citations.formatting(base):
+        assert multiprocessing.active_children()  # formatting, elsewhere
+    assert not multiprocessing.active_children()
+    assert citations._FORMATTED.get(base, {}) == {}  # nothing kept
+
+
 # Sorted styles: by author, title (numbered, in a margin: ACM), by author then year descending.
 SORTED = ["apa", "chicago-author-date", "accident-analysis-and-prevention", "acm-sig-proceedings"]
 

@@ -252,10 +252,11 @@ def test_progress_messages_are_steps(tmp_path: Path) -> None:
     figures = tmp_path / "figures"
     assert messages == [
         f"reading {ROOT / 'studies.bib'}",
+        # formatted by workers from the moment the entries are read
+        "formatting references",
         # the figures of the base alone are drawn while the analyses run
         *(f"drawing {figures / name}.png/.svg" for name in list(FIGURES)[:4]),
         f"running {len(HEADLINES)} analyses",
-        "formatting references",
         f"writing {tmp_path / WORKBOOK}",
         *(f"drawing {figures / 'forest-'}{name}.png/.svg" for name in HEADLINES),
         f"drawing {figures / 'summary-of-findings'}.png/.svg",

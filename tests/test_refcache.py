@@ -3,6 +3,7 @@ entries that changed, and what it gives is what formatting everything again give
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -37,8 +38,13 @@ def formatted(monkeypatch) -> list[int]:
         numbers.extend(ref.number for ref in out)
         return out
 
+    @contextlib.contextmanager
+    def here(base, *, cache=None):  # a build's, formatted here too
+        yield lambda: citations.references(base, cache=cache)
+
     monkeypatch.setattr(citations._Job, "format", counting)
     monkeypatch.setattr(citations, "PARALLEL_MIN", 10**9)  # counted here, not in a worker
+    monkeypatch.setattr(citations, "formatting", here)
     return numbers
 
 
@@ -390,6 +396,27 @@ def test_a_rebuild_gives_the_same_files_and_formats_nothing(monkeypatch, tmp_pat
     third = build_reports(bib, tmp_path / "third", cache=False)
     assert len(formatted) == count
     assert [p.read_bytes() for p in third.outputs] == [p.read_bytes() for p in first.outputs]
+
+
+def test_a_build_keeps_the_references_its_workers_formatted(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv(refcache.ENV)
+    bib = tmp_path / "studies.bib"
+    shutil.copyfile(ROOT / "studies.bib", bib)
+    first = build_reports(bib, tmp_path / "first")  # formatted by forked workers
+    count = len(evidence.load(bib).records)
+    numbers: list[int] = []
+    job_format = citations._Job.format
+
+    def counting(self, indices):
+        numbers.extend(indices)
+        return job_format(self, indices)
+
+    monkeypatch.setattr(citations._Job, "format", counting)
+    monkeypatch.setattr(citations, "PARALLEL_MIN", 10**9)
+    assert len(references(evidence.load(bib), cache=refcache.default_folder(bib))) == count
+    assert numbers == []  # every one was kept by the build's workers: none formatted here
+    second = build_reports(bib, tmp_path / "second", cache=False)
+    assert [p.read_bytes() for p in second.outputs] == [p.read_bytes() for p in first.outputs]
 
 
 def test_build_no_cache_reads_and_writes_no_cache(monkeypatch, tmp_path, formatted) -> None:
