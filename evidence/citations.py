@@ -1229,14 +1229,19 @@ def _doi_span(body: str, doi: str) -> tuple[int, int] | None:
     return start, start + len(doi)
 
 
+_NO_MARKS = {ord(c): None for c in _MARK_CHARS}
+
+
 def _strip_marks(text: str) -> str:
-    return text.translate({ord(c): None for c in _MARK_CHARS})
+    return text.translate(_NO_MARKS)
 
 
 def _tags(text: str, column: int) -> str:
     """Marks → the tags of one format (``column`` 2: HTML, 4: Markdown)."""
     for marks in _MARKS.values():
         open_, close = marks[0], marks[1]
+        if open_ not in text and close not in text:
+            continue
         if column == 4 and marks[4]:
             # emphasis cannot open before or close after a space in Markdown
             text = re.sub(rf"{open_}(\s+)", rf"\1{open_}", text)

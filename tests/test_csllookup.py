@@ -23,7 +23,11 @@ STUDIES = DATA / "citations" / "ketamine.bib"
 def _attributes() -> dict[tuple[type, str], object]:
     """What citeproc-py has now at each place :data:`csllookup.METHODS` names."""
     found = {}
-    places = [*csllookup.METHODS, *(place[:3] for place in csllookup.SKIPPED)]
+    places = [
+        *csllookup.METHODS,
+        *csllookup.BY_TYPE,
+        *(place[:3] for place in (*csllookup.SKIPPED, *csllookup.FASTER)),
+    ]
     for module, cls_name, name in places:
         cls = getattr(importlib.import_module(module), cls_name)
         found[cls, name] = cls.__dict__[name]
@@ -133,6 +137,38 @@ def test_an_items_reference_is_the_sources_entry_and_is_looked_up_once(monkeypat
         refs = citations._render(records[:4], found, processes=1)
     assert [r.key for r in refs] == [r.key for r in records[:4]]
     assert len(lookups) == len({id(item) for item in lookups}) == 4  # once per item
+
+
+def test_a_type_test_runs_once_per_element_and_type(monkeypatch, records):
+    from citeproc.model import If
+
+    tested: list[tuple[object, str]] = []
+    original = ORIGINAL[If, "_type"]
+
+    def counting(element, item):
+        tested.append((element, item.reference.type))
+        return original(element, item)
+
+    monkeypatch.setattr(If, "_type", counting)
+    found = find_style("vancouver")
+    with csllookup.remembered():
+        citations._render(records, found, processes=1)
+    assert 0 < len(tested) == len(set(tested))
+    assert len({type_ for _, type_ in tested}) > 1  # several types, each tested once
+
+
+def test_a_missing_variable_raises_variable_error_at_once():
+    from citeproc.source import Name, VariableError
+
+    name = Name(family="Doe")
+    with csllookup.remembered():
+        assert name["family"] == "Doe" and name.family == "Doe"
+        with pytest.raises(VariableError) as raised:
+            name["given"]
+        assert raised.value.__context__ is None  # no KeyError raised first
+    with pytest.raises(VariableError) as raised:
+        name["given"]
+    assert isinstance(raised.value.__context__, KeyError)  # citeproc-py's own, outside
 
 
 def test_the_block_leaves_citeproc_as_it_was_even_after_an_error():
