@@ -20,17 +20,19 @@ EDGE = DATA / "citations" / "edge-cases.bib"
 STUDIES = DATA / "citations" / "ketamine.bib"
 
 
-def _attributes() -> dict[tuple[type, str], object]:
-    """What citeproc-py has now at each place :data:`csllookup.METHODS` names."""
+def _attributes() -> dict[tuple[object, str], object]:
+    """What citeproc-py has now at each place :mod:`csllookup` names."""
     found = {}
     places = [
         *csllookup.METHODS,
         *csllookup.BY_TYPE,
         *(place[:3] for place in (*csllookup.SKIPPED, *csllookup.FASTER)),
     ]
-    for module, cls_name, name in places:
-        cls = getattr(importlib.import_module(module), cls_name)
-        found[cls, name] = cls.__dict__[name]
+    for module, owner_name, name in places:
+        owner = importlib.import_module(module)
+        if owner_name is not None:
+            owner = getattr(owner, owner_name)
+        found[owner, name] = vars(owner)[name]
     return found
 
 
@@ -169,6 +171,46 @@ def test_a_missing_variable_raises_variable_error_at_once():
     with pytest.raises(VariableError) as raised:
         name["given"]
     assert isinstance(raised.value.__context__, KeyError)  # citeproc-py's own, outside
+
+
+SEAMS = ["", " ", ".", ",", "a", ". ", " .", "..", "a.", ".a", "(", "?"]
+
+
+def _pieces():
+    """Texts as citeproc-py holds them: strings, its String and NoCase, a number, and lists
+    of them (MixedString), nested and with empty parts."""
+    from citeproc.string import MixedString, NoCase, String
+
+    for text in SEAMS:
+        yield text
+        yield String(text)
+        yield NoCase(text)
+        yield MixedString([String(""), text, NoCase("")])
+        yield MixedString([MixedString([String(text)]), String("")])
+    yield 7
+    yield MixedString([])
+    yield _Tagged("a.")  # a string that prints otherwise: "<a.>"
+    yield MixedString([String("x"), _Tagged(" ")])
+
+
+class _Tagged(str):
+    def __str__(self) -> str:
+        return f"<{super().__str__()}>"
+
+
+def test_a_seam_is_normalized_as_citeproc_normalizes_it():
+    import citeproc.string
+
+    original = ORIGINAL[citeproc.string, "normalize_seam"]
+    pieces = list(_pieces())
+    with csllookup.remembered():
+        faster = citeproc.string.normalize_seam
+        assert faster is not original
+        for left in pieces:
+            for other in pieces:
+                expected, got = original(left, other), faster(left, other)
+                assert type(got) is type(expected) and str(got) == str(expected), (left, other)
+                assert (got is other) == (expected is other)
 
 
 def test_the_block_leaves_citeproc_as_it_was_even_after_an_error():
