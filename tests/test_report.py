@@ -451,3 +451,12 @@ def test_methods_of_an_analysis_not_in_force(base) -> None:
     assert 'href="#method-stijnen2010"' in page and 'id="method-stijnen2010"' in page
     # a GLMM of two studies cannot be refitted on one: said, not raised
     assert "Leave one out is not available: the GLMM needs at least 2 studies" in page
+
+
+def test_the_report_is_encoded_a_batch_at_a_time_with_nothing_lost() -> None:
+    from evidence.report import _encoded
+
+    pieces = ["<p>", "", "", "", "", "Ödön – 1 ≤ 2", "", "</p>", *[""] * 7, "\n"]
+    batches = list(_encoded(pieces, size=3))
+    assert b"".join(batches) == "".join(pieces).encode("utf-8")
+    assert len(batches) == -(-len(pieces) // 3)  # empty batches too: a run of "" ends nothing
