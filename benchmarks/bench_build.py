@@ -2,9 +2,11 @@
 
 For each size (default 1,000 and 10,000 entries) it generates the same realistic file as
 ``bench_load.py`` (seeded), then runs the build in a fresh subprocess and prints the time per
-stage (load = parse + tables; statistics = the analyses and their low-risk re-runs, while a
-forked worker draws the figures of the base alone; references = every entry formatted by
-citeproc-py, :mod:`evidence.citations`; figures = the wait for the others, drawn by forked
+stage (load = parse, then the analysis libraries imported and the tables made, while forked
+workers format every entry's reference with citeproc-py, :mod:`evidence.citations`;
+statistics = the analyses and their low-risk re-runs, while a forked worker draws the figures
+of the base alone; references = the wait for the references after that; figures = the wait
+for the others, drawn by forked
 workers beside the one writing the workbook; report = the HTML, while the workbook is
 written; workbook = the wait for it after the report), and the peak resident memory of that
 process (``ru_maxrss``) and of the largest process it forked (formatting references, writing
@@ -29,7 +31,10 @@ an empty cache folder (a first build, every reference formatted), then edits the
 left, and with the time each piece (the workbook, each figure) took in the first build, by which
 the rebuild hands them out longest first (:mod:`evidence.schedule`): what an analyst's rebuild
 after an edit costs. Both are printed. ``--bib FILE`` builds a copy of that file, with the
-protocol in force for it, instead of generated ones.
+protocol in force for it, instead of generated ones. ``--baseline DIR`` (a checkout of another
+commit, ``git worktree add DIR REV``) builds each run with that commit's ``evidence`` first,
+then with this one's, and prints the ratios: on a shared machine whose speed drifts through the
+day, only builds made one after the other compare.
 
 Run from the repository root::
 
@@ -135,17 +140,27 @@ print(json.dumps({**measured, "cells": cells,
 """
 
 
-def run_once(bib: Path, out: Path, rounds: int, cache: Path, config: str | None = None) -> dict:
+def run_once(
+    bib: Path,
+    out: Path,
+    rounds: int,
+    cache: Path,
+    config: str | None = None,
+    checkout: Path | None = None,
+) -> dict:
     """Build ``bib`` into ``out`` in a fresh interpreter (with the protocol in ``config``, else
-    the one found for it), keeping references in ``cache``; return its timings, its peak
-    memory and (``rounds`` > 0) the workbook's cost over the floor (``rounds`` interleaved
-    rounds)."""
+    the one found for it; with the ``evidence`` of ``checkout``, else the one installed),
+    keeping references in ``cache``; return its timings, its peak memory and (``rounds`` > 0)
+    the workbook's cost over the floor (``rounds`` interleaved rounds)."""
+    env = {**os.environ, "EVIDENCE_CACHE_DIR": str(cache)}
+    if checkout is not None:
+        env["PYTHONPATH"] = str(checkout)
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, str(bib), str(out), str(rounds), config or ""],
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "EVIDENCE_CACHE_DIR": str(cache)},
+        env=env,
     )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -184,6 +199,22 @@ def report(runs: list[dict], title: str) -> None:
     )
 
 
+def compare(
+    baseline: list[tuple[dict, dict]], runs: list[dict], rebuilds: list[dict], checkout: Path
+) -> None:
+    """The baseline's first builds and rebuilds against these (medians; the ratio is the
+    median of each run's own, the two builds of a run having been made one after the other)."""
+    print(f"  against {checkout} (built just before each run, the same way)")
+    for name, index, ours in (("first build", 0, runs), ("rebuild", 1, rebuilds)):
+        theirs = [pair[index] for pair in baseline]
+        for what in ("total", "cpu_s", "peak_mib"):
+            before = statistics.median(r[what] for r in theirs)
+            after = statistics.median(r[what] for r in ours)
+            ratio = statistics.median(b[what] / a[what] for a, b in zip(theirs, ours, strict=True))
+            unit = {"total": "s", "cpu_s": "core-s", "peak_mib": "MiB"}[what]
+            print(f"  {name:<12} {what:<9} {before:8.1f} -> {after:8.1f} {unit:<7} ({ratio:.3f}x)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, nargs="+", default=[1000, 10000])
@@ -193,7 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="workbook / floor rounds after each build"
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of another commit (git worktree add DIR REV): each run builds with its "
+        "evidence first, then with this one's, and the ratios are printed",
+    )
     args = parser.parse_args(argv)
+    here = HERE.parent if args.baseline else None  # this checkout's, named as the other's
 
     sys.path.insert(0, str(HERE))
     from bench_load import generate  # the same generator as the load benchmark
@@ -212,14 +250,24 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 generate(generated, n, args.seed)
             bib = Path(tmp) / f"bench-{n}.bib"
-            runs, rebuilds = [], []
+            runs, rebuilds, baseline = [], [], []
             for i in range(args.repeat):
+                if args.baseline:  # the same first build and rebuild, just before
+                    bib.write_bytes(generated.read_bytes())
+                    cache = Path(tmp) / f"baseline-cache-{n}-{i}"
+                    first = run_once(bib, Path(tmp) / f"b-{n}-{i}", 0, cache, config, args.baseline)
+                    edit_titles(bib, EDITED)
+                    again = run_once(
+                        bib, Path(tmp) / f"br-{n}-{i}", 0, cache, config, args.baseline
+                    )
+                    baseline.append((first, again))
                 bib.write_bytes(generated.read_bytes())
                 cache = Path(tmp) / f"cache-{n}-{i}"
                 out = Path(tmp) / f"reports-{n}-{i}"
-                runs.append(run_once(bib, out, args.rounds, cache, config))
+                runs.append(run_once(bib, out, args.rounds, cache, config, here))
                 edit_titles(bib, EDITED)
-                rebuilds.append(run_once(bib, Path(tmp) / f"rebuilt-{n}-{i}", 0, cache, config))
+                rebuilt = Path(tmp) / f"rebuilt-{n}-{i}"
+                rebuilds.append(run_once(bib, rebuilt, 0, cache, config, here))
             print(f"\n{n:,} entries ({bib.stat().st_size / 1e6:.1f} MB), {args.repeat} runs")
             report(runs, "first build (no references kept)")
             report(rebuilds, f"rebuild after editing {EDITED} titles (the rest kept)")
@@ -235,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"  XlsxWriter (the workbook's writer), the same values unstyled: "
                 f"{bare:.2f}x the floor"
             )
+            if baseline:
+                compare(baseline, runs, rebuilds, args.baseline)
     return 0
 
 
