@@ -161,6 +161,7 @@ def run_once(
         text=True,
         check=True,
         env=env,
+        cwd=out.parent,  # not this folder, which "python -c" would put before PYTHONPATH
     )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
