@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -235,6 +236,37 @@ def test_build_keeps_old_reports_when_it_fails(tmp_bib, tmp_path: Path, monkeypa
     with pytest.raises(RuntimeError):
         build_reports(ROOT / "studies.bib", out)
     assert _files(out) == before
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_build_failing_while_references_are_formatted_leaves_no_worker(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import evidence.pooling as pooling
+
+    entries = "".join(
+        f"@article{{k{i},\n  author = {{Doe, Jane}},\n  title = {{On {i}}},\n"
+        f"  journal = {{J}},\n  year = {{2020}},\n}}\n\n"
+        for i in range(8000)  # formatted by workers for seconds
+    )
+    bib = tmp_path / "many.bib"
+    bib.write_text(entries, encoding="utf-8")
+    before = set(_group(os.getpgrp()))
+
+    def broken(*args, **kwargs):
+        assert len(set(_group(os.getpgrp())) - before) >= 2  # the references' workers at work
+        raise RuntimeError("analysis failed")
+
+    monkeypatch.setattr(pooling, "analyses_in_force", broken)
+    with pytest.raises(RuntimeError, match="analysis failed"):
+        build_reports(bib, tmp_path / "out", cache=False)
+    for _ in range(10):  # they were stopped; gone within moments, long before they would end
+        if not set(_group(os.getpgrp())) - before:
+            break
+        time.sleep(0.1)
+    assert set(_group(os.getpgrp())) - before == set()
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
