@@ -26,26 +26,32 @@ STUDIES = DATA / "citations" / "ketamine.bib"  # a snapshot of the bundled studi
 ENTRIES = 16
 
 
+def _worked_out(monkeypatch, step: str) -> list[int]:
+    """The number (place + 1) of each entry citeproc-py works ``step`` out for in this process
+    (``format`` or ``sort_keys`` of ``citations._Job``), as it does; none in a worker."""
+    numbers: list[int] = []
+    method = getattr(citations._Job, step)
+
+    def counting(self, indices):
+        numbers.extend(index + 1 for index in indices)
+        return method(self, indices)
+
+    monkeypatch.setattr(citations._Job, step, counting)
+    monkeypatch.setattr(citations, "PARALLEL_MIN", 10**9)  # counted here, not in a worker
+    return numbers
+
+
 @pytest.fixture
 def formatted(monkeypatch) -> list[int]:
     """The number of each reference citeproc-py formats, as it formats it (in a build, also
     those of the methods the report cites, formatted once in a process)."""
-    numbers: list[int] = []
-    job_format = citations._Job.format
-
-    def counting(self, indices):
-        out = job_format(self, indices)
-        numbers.extend(ref.number for ref in out)
-        return out
 
     @contextlib.contextmanager
     def here(base, *, cache=None):  # a build's, formatted here too
         yield lambda: citations.references(base, cache=cache)
 
-    monkeypatch.setattr(citations._Job, "format", counting)
-    monkeypatch.setattr(citations, "PARALLEL_MIN", 10**9)  # counted here, not in a worker
     monkeypatch.setattr(citations, "formatting", here)
-    return numbers
+    return _worked_out(monkeypatch, "format")
 
 
 @pytest.fixture
@@ -113,15 +119,7 @@ def test_a_numbered_style_formats_again_the_entries_an_insertion_renumbers(
 
 
 def test_a_sorted_style_works_out_only_the_sort_keys_of_what_changed(bib, tmp_path, monkeypatch):
-    sorted_ = []
-    job_sort_keys = citations._Job.sort_keys
-
-    def counting(self, indices):
-        sorted_.extend(indices)
-        return job_sort_keys(self, indices)
-
-    monkeypatch.setattr(citations._Job, "sort_keys", counting)
-    monkeypatch.setattr(citations, "PARALLEL_MIN", 10**9)
+    sorted_ = _worked_out(monkeypatch, "sort_keys")
     cache = tmp_path / "cache"
     _fresh(bib, "apa", cache)
     assert len(sorted_) == ENTRIES
@@ -404,15 +402,7 @@ def test_a_build_keeps_the_references_its_workers_formatted(monkeypatch, tmp_pat
     shutil.copyfile(ROOT / "studies.bib", bib)
     first = build_reports(bib, tmp_path / "first")  # formatted by forked workers
     count = len(evidence.load(bib).records)
-    numbers: list[int] = []
-    job_format = citations._Job.format
-
-    def counting(self, indices):
-        numbers.extend(indices)
-        return job_format(self, indices)
-
-    monkeypatch.setattr(citations._Job, "format", counting)
-    monkeypatch.setattr(citations, "PARALLEL_MIN", 10**9)
+    numbers = _worked_out(monkeypatch, "format")
     assert len(references(evidence.load(bib), cache=refcache.default_folder(bib))) == count
     assert numbers == []  # every one was kept by the build's workers: none formatted here
     second = build_reports(bib, tmp_path / "second", cache=False)
