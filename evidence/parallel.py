@@ -110,7 +110,9 @@ class Batch(Generic[T]):
             # each worker alone holds the write end of its pipe: closed when it ends, so that
             # this process reads the end of the pipe (not a hang) if the worker dies
             reader, writer = context.Pipe(duplex=False)
-            worker = context.Process(target=_work, args=(self._tasks, taken, writer), daemon=False)
+            worker = context.Process(
+                target=_work, args=(self._tasks, taken, writer, os.getpid()), daemon=False
+            )
             try:
                 worker.start()
             finally:
@@ -187,9 +189,10 @@ class _Raised:
         self.error = error
 
 
-def _work(tasks: Sequence[Callable[[], object]], taken: Any, pipe: Any) -> None:
+def _work(tasks: Sequence[Callable[[], object]], taken: Any, pipe: Any, parent: int) -> None:
     """In a worker: take the next task until none is left, sending back each outcome."""
     signal.signal(signal.SIGTERM, _stop)  # stopped: batches it started stop their workers too
+    _stop_with(parent)
     try:
         while True:
             with taken.get_lock():
@@ -212,3 +215,25 @@ def _work(tasks: Sequence[Callable[[], object]], taken: Any, pipe: Any) -> None:
 
 def _stop(signum: int, frame: object) -> None:
     raise SystemExit(1)
+
+
+#: prctl(2)'s option to be sent a signal when the parent ends (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with(parent: int) -> None:
+    """Have this worker stopped (SIGTERM) when ``parent``, the process that forked it, ends.
+
+    A worker that starts a batch of its own (the build's references) and is killed outright
+    (SIGKILL, the out-of-memory killer) runs no handler to stop its workers; they would go on,
+    holding open, as forked copies, its pipe and its sentinel to the process waiting for it,
+    which would then wait for ever. Linux only (elsewhere nothing forks)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # no prctl here
+        return
+    if os.getppid() != parent:  # it ended before the request was made
+        os._exit(1)

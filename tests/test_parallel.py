@@ -228,6 +228,37 @@ def test_a_stopped_worker_stops_the_workers_it_started(tmp_path) -> None:
     assert not any(_alive(pid) for pid in inner)  # none left running, orphaned
 
 
+def _nested_unless_here(pids: str, here: int) -> str:
+    """:func:`_nested` in a worker; done at once where the parent runs it itself."""
+    if os.getpid() == here:
+        return "done here"
+    _nested(pids)
+    return "done in a worker"
+
+
+def test_a_worker_killed_outright_takes_its_workers_with_it(tmp_path) -> None:
+    import multiprocessing
+    import signal
+    import time
+
+    pids = tmp_path / "pids.txt"
+    task = partial(_nested_unless_here, str(pids), os.getpid())
+    with parallel.start([task], processes=1) as batch:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(_lines(pids)) < 2:
+            time.sleep(0.02)
+        inner = [int(pid) for pid in _lines(pids)]
+        assert len(inner) == 2 and all(_alive(pid) for pid in inner)
+        [worker] = multiprocessing.active_children()
+        os.kill(worker.pid, signal.SIGKILL)  # no handler runs: out of memory, say
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(pid) for pid in inner):
+            time.sleep(0.02)
+        # its workers end with it: they held its pipe open, and this wait never returned
+        assert not any(_alive(pid) for pid in inner)
+        assert batch.wait() == ["done here"]
+
+
 def _echo(n: int) -> str:
     return f"{n:0200d}"  # 200 bytes back per task
 
