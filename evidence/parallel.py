@@ -16,9 +16,11 @@ other work (a build draws the figures of the base alone while its analyses run) 
 them when it needs them. The workers are plain forked processes that take the pieces in turn (a
 counter in shared memory) and each send their results back through a pipe of their own: no
 thread runs in this process, so a batch started here may itself start another (the references'
-workers are forked while the figures' worker draws), and a worker that dies closes its pipe, so
-this process notices instead of waiting forever. A worker that is stopped stops the workers it
-started.
+workers are forked while the figures' worker draws). Each worker closes the pipe ends it
+inherits but does not use, and this process watches each worker's end (a pidfd) apart from its
+pipe: a worker that dies, even killed outright, is noticed at once, not waited for forever. A
+worker that is stopped stops the workers it started, and the kernel stops them too if it is
+killed outright.
 
 >>> run([lambda: 1 + 1, lambda: 2 + 2], processes=1)
 [2, 4]
@@ -85,7 +87,8 @@ class Batch(Generic[T]):
         self._tasks = tasks
         self._outcomes: dict[int, object] = {}
         self._workers: list[Any] = []  # multiprocessing.Process, each forked worker
-        self._live: dict[int, Any] = {}  # the workers not seen to end, by their sentinel
+        self._live: dict[int, Any] = {}  # the workers not seen to end, by what tells it
+        self._pidfds: list[int] = []  # of those, the descriptors this batch opened
         self._pipes: dict[int, Any] = {}  # the read end of each worker's pipe, by its fileno
         self._taken: Any = None  # the workers' shared counter of tasks taken
         processes = min(processes, len(tasks))
@@ -108,18 +111,34 @@ class Batch(Generic[T]):
         self._taken = taken = context.Value("q", 0)
         for _ in range(processes):
             # each worker alone holds the write end of its pipe: closed when it ends, so that
-            # this process reads the end of the pipe (not a hang) if the worker dies
+            # this process reads the end of the pipe (not a hang) if the worker dies; and it
+            # closes the read ends it inherits (its own, its elder siblings'), so that if this
+            # process dies, its sending fails at once instead of waiting for ever for a reader
             reader, writer = context.Pipe(duplex=False)
+            readers = (reader, *self._pipes.values())
             worker = context.Process(
-                target=_work, args=(self._tasks, taken, writer, os.getpid()), daemon=False
+                target=_work,
+                args=(self._tasks, taken, writer, os.getpid(), readers),
+                daemon=False,
             )
             try:
                 worker.start()
             finally:
                 writer.close()
             self._workers.append(worker)
-            self._live[worker.sentinel] = worker
+            self._live[self._ending(worker)] = worker
             self._pipes[reader.fileno()] = reader
+
+    def _ending(self, worker: Any) -> int:
+        """What becomes readable when ``worker`` ends: a descriptor of the process itself
+        (Linux 5.3) where the system gives one, else its sentinel, which is a pipe that the
+        workers it forks inherit (if it were killed outright, they would keep it open)."""
+        try:
+            pidfd = os.pidfd_open(worker.pid)
+        except (AttributeError, OSError):
+            return int(worker.sentinel)
+        self._pidfds.append(pidfd)
+        return pidfd
 
     def wait(self, indices: Sequence[int] | None = None) -> list[T]:
         """The results of the tasks at ``indices`` (default: all), in that order, once they
@@ -131,7 +150,7 @@ class Batch(Generic[T]):
         while self._pipes and any(i not in self._outcomes for i in wanted):
             readies: list[Any] = wait([*self._pipes.values(), *self._live])
             for ready in readies:
-                if isinstance(ready, int):  # a worker's sentinel: it has ended
+                if isinstance(ready, int):  # a worker has ended
                     worker = self._live.pop(ready)
                     worker.join()
                     if worker.exitcode != 0:  # it died (out of memory, killed)
@@ -168,7 +187,10 @@ class Batch(Generic[T]):
             worker.join()
         for reader in self._pipes.values():
             reader.close()
+        for pidfd in self._pidfds:
+            os.close(pidfd)
         self._workers, self._live, self._pipes, self._taken = [], {}, {}, None
+        self._pidfds = []
 
     def __enter__(self) -> Batch[T]:
         return self
@@ -189,12 +211,26 @@ class _Raised:
         self.error = error
 
 
-def _work(tasks: Sequence[Callable[[], object]], taken: Any, pipe: Any, parent: int) -> None:
-    """In a worker: take the next task until none is left, sending back each outcome."""
+def _work(
+    tasks: Sequence[Callable[[], object]],
+    taken: Any,
+    pipe: Any,
+    parent: int,
+    readers: Sequence[Any],
+) -> None:
+    """In a worker: take the next task until none is left, sending back each outcome through
+    ``pipe``, having closed the pipe ends it inherited but does not use (``readers``, and the
+    pipe to its own parent's parent if its parent is a worker too)."""
+    global _PIPE, _STOPPING
+    _STOPPING = False  # (its parent may be stopping)
     signal.signal(signal.SIGTERM, _stop)  # stopped: batches it started stop their workers too
     _stop_with(parent)
+    for end in (*readers, _PIPE):
+        if end is not None:
+            end.close()
+    _PIPE = pipe
     try:
-        while True:
+        while not _STOPPING:
             with taken.get_lock():
                 index = taken.value
                 taken.value += 1
@@ -204,6 +240,8 @@ def _work(tasks: Sequence[Callable[[], object]], taken: Any, pipe: Any, parent: 
                 outcome: object = tasks[index]()
             except Exception as exc:  # raised again in the parent (see Batch.wait)
                 outcome = _Raised(exc)
+            if _STOPPING:  # what stopped it was caught on the way (see _stop)
+                break
             try:
                 payload = pickle.dumps(outcome)
             except Exception:  # an outcome that cannot be sent: the parent runs the task
@@ -211,9 +249,24 @@ def _work(tasks: Sequence[Callable[[], object]], taken: Any, pipe: Any, parent: 
             pipe.send((index, payload))
     except BaseException:  # stopped, interrupted (^C reaches the parent too), or orphaned
         os._exit(1)
+    if _STOPPING:
+        os._exit(1)
+
+
+#: In a worker, the write end of the pipe to its parent (inherited by the workers it forks,
+#: which close it: if it died, its parent must read the end of the pipe).
+_PIPE: Any = None
+
+#: Whether this worker has been told to stop.
+_STOPPING = False
 
 
 def _stop(signum: int, frame: object) -> None:
+    """A worker's SIGTERM handler: unwind (a batch it started stops its workers on the way),
+    and, should the exit be caught on the way (a bare ``except:``, as citeproc-py's
+    ``Delimited.join`` has; :data:`evidence.csllookup.SAFER`), end after the task under way."""
+    global _STOPPING
+    _STOPPING = True
     raise SystemExit(1)
 
 
@@ -225,15 +278,15 @@ def _stop_with(parent: int) -> None:
     """Have this worker stopped (SIGTERM) when ``parent``, the process that forked it, ends.
 
     A worker that starts a batch of its own (the build's references) and is killed outright
-    (SIGKILL, the out-of-memory killer) runs no handler to stop its workers; they would go on,
-    holding open, as forked copies, its pipe and its sentinel to the process waiting for it,
-    which would then wait for ever. Linux only (elsewhere nothing forks)."""
+    (SIGKILL, the out-of-memory killer) runs no handler to stop its workers: they would go on
+    with work nobody will read (their sending fails, since none holds their pipe's read end
+    but the dead worker). Linux only (elsewhere nothing forks)."""
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)  # if refused, the pipes still tell
     except (OSError, AttributeError):  # no prctl here
-        return
+        pass
     if os.getppid() != parent:  # it ended before the request was made
         os._exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
@@ -186,18 +187,26 @@ def test_leaving_a_batch_stops_its_workers() -> None:
     assert time.monotonic() - started < 30  # stopped, not waited for (each sleeps a minute)
 
 
-def _nested(pids: str) -> None:
+def _nested(pids: str, deaf: bool = False) -> None:
     """In a worker: a batch of its own, whose workers write their pids, then sleep."""
-    with parallel.start([partial(_note_and_sleep, pids)] * 2, processes=2) as batch:
+    with parallel.start([partial(_note_and_sleep, pids, deaf)] * 2, processes=2) as batch:
         batch.wait()
 
 
-def _note_and_sleep(pids: str) -> None:
+def _note_and_sleep(pids: str, deaf: bool = False) -> str:
+    """Write this process's pid, then sleep; ``deaf``: catch whatever ends the sleep, as
+    citeproc-py's ``Delimited.join`` does (``except:``), then send back more than a pipe holds
+    (256 KiB), so that the sending waits until the parent reads, or fails."""
     import time
 
     with open(pids, "a", encoding="utf-8") as f:
         f.write(f"{os.getpid()}\n")
-    time.sleep(60)
+    if deaf:
+        with contextlib.suppress(BaseException):
+            time.sleep(60)
+    else:
+        time.sleep(60)
+    return "x" * 2**18
 
 
 def _lines(path) -> list[str]:
@@ -212,11 +221,12 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_a_stopped_worker_stops_the_workers_it_started(tmp_path) -> None:
+@pytest.mark.parametrize("deaf", [False, True], ids=["unwinding", "catching-the-exit"])
+def test_a_stopped_worker_stops_the_workers_it_started(tmp_path, deaf) -> None:
     import time
 
     pids = tmp_path / "pids.txt"
-    with parallel.start([partial(_nested, str(pids)), partial(_square, 1)], processes=2):
+    with parallel.start([partial(_nested, str(pids), deaf), partial(_square, 1)], processes=2):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(_lines(pids)) < 2:
             time.sleep(0.02)
@@ -228,21 +238,22 @@ def test_a_stopped_worker_stops_the_workers_it_started(tmp_path) -> None:
     assert not any(_alive(pid) for pid in inner)  # none left running, orphaned
 
 
-def _nested_unless_here(pids: str, here: int) -> str:
+def _nested_unless_here(pids: str, here: int, deaf: bool = False) -> str:
     """:func:`_nested` in a worker; done at once where the parent runs it itself."""
     if os.getpid() == here:
         return "done here"
-    _nested(pids)
+    _nested(pids, deaf)
     return "done in a worker"
 
 
-def test_a_worker_killed_outright_takes_its_workers_with_it(tmp_path) -> None:
+@pytest.mark.parametrize("deaf", [False, True], ids=["unwinding", "catching-the-exit"])
+def test_a_worker_killed_outright_takes_its_workers_with_it(tmp_path, deaf) -> None:
     import multiprocessing
     import signal
     import time
 
     pids = tmp_path / "pids.txt"
-    task = partial(_nested_unless_here, str(pids), os.getpid())
+    task = partial(_nested_unless_here, str(pids), os.getpid(), deaf)
     with parallel.start([task], processes=1) as batch:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(_lines(pids)) < 2:
