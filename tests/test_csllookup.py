@@ -26,7 +26,7 @@ def _attributes() -> dict[tuple[object, str], object]:
     places = [
         *csllookup.METHODS,
         *csllookup.BY_TYPE,
-        *(place[:3] for place in (*csllookup.SKIPPED, *csllookup.FASTER)),
+        *(place[:3] for place in (*csllookup.SKIPPED, *csllookup.FASTER, *csllookup.SAFER)),
     ]
     for module, owner_name, name in places:
         owner = importlib.import_module(module)
@@ -211,6 +211,43 @@ def test_a_seam_is_normalized_as_citeproc_normalizes_it():
                 expected, got = original(left, other), faster(left, other)
                 assert type(got) is type(expected) and str(got) == str(expected), (left, other)
                 assert (got is other) == (expected is other)
+
+
+def _rendering(*pieces):
+    """Pieces as an element renders them, one by one: an exception (class) is raised when
+    its turn comes."""
+    for piece in pieces:
+        if isinstance(piece, type):
+            raise piece
+        yield piece
+
+
+@pytest.mark.parametrize("delimiter", ["", ", "])
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        ("a", "b"),
+        ("a", None, "b"),
+        (),
+        ("a", ValueError),
+        ("a", RuntimeError, "b"),
+    ],
+)
+def test_a_delimited_join_is_citeprocs_own_but_lets_an_interrupt_through(delimiter, pieces):
+    from citeproc.model import Delimited
+
+    element = _text_element(f'delimiter="{delimiter}"' if delimiter else "")
+    original = ORIGINAL[Delimited, "join"]
+    expected = original(element, _rendering(*pieces))
+    with csllookup.remembered():
+        assert Delimited.join is not original
+        got = Delimited.join(element, _rendering(*pieces))
+        assert type(got) is type(expected) and str(got) == str(expected)
+        with pytest.raises(KeyboardInterrupt):  # citeproc-py's own printed "a" and went on
+            Delimited.join(element, _rendering("a", KeyboardInterrupt, "b"))
+        with pytest.raises(SystemExit):
+            Delimited.join(element, _rendering(SystemExit))
+    assert str(original(element, _rendering("a", KeyboardInterrupt, "b"))) == ""
 
 
 def test_the_block_leaves_citeproc_as_it_was_even_after_an_error():
