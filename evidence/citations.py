@@ -783,14 +783,16 @@ def formatting(
     A build starts it as soon as the entries are read, so that the references (most of its
     work) are formatted while it imports pandas, builds its tables and runs its analyses.
     Where no process is forked (:func:`evidence.parallel.start`) they are formatted here,
-    when first waited for.
+    when first waited for; where :func:`references` already holds them, none is.
 
     >>> with formatting(base) as formatted:  # doctest: +SKIP
     ...     ...  # other work
     ...     refs = formatted()
     """
     key = _formatted_key(base, None, None)
-    with parallel.start([partial(references, base, cache=cache)], 1) as batch:
+    known = key in _FORMATTED.get(base, {})  # then nothing to fork for
+    tasks = [] if known else [partial(references, base, cache=cache)]
+    with parallel.start(tasks, 1) as batch:
 
         def wait() -> list[Reference]:
             formatted = _FORMATTED.setdefault(base, {})

@@ -462,6 +462,10 @@ def test_several_processes_format_as_one(base, edge, style) -> None:
         assert [ref.number for ref in one] == list(range(1, len(records) + 1))
 
 
+_FORKS = [0]  # processes this one has forked
+os.register_at_fork(after_in_parent=lambda: _FORKS.__setitem__(0, _FORKS[0] + 1))
+
+
 def test_formatting_meanwhile_is_references_made_by_another_process(monkeypatch) -> None:
     expected = references(evidence.load(STUDIES))
     here = os.getpid()
@@ -477,6 +481,10 @@ def test_formatting_meanwhile_is_references_made_by_another_process(monkeypatch)
         assert formatted() == expected
         assert formatted() == expected  # waited for once
     assert references(base) == expected  # kept, as references() keeps its own
+    forks = _FORKS[0]
+    with citations.formatting(base) as formatted:  # kept: nothing to fork for
+        assert formatted() == expected
+    assert _FORKS[0] == forks
 
 
 def test_formatting_not_waited_for_is_stopped(tmp_path) -> None:
