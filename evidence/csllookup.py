@@ -189,8 +189,8 @@ def _seam_by_its_ends(original: Callable[..., Any]) -> Callable[..., Any]:
         return printed(piece)[:1]
 
     def normalize_seam(left: Any, other: Any) -> Any:
-        end = last(left)
-        if not end or first(other) != end or not (end == " " or end in marks):
+        start = first(other)  # the short piece: most begin with neither, and end the search
+        if not (start == " " or start in marks) or last(left) != start:
             return other
         return strip_first(other)
 
